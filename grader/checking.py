@@ -1,0 +1,60 @@
+"""Small helpers for writing checks: exact type checks and numbers a learner can read.
+
+Suites import these at collection time, before the learner's file is imported,
+so the functions they use are bound before learner code could replace anything.
+Each helper raises ``AssertionError`` with a message written for the learner;
+the grader reports that message as the check's "what was observed".
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def fmt(value) -> str:
+    """A number rounded sensibly for a message: four significant digits."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    if math.isnan(number) or math.isinf(number):
+        return str(number)
+    return f"{number:.4g}"
+
+
+def fmt_list(values, limit: int = 6) -> str:
+    """``[1, 2, 3, …]`` with at most ``limit`` items, each rounded by ``fmt``."""
+    values = list(values)
+    shown = ", ".join(fmt(value) if not isinstance(value, int) else str(value) for value in values[:limit])
+    return f"[{shown}{', …' if len(values) > limit else ''}]"
+
+
+def kind_of(value) -> str:
+    """A learner-friendly name for a value's type."""
+    kind = type(value)
+    if kind.__module__ == "torch" and kind.__name__ == "Tensor":
+        return f"a torch.Tensor of shape {list(value.shape)}"
+    if kind.__module__ in ("builtins",):
+        return f"a {kind.__name__}" if kind is not type(None) else "None"
+    return f"a {kind.__module__}.{kind.__name__}"
+
+
+def expect_float(value, what: str) -> float:
+    """``value`` if it is exactly a Python float; otherwise fail saying what it was.
+
+    Exactly ``float``: a tensor, a NumPy scalar or a float subclass (which could
+    lie in comparisons) is refused. NaN and infinity are refused too.
+    """
+    if type(value) is not float:
+        advice = " (for a one-element tensor, `.item()` gives the float)" if "Tensor" in kind_of(value) else ""
+        raise AssertionError(f"{what} returned {kind_of(value)}, not a Python float{advice}")
+    if math.isnan(value) or math.isinf(value):
+        raise AssertionError(f"{what} returned {value}: the computation went wrong somewhere")
+    return value
+
+
+def expect_close(observed: float, expected: float, what: str, tolerance: float = 1e-5, advice: str = "") -> None:
+    """Fail unless ``observed`` is within ``tolerance`` (absolute, and relative to ``expected``)."""
+    if not abs(observed - expected) <= tolerance * max(1.0, abs(expected)):
+        message = f"{what} was {fmt(observed)}, expected {fmt(expected)}"
+        raise AssertionError(f"{message}: {advice}" if advice else message)

@@ -1,0 +1,90 @@
+"""The grading child: one forked process that runs one suite against one learner file.
+
+It starts from the supervisor's memory (torch, pytest and the grader already
+imported), so it costs milliseconds instead of the seconds a fresh interpreter
+would need. Learner code only ever runs here, in a process group of its own,
+inside a private working folder; the supervisor watches it and kills the group
+when it hangs, and forks a fresh child to go on with the next check when it dies.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.plugin import Channel, GraderPlugin, GradingSettings
+
+SUITE_INI = Path(__file__).with_name("suite.ini")
+
+
+def pytest_args(suite: Path, workdir: Path, timeout: float) -> list[str]:
+    """pytest's command line for one suite: our configuration and plugins only."""
+    return [
+        str(suite),
+        "-c", str(SUITE_INI),  # never a pytest.ini / pyproject.toml found near the learner's file
+        "--rootdir", str(workdir),
+        "--noconftest",  # nor a conftest.py
+        "--assert=plain",  # no assertion rewriting: no cached .pyc that could stand in for a suite
+        "--import-mode=importlib",
+        "-p", "no:cacheprovider",  # no .pytest_cache anywhere
+        "-p", "no:stepwise",
+        "-p", "no:warnings",
+        # These two run gc.collect() at the end of the session: with torch loaded that costs 0.3 s.
+        "-p", "no:unraisableexception",
+        "-p", "no:threadexception",
+        "-p", "pytest_timeout",
+        f"--timeout={timeout}",
+        "--timeout-method=signal",
+        "--capture=no",  # the learner's output goes to the supervisor's capture pipe instead
+        "-q",
+    ]
+
+
+class _LearnerOutput:
+    """Keeps pytest's own terminal output apart from the learner's.
+
+    pytest's terminal reporter is built on whatever ``sys.stdout`` is while
+    pytest configures itself; the child gives it a null stream, then hands the
+    real ``sys.stdout`` (the capture pipe) back for the learner's code.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self) -> None:
+        """pytest's terminal is configured: give ``sys.stdout`` back to the learner's code."""
+        sys.stdout = self.stream
+
+
+def run(settings: GradingSettings, suite: Path, workdir: Path, timeout: float,
+        output_fd: int, close_fds: list[int]) -> None:
+    """Run in a freshly forked child: grade, report over the channel, and leave without cleanup."""
+    try:
+        os.setpgid(0, 0)  # one group for the child and anything it starts: killed as a whole
+        for fd in close_fds:
+            os.close(fd)  # the learner's code gets no handle on the supervisor's channels
+        os.dup2(output_fd, 1)
+        os.dup2(output_fd, 2)
+        os.close(output_fd)
+        os.chdir(workdir)
+        sys.stdout.reconfigure(line_buffering=True)
+        learner_stdout = sys.stdout
+        sys.stdout = open(os.devnull, "w")
+        pytest.main(pytest_args(suite, workdir, timeout), plugins=[GraderPlugin(settings), _LearnerOutput(learner_stdout)])
+        settings.channel.send({"type": "finished"})
+    except BaseException as exc:  # noqa: BLE001 - the supervisor decides what this means
+        try:
+            settings.channel.send({"type": "child_error", "message": f"{type(exc).__name__}: {exc}"})
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+        os._exit(0)  # no interpreter teardown: nothing of it is needed, and it costs time

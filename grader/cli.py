@@ -1,0 +1,177 @@
+"""The grader's command line (see ``../shared/contract.md``, "The grader's command line").
+
+It works out what to grade, hands that to ``grader.runner``, and prints the
+report. It never imports torch: the learner's code and the checks run in a
+separate process, so whatever they do, this process still prints a report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from pathlib import Path
+
+from grader import course
+from grader.runner import KIT_ROOT, Task, UsageError, grade
+
+DEFAULT_TIMEOUT_S = 15.0
+FORMATS = ("text", "json", "gradescope", "junit", "classroom")
+NOT_YET = {
+    "gradescope": "--format gradescope is not there yet (it comes with the course-platforms work); use --format json",
+    "junit": "--format junit is not there yet (it comes with the course-platforms work); use --format json",
+    "classroom": "--format classroom is not there yet (it comes with the course-platforms work); use --format json",
+    "watch": "--watch is not there yet: grade again by running the same command after you save",
+    "reset": "--reset is not there yet: copy the stub back from the kit's exercises/ folder by hand (keep a copy of yours)",
+}
+
+SOURCE_HELP = "the folder of learner files to grade (default: ./exercises if it exists, else the kit's exercises/)"
+SOLUTIONS_HELP = "grade the kit's reference solutions (shorthand for --source solutions)"
+SUITES_HELP = "grade with an instructor's own suites in DIR (files named test_NN_<topic>.py) instead of the built-in ones"
+FORMAT_HELP = "text (default) is for people; json is for machines"
+OUTPUT_HELP = "write the report to FILE instead of standard output"
+DEVICE_HELP = "where device-dependent checks run; auto uses CUDA when present (default: auto)"
+TIMEOUT_HELP = f"time limit for one check, in seconds (default: {DEFAULT_TIMEOUT_S:g})"
+SEED_HELP = "the seed for the checks' random data (default: a fresh one, printed in the report)"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is a one-line UsageError instead of a usage dump."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see: python -m grader --help)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m grader", description=(
+        "Grade your PyTorch exercises. With no exercise named, shows your progress through the course."))
+    parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise_03, 03 or 3 (several allowed)")
+    parser.add_argument("--all", action="store_true", help="grade every exercise")
+    parser.add_argument("--source", metavar="DIR", help=SOURCE_HELP)
+    parser.add_argument("--solutions", action="store_true", help=SOLUTIONS_HELP)
+    parser.add_argument("--suites", metavar="DIR", help=SUITES_HELP)
+    parser.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
+    parser.add_argument("--output", metavar="FILE", help=OUTPUT_HELP)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help=DEVICE_HELP)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS", help=TIMEOUT_HELP)
+    parser.add_argument("--seed", type=int, metavar="N", help=SEED_HELP)
+    parser.add_argument("--watch", action="store_true", help="grade again each time the file is saved")
+    parser.add_argument("--reset", action="store_true", help="put the named exercises back to their stubs")
+    parser.add_argument("--hints", action="store_true", help="show every hint level for the checks that did not pass")
+    return parser
+
+
+def source_folder(options) -> Path:
+    """The folder of learner files to grade."""
+    if options.solutions and options.source:
+        raise UsageError("--solutions and --source both name a folder to grade: use one of them")
+    if options.solutions:
+        folder = KIT_ROOT / "solutions"
+    elif options.source:
+        folder = Path(options.source)
+    else:
+        folder = Path("exercises") if Path("exercises").is_dir() else KIT_ROOT / "exercises"
+    if not folder.is_dir():
+        raise UsageError(f"no folder {folder}: give --source the folder that holds your exercise_NN_*.py files")
+    return folder
+
+
+def suite_for(exercise: course.Exercise, suites: Path) -> Path | None:
+    """The suite for ``exercise`` in ``suites``: ``test_03_training.py``, or any ``test_03_*.py``."""
+    exact = suites / exercise.suite_filename
+    if exact.is_file():
+        return exact
+    matches = sorted(suites.glob(f"test_{exercise.number:02d}_*.py"))
+    return matches[0] if matches else None
+
+
+def select_tasks(options) -> list[Task]:
+    """The exercises to grade, each with its learner file and its suite."""
+    source = source_folder(options)
+    suites = Path(options.suites) if options.suites else Path(__file__).with_name("suites")
+    if not suites.is_dir():
+        raise UsageError(f"no folder {suites}: give --suites the folder that holds your test_NN_<topic>.py suites")
+    named = [] if options.all else options.exercises
+    tasks = []
+    if named:
+        for text in named:
+            exercise = course.find_exercise(text)
+            if exercise is None:
+                known = ", ".join(e.name for e in course.EXERCISES)
+                raise UsageError(f"unknown exercise {text!r}: choose one of {known} (or run python -m grader to see them all)")
+            suite = suite_for(exercise, suites)
+            if suite is None:
+                raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
+            file = source / exercise.filename
+            if not file.is_file():
+                raise UsageError(f"no file {file}: copy {exercise.filename} into {source} (or point --source at the folder that has it)")
+            if all(task.exercise != exercise for task in tasks):
+                tasks.append(Task(exercise, file, suite))
+        return tasks
+    for exercise in course.EXERCISES:
+        suite = suite_for(exercise, suites)
+        if suite is not None:
+            tasks.append(Task(exercise, source / exercise.filename, suite))
+    if not tasks:
+        raise UsageError(f"no suites in {suites}: a suite is a file named test_NN_<topic>.py")
+    return tasks
+
+
+def check_options(options) -> None:
+    """Refuse what is not there yet, or makes no sense, before any work starts."""
+    if options.format in NOT_YET:
+        raise UsageError(NOT_YET[options.format])
+    for flag in ("watch", "reset"):
+        if getattr(options, flag):
+            raise UsageError(NOT_YET[flag])
+    if options.all and options.exercises:
+        raise UsageError("name exercises or use --all, not both")
+    if not options.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout:g}")
+    if options.seed is not None and options.seed < 0:
+        raise UsageError(f"--seed must be zero or more, got {options.seed}")
+
+
+def write_report(report, options, progress: bool) -> None:
+    """Print the report, or write it to ``--output``."""
+    from grader import formats, report_text
+
+    out = None
+    if options.output:
+        path = Path(options.output)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            out = path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write --output {path}: {exc.strerror}") from exc
+    try:
+        if options.format == "json":
+            print(formats.to_json(report), file=out or sys.stdout)
+            return
+        console = report_text.make_console(out)
+        if progress:
+            report_text.render_progress(report, console, course.EXERCISES)
+        else:
+            report_text.render(report, console, all_hints=options.hints)
+    finally:
+        if out is not None:
+            out.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 all passed, 1 something did not, 2 usage error)."""
+    try:
+        options = build_parser().parse_args(argv)
+        check_options(options)
+        tasks = select_tasks(options)
+        seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
+        report = grade(tasks, device=options.device, timeout=options.timeout, seed=seed)
+        progress = not options.exercises and not options.all
+        write_report(report, options, progress)
+        return report.exit_code
+    except UsageError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130

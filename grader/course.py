@@ -1,0 +1,60 @@
+"""The course table: the one place that lists the exercises.
+
+Everything that needs the list of exercises (the command line, the progress
+overview, the kit's own tests) reads it from here; nothing else hard-codes it.
+Points are not kept here: they belong to the checks in each suite, so that an
+instructor's own suite (``--suites DIR``) can weigh its checks differently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise of the course, the same number everywhere."""
+
+    number: int
+    """Its number: 3 for ``exercise_03_training.py``, ``lessons/03_training.md`` and ``test_03_training.py``."""
+    slug: str
+    """The topic word used in every file name of the exercise, such as ``training``."""
+    title: str
+    """The heading shown to learners."""
+    step: str
+    """Which step of the workflow it teaches, in a few words."""
+
+    @property
+    def name(self) -> str:
+        """The name used on the command line and in reports: ``exercise_03``."""
+        return f"exercise_{self.number:02d}"
+
+    @property
+    def filename(self) -> str:
+        """The learner's file: ``exercise_03_training.py``."""
+        return f"{self.name}_{self.slug}.py"
+
+    @property
+    def lesson(self) -> str:
+        """The lesson, relative to the kit: ``lessons/03_training.md``."""
+        return f"lessons/{self.number:02d}_{self.slug}.md"
+
+    @property
+    def suite_filename(self) -> str:
+        """The hidden suite's file name: ``test_03_training.py``."""
+        return f"test_{self.number:02d}_{self.slug}.py"
+
+
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise(3, "training", "Training", "step 3: the training loop"),
+)
+
+
+def find_exercise(text: str) -> Exercise | None:
+    """The exercise meant by ``exercise_03``, ``exercise_03_training``, ``03`` or ``3``; None if none."""
+    match = re.fullmatch(r"(?:exercise_)?0*(\d+)(?:_[a-z0-9_]+)?(?:\.py)?", text.strip().lower())
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return next((exercise for exercise in EXERCISES if exercise.number == number), None)

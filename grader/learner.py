@@ -1,0 +1,161 @@
+"""Loading a learner's file, and explaining what went wrong in it.
+
+The learner's file is read once, before any of its code runs, and executed from
+that snapshot: the file on disk is never imported through the import system (so
+no ``__pycache__`` appears next to it), and a file that rewrites or deletes
+itself while it is graded changes nothing. Tracebacks still name the learner's
+real path, so messages point at the file the learner has open.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+import traceback
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.results import Status
+
+MESSAGE_LIMIT = 300  # characters; a message is one line a learner reads at a glance
+
+
+class LearnerFileMissing(Exception):
+    """The exercise file is not in the folder being graded."""
+
+
+class LearnerImportFailed(Exception):
+    """The learner's file raised (or ended the program) while it was imported."""
+
+
+class LearnerEscaped(Exception):
+    """Learner code raised something that would otherwise end or skip the check (exit, Ctrl-C, pytest.skip)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The learner's file as it was when grading began."""
+
+    path: Path
+    source: bytes
+
+    @property
+    def filename(self) -> str:
+        return str(self.path)
+
+
+def take_snapshot(path: Path) -> Snapshot:
+    """Read the learner's file once; later changes to it do not affect the grading."""
+    return Snapshot(path, path.read_bytes())
+
+
+def load(snapshot: Snapshot, module_name: str) -> types.ModuleType:
+    """Execute the snapshot as a module named ``module_name`` and return it.
+
+    The module is registered in ``sys.modules`` so that pickling its classes
+    (``torch.save`` of a whole model, say) works as it would for a real import.
+    """
+    text = snapshot.source.decode("utf-8", errors="replace")
+    # Tracebacks read source lines through linecache: serve them from the snapshot.
+    lines = text.splitlines(keepends=True)
+    linecache.cache[snapshot.filename] = (len(text), None, lines, snapshot.filename)
+    module = types.ModuleType(module_name)
+    module.__file__ = snapshot.filename
+    sys.modules[module_name] = module
+    code = compile(text, snapshot.filename, "exec", dont_inherit=True)
+    exec(code, module.__dict__)
+    return module
+
+
+def learner_frames(exc: BaseException, filename: str) -> list[traceback.FrameSummary]:
+    """The frames of ``exc``'s traceback that belong to the learner's file, outermost first."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return [frame for frame in frames if frame.filename == filename]
+
+
+def raised_in_learner_code(exc: BaseException, filename: str) -> bool:
+    """Whether the innermost frame of ``exc`` is in the learner's file."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and frames[-1].filename == filename
+
+
+def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` squeezed onto one line of at most ``limit`` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``RuntimeError: the message``, on one line."""
+    text = str(exc)
+    return one_line(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+
+def format_learner_traceback(exc: BaseException, filename: str) -> str:
+    """The learner's own frames of the traceback, without the grader's, as text."""
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        return "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+    frames = learner_frames(exc, filename)
+    if not frames:
+        return ""
+    return ("".join(traceback.format_list(frames)) + describe_exception(exc)).rstrip()
+
+
+def where(exc: BaseException, filename: str) -> str:
+    """``exercise_03_training.py, line 17, in train_step``: the innermost learner frame."""
+    name = Path(filename).name
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        return f"{name}, line {exc.lineno}"
+    frames = learner_frames(exc, filename)
+    if not frames:
+        return ""
+    frame = frames[-1]
+    if frame.name == "<module>":
+        return f"{name}, line {frame.lineno}"
+    return f"{name}, line {frame.lineno}, in {frame.name}"
+
+
+def explain_import_failure(exc: BaseException, filename: str) -> str:
+    """One line that says why the learner's file could not be imported."""
+    name = Path(filename).name
+    location = where(exc, filename) or name
+    if isinstance(exc, SystemExit):
+        return f"{name} ended the program while it was being imported ({location}: sys.exit / SystemExit); keep top-level code to definitions"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"{name} raised KeyboardInterrupt while it was being imported ({location})"
+    return f"could not import {name}: {location}: {describe_exception(exc)}"
+
+
+def explain(exc: BaseException, filename: str) -> tuple[Status, str]:
+    """The status and the one-line message for an exception raised during a check.
+
+    ``filename`` is the learner's file: frames from it are the learner's code,
+    every other frame is the grader's, the suite's or a library's.
+    """
+    if isinstance(exc, LearnerFileMissing):
+        return Status.NOT_STARTED, one_line(str(exc))
+    if isinstance(exc, (LearnerImportFailed, LearnerEscaped)):
+        return Status.ERROR, one_line(str(exc))
+    if isinstance(exc, NotImplementedError) and raised_in_learner_code(exc, filename):
+        return Status.NOT_STARTED, not_started_message(exc, filename)
+    if isinstance(exc, AssertionError) and not learner_frames(exc, filename):
+        # The suite's own verdict: its message is written for the learner.
+        return Status.FAILED, one_line(str(exc) or "the check failed")
+    location = where(exc, filename)
+    if location:
+        return Status.ERROR, one_line(f"{location}: {describe_exception(exc)}")
+    # Raised outside the learner's frames: usually calling their function with
+    # the contract's arguments failed (wrong signature), or what it returned
+    # could not be used.
+    return Status.ERROR, one_line(f"while checking your code: {describe_exception(exc)}")
+
+
+def not_started_message(exc: BaseException, filename: str) -> str:
+    """Name the stub that still raises, and the function that led to it."""
+    frames = [frame for frame in learner_frames(exc, filename) if frame.name != "<module>"]
+    stub = frames[-1].name if frames else "a function"
+    caller = frames[0].name if frames else stub
+    if caller == stub:
+        return f"`{stub}` is not written yet: it still raises NotImplementedError (see its TODO)"
+    return f"`{caller}` calls `{stub}`, which is not written yet: it still raises NotImplementedError (see its TODO)"

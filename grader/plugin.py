@@ -1,0 +1,273 @@
+"""The pytest plugin that runs a hidden suite against one learner file.
+
+It is loaded into the grading child (see ``grader.child``) and does four jobs,
+in the style of pytest's own junitxml plugin:
+
+* reads each check's metadata from its ``@pytest.mark.check(...)`` marker;
+* imports the learner's file once, after the suite is collected, and hands it to
+  checks through the ``learner`` fixture (never as names in the suite's
+  namespace: pytest would collect a learner function called ``test_step``);
+* turns each check's outcome into a status and a message a learner can read;
+* sends every event as one JSON line over a private channel to the supervisor,
+  which decides what is reported. Nothing pytest prints is ever read.
+
+The fixtures ``learner``, ``device``, ``cuda`` and ``seed`` are the public
+interface for suites: see ``docs/writing-suites.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import pytest
+from _pytest.outcomes import Exit, Skipped, XFailed
+
+from grader import learner as learner_files
+from grader.learner import LearnerEscaped, LearnerFileMissing, LearnerImportFailed, Snapshot
+from grader.results import Status
+
+CHECK_MARKER_HELP = (
+    "check(id, name, points=1, hint=''): a graded check with a stable id, a short name, "
+    "its points and a hint (or a list of up to three, from a nudge to a near-answer)"
+)
+TIMEOUT_MESSAGE_START = "Timeout (>"  # how pytest-timeout's failure message begins
+
+
+class Channel:
+    """Sends records, one JSON object a line, down a pipe to the supervisor."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def send(self, record: dict) -> None:
+        data = (json.dumps(record) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data):]
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """A check's metadata, read from its marker."""
+
+    id: str
+    name: str
+    points: float
+    hints: list[str]
+
+    @classmethod
+    def from_item(cls, item: pytest.Item) -> CheckInfo:
+        """Read ``@pytest.mark.check(...)``; a test without one still counts, with defaults."""
+        marker = item.get_closest_marker("check")
+        kwargs = dict(marker.kwargs) if marker else {}
+        args = list(marker.args) if marker else []
+        default_id = item.name.removeprefix("test_")
+        check_id = kwargs.pop("id", args[0] if args else default_id)
+        name = kwargs.pop("name", args[1] if len(args) > 1 else check_id.replace("_", " "))
+        points = float(kwargs.pop("points", 1))
+        hint = kwargs.pop("hint", kwargs.pop("hints", ""))
+        hints = [hint] if isinstance(hint, str) else list(hint)
+        return cls(str(check_id), str(name), points, [h for h in hints if h])
+
+
+@dataclass
+class GradingSettings:
+    """What the child was asked to grade, and how."""
+
+    snapshot: Snapshot | None
+    """The learner's file, or None when it is missing."""
+    missing_message: str
+    module_name: str
+    device: str
+    seed: int
+    channel: Channel
+    skip_ids: frozenset[str] = frozenset()
+    """Checks already decided by an earlier child (resuming after a crash or a hang)."""
+
+
+@dataclass
+class _ItemState:
+    status: Status = Status.PASSED
+    message: str = ""
+    traceback: str = ""
+    start: float = field(default_factory=time.perf_counter)
+
+
+class GraderPlugin:
+    """Grades the collected checks and reports each one over the channel."""
+
+    def __init__(self, settings: GradingSettings):
+        self.settings = settings
+        self.module = None
+        self.import_error: BaseException | None = None
+        self.checks: dict[str, CheckInfo] = {}
+        self.states: dict[str, _ItemState] = {}
+
+    # -- set-up -------------------------------------------------------------
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Register the ``check`` marker."""
+        config.addinivalue_line("markers", CHECK_MARKER_HELP)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """A suite that cannot be collected is the grader's problem, not the learner's."""
+        if report.failed:
+            message = learner_files.one_line(str(report.longrepr).strip().splitlines()[-1])
+            self.settings.channel.send({"type": "suite_error", "message": message})
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """Announce every check, then leave out those decided already."""
+        infos = []
+        for item in items:
+            info = CheckInfo.from_item(item)
+            if info.id in self.checks:
+                raise pytest.UsageError(f"two checks have the id {info.id!r}: check ids must be unique")
+            self.checks[item.nodeid] = info
+            infos.append(info)
+        self.settings.channel.send({"type": "collected", "checks": [info.__dict__ for info in infos]})
+        keep = [item for item in items if self.checks[item.nodeid].id not in self.settings.skip_ids]
+        deselected = [item for item in items if item not in keep]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """Import the learner's file once, after the suite (and its comparison functions) is loaded."""
+        if self.settings.snapshot is None or not session.items:
+            return
+        self.settings.channel.send({"type": "phase", "phase": "import"})
+        try:
+            self.module = learner_files.load(self.settings.snapshot, self.settings.module_name)
+        except BaseException as exc:  # noqa: BLE001 - whatever the file does at import is reported
+            message = learner_files.explain_import_failure(exc, self.settings.snapshot.filename)
+            self.import_error = LearnerImportFailed(message)
+            self.import_traceback = learner_files.format_learner_traceback(exc, self.settings.snapshot.filename)
+        self.settings.channel.send({"type": "phase", "phase": "checks"})
+
+    # -- fixtures for suites ------------------------------------------------
+
+    @pytest.fixture
+    def learner(self):
+        """The learner's module: ``learner.train_step(...)``."""
+        if self.settings.snapshot is None:
+            raise LearnerFileMissing(self.settings.missing_message)
+        if self.import_error is not None:
+            raise self.import_error
+        return self.module
+
+    @pytest.fixture
+    def device(self):
+        """The ``torch.device`` that device-dependent checks run on (``--device``)."""
+        import torch
+
+        return torch.device(self.settings.device)
+
+    @pytest.fixture
+    def cuda(self):
+        """``torch.device("cuda")``; the check is skipped, with the reason, where CUDA is not used."""
+        import torch
+
+        if self.settings.device != "cuda":
+            pytest.skip("needs a CUDA GPU: this grading runs on the CPU (use --device cuda on a machine with one)")
+        return torch.device("cuda")
+
+    @pytest.fixture
+    def seed(self, request: pytest.FixtureRequest) -> int:
+        """This check's seed: fixed by the run's ``--seed`` and the check id, whatever order checks run in."""
+        return check_seed(self.settings.seed, self.checks[request.node.nodeid].id)
+
+    # -- running each check -------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Announce the check and seed torch's global generator for it."""
+        info = self.checks[item.nodeid]
+        self.states[item.nodeid] = _ItemState()
+        self.settings.channel.send({"type": "start", "id": info.id})
+        import torch
+
+        torch.manual_seed(check_seed(self.settings.seed, info.id))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item):
+        """Keep exits, Ctrl-C and skips raised by learner code from ending or skipping the check."""
+        try:
+            return (yield)
+        except (KeyboardInterrupt, SystemExit, Exit, Skipped, XFailed) as exc:
+            if self.settings.snapshot and learner_files.learner_frames(exc, self.settings.snapshot.filename):
+                raise LearnerEscaped(escape_message(exc)) from exc
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, Exit)):
+                raise LearnerEscaped(escape_message(exc)) from exc
+            raise
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        """Decide the status of each phase while the exception itself is at hand."""
+        report = yield
+        state = self.states.get(item.nodeid)
+        if state is None or call.excinfo is None or state.status is not Status.PASSED:
+            return report
+        exc = call.excinfo.value
+        filename = self.settings.snapshot.filename if self.settings.snapshot else ""
+        if isinstance(exc, Skipped) and call.when == "setup" or isinstance(exc, Skipped) and call.when == "call":
+            state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or "skipped")
+        elif isinstance(exc, pytest.fail.Exception) and str(exc.msg).startswith(TIMEOUT_MESSAGE_START):
+            state.status, state.message = Status.TIMEOUT, timeout_message(item)
+        else:
+            state.status, state.message = learner_files.explain(exc, filename)
+            if isinstance(exc, LearnerImportFailed):
+                state.traceback = getattr(self, "import_traceback", "")
+            elif filename:
+                state.traceback = learner_files.format_learner_traceback(exc, filename)
+            if call.when == "teardown" and state.status is Status.FAILED:
+                state.status = Status.ERROR
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Send the check's record once its teardown is over."""
+        if report.when != "teardown" or report.nodeid not in self.states:
+            return
+        state = self.states.pop(report.nodeid)
+        self.settings.channel.send({
+            "type": "result",
+            "id": self.checks[report.nodeid].id,
+            "status": state.status.value,
+            "message": state.message,
+            "traceback": state.traceback,
+            "duration_s": round(time.perf_counter() - state.start, 4),
+        })
+
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        """Close the figures a check made, so the next check starts with none."""
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            pyplot.close("all")
+
+
+def check_seed(run_seed: int, check_id: str) -> int:
+    """A seed for one check, from the run's seed and the check's stable id."""
+    return (run_seed * 1_000_003 + zlib.crc32(check_id.encode())) % 2**31
+
+
+def escape_message(exc: BaseException) -> str:
+    """Say in words what the learner's code did to try to leave the check."""
+    if isinstance(exc, SystemExit):
+        return f"your code called sys.exit({'' if exc.code is None else exc.code!r}) during the check; return a value instead of exiting"
+    if isinstance(exc, KeyboardInterrupt):
+        return "your code raised KeyboardInterrupt during the check"
+    if isinstance(exc, Exit):
+        return "your code called pytest.exit() during the check; that does not end grading, and the check is not passed"
+    if isinstance(exc, XFailed):
+        return "your code called pytest.xfail() during the check; a check your code marks as failing is not passed"
+    return "your code called pytest.skip() during the check; a check your code skips is not passed"
+
+
+def timeout_message(item: pytest.Item) -> str:
+    """One line for a check stopped by the time limit."""
+    limit = item.config.getoption("timeout", None)
+    return f"the check took longer than {limit} s and was stopped: look for a loop that never ends, or far too many epochs"

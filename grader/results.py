@@ -1,0 +1,143 @@
+"""What a grading produces: small dataclasses with a status enum.
+
+These classes travel between processes as plain dictionaries (``to_dict`` /
+``from_dict``) and are what every output format is written from. Nothing here
+imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+
+
+class Status(str, Enum):
+    """The outcome of one check, exactly the statuses of the contract."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_STARTED = "not_started"  # the stub still raises NotImplementedError
+    ERROR = "error"  # learner code raised something else, or could not be imported
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"  # not graded here (for example: needs CUDA); left out of the score
+
+
+@dataclass
+class CheckResult:
+    """One check of one exercise, as graded."""
+
+    id: str
+    """Stable identifier; gradebooks refer to it."""
+    name: str
+    """What the check proves, in a short sentence."""
+    max_points: float
+    status: Status = Status.NOT_STARTED
+    message: str = ""
+    """What was observed, in words a learner understands (one line)."""
+    hints: list[str] = field(default_factory=list)
+    """From a nudge to a near-answer; the report shows the first by default."""
+    traceback: str = ""
+    """The learner's own frames of the traceback, when their code raised."""
+    output: str = ""
+    """What the learner's code printed during this check (truncated)."""
+    duration_s: float = 0.0
+
+    @property
+    def points(self) -> float:
+        """All the points for a pass, none otherwise."""
+        return self.max_points if self.status is Status.PASSED else 0.0
+
+    @property
+    def counts(self) -> bool:
+        """Whether the check is part of the score (skipped checks are not)."""
+        return self.status is not Status.SKIPPED
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dictionary."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CheckResult:
+        """The inverse of ``to_dict``."""
+        return cls(**{**data, "status": Status(data["status"])})
+
+
+@dataclass
+class ExerciseResult:
+    """Every check of one exercise, with the file that was graded."""
+
+    exercise: str
+    """The exercise's name, such as ``exercise_03``."""
+    title: str
+    file: str
+    """The learner file that was graded, as given to the grader."""
+    checks: list[CheckResult] = field(default_factory=list)
+    duration_s: float = 0.0
+    problem: str = ""
+    """Set when the exercise as a whole could not be graded (the suite did not load)."""
+
+    @property
+    def score(self) -> float:
+        return sum(check.points for check in self.checks if check.counts)
+
+    @property
+    def max_score(self) -> float:
+        return sum(check.max_points for check in self.checks if check.counts)
+
+    @property
+    def complete(self) -> bool:
+        """Every counted check passed, and there was at least one."""
+        counted = [check for check in self.checks if check.counts]
+        return bool(counted) and not self.problem and all(c.status is Status.PASSED for c in counted)
+
+    @property
+    def started(self) -> bool:
+        """The learner has written something that the checks could run."""
+        return any(check.status not in (Status.NOT_STARTED, Status.SKIPPED) for check in self.checks)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dictionary."""
+        return {
+            "exercise": self.exercise,
+            "title": self.title,
+            "file": self.file,
+            "checks": [check.to_dict() for check in self.checks],
+            "duration_s": self.duration_s,
+            "problem": self.problem,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ExerciseResult:
+        """The inverse of ``to_dict``."""
+        checks = [CheckResult.from_dict(check) for check in data["checks"]]
+        return cls(**{**data, "checks": checks})
+
+
+@dataclass
+class Report:
+    """A whole grading run."""
+
+    exercises: list[ExerciseResult]
+    seed: int
+    device: str
+    """Where device-dependent checks ran: ``cpu`` or ``cuda``."""
+
+    @property
+    def score(self) -> float:
+        return sum(exercise.score for exercise in self.exercises)
+
+    @property
+    def max_score(self) -> float:
+        return sum(exercise.max_score for exercise in self.exercises)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every graded check passed (skipped ones do not count against), 1 otherwise."""
+        for exercise in self.exercises:
+            if exercise.problem:
+                return 1
+            if any(check.counts and check.status is not Status.PASSED for check in exercise.checks):
+                return 1
+        return 0

@@ -1,0 +1,169 @@
+"""Runs a grading from the process that prints the report, which never imports torch.
+
+It starts the supervisor (``grader.supervisor``) as a fresh interpreter with a
+clean environment, hands it the plan, and builds the report from the records it
+sends back on a private pipe. If the supervisor itself dies or stops answering,
+the exercises it did not finish are still reported, each with a message that
+says what happened: the report is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.course import Exercise
+from grader.results import CheckResult, ExerciseResult, Report, Status
+
+KIT_ROOT = Path(__file__).resolve().parent.parent
+STARTUP_LIMIT_S = 120.0  # importing torch on a slow, busy machine
+SUITE_SLACK_S = 60.0  # the longest the supervisor may stay silent beyond one check's limit
+
+# Environment variables that would change how the supervisor's Python or pytest
+# behave: never passed on.
+DROPPED_ENV_PREFIXES = ("PYTHON", "PYTEST_")
+
+
+class UsageError(Exception):
+    """A problem with what was asked, reported as one line and exit status 2."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One exercise to grade: which file, with which suite."""
+
+    exercise: Exercise
+    file: Path
+    suite: Path
+
+    def to_plan(self) -> dict:
+        return {
+            "exercise": self.exercise.name,
+            "title": self.exercise.title,
+            "file": str(self.file.resolve()),
+            "display_file": display_path(self.file),
+            "module": self.file.stem,
+            "suite": str(self.suite.resolve()),
+            "missing_message": (f"{display_path(self.file)} does not exist: copy it from the kit's exercises/ "
+                                "folder (or check --source) and start with its first TODO"),
+        }
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def supervisor_environment() -> dict[str, str]:
+    """The environment the supervisor starts with: ours, minus what could change pytest or Python."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(DROPPED_ENV_PREFIXES)}
+    env.update({
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",  # only the plugins the grader names
+        "MPLBACKEND": "Agg",  # no display needed, and plt.show() never blocks
+        "PYTORCH_NVML_BASED_CUDA_CHECK": "1",  # asking whether CUDA exists does not initialise it
+    })
+    return env
+
+
+def grade(tasks: list[Task], device: str, timeout: float, seed: int) -> Report:
+    """Grade ``tasks`` in a supervisor process and return the report."""
+    plan = {"device": device, "timeout": timeout, "seed": seed, "exercises": [task.to_plan() for task in tasks]}
+    report_r, report_w = os.pipe()
+    bootstrap = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
+                 "from grader.supervisor import main; main()")
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            # -I: no user site, no PYTHON* variables, and no current folder on sys.path;
+            # -B: no bytecode written anywhere.
+            [sys.executable, "-I", "-B", "-c", bootstrap, str(report_w)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
+            pass_fds=(report_w,), env=supervisor_environment(), cwd=tempfile.gettempdir(),
+            start_new_session=True,
+        )
+        os.close(report_w)
+        try:
+            process.stdin.write(json.dumps(plan).encode())
+            process.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            records = read_records(report_r, timeout)
+        finally:
+            os.close(report_r)
+            stop(process)
+        stderr.seek(0)
+        last_words = stderr.read().decode(errors="replace").strip().splitlines()[-1:]
+    return build_report(tasks, records, device, seed, last_words[0] if last_words else "")
+
+
+def read_records(fd: int, timeout: float) -> list[dict]:
+    """Every record the supervisor sends, until it closes the pipe or falls silent too long."""
+    records: list[dict] = []
+    pending = b""
+    selector = selectors.DefaultSelector()
+    selector.register(fd, selectors.EVENT_READ)
+    limit = STARTUP_LIMIT_S
+    deadline = time.monotonic() + limit
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not selector.select(timeout=remaining):
+            records.append({"type": "silent", "seconds": limit})
+            break
+        data = os.read(fd, 65536)
+        if not data:
+            break
+        pending += data
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            records.append(json.loads(line))
+        limit = timeout + SUITE_SLACK_S
+        deadline = time.monotonic() + limit
+    selector.close()
+    return records
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End the supervisor's session (it and anything left of its children)."""
+    try:
+        os.killpg(process.pid, 9)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def build_report(tasks: list[Task], records: list[dict], device: str, seed: int, last_words: str) -> Report:
+    """The report from the supervisor's records; exercises it never finished say why."""
+    for record in records:
+        if record["type"] == "usage_error":
+            raise UsageError(record["message"])
+        if record["type"] == "ready":
+            device = record["device"]
+    # Keyed by position in the plan: one run may grade several files for the same exercise.
+    done = {record["index"]: ExerciseResult.from_dict(record["result"])
+            for record in records if record["type"] == "exercise"}
+    silent = next((record for record in records if record["type"] == "silent"), None)
+    if silent:
+        why = f"the grader stopped answering for {silent['seconds']:g} s and was stopped"
+    else:
+        why = "the grader's worker process ended unexpectedly" + (f" ({last_words})" if last_words else "")
+    exercises = []
+    for index, task in enumerate(tasks):
+        result = done.get(index)
+        if result is None:
+            result = ExerciseResult(task.exercise.name, task.exercise.title, display_path(task.file),
+                                    problem=f"not graded: {why}")
+        exercises.append(result)
+    return Report(exercises=exercises, seed=seed, device=device)
+
+
+__all__ = ["CheckResult", "ExerciseResult", "Report", "Status", "Task", "UsageError", "grade"]

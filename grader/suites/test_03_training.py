@@ -1,0 +1,453 @@
+"""Hidden suite for exercise 03 (training).
+
+Every check observes what the learner's code does to a model, its parameters
+and its gradients, never how the code is spelled: ``model.zero_grad()`` and
+``optimizer.zero_grad()``, ``loss.item()`` and ``float(loss)``, ``no_grad`` and
+``inference_mode`` all pass. Data and models come from each check's ``seed``,
+so a result hard-coded for the lesson's data does not pass.
+"""
+
+import copy
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from grader.checking import expect_close, expect_float, fmt, fmt_list, kind_of
+
+
+class Probe(nn.Module):
+    """A linear model that remembers, for each forward pass, its mode and whether gradients were tracked."""
+
+    def __init__(self, in_features: int = 1):
+        super().__init__()
+        self.linear = nn.Linear(in_features, 1)
+        self.seen: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        return self.linear(x)
+
+
+class LinearRegressionModel(nn.Module):
+    """The contract's model from exercise 02, for the reference figures."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = nn.Parameter(torch.randn(1))
+        self.bias = nn.Parameter(torch.randn(1))
+
+    def forward(self, x):
+        return self.weights * x + self.bias
+
+
+def random_problem(seed: int, n: int = 40):
+    """A probe model with seeded weights and a noisy linear batch it can learn."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = Probe()
+    X = torch.rand(n, 1, generator=generator) * 2 - 1
+    weight, bias = torch.rand(2, generator=generator) * 2 - 1
+    y = weight * X + bias + 0.05 * torch.randn(n, 1, generator=generator)
+    return model, X, y
+
+
+def parameters_of(model: nn.Module) -> list[torch.Tensor]:
+    return [parameter.detach().clone() for parameter in model.parameters()]
+
+
+def gradients(model: nn.Module, X, y, loss_fn) -> tuple[float, list[torch.Tensor]]:
+    """The loss and d(loss)/d(parameters) at the model's current parameters, without touching ``.grad``."""
+    twin = copy.deepcopy(model)
+    loss = loss_fn(twin.linear(X), y)
+    return loss.item(), [g.detach() for g in torch.autograd.grad(loss, list(twin.parameters()))]
+
+
+def largest_difference(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    return max((x - y).abs().max().item() for x, y in zip(a, b))
+
+
+def count_steps(optimizer) -> list[int]:
+    """Count the optimizer's steps through its public hook, however the learner calls ``step``."""
+    steps = [0]
+    optimizer.register_step_post_hook(lambda *args: steps.__setitem__(0, steps[0] + 1))
+    return steps
+
+
+# -- train_step ----------------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="train_step_returns_loss",
+    name="train_step returns this batch's loss, from before the update, as a float",
+    points=1,
+    hint=["Compute the loss from the forward pass and return it at the end of the function.",
+          "`loss.item()` turns a one-element tensor into a Python float; return the loss you computed "
+          "before `optimizer.step()`, not a new one computed after it."],
+)
+def test_train_step_returns_loss(learner, seed):
+    model, X, y = random_problem(seed)
+    loss_fn = nn.MSELoss()
+    before, _ = gradients(model, X, y, loss_fn)
+    result = learner.train_step(model, X, y, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1))
+    value = expect_float(result, "train_step")
+    after, _ = gradients(model, X, y, loss_fn)
+    if abs(value - after) < 1e-6 < abs(before - after):
+        raise AssertionError(f"train_step returned {fmt(value)}, the loss after the update; "
+                             f"return the loss of the forward pass before optimizer.step() ({fmt(before)})")
+    expect_close(value, before, "the returned loss", advice="return the loss of this batch's forward pass")
+
+
+@pytest.mark.check(
+    id="single_update",
+    name="train_step takes exactly one optimizer step with this batch's gradients",
+    points=2,
+    hint=["The order is: forward pass, loss, zero the gradients, backward(), step().",
+          "If the parameters do not move, look at what happens between `loss.backward()` and "
+          "`optimizer.step()`: zeroing there throws the fresh gradients away."],
+)
+def test_single_update(learner, seed):
+    model, X, y = random_problem(seed)
+    loss_fn, lr = nn.MSELoss(), 0.1
+    start = parameters_of(model)
+    _, grads = gradients(model, X, y, loss_fn)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    steps = count_steps(optimizer)
+    learner.train_step(model, X, y, loss_fn, optimizer)
+    if steps[0] != 1:
+        raise AssertionError(f"optimizer.step() ran {steps[0]} times in one call of train_step; it must run exactly once")
+    end = parameters_of(model)
+    if largest_difference(start, end) == 0:
+        raise AssertionError("optimizer.step() ran but no parameter moved: the gradients were empty or zero "
+                             "when it ran (were they zeroed after backward()?)")
+    expected = [p - lr * g for p, g in zip(start, grads)]
+    difference = largest_difference(end, expected)
+    assert difference < 1e-5, (
+        f"after one SGD step the parameters differ by up to {fmt(difference)} from one step with this "
+        "batch's gradients: check the loss you call backward() on")
+
+
+@pytest.mark.check(
+    id="zero_grad_order",
+    name="train_step uses only this batch's gradients",
+    points=2,
+    hint=["Gradients add up in `.grad` until something clears them: clear them before `backward()`.",
+          "Call `optimizer.zero_grad()` (or `model.zero_grad()`) at the start of the step or just before "
+          "`loss.backward()`; zeroing only after `optimizer.step()` leaves whatever was there to the update."],
+)
+def test_zero_grad_order(learner, seed):
+    model, X, y = random_problem(seed)
+    loss_fn, lr = nn.MSELoss(), 0.1
+    start = parameters_of(model)
+    _, grads = gradients(model, X, y, loss_fn)
+    generator = torch.Generator().manual_seed(seed + 1)
+    for parameter in model.parameters():  # gradients left over from some earlier computation
+        parameter.grad = 10 * torch.randn(parameter.shape, generator=generator)
+    stale = [parameter.grad.clone() for parameter in model.parameters()]
+    learner.train_step(model, X, y, loss_fn, torch.optim.SGD(model.parameters(), lr=lr))
+    end = parameters_of(model)
+    expected = [p - lr * g for p, g in zip(start, grads)]
+    leaked = [p - lr * (g + s) for p, g, s in zip(start, grads, stale)]
+    if largest_difference(end, leaked) < 1e-5:
+        raise AssertionError("the update used gradients that were already in .grad before train_step was called, "
+                             "added to this batch's: the gradients were not zeroed before backward()")
+    difference = largest_difference(end, expected)
+    assert difference < 1e-5, (
+        f"with old gradients left in .grad, the parameters ended up to {fmt(difference)} away from one step "
+        "with this batch's gradients only")
+
+
+@pytest.mark.check(
+    id="train_mode",
+    name="train_step runs the forward pass in training mode",
+    points=1,
+    hint=["A model may arrive in evaluation mode (after `test_step`, say): switch it back first.",
+          "Call `model.train()` at the start of `train_step`, before the forward pass."],
+)
+def test_train_mode(learner, seed):
+    model, X, y = random_problem(seed)
+    model.eval()
+    learner.train_step(model, X, y, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1))
+    assert model.seen, "train_step never called the model (no forward pass)"
+    training, grad_enabled = model.seen[0]
+    assert training, "the model was in evaluation mode during the forward pass of train_step (it arrived in eval mode)"
+    assert grad_enabled, "gradient tracking was off during the forward pass of train_step, so nothing can be learned"
+
+
+# -- test_step -----------------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="test_step_returns_loss",
+    name="test_step returns the loss as a float",
+    points=1,
+    hint=["Compute the loss of the model's predictions on (X, y) and return it.",
+          "`loss.item()` (or `float(loss)`) gives a Python float."],
+)
+def test_test_step_returns_loss(learner, seed):
+    model, X, y = random_problem(seed)
+    loss_fn = nn.L1Loss()
+    expected, _ = gradients(model, X, y, loss_fn)
+    value = expect_float(learner.test_step(model, X, y, loss_fn), "test_step")
+    expect_close(value, expected, "the returned loss", advice="return loss_fn(model(X), y) for the data given")
+
+
+@pytest.mark.check(
+    id="test_step_eval_mode",
+    name="test_step runs the forward pass in evaluation mode",
+    points=1,
+    hint=["Dropout and batch norm behave differently while evaluating: there is a call that switches the model.",
+          "Call `model.eval()` (or `model.train(False)`) before the forward pass."],
+)
+def test_test_step_eval_mode(learner, seed):
+    model, X, y = random_problem(seed)
+    model.train()
+    learner.test_step(model, X, y, nn.L1Loss())
+    assert model.seen, "test_step never called the model (no forward pass)"
+    assert not any(training for training, _ in model.seen), \
+        "the model was in training mode during the forward pass of test_step"
+
+
+@pytest.mark.check(
+    id="test_step_no_grad",
+    name="test_step tracks no gradients",
+    points=1,
+    hint=["Evaluation needs no computation graph: turn gradient tracking off around the forward pass.",
+          "Wrap the forward pass and the loss in `with torch.inference_mode():` (or `torch.no_grad()`)."],
+)
+def test_test_step_no_grad(learner, seed):
+    model, X, y = random_problem(seed)
+    learner.test_step(model, X, y, nn.L1Loss())
+    assert model.seen, "test_step never called the model (no forward pass)"
+    assert not any(grad_enabled for _, grad_enabled in model.seen), \
+        "gradient tracking was on during the forward pass of test_step"
+
+
+@pytest.mark.check(
+    id="test_step_changes_nothing",
+    name="test_step changes no parameter and leaves no gradient",
+    points=1,
+    hint=["Evaluating must not train: no backward pass, no optimizer step.",
+          "Remove any `backward()` from `test_step`; after it every parameter's `.grad` must still be None."],
+)
+def test_test_step_changes_nothing(learner, seed):
+    model, X, y = random_problem(seed)
+    start = parameters_of(model)
+    learner.test_step(model, X, y, nn.L1Loss())
+    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
+    assert not with_grad, f"after test_step these parameters have a .grad: {', '.join(with_grad)}"
+    assert largest_difference(start, parameters_of(model)) == 0, "test_step changed the model's parameters"
+
+
+# -- fit -------------------------------------------------------------------------
+
+
+def fit_problem(seed: int):
+    model, X, y = random_problem(seed, n=50)
+    return model, (X[:40], y[:40]), (X[40:], y[40:])
+
+
+def reference_history(model, train, test, loss_fn, lr, epochs, eval_every):
+    """What ``fit`` must return, computed here on a copy of the model."""
+    twin = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(twin.parameters(), lr=lr)
+    history = {"epoch": [], "train_loss": [], "test_loss": []}
+    for epoch in range(1, epochs + 1):
+        loss = loss_fn(twin.linear(train[0]), train[1])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if epoch % eval_every == 0:
+            with torch.no_grad():
+                history["epoch"].append(epoch)
+                history["train_loss"].append(loss.item())
+                history["test_loss"].append(loss_fn(twin.linear(test[0]), test[1]).item())
+    return history
+
+
+def expect_history(history) -> None:
+    """Fail unless ``history`` has the contract's keys, with lists of equal length."""
+    if not isinstance(history, dict):
+        raise AssertionError(f"fit returned {kind_of(history)}, not a dict")
+    missing = [key for key in ("epoch", "train_loss", "test_loss") if key not in history]
+    assert not missing, f"the history has no key {', '.join(map(repr, missing))}"
+    lengths = {key: len(history[key]) for key in ("epoch", "train_loss", "test_loss")}
+    assert len(set(lengths.values())) == 1, f"the history's lists have different lengths: {lengths}"
+
+
+@pytest.mark.check(
+    id="fit_history",
+    name="fit records every eval_every-th epoch, counted from 1",
+    points=1,
+    hint=["With epochs=7 and eval_every=2 the history holds epochs 2, 4 and 6.",
+          "Loop with `for epoch in range(1, epochs + 1):` and record when `epoch % eval_every == 0`."],
+)
+def test_fit_history(learner, seed):
+    model, train, test = fit_problem(seed)
+    history = learner.fit(model, train, test, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.05),
+                          epochs=7, eval_every=2)
+    expect_history(history)
+    epochs = list(history["epoch"])
+    assert epochs == [2, 4, 6], f"with epochs=7 and eval_every=2 the history's epochs were {fmt_list(epochs)}, expected [2, 4, 6]"
+    history = learner.fit(model, train, test, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.05), epochs=3)
+    expect_history(history)
+    assert list(history["epoch"]) == [1, 2, 3], \
+        f"with epochs=3 (eval_every defaults to 1) the history's epochs were {fmt_list(history['epoch'])}, expected [1, 2, 3]"
+
+
+@pytest.mark.check(
+    id="fit_losses",
+    name="fit records each epoch's training loss and the test loss after it",
+    points=2,
+    hint=["Record the loss that `train_step` returned in that epoch, and the loss `test_step` gives on the test data.",
+          "Train on `train`, evaluate on `test`; append Python floats, and only in the epochs you record."],
+)
+def test_fit_losses(learner, seed):
+    model, train, test = fit_problem(seed)
+    loss_fn, lr = nn.MSELoss(), 0.05
+    expected = reference_history(model, train, test, loss_fn, lr, epochs=9, eval_every=3)
+    history = learner.fit(model, train, test, loss_fn, torch.optim.SGD(model.parameters(), lr=lr), epochs=9, eval_every=3)
+    expect_history(history)
+    for key, meaning in (("train_loss", "the training loss of that epoch"), ("test_loss", "the test loss after that epoch")):
+        values = list(history[key])
+        for value in values:
+            if type(value) is not float:
+                raise AssertionError(f"history[{key!r}] holds {kind_of(value)}; record Python floats")
+        assert len(values) == len(expected[key]), \
+            f"history[{key!r}] has {len(values)} values, expected {len(expected[key])}"
+        for epoch, value, want in zip(expected["epoch"], values, expected[key]):
+            expect_close(value, want, f"history[{key!r}] at epoch {epoch}", tolerance=1e-4,
+                         advice=f"it should be {meaning}")
+
+
+@pytest.mark.check(
+    id="fit_rejects_bad_arguments",
+    name="fit raises ValueError for epochs < 1 or eval_every < 1",
+    points=1,
+    hint=["Check the arguments at the start of `fit`, before training.",
+          "`if epochs < 1: raise ValueError(...)`, and the same for `eval_every`."],
+)
+def test_fit_rejects_bad_arguments(learner, seed):
+    model, train, test = fit_problem(seed)
+    for arguments in ({"epochs": 0}, {"epochs": -3}, {"epochs": 5, "eval_every": 0}, {"epochs": 5, "eval_every": -1}):
+        described = ", ".join(f"{key}={value}" for key, value in arguments.items())
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        try:
+            learner.fit(model, train, test, nn.MSELoss(), optimizer, **arguments)
+        except ValueError:
+            continue
+        raise AssertionError(f"fit({described}) returned instead of raising ValueError")
+
+
+@pytest.mark.check(
+    id="fit_reference_figures",
+    name="fit reproduces the lesson's figures for y = 0.7x + 0.3",
+    points=2,
+    hint=["Seed 42, L1 loss, SGD with lr=0.01 on the first 80% of the data: compare your numbers with the lesson.",
+          "Each epoch is exactly one `train_step` on the whole training set, then (maybe) one `test_step`."],
+)
+def test_fit_reference_figures(learner):
+    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
+    y = 0.7 * X + 0.3
+    n_train = int(0.8 * len(X))
+    train, test = (X[:n_train], y[:n_train]), (X[n_train:], y[n_train:])
+    for epochs, expected in ((100, {"weights": 0.5784, "bias": 0.3513}), (200, {"weights": 0.6990, "bias": 0.3093})):
+        torch.manual_seed(42)
+        model = LinearRegressionModel()
+        learner.fit(model, train, test, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=0.01), epochs=epochs)
+        for name, want in expected.items():
+            observed = getattr(model, name).item()
+            # The contract's figures are rounded to 4 places: allow that rounding on top of 1e-4.
+            assert abs(observed - want) <= 1e-4 + 5e-5, (
+                f"after {epochs} epochs {name} was {observed:.4f}, expected {want:.4f}")
+
+
+@pytest.mark.check(
+    id="fit_converges",
+    name="fit learns other lines too, on the grading device",
+    points=1,
+    hint=["Nothing in `fit` should depend on the lesson's numbers: use the model, data and optimizer you are given.",
+          "Train on the training data every epoch; the test data is only for measuring."],
+)
+def test_fit_converges(learner, seed, device):
+    generator = torch.Generator().manual_seed(seed)
+    weight, bias = (torch.rand(2, generator=generator) * torch.tensor([3.0, 2.0]) - torch.tensor([1.5, 1.0])).tolist()
+    X = torch.rand(60, 1, generator=generator) * 2 - 1
+    y = weight * X + bias
+    torch.manual_seed(seed)
+    model = Probe().to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    learner.fit(model, (X[:48].to(device), y[:48].to(device)), (X[48:].to(device), y[48:].to(device)),
+                nn.MSELoss(), optimizer, epochs=300, eval_every=50)
+    learned_weight, learned_bias = model.linear.weight.item(), model.linear.bias.item()
+    assert abs(learned_weight - weight) < 0.01 and abs(learned_bias - bias) < 0.01, (
+        f"after 300 epochs on y = {fmt(weight)}x + {fmt(bias)} the model learned "
+        f"y = {fmt(learned_weight)}x + {fmt(learned_bias)}")
+
+
+# -- plot_loss_curves ------------------------------------------------------------
+
+
+def some_history(seed: int) -> dict:
+    generator = torch.Generator().manual_seed(seed)
+    epochs = list(range(10, 110, 10))
+    train = sorted((torch.rand(10, generator=generator) + 0.1).tolist(), reverse=True)
+    test = sorted((torch.rand(10, generator=generator) + 0.2).tolist(), reverse=True)
+    return {"epoch": epochs, "train_loss": train, "test_loss": test}
+
+
+def make_plot(learner, history, monkeypatch) -> Figure:
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: shown.append(True))
+    monkeypatch.setattr(Figure, "show", lambda *args, **kwargs: shown.append(True))
+    figure = learner.plot_loss_curves(history)
+    assert not shown, "plot_loss_curves called show(): return the Figure and let the caller decide"
+    if not isinstance(figure, Figure):
+        raise AssertionError(f"plot_loss_curves returned {kind_of(figure)}, not a matplotlib Figure")
+    return figure
+
+
+@pytest.mark.check(
+    id="plot_figure",
+    name="plot_loss_curves returns a Figure with one Axes, without showing it",
+    points=1,
+    hint=["`figure, axes = plt.subplots()` gives a Figure with one Axes; return the figure.",
+          "Remove `plt.show()` from the function: the caller shows or saves the figure."],
+)
+def test_plot_figure(learner, seed, monkeypatch):
+    figure = make_plot(learner, some_history(seed), monkeypatch)
+    axes = figure.get_axes()
+    assert len(axes) == 1, f"the Figure has {len(axes)} Axes, expected one"
+    assert axes[0].get_xlabel().strip() and axes[0].get_ylabel().strip(), \
+        "label both axes (the epoch along x, the loss along y)"
+
+
+@pytest.mark.check(
+    id="plot_lines",
+    name="plot_loss_curves draws both losses against the epoch, with a legend",
+    points=1,
+    hint=["Plot `history[\"train_loss\"]` and `history[\"test_loss\"]` against `history[\"epoch\"]`.",
+          "Give each line a `label=` (\"Train loss\", \"Test loss\") and call `legend()`."],
+)
+def test_plot_lines(learner, seed, monkeypatch):
+    import numpy as np
+
+    history = some_history(seed)
+    figure = make_plot(learner, history, monkeypatch)
+    axes = figure.get_axes()
+    assert axes, "the Figure has no Axes"
+    lines = {line.get_label(): line for line in axes[0].get_lines()}
+    for label, key in (("Train loss", "train_loss"), ("Test loss", "test_loss")):
+        assert label in lines, f"no line is labelled {label!r} (labels found: {sorted(lines) or 'none'})"
+        x = np.asarray(lines[label].get_xdata(), dtype=float)
+        y = np.asarray(lines[label].get_ydata(), dtype=float)
+        assert x.shape == (len(history["epoch"]),) and np.allclose(x, history["epoch"]), \
+            f"the {label!r} line's x values are not history['epoch']"
+        assert y.shape == (len(history[key]),) and np.allclose(y, history[key]), \
+            f"the {label!r} line's y values are not history[{key!r}]"
+    legend = axes[0].get_legend()
+    assert legend is not None, "the Axes has no legend: call legend() after plotting the labelled lines"
+    texts = {text.get_text() for text in legend.get_texts()}
+    assert {"Train loss", "Test loss"} <= texts, f"the legend shows {sorted(texts)}, expected 'Train loss' and 'Test loss'"

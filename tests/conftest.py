@@ -1,0 +1,35 @@
+"""Shared helpers for the kit's own tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KIT = Path(__file__).resolve().parent.parent
+
+
+def run_grader(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 240):
+    """Run ``python -m grader ARGS`` for real; return the completed process (text output)."""
+    environment = {**os.environ, **(env or {})}
+    environment["PYTHONPATH"] = str(KIT)  # the grader package of this checkout, installed or not
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or KIT, env=environment,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def grade_json(*args: str, **kwargs) -> tuple[dict, subprocess.CompletedProcess]:
+    """Run the grader with ``--format json``; return the parsed report and the process."""
+    process = run_grader(*args, "--format", "json", **kwargs)
+    try:
+        return json.loads(process.stdout), process
+    except ValueError:
+        pytest.fail(f"no JSON report (exit {process.returncode}): {process.stdout[-2000:]} {process.stderr[-2000:]}")
+
+
+def statuses(exercise_report: dict) -> dict[str, str]:
+    """``{check id: status}`` of one exercise in a JSON report."""
+    return {check["id"]: check["status"] for check in exercise_report["checks"]}
