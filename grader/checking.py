@@ -58,3 +58,36 @@ def expect_close(observed: float, expected: float, what: str, tolerance: float =
     if not abs(observed - expected) <= tolerance * max(1.0, abs(expected)):
         message = f"{what} was {fmt(observed)}, expected {fmt(expected)}"
         raise AssertionError(f"{message}: {advice}" if advice else message)
+
+
+def expect_tensor(value, what: str, shape: tuple | list | None = None, dtype=None):
+    """``value`` if it is exactly a ``torch.Tensor`` (of ``shape`` and ``dtype`` when given); otherwise fail.
+
+    A tensor subclass is refused: it could override ``__torch_function__`` and
+    answer every comparison with "equal".
+    """
+    import torch
+
+    if type(value) is not torch.Tensor:
+        raise AssertionError(f"{what} is {kind_of(value)}, not a torch.Tensor")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise AssertionError(f"{what} has shape {list(value.shape)}, expected {list(shape)}")
+    if dtype is not None and value.dtype != dtype:
+        raise AssertionError(f"{what} has dtype {value.dtype}, expected {dtype}")
+    return value
+
+
+def expect_equal_tensors(observed, expected, what: str, tolerance: float = 1e-5) -> None:
+    """Fail unless two tensors of the same shape agree within ``tolerance`` (absolute and relative), on the CPU."""
+    observed = observed.detach().cpu().float()
+    expected = expected.detach().cpu().float()
+    if observed.shape != expected.shape:
+        raise AssertionError(f"{what} has shape {list(observed.shape)}, expected {list(expected.shape)}")
+    if observed.numel() == 0:
+        return
+    gap = (observed - expected).abs() - tolerance * expected.abs()
+    worst = int(gap.argmax())
+    if bool(gap.isnan().any()) or gap.view(-1)[worst] > tolerance:
+        flat_observed, flat_expected = observed.reshape(-1), expected.reshape(-1)
+        raise AssertionError(f"{what} differs: at position {worst} it is {fmt(flat_observed[worst])}, "
+                             f"expected {fmt(flat_expected[worst])}")

@@ -47,7 +47,14 @@ class Exercise:
 
 
 EXERCISES: tuple[Exercise, ...] = (
+    Exercise(0, "tensors", "Tensors and autograd", "warm-up: tensors, gradients and autograd"),
+    Exercise(1, "data", "Data preparation", "step 1: make and split the data"),
+    Exercise(2, "models", "Building models", "step 2: build a model"),
     Exercise(3, "training", "Training", "step 3: the training loop"),
+    Exercise(4, "evaluation", "Evaluation and inference", "step 4: evaluate and predict"),
+    Exercise(5, "persistence", "Saving and loading", "steps 5 and 6: save, load, resume"),
+    Exercise(6, "workflow", "The whole workflow", "all six steps, on any device"),
+    Exercise(7, "classification", "Classification with DataLoaders", "beyond regression: batches and classes"),
 )
 
 

@@ -20,6 +20,7 @@ CASES_DIR = Path(__file__).parent / "cases"
 SUITES_DIR = KIT / "grader" / "suites"
 CASES = sorted(CASES_DIR.glob("exercise_*/*.json"))
 SEED = 20261123  # fixed, so a failure here can be repeated exactly
+CHECK_TIMEOUT_S = 3.0  # every check of a correct file takes well under a second
 
 
 def exercise_of(case: Path) -> course.Exercise:
@@ -39,29 +40,40 @@ def learner_source(case: Path, spec: dict) -> str:
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory) -> dict[str, dict]:
-    """Grade every case, each exercise's solution and each untouched stub, in one grader run."""
-    root = tmp_path_factory.mktemp("cases")
-    tasks, names = [], []
-    for case in CASES:
-        exercise = exercise_of(case)
-        folder = root / exercise.name / case.stem
-        folder.mkdir(parents=True)
-        (folder / exercise.filename).write_text(learner_source(case, json.loads(case.read_text())))
-        tasks.append(Task(exercise, folder / exercise.filename, SUITES_DIR / exercise.suite_filename))
-        names.append(f"{exercise.name}/{case.stem}")
-    for exercise in course.EXERCISES:
-        for kind in ("solutions", "exercises"):
-            tasks.append(Task(exercise, KIT / kind / exercise.filename, SUITES_DIR / exercise.suite_filename))
-            names.append(f"{exercise.name}/{kind}")
-    report = grade(tasks, device="cpu", timeout=2.0, seed=SEED)
-    return {name: result for name, result in zip(names, report.exercises)}
+def graded(tmp_path_factory):
+    """``graded(exercise)``: every case of that exercise, its solution and its untouched stub, graded in one run.
+
+    Each exercise is graded the first time a test asks for it, so ``-k exercise_03`` grades only exercise 03.
+    """
+    cache: dict[str, dict] = {}
+
+    def grade_exercise(exercise: course.Exercise) -> dict:
+        if exercise.name not in cache:
+            root = tmp_path_factory.mktemp(exercise.name)
+            suite = SUITES_DIR / exercise.suite_filename
+            tasks, names = [], []
+            for case in CASES:
+                if exercise_of(case) != exercise:
+                    continue
+                (root / case.stem).mkdir()
+                learner_file = root / case.stem / exercise.filename
+                learner_file.write_text(learner_source(case, json.loads(case.read_text())))
+                tasks.append(Task(exercise, learner_file, suite))
+                names.append(case.stem)
+            for kind in ("solutions", "exercises"):
+                tasks.append(Task(exercise, KIT / kind / exercise.filename, suite))
+                names.append(kind)
+            report = grade(tasks, device="cpu", timeout=CHECK_TIMEOUT_S, seed=SEED)
+            cache[exercise.name] = dict(zip(names, report.exercises))
+        return cache[exercise.name]
+
+    return grade_exercise
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.parent.name}/{case.stem}")
 def test_case_gets_the_expected_statuses_and_messages(case, graded):
     spec = json.loads(case.read_text())
-    result = graded[f"{case.parent.name}/{case.stem}"]
+    result = graded(exercise_of(case))[case.stem]
     assert not result.problem, result.problem
     assert result.checks, "no checks were graded"
     expect = spec.get("expect", {})
@@ -79,14 +91,16 @@ def test_case_gets_the_expected_statuses_and_messages(case, graded):
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
 def test_solution_gets_full_marks(exercise, graded):
-    result = graded[f"{exercise.name}/solutions"]
+    result = graded(exercise)["solutions"]
     failing = [(check.id, check.status.value, check.message) for check in result.checks if check.status.value != "passed"]
-    assert not failing and result.score == result.max_score > 0
+    assert not result.problem, result.problem
+    assert not failing and result.score == result.max_score > 0, failing
 
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
 def test_untouched_stub_is_all_not_started(exercise, graded):
-    result = graded[f"{exercise.name}/exercises"]
+    result = graded(exercise)["exercises"]
+    assert not result.problem, result.problem
     assert result.checks and all(check.status.value == "not_started" for check in result.checks), \
         [(check.id, check.status.value, check.message) for check in result.checks]
     assert all("not written yet" in check.message for check in result.checks)
@@ -94,11 +108,11 @@ def test_untouched_stub_is_all_not_started(exercise, graded):
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
 def test_every_check_has_a_buggy_file_that_it_catches(exercise, graded):
+    results = graded(exercise)
     caught = set()
-    for case in CASES:
-        if exercise_of(case) != exercise:
-            continue
-        result = graded[f"{case.parent.name}/{case.stem}"]
-        caught |= {check.id for check in result.checks if check.status.value in ("failed", "error", "timeout")}
-    every_check = {check.id for check in graded[f"{exercise.name}/solutions"].checks}
+    for name, result in results.items():
+        if name not in ("solutions", "exercises"):
+            caught |= {check.id for check in result.checks if check.status.value in ("failed", "error", "timeout")}
+    every_check = {check.id for check in results["solutions"].checks}
+    assert every_check, "the solution was graded with no checks"
     assert every_check - caught == set(), f"no buggy learner file is caught by: {sorted(every_check - caught)}"
