@@ -1,0 +1,206 @@
+"""The command line, run for real: exit statuses, usage errors, reports, and the learner's folder left alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pytest
+
+from grader import course
+from tests.conftest import KIT, grade_json, run_grader, statuses
+
+SOLUTION_03 = KIT / "solutions" / "exercise_03_training.py"
+STUB_03 = KIT / "exercises" / "exercise_03_training.py"
+CONTRACT_STATUSES = {"passed", "failed", "not_started", "error", "timeout", "skipped"}
+
+
+def learner_folder(tmp_path, source=SOLUTION_03, text: str | None = None):
+    """A learner's folder holding one exercise 03 file (a copy of ``source``, or ``text``)."""
+    folder = tmp_path / "learner"
+    folder.mkdir()
+    target = folder / "exercise_03_training.py"
+    if text is None:
+        shutil.copy(source, target)
+    else:
+        target.write_text(text)
+    return folder
+
+
+def test_readme_main_job_grades_every_solution_with_full_marks():
+    report, process = grade_json("--all", "--solutions", "--device", "cpu")
+    assert process.returncode == 0, process.stderr
+    assert [e["exercise"] for e in report["exercises"]] == [e.name for e in course.EXERCISES]
+    assert report["score"] == report["max_score"] > 0
+    for exercise in report["exercises"]:
+        assert set(statuses(exercise).values()) == {"passed"}, exercise["exercise"]
+
+
+def test_untouched_stub_is_not_started_with_exit_1():
+    report, process = grade_json("exercise_03", "--source", str(KIT / "exercises"))
+    assert process.returncode == 1
+    assert set(statuses(report["exercises"][0]).values()) == {"not_started"}
+    assert report["score"] == 0
+
+
+@pytest.mark.parametrize("name", ["exercise_03", "03", "3"])
+def test_three_ways_to_name_an_exercise(name):
+    report, process = grade_json(name, "--solutions")
+    assert process.returncode == 0
+    assert [e["exercise"] for e in report["exercises"]] == ["exercise_03"]
+
+
+def test_json_report_has_the_contract_shape():
+    report, _ = grade_json("3", "--solutions", "--seed", "7")
+    assert set(report) == {"score", "max_score", "seed", "exercises"}
+    assert report["seed"] == 7
+    exercise = report["exercises"][0]
+    assert set(exercise) == {"exercise", "title", "score", "max_score", "duration_s", "checks"}
+    assert exercise["title"] == "Training"
+    for check in exercise["checks"]:
+        assert set(check) == {"id", "name", "status", "points", "max_points", "message", "hint"}
+        assert check["status"] in CONTRACT_STATUSES
+        assert isinstance(check["points"], float) and isinstance(check["max_points"], float)
+    assert exercise["score"] == sum(check["points"] for check in exercise["checks"])
+
+
+def test_same_seed_gives_the_same_grading(tmp_path):
+    buggy = SOLUTION_03.read_text().replace("    model.eval()\n", "")
+    folder = learner_folder(tmp_path, text=buggy)
+    first, _ = grade_json("3", "--source", str(folder), "--seed", "4242")
+    second, _ = grade_json("3", "--source", str(folder), "--seed", "4242")
+    strip = lambda report: [(c["id"], c["status"], c["message"]) for c in report["exercises"][0]["checks"]]
+    assert strip(first) == strip(second)
+    assert first["seed"] == second["seed"] == 4242
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["exercise_99"], "unknown exercise"),
+    (["banana"], "unknown exercise"),
+    (["3", "--source", "/no/such/folder"], "no folder"),
+    (["3", "--suites", "/no/such/folder"], "no folder"),
+    (["3", "--solutions", "--source", "exercises"], "use one of them"),
+    (["3", "--all"], "not both"),
+    (["3", "--timeout", "0"], "--timeout"),
+    (["3", "--format", "yaml"], "invalid choice"),
+    (["3", "--format", "gradescope"], "not there yet"),
+    (["3", "--watch"], "not there yet"),
+    (["3", "--reset"], "not there yet"),
+    (["--no-such-option"], "unrecognized arguments"),
+])
+def test_usage_errors_are_one_line_with_exit_2(arguments, words):
+    process = run_grader(*arguments)
+    assert process.returncode == 2
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], process.stderr
+    assert "Traceback" not in process.stderr and not process.stdout
+
+
+def test_named_exercise_missing_from_source_is_a_usage_error(tmp_path):
+    process = run_grader("3", "--source", str(tmp_path))
+    assert process.returncode == 2
+    assert "exercise_03_training.py" in process.stderr and len(process.stderr.strip().splitlines()) == 1
+
+
+def test_device_cuda_without_cuda_is_a_usage_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    process = run_grader("3", "--solutions", "--device", "cuda")
+    assert process.returncode == 2
+    assert "no CUDA" in process.stderr and len(process.stderr.strip().splitlines()) == 1
+
+
+def test_all_reports_a_missing_file_as_not_started_naming_it(tmp_path):
+    folder = learner_folder(tmp_path)
+    report, process = grade_json("--all", "--source", str(folder))
+    assert process.returncode == 1
+    by_name = {exercise["exercise"]: exercise for exercise in report["exercises"]}
+    assert set(statuses(by_name["exercise_03"]).values()) == {"passed"}
+    for exercise in course.EXERCISES:
+        if exercise.name == "exercise_03":
+            continue
+        checks = by_name[exercise.name]["checks"]
+        assert checks and all(check["status"] == "not_started" for check in checks)
+        assert all(exercise.filename in check["message"] for check in checks)
+
+
+def test_grading_writes_nothing_next_to_the_learner_file_and_keeps_it(tmp_path):
+    folder = learner_folder(tmp_path)
+    learner_file = folder / "exercise_03_training.py"
+    before = (learner_file.read_bytes(), learner_file.stat().st_mtime_ns)
+    (folder / "conftest.py").write_text("import sys\nsys.exit('a conftest next to the learner file ran')\n")
+    (folder / "pytest.ini").write_text("[pytest]\naddopts = --collect-only\n")
+    report, process = grade_json("3", "--source", str(folder), env={"PYTEST_ADDOPTS": "--collect-only -x"})
+    assert process.returncode == 0, report
+    assert sorted(path.name for path in folder.iterdir()) == ["conftest.py", "exercise_03_training.py", "pytest.ini"]
+    assert (learner_file.read_bytes(), learner_file.stat().st_mtime_ns) == before
+    assert not list((KIT / "grader").rglob("__pycache__/test_*")), "suites were compiled to bytecode"
+
+
+def test_text_report_is_plain_when_piped_and_names_the_problem(tmp_path):
+    buggy = SOLUTION_03.read_text().replace("    model.eval()\n", "")
+    folder = learner_folder(tmp_path, text=buggy)
+    for env in ({}, {"NO_COLOR": "1"}):
+        process = run_grader("3", "--source", str(folder), "--seed", "1", env=env)
+        assert process.returncode == 1
+        assert "\x1b[" not in process.stdout
+        assert "✗ test_step runs the forward pass in evaluation mode" in process.stdout
+        assert "hint:" in process.stdout and "Score: 18/19" in process.stdout
+        assert "--seed 1" in process.stdout
+
+
+def test_an_error_shows_the_learner_frames_of_the_traceback_only(tmp_path):
+    buggy = SOLUTION_03.read_text().replace("    loss.backward()\n", "    loss.backwards()\n")
+    folder = learner_folder(tmp_path, text=buggy)
+    process = run_grader("3", "--source", str(folder))
+    assert "AttributeError" in process.stdout
+    assert "exercise_03_training.py\", line" in process.stdout
+    assert "loss.backwards()" in process.stdout
+    assert "grader/" not in process.stdout and "_pytest" not in process.stdout
+
+
+def test_output_option_writes_the_report_creating_folders(tmp_path):
+    target = tmp_path / "reports" / "deep" / "report.json"
+    process = run_grader("3", "--solutions", "--format", "json", "--output", str(target))
+    assert process.returncode == 0 and not process.stdout.strip()
+    assert json.loads(target.read_text())["score"] == 19.0
+
+
+def test_progress_overview_names_the_next_exercise(tmp_path):
+    folder = learner_folder(tmp_path)
+    process = run_grader("--source", str(folder))
+    assert "exercise_03  Training" in process.stdout and "done" in process.stdout
+    assert "Next: exercise_00" in process.stdout
+
+
+def test_instructor_suite_from_the_docs_grades_with_its_own_points(tmp_path):
+    doc = (KIT / "docs" / "writing-suites.md").read_text()
+    example = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    suites = tmp_path / "my_suites"
+    suites.mkdir()
+    (suites / "test_03_training.py").write_text(example)
+    report, process = grade_json("--all", "--solutions", "--suites", str(suites))
+    assert process.returncode == 0, report
+    assert [e["exercise"] for e in report["exercises"]] == ["exercise_03"]
+    assert report["exercises"][0]["checks"][0]["id"] == "train_step_returns_loss"
+    assert report["max_score"] == 2.0
+    stub, process = grade_json("3", "--suites", str(suites), "--source", str(KIT / "exercises"))
+    assert process.returncode == 1 and stub["exercises"][0]["checks"][0]["status"] == "not_started"
+
+
+def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
+    # SIGALRM ignored: pytest-timeout cannot stop this loop; the supervisor must.
+    hang = "    import signal\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass\n"
+    buggy = SOLUTION_03.read_text().replace("    model.eval()\n", hang, 1)
+    folder = learner_folder(tmp_path, text=buggy)
+    start = time.monotonic()
+    report, process = grade_json("3", "--source", str(folder), "--timeout", "1")
+    elapsed = time.monotonic() - start
+    found = statuses(report["exercises"][0])
+    assert process.returncode == 1
+    assert found["test_step_eval_mode"] == "timeout"
+    assert found["train_step_returns_loss"] == "passed" and found["plot_lines"] == "passed"
+    assert elapsed < 60
