@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from grader import course
-from grader.runner import KIT_ROOT, Task, UsageError, grade
+from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade
 
 DEFAULT_TIMEOUT_S = 15.0
 FORMATS = ("text", "json", "gradescope", "junit", "classroom")
@@ -33,6 +33,7 @@ OUTPUT_HELP = "write the report to FILE instead of standard output"
 DEVICE_HELP = "where device-dependent checks run; auto uses CUDA when present (default: auto)"
 TIMEOUT_HELP = f"time limit for one check, in seconds (default: {DEFAULT_TIMEOUT_S:g})"
 SEED_HELP = "the seed for the checks' random data (default: a fresh one, printed in the report)"
+MEMORY_HELP = f"memory learner code may use beyond the grader's own, in MiB (default: {DEFAULT_MEMORY_MIB}; Linux only)"
 
 
 class Parser(argparse.ArgumentParser):
@@ -55,6 +56,7 @@ def build_parser() -> Parser:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help=DEVICE_HELP)
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS", help=TIMEOUT_HELP)
     parser.add_argument("--seed", type=int, metavar="N", help=SEED_HELP)
+    parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB", help=MEMORY_HELP)
     parser.add_argument("--watch", action="store_true", help="grade again each time the file is saved")
     parser.add_argument("--reset", action="store_true", help="put the named exercises back to their stubs")
     parser.add_argument("--hints", action="store_true", help="show every hint level for the checks that did not pass")
@@ -128,6 +130,8 @@ def check_options(options) -> None:
         raise UsageError("name exercises or use --all, not both")
     if not options.timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout:g}")
+    if options.memory_limit < 1:
+        raise UsageError(f"--memory-limit must be a positive number of MiB, got {options.memory_limit}")
     if options.seed is not None and options.seed < 0:
         raise UsageError(f"--seed must be zero or more, got {options.seed}")
 
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         check_options(options)
         tasks = select_tasks(options)
         seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
-        report = grade(tasks, device=options.device, timeout=options.timeout, seed=seed)
+        report = grade(tasks, device=options.device, timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
         progress = not options.exercises and not options.all
         write_report(report, options, progress)
         return report.exit_code

@@ -39,13 +39,14 @@ TIMEOUT_MESSAGE_START = "Timeout (>"  # how pytest-timeout's failure message beg
 
 
 class Channel:
-    """Sends records, one JSON object a line, down a pipe to the supervisor."""
+    """Sends records, one JSON object a line, down a pipe to the supervisor, each signed with the child's secret."""
 
-    def __init__(self, fd: int):
+    def __init__(self, fd: int, secret: str):
         self.fd = fd
+        self.secret = secret
 
     def send(self, record: dict) -> None:
-        data = (json.dumps(record) + "\n").encode()
+        data = (json.dumps({**record, "secret": self.secret}) + "\n").encode()
         while data:
             data = data[os.write(self.fd, data):]
 
@@ -85,8 +86,8 @@ class GradingSettings:
     device: str
     seed: int
     channel: Channel
-    skip_ids: frozenset[str] = frozenset()
-    """Checks already decided by an earlier child (resuming after a crash or a hang)."""
+    only_ids: frozenset[str] | None = None
+    """The checks to run (None: all); a child resuming after a crash or a hang runs those not decided yet."""
 
 
 @dataclass
@@ -110,8 +111,11 @@ class GraderPlugin:
     # -- set-up -------------------------------------------------------------
 
     def pytest_configure(self, config: pytest.Config) -> None:
-        """Register the ``check`` marker."""
+        """Register the ``check`` marker, and remember the functions checks rely on before any learner code runs."""
+        from grader.integrity import FunctionGuard, comparison_owners
+
         config.addinivalue_line("markers", CHECK_MARKER_HELP)
+        self.guard = FunctionGuard(comparison_owners())
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A suite that cannot be collected is the grader's problem, not the learner's."""
@@ -129,7 +133,8 @@ class GraderPlugin:
             self.checks[item.nodeid] = info
             infos.append(info)
         self.settings.channel.send({"type": "collected", "checks": [info.__dict__ for info in infos]})
-        keep = [item for item in items if self.checks[item.nodeid].id not in self.settings.skip_ids]
+        only = self.settings.only_ids
+        keep = [item for item in items if only is None or self.checks[item.nodeid].id in only]
         deselected = [item for item in items if item not in keep]
         if deselected:
             config.hook.pytest_deselected(items=deselected)
@@ -147,6 +152,12 @@ class GraderPlugin:
             message = learner_files.explain_import_failure(exc, self.settings.snapshot.filename)
             self.import_error = LearnerImportFailed(message)
             self.import_traceback = learner_files.format_learner_traceback(exc, self.settings.snapshot.filename)
+        replaced = self.guard.restore()
+        if replaced and self.import_error is None:
+            name = self.settings.snapshot.path.name
+            self.import_error = LearnerImportFailed(
+                f"{name} replaced {', '.join(replaced[:3])} while it was imported; the grader put the originals "
+                "back, and no check of a file that does this counts")
         self.settings.channel.send({"type": "phase", "phase": "checks"})
 
     # -- fixtures for suites ------------------------------------------------
@@ -187,6 +198,7 @@ class GraderPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Announce the check and seed torch's global generator for it."""
         info = self.checks[item.nodeid]
+        self.guard.restore()
         self.states[item.nodeid] = _ItemState()
         self.settings.channel.send({"type": "start", "id": info.id})
         import torch
@@ -209,8 +221,16 @@ class GraderPlugin:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         """Decide the status of each phase while the exception itself is at hand."""
         report = yield
+        replaced = self.guard.restore()  # before anything below is trusted to decide the verdict
         state = self.states.get(item.nodeid)
-        if state is None or call.excinfo is None or state.status is not Status.PASSED:
+        if state is None or state.status is not Status.PASSED:
+            return report
+        if replaced:
+            state.status, state.message = Status.ERROR, learner_files.one_line(
+                f"your code replaced {', '.join(replaced[:3])} during this check; the grader put the originals back, "
+                "and a check during which this happens does not count")
+            return report
+        if call.excinfo is None:
             return report
         exc = call.excinfo.value
         filename = self.settings.snapshot.filename if self.settings.snapshot else ""

@@ -75,9 +75,16 @@ def supervisor_environment() -> dict[str, str]:
     return env
 
 
-def grade(tasks: list[Task], device: str, timeout: float, seed: int) -> Report:
-    """Grade ``tasks`` in a supervisor process and return the report."""
-    plan = {"device": device, "timeout": timeout, "seed": seed, "exercises": [task.to_plan() for task in tasks]}
+DEFAULT_MEMORY_MIB = 2048
+
+
+def grade(tasks: list[Task], device: str, timeout: float, seed: int, memory_mib: int = DEFAULT_MEMORY_MIB) -> Report:
+    """Grade ``tasks`` in a supervisor process and return the report.
+
+    ``memory_mib``: how much resident memory learner code may use beyond the grader's own.
+    """
+    plan = {"device": device, "timeout": timeout, "seed": seed, "memory_mib": memory_mib,
+            "exercises": [task.to_plan() for task in tasks]}
     report_r, report_w = os.pipe()
     bootstrap = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
                  "from grader.supervisor import main; main()")
@@ -151,6 +158,7 @@ def build_report(tasks: list[Task], records: list[dict], device: str, seed: int,
     # Keyed by position in the plan: one run may grade several files for the same exercise.
     done = {record["index"]: ExerciseResult.from_dict(record["result"])
             for record in records if record["type"] == "exercise"}
+    known_checks = {record["index"]: record["checks"] for record in records if record["type"] == "collected"}
     silent = next((record for record in records if record["type"] == "silent"), None)
     if silent:
         why = f"the grader stopped answering for {silent['seconds']:g} s and was stopped"
@@ -160,8 +168,11 @@ def build_report(tasks: list[Task], records: list[dict], device: str, seed: int,
     for index, task in enumerate(tasks):
         result = done.get(index)
         if result is None:
+            # The supervisor died or hung in this exercise: every check it had (if it knew them) is an error.
+            checks = [CheckResult.from_dict({**check, "status": "error", "message": f"not graded: {why}"})
+                      for check in known_checks.get(index, [])]
             result = ExerciseResult(task.exercise.name, task.exercise.title, display_path(task.file),
-                                    problem=f"not graded: {why}")
+                                    checks=checks, problem=f"not graded: {why}")
         exercises.append(result)
     return Report(exercises=exercises, seed=seed, device=device)
 

@@ -1,0 +1,169 @@
+"""Keeping the grader honest: its files, and the functions its checks use, as they were.
+
+Learner code runs in the same process as the checks, so it could try to change
+what they rely on. Two guards undo that:
+
+* ``FileGuard`` remembers every file of the grader (and of the suites in use)
+  before any learner code runs. After each grading child it looks again: a
+  changed, added or deleted file is put back as it was and reported, so the
+  checks that ran alongside count as errors ("the grader's files were
+  tampered with"), and the next run is not affected either.
+* ``FunctionGuard`` remembers the functions and classes that checks use for
+  comparing and reporting (``torch.allclose``, ``math.isclose``, builtins,
+  pytest's and the grader's own machinery) before the learner's file is
+  imported, and puts back any that were replaced, before each check and again
+  before its verdict is decided.
+
+What they cannot stop is written in docs/security.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+_MISSING = object()
+
+
+class FileGuard:
+    """The grader's own files and the suites in use, remembered byte for byte.
+
+    Only what a grading depends on is guarded: the grader's modules (not the
+    other exercises' suites, which their authors may be editing) and the
+    suites in use. Bytecode in the grader's ``__pycache__`` may be written by
+    another grading running at the same time, so it is judged by content: a
+    ``.pyc`` that is not the compilation of its source is planted, and removed.
+    """
+
+    def __init__(self, package: Path, suites: list[Path]):
+        self.package = package
+        self.guarded = sorted([*package.glob("*.py"), *package.glob("*.ini"), *suites])
+        self.saved = {path: path.read_bytes() for path in self.guarded}
+        self.known = set(self._package_files())
+
+    def _package_files(self) -> list[Path]:
+        return [path for path in self.package.iterdir() if path.is_file()]
+
+    def restore(self) -> list[str]:
+        """Put back changed or deleted files, remove planted ones; return their names (empty if untouched)."""
+        tampered = []
+        for path, data in self.saved.items():
+            try:
+                same = path.read_bytes() == data
+            except OSError:
+                same = False
+            if not same:
+                tampered.append(path.name)
+                path.write_bytes(data)
+        for path in set(self._package_files()) - self.known:
+            tampered.append(path.name)
+            path.unlink(missing_ok=True)
+        for pyc in (self.package / "__pycache__").glob("*.pyc"):
+            if not is_compiled_from_source(pyc, self.package):
+                tampered.append(f"__pycache__/{pyc.name}")
+                pyc.unlink(missing_ok=True)
+        return sorted(tampered)
+
+
+def is_compiled_from_source(pyc: Path, package: Path) -> bool:
+    """Whether ``pyc`` holds exactly the code of its ``.py`` beside the cache (what Python itself would write)."""
+    import importlib.util
+    import marshal
+
+    source = package / (pyc.name.split(".", 1)[0] + ".py")
+    try:
+        data = pyc.read_bytes()
+        code = compile(source.read_bytes(), str(source), "exec", dont_inherit=True)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    if data[:4] != importlib.util.MAGIC_NUMBER:
+        return False  # another Python's bytecode: this one ignores it
+    return data[16:] == marshal.dumps(code)
+
+
+def backup_folder() -> Path:
+    """Where a learner's file is kept before the grader ever writes over it (outside the learner's folder)."""
+    return Path.home() / ".cache" / "pytorch-workflow-kit" / "backups"
+
+
+def restore_learner_file(path: Path, original: bytes) -> str:
+    """Put the learner's file back if their code deleted or rewrote it while it was graded.
+
+    The version found on disk is first copied to the backup folder (it might
+    be an edit the learner saved meanwhile): nothing is ever lost. Returns a
+    sentence for the report, or "" when the file was untouched.
+    """
+    try:
+        current = path.read_bytes()
+    except OSError:
+        current = None
+    if current == original:
+        return ""
+    note = f"{path.name} was deleted while it was being graded; it has been put back"
+    if current is not None:
+        backup = backup_folder() / f"{time.strftime('%Y%m%d-%H%M%S')}-{path.name}"
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, backup)
+        note = (f"{path.name} changed while it was being graded; the graded version has been put back "
+                f"and the changed one kept in {backup}")
+    path.write_bytes(original)
+    return note
+
+
+class FunctionGuard:
+    """Remembers the callables of some modules and classes, and puts back any that get replaced."""
+
+    def __init__(self, owners: list[object]):
+        self.saved = []
+        for owner in owners:
+            entries = {name: value for name, value in vars(owner).items()
+                       if callable(value) and not isinstance(value, type(time))}
+            self.saved.append((owner, entries))
+
+    def restore(self) -> list[str]:
+        """Undo replacements; return what had been replaced, as ``module.name``."""
+        replaced = []
+        for owner, entries in self.saved:
+            current = vars(owner)
+            for name, value in entries.items():
+                if current.get(name, _MISSING) is not value:
+                    try:
+                        setattr(owner, name, value)
+                    except (AttributeError, TypeError):
+                        continue
+                    replaced.append(f"{getattr(owner, '__name__', owner)}.{name}")
+            if isinstance(owner, type):
+                # On a class, a new attribute can shadow an inherited method (Tensor.__eq__ over TensorBase's).
+                for name in [name for name, value in current.items() if name not in entries and callable(value)]:
+                    try:
+                        delattr(owner, name)
+                    except (AttributeError, TypeError):
+                        continue
+                    replaced.append(f"{owner.__name__}.{name}")
+        return replaced
+
+
+def comparison_owners() -> list[object]:
+    """The modules and classes whose functions checks rely on to compare values and report verdicts."""
+    import builtins
+    import math
+    import operator
+
+    import _pytest.outcomes
+    import _pytest.python
+    import _pytest.reports
+    import _pytest.runner
+    import numpy
+    import pytest
+    import torch
+    import torch.testing
+
+    import grader.checking
+    import grader.learner
+    import grader.plugin
+
+    return [builtins, math, operator, numpy, torch, torch.testing, torch.Tensor, torch._C.TensorBase,
+            pytest, _pytest.outcomes, _pytest.runner, _pytest.runner.CallInfo, _pytest.python,
+            _pytest.python.Function, _pytest.reports, _pytest.reports.TestReport,
+            grader.checking, grader.learner, grader.plugin, grader.plugin.GraderPlugin, grader.plugin.Channel]

@@ -1,0 +1,118 @@
+"""Finding, measuring and ending the processes learner code starts.
+
+On Linux the supervisor makes itself a "child subreaper": a process orphaned
+below it (even one that called ``setsid()`` to leave its process group) is
+re-parented to the supervisor instead of to init, so walking the process tree
+down from the supervisor finds everything learner code started. The tree is
+read from ``/proc``; resident memory is read there too (never an address-space
+limit, which breaks CUDA: its memory pools reserve far more than they use).
+
+Elsewhere (macOS, other Unixes) only the child's process group is killed and
+memory is not capped: ``MEMORY_CAP_AVAILABLE`` says which.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+PROC = "/proc"
+PR_SET_CHILD_SUBREAPER = 36
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+MEMORY_CAP_AVAILABLE = sys.platform.startswith("linux") and os.path.isdir(PROC)
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants (Linux only); True when it worked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _parents() -> dict[int, int]:
+    """``{pid: parent pid}`` for every process on the machine (Linux)."""
+    parents = {}
+    for name in os.listdir(PROC):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"{PROC}/{name}/stat", "rb") as stat:
+                # The command name is in parentheses and may hold spaces: split after its closing one.
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(name)] = int(fields[1])
+    return parents
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below ``root`` in the process tree (Linux; elsewhere an empty list)."""
+    if not MEMORY_CAP_AVAILABLE:
+        return []
+    children: dict[int, list[int]] = {}
+    for pid, parent in _parents().items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = [], list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def private_bytes(pids: list[int]) -> int:
+    """The resident memory of ``pids`` that is not backed by files (their heaps and tensors), added up (Linux).
+
+    File-backed pages (torch's libraries, shared by every forked child) are left
+    out, so a child that merely exists costs nothing. Pages a child shares with
+    its own forks are counted once per process: a slight overestimate.
+    """
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"{PROC}/{pid}/statm", "rb") as statm:
+                fields = statm.read().split()
+            total += (int(fields[1]) - int(fields[2])) * PAGE_SIZE
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def kill_group(pid: int) -> None:
+    """Kill ``pid``'s process group (the child and whatever it started without leaving the group)."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def end_everything_below(root: int) -> None:
+    """Kill every descendant of ``root`` and reap the ones that were its children."""
+    for _ in range(10):  # a process may fork while we look: look again until nothing is left
+        pids = descendants(root)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        reap()
+    reap()
+
+
+def reap() -> None:
+    """Collect every finished child (adopted orphans included), so none is left a zombie."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
