@@ -111,14 +111,20 @@ def restore_learner_file(path: Path, original: bytes) -> str:
     return note
 
 
+def guarded(value) -> bool:
+    """Whether a FunctionGuard keeps ``value``: functions, classes and method descriptors, not modules or data."""
+    if isinstance(value, (classmethod, staticmethod, property)):
+        return True  # not callable themselves, but they are how classes hold methods
+    return callable(value) and not isinstance(value, type(time))
+
+
 class FunctionGuard:
     """Remembers the callables of some modules and classes, and puts back any that get replaced."""
 
     def __init__(self, owners: list[object]):
         self.saved = []
         for owner in owners:
-            entries = {name: value for name, value in vars(owner).items()
-                       if callable(value) and not isinstance(value, type(time))}
+            entries = {name: value for name, value in vars(owner).items() if guarded(value)}
             self.saved.append((owner, entries))
 
     def restore(self) -> list[str]:
@@ -135,7 +141,7 @@ class FunctionGuard:
                     replaced.append(f"{getattr(owner, '__name__', owner)}.{name}")
             if isinstance(owner, type):
                 # On a class, a new attribute can shadow an inherited method (Tensor.__eq__ over TensorBase's).
-                for name in [name for name, value in current.items() if name not in entries and callable(value)]:
+                for name in [name for name, value in current.items() if name not in entries and guarded(value)]:
                     try:
                         delattr(owner, name)
                     except (AttributeError, TypeError):

@@ -88,7 +88,7 @@ def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 def describe_exception(exc: BaseException) -> str:
     """``RuntimeError: the message``, on one line."""
-    text = str(exc)
+    text = exc.msg if isinstance(exc, SyntaxError) else str(exc)  # a SyntaxError's str repeats file and line
     return one_line(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
@@ -145,17 +145,34 @@ def explain(exc: BaseException, filename: str) -> tuple[Status, str]:
     location = where(exc, filename)
     if location:
         return Status.ERROR, one_line(f"{location}: {describe_exception(exc)}")
+    if isinstance(exc, AttributeError) and getattr(getattr(exc, "obj", None), "__file__", None) == filename:
+        name = Path(filename).name
+        return Status.ERROR, one_line(f"{name} has no `{exc.name}`: the check needs it, with the name and "
+                                      "arguments the exercise gives (was it renamed or deleted?)")
     # Raised outside the learner's frames: usually calling their function with
     # the contract's arguments failed (wrong signature), or what it returned
     # could not be used.
     return Status.ERROR, one_line(f"while checking your code: {describe_exception(exc)}")
 
 
+def learner_function_names(exc: BaseException, filename: str) -> list[str]:
+    """The learner's functions on ``exc``'s traceback, outermost first, qualified where Python can
+    (``LinearRegressionModel.__init__``, not just ``__init__``)."""
+    names = []
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename == filename and code.co_name != "<module>":
+            names.append(getattr(code, "co_qualname", code.co_name))  # co_qualname: Python 3.11+
+        tb = tb.tb_next
+    return names
+
+
 def not_started_message(exc: BaseException, filename: str) -> str:
     """Name the stub that still raises, and the function that led to it."""
-    frames = [frame for frame in learner_frames(exc, filename) if frame.name != "<module>"]
-    stub = frames[-1].name if frames else "a function"
-    caller = frames[0].name if frames else stub
+    names = learner_function_names(exc, filename)
+    stub = names[-1] if names else "a function"
+    caller = names[0] if names else stub
     if caller == stub:
         return f"`{stub}` is not written yet: it still raises NotImplementedError (see its TODO)"
     return f"`{caller}` calls `{stub}`, which is not written yet: it still raises NotImplementedError (see its TODO)"

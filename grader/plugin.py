@@ -96,6 +96,8 @@ class _ItemState:
     message: str = ""
     traceback: str = ""
     start: float = field(default_factory=time.perf_counter)
+    returned: bool = False  # the check's function itself returned
+    raised: BaseException | None = None  # what the check's function itself raised
 
 
 class GraderPlugin:
@@ -218,6 +220,18 @@ class GraderPlugin:
             raise
 
     @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function):
+        """See for ourselves how the check's function ended, whatever pytest's outer machinery is made to say."""
+        state = self.states[pyfuncitem.nodeid]
+        try:
+            result = yield
+        except BaseException as exc:
+            state.raised = exc
+            raise
+        state.returned = True
+        return result
+
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         """Decide the status of each phase while the exception itself is at hand."""
         report = yield
@@ -230,9 +244,13 @@ class GraderPlugin:
                 f"your code replaced {', '.join(replaced[:3])} during this check; the grader put the originals back, "
                 "and a check during which this happens does not count")
             return report
-        if call.excinfo is None:
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if call.when == "call" and exc is None and not state.returned:
+            # pytest saw no exception, yet the function did not return: something swallowed it.
+            exc = state.raised or LearnerEscaped("the check did not run to its end: something stopped it "
+                                                 "without an exception reaching the grader")
+        if exc is None:
             return report
-        exc = call.excinfo.value
         filename = self.settings.snapshot.filename if self.settings.snapshot else ""
         if isinstance(exc, Skipped) and call.when == "setup" or isinstance(exc, Skipped) and call.when == "call":
             state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or "skipped")
