@@ -1,0 +1,311 @@
+"""Hidden suite for exercise 00 (tensors and autograd).
+
+Every check looks at what the learner's functions return and what that does
+under autograd, never at how they are written: ``torch.tensor(..., dtype=...)``
+and ``torch.as_tensor(...).float().requires_grad_()``, ``backward()`` with
+``.grad`` and ``torch.autograd.grad``, ``.item()`` and ``float(...)`` all pass.
+Numbers, points and data come from each check's ``seed``, so answers written
+for the lesson's examples do not pass.
+
+A wrong type costs only the check about types: the checks about values read
+the number out of a one-element tensor or a NumPy scalar too, so that one slip
+is reported once, where it belongs.
+"""
+
+import math
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+from grader.checking import expect_close, expect_equal_tensors, expect_float, fmt, fmt_list, kind_of
+
+TOLERANCE = 1e-4  # relative (absolute below 1): float32 autograd is far closer than this
+
+
+def number_of(value, what: str) -> float:
+    """The number in ``value`` when its type is exactly one that holds a number; otherwise fail.
+
+    Exact types only (no subclasses), so nothing the learner returns can answer
+    a comparison its own way.
+    """
+    kind = type(value)
+    if kind is float or kind is int:
+        return float(value)
+    if kind.__module__ == "numpy" and kind.__name__ in ("float16", "float32", "float64"):
+        return float(value)
+    if kind is torch.Tensor and value.numel() == 1 and value.dtype.is_floating_point:
+        return value.detach().cpu().item()
+    raise AssertionError(f"{what} returned {kind_of(value)}, not a number")
+
+
+def expect_plain_tensor(value, what: str) -> torch.Tensor:
+    """``value`` if it is exactly a ``torch.Tensor`` (or exactly an ``nn.Parameter``, also a fine answer)."""
+    if type(value) is not torch.Tensor and type(value) is not nn.Parameter:
+        raise AssertionError(f"{what} returned {kind_of(value)}, not a torch.Tensor")
+    return value
+
+
+def random_floats(generator: torch.Generator, n: int, low: float, high: float) -> list[float]:
+    """``n`` floats in ``[low, high)``, each exactly representable in float32 (so rounding cannot blur a check)."""
+    return (torch.rand(n, generator=generator) * (high - low) + low).tolist()
+
+
+def expect_near(observed: float, expected: float, what: str) -> None:
+    """Like ``expect_close`` with ``TOLERANCE``, but a near miss is shown with enough digits to see it."""
+    if abs(observed - expected) <= TOLERANCE * max(1.0, abs(expected)):
+        return
+    if abs(observed - expected) < 1e-2 * max(1.0, abs(expected)):
+        raise AssertionError(f"{what} was {observed:.7g}, expected {expected:.7g}: close, but autograd gives the "
+                             "derivative to float32 precision and this is further off than that (an estimate from "
+                             "a small step h is not exact enough)")
+    raise AssertionError(f"{what} was {fmt(observed)}, expected {fmt(expected)}")
+
+
+# -- make_tensor -------------------------------------------------------------------
+
+
+def described(values: list) -> str:
+    return f"make_tensor({fmt_list(values, limit=4)})"
+
+
+@pytest.mark.check(
+    id="make_tensor_float32",
+    name="make_tensor gives a 1-D float32 tensor, from floats and from ints",
+    points=1,
+    hint=["A list of ints makes an integer tensor unless you ask for another dtype.",
+          "`torch.tensor(values, dtype=torch.float32)` (or `.float()` on the tensor) gives float32 "
+          "whatever the list holds; do not wrap the list in another list."],
+)
+def test_make_tensor_float32(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    floats = random_floats(generator, 7, -10, 10)
+    ints = torch.randint(-50, 50, (6,), generator=generator).tolist()
+    mixed = [ints[0], floats[0], ints[1], floats[1]]
+    calls = [(values, {}) for values in (floats, ints, mixed, [floats[2]])]
+    calls.append((floats[3:], {"requires_grad": True}))  # the dtype does not depend on requires_grad
+    for values, options in calls:
+        what = described(values)[:-1] + "".join(f", {key}={value}" for key, value in options.items()) + ")"
+        tensor = expect_plain_tensor(learner.make_tensor(list(values), **options), what)
+        if tensor.dtype != torch.float32:
+            advice = " (a list of ints makes an integer tensor unless you ask for float32)" \
+                if all(type(v) is int for v in values) else ""
+            raise AssertionError(f"{what} has dtype {tensor.dtype}, expected torch.float32{advice}")
+        if list(tensor.shape) != [len(values)]:
+            raise AssertionError(f"{what} has shape {list(tensor.shape)}, expected [{len(values)}]: "
+                                 "one dimension, one entry per number")
+        expect_equal_tensors(tensor, torch.tensor(values, dtype=torch.float64), what, tolerance=1e-6)
+
+
+@pytest.mark.check(
+    id="make_tensor_requires_grad",
+    name="make_tensor tracks gradients when asked, and backward() fills its .grad",
+    points=1,
+    hint=["`requires_grad` is False unless the caller asks for True: pass the argument on.",
+          "Only a floating-point tensor can require gradients, and only the tensor created with "
+          "`requires_grad=True` (a leaf) gets a `.grad`: convert to float32 first, then ask for gradients "
+          "(in the same `torch.tensor(...)` call, or with `.requires_grad_()` last)."],
+)
+def test_make_tensor_requires_grad(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    floats = random_floats(generator, 5, -10, 10)
+    ints = torch.randint(-50, 50, (4,), generator=generator).tolist()
+    for call, tensor in ((f"{described(floats)}", learner.make_tensor(list(floats))),
+                         (f"{described(floats)[:-1]}, requires_grad=False)",
+                          learner.make_tensor(list(floats), requires_grad=False))):
+        tensor = expect_plain_tensor(tensor, call)
+        if tensor.requires_grad:
+            raise AssertionError(f"{call} gave a tensor with requires_grad=True; expected False "
+                                 "(tracking gradients is only for tensors that ask for it)")
+    for values in (floats, ints):
+        call = f"{described(values)[:-1]}, requires_grad=True)"
+        tensor = expect_plain_tensor(learner.make_tensor(list(values), requires_grad=True), call)
+        if not tensor.requires_grad:
+            raise AssertionError(f"{call} gave a tensor with requires_grad=False; expected True")
+        # Behaviour, not spelling: gradients of a loss must arrive in this very tensor's .grad.
+        weights = torch.rand(len(values), generator=generator) + 0.5
+        (tensor * weights).sum().backward()
+        with warnings.catch_warnings():  # reading .grad of a non-leaf warns; the message below says more
+            warnings.simplefilter("ignore")
+            grad = tensor.grad
+        if grad is None:
+            raise AssertionError(f"after backward() the tensor from {call} still had no .grad: it is not a leaf "
+                                 "of the graph (it was made from another tensor that tracks gradients)")
+        expect_equal_tensors(grad, weights, f"the .grad of the tensor from {call}", tolerance=1e-6)
+
+
+# -- gradient ------------------------------------------------------------------------
+
+
+class Cubic:
+    """f(x) = a x³ + b x² + c x + d with a large constant d, so that a finite-difference estimate in float32 is off."""
+
+    def __init__(self, generator: torch.Generator):
+        a, b, c = ((torch.randint(1, 13, (3,), generator=generator) * (torch.randint(0, 2, (3,), generator=generator) * 2 - 1))
+                   / 4).tolist()
+        self.coefficients = (a, b, c, float(torch.randint(1000, 10000, (1,), generator=generator).item()))
+
+    def __call__(self, t):
+        a, b, c, d = self.coefficients
+        return a * t**3 + b * t**2 + c * t + d
+
+    def derivative(self, x: float) -> float:
+        a, b, c, _ = self.coefficients
+        return 3 * a * x**2 + 2 * b * x + c
+
+    def __str__(self) -> str:
+        a, b, c, d = self.coefficients
+        text = f"{fmt(a)}x³ {'-' if b < 0 else '+'} {fmt(abs(b))}x² {'-' if c < 0 else '+'} {fmt(abs(c))}x + {fmt(d)}"
+        return f"f(x) = {text}"
+
+
+def x_times_sin(t):
+    return t * torch.sin(t)
+
+
+FUNCTIONS = (  # (function, how a learner reads it, its true derivative)
+    (torch.sin, "torch.sin", math.cos),
+    (torch.exp, "torch.exp", math.exp),
+    (x_times_sin, "f(x) = x·sin(x)", lambda x: math.sin(x) + x * math.cos(x)),
+)
+
+
+@pytest.mark.check(
+    id="gradient_returns_float",
+    name="gradient returns a Python float",
+    points=1,
+    hint=["The gradient autograd leaves in `.grad` is a tensor; the contract asks for a plain number.",
+          "`.item()` (or `float(...)`) turns a one-element tensor into a Python float."],
+)
+def test_gradient_returns_float(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    x = random_floats(generator, 1, -2, 2)[0]
+    expect_float(learner.gradient(Cubic(generator), x), "gradient")
+    expect_float(learner.gradient(torch.sin, x), "gradient")
+
+
+@pytest.mark.check(
+    id="gradient_matches_derivative",
+    name="gradient matches the true derivative of a polynomial, sin and exp",
+    points=2,
+    hint=["Make a tensor holding x that tracks gradients, call f on it, then `backward()` on the result.",
+          "The answer is the `.grad` of the tensor you made (or what `torch.autograd.grad` gives for it), "
+          "not f's value; compute it with autograd, not with a small step h.",
+          "Create the tensor with `requires_grad=True`, pass that tensor (not the float x) to f, and after "
+          "`backward()` read the gradient from that same tensor."],
+)
+def test_gradient_matches_derivative(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    cubic = Cubic(generator)
+    cases = [(cubic, str(cubic), cubic.derivative, x) for x in random_floats(generator, 4, -2, 2)]
+    for function, name, derivative in FUNCTIONS:
+        cases += [(function, name, derivative, x) for x in random_floats(generator, 2, -2, 2)]
+    for function, name, derivative, x in cases:
+        what = f"gradient({name}, {fmt(x)})"
+        value = number_of(learner.gradient(function, x), what)
+        expect_near(value, derivative(x), what)
+
+
+@pytest.mark.check(
+    id="gradient_repeatable",
+    name="gradient gives the same answer when asked the same question again",
+    points=1,
+    hint=["Gradients add up in `.grad`; a tensor kept from an earlier call still holds that call's gradient.",
+          "Make a new tensor for x inside `gradient` on every call (or clear its `.grad` before `backward()`)."],
+)
+def test_gradient_repeatable(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    cubic = Cubic(generator)
+    x, other = random_floats(generator, 2, -2, 2)
+    expected = cubic.derivative(x)
+    what = f"gradient({cubic}, {fmt(x)})"
+    answers = [number_of(learner.gradient(cubic, x), what) for _ in range(3)]
+    if max(answers) - min(answers) > TOLERANCE * max(1.0, abs(expected)):
+        raise AssertionError(f"three calls of {what} returned {fmt_list(answers)}, expected {fmt(expected)} each time: "
+                             "gradients from earlier calls were added to the new one")
+    expect_near(answers[0], expected, what)
+    value = number_of(learner.gradient(torch.sin, other), f"gradient(torch.sin, {fmt(other)})")
+    expect_near(value, math.cos(other), f"after those calls, gradient(torch.sin, {fmt(other)})")
+
+
+# -- manual_linear_gradients -----------------------------------------------------------
+
+
+def linear_problem(generator: torch.Generator, n: int, flat: bool = False):
+    """Random ``w``, ``b`` (Python floats) and noisy data ``x``, ``y`` around some other line."""
+    shape = (n,) if flat else (n, 1)
+    x = torch.rand(shape, generator=generator) * 4 - 2
+    true_w, true_b = (torch.rand(2, generator=generator) * 2 - 1).tolist()
+    y = true_w * x + true_b + 0.1 * torch.randn(shape, generator=generator)
+    w, b = (torch.rand(2, dtype=torch.float64, generator=generator) * 4 - 2).tolist()
+    return w, b, x, y
+
+
+def true_gradients(w: float, b: float, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """dL/dw and dL/db of mean((w x + b - y)²), by the formula, in float64."""
+    x, y = x.double(), y.double()
+    residual = w * x + b - y
+    return (2 * residual * x).mean().item(), (2 * residual).mean().item()
+
+
+def close(a: float, b: float) -> bool:
+    return abs(a - b) <= TOLERANCE * max(1.0, abs(b))
+
+
+@pytest.mark.check(
+    id="linear_gradients_types",
+    name="manual_linear_gradients returns a tuple of two Python floats",
+    points=1,
+    hint=["Return both gradients together: `return dw, db` makes a tuple.",
+          "Each `.grad` is a tensor: `.item()` (or `float(...)`) turns it into a Python float."],
+)
+def test_linear_gradients_types(learner, seed):
+    w, b, x, y = linear_problem(torch.Generator().manual_seed(seed), 20)
+    result = learner.manual_linear_gradients(w, b, x, y)
+    if not isinstance(result, tuple):
+        raise AssertionError(f"manual_linear_gradients returned {kind_of(result)}, expected a tuple (dL/dw, dL/db)")
+    if len(result) != 2:
+        raise AssertionError(f"manual_linear_gradients returned a tuple of {len(result)} values, expected 2: (dL/dw, dL/db)")
+    expect_float(result[0], "manual_linear_gradients (its first value, dL/dw)")
+    expect_float(result[1], "manual_linear_gradients (its second value, dL/db)")
+
+
+@pytest.mark.check(
+    id="linear_gradients_values",
+    name="manual_linear_gradients gives dL/dw and dL/db of the mean squared error",
+    points=2,
+    hint=["Make w and b tensors that track gradients; the loss is the *mean* of (w*x + b - y)², over every element.",
+          "Call `backward()` once on that loss and read the `.grad` of w and of b, in that order.",
+          "New tensors for w and b on every call, so that no earlier gradient is added in."],
+)
+def test_linear_gradients_values(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    n = int(torch.randint(20, 60, (1,), generator=generator))
+    first = linear_problem(generator, n)
+    # The same question twice in a row (the answer must not change), then data of another shape.
+    problems = [first, first, linear_problem(generator, n + 7, flat=True)]
+    answers = []
+    for w, b, x, y in problems:
+        expected = true_gradients(w, b, x, y)  # before the call, in case the data is changed in place
+        result = learner.manual_linear_gradients(w, b, x, y)
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise AssertionError(f"manual_linear_gradients returned {kind_of(result)}, expected two values (dL/dw, dL/db)")
+        answers.append((number_of(result[0], "manual_linear_gradients (its first value)"),
+                        number_of(result[1], "manual_linear_gradients (its second value)"), expected))
+    (dw_1, db_1, _), (dw_2, db_2, (want_dw, want_db)) = answers[:2]
+    if not (close(dw_1, dw_2) and close(db_1, db_2)):
+        raise AssertionError(f"asked the same question twice in a row, manual_linear_gradients returned "
+                             f"({fmt(dw_1)}, {fmt(db_1)}) and then ({fmt(dw_2)}, {fmt(db_2)}), expected "
+                             f"({fmt(want_dw)}, {fmt(want_db)}) both times: gradients of earlier calls were added in")
+    for (w, b, x, _), (dw, db, (want_dw, want_db)) in zip(problems, answers):
+        where = f"with w={fmt(w)}, b={fmt(b)} and x, y of shape {list(x.shape)}"
+        if not close(dw, want_dw) and close(dw, want_db) and close(db, want_dw):
+            raise AssertionError(f"{where} the two gradients came back swapped: got ({fmt(dw)}, {fmt(db)}), "
+                                 f"expected (dL/dw, dL/db) = ({fmt(want_dw)}, {fmt(want_db)})")
+        elements = x.numel()
+        if not close(dw, want_dw) and close(dw, elements * want_dw) and close(db, elements * want_db):
+            raise AssertionError(f"{where} the gradients were {elements} times too large, one time per data point: "
+                                 "the loss must be the mean of the squared errors, not their sum")
+        expect_close(dw, want_dw, f"{where}, dL/dw", tolerance=TOLERANCE)
+        expect_close(db, want_db, f"{where}, dL/db", tolerance=TOLERANCE)
