@@ -1,0 +1,110 @@
+"""Exercise 02: building models. Step 2 of the workflow: a model that can learn.
+
+Lesson: lessons/02_models.md. Grade it with: python -m grader exercise_02
+
+You build the same straight line, y = weights * x + bias, twice:
+
+    LinearRegressionModel     two nn.Parameter objects you create yourself
+    LinearRegressionModelV2   one nn.Linear(1, 1) layer that holds them for you
+
+then a function that counts a model's parameters and one that stacks layers
+into a small multi-layer perceptron with nn.Sequential. Nothing here trains:
+the models start from random numbers, made reproducible with
+``torch.manual_seed``. The file imports only torch, so it can be graded on its own.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class LinearRegressionModel(nn.Module):
+    """A straight line with two learnable numbers: ``weights * x + bias``.
+
+    Create two parameters with ``nn.Parameter(torch.randn(1))``, named
+    ``weights`` and ``bias``, in that order. After ``torch.manual_seed(42)`` a
+    new model has ``weights≈0.3367`` and ``bias≈0.1288``. ``forward(x)`` returns
+    ``self.weights * x + self.bias`` for an input of any shape.
+    """
+
+    def __init__(self):
+        """Create the parameters ``weights`` and ``bias``, each one random number."""
+        super().__init__()
+        # TODO: create self.weights, then self.bias, each an nn.Parameter holding
+        #       one random number from torch.randn (shape [1]). Delete the raise.
+        raise NotImplementedError("LinearRegressionModel.__init__")
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return ``weights * x + bias``; the output has the shape of ``x``."""
+        # TODO: return the line's value at x, using the two parameters.
+        raise NotImplementedError("LinearRegressionModel.forward")
+
+
+class LinearRegressionModelV2(nn.Module):
+    """The same line, built from PyTorch's ready-made layer ``nn.Linear(1, 1)``.
+
+    One layer, ``self.linear_layer = nn.Linear(in_features=1, out_features=1)``;
+    ``forward(x)`` returns ``self.linear_layer(x)``. Its parameters are
+    ``linear_layer.weight`` (shape ``[1, 1]``) and ``linear_layer.bias`` (shape ``[1]``).
+    """
+
+    def __init__(self):
+        """Create the one layer ``linear_layer``."""
+        super().__init__()
+        # TODO: create self.linear_layer, a linear layer with one input feature
+        #       and one output feature. Delete the raise.
+        raise NotImplementedError("LinearRegressionModelV2.__init__")
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Return ``linear_layer(x)``: for ``x`` of shape ``[N, 1]``, predictions of shape ``[N, 1]``."""
+        # TODO: run x through the layer and return the result.
+        raise NotImplementedError("LinearRegressionModelV2.forward")
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Return the number of scalar parameters in ``model`` as a Python ``int``.
+
+    With ``trainable_only=True`` (the default) count only the parameters that
+    require grad; with ``False`` count them all. Buffers (such as batch norm's
+    running statistics) are not parameters and are not counted.
+    """
+    # TODO: go over model.parameters(); add up how many numbers each one holds
+    #       (a tensor has a method for that), skipping those that do not require
+    #       grad when trainable_only is True. Return a Python int.
+    raise NotImplementedError("count_parameters")
+
+
+def build_mlp(in_features: int, hidden_features: int, out_features: int) -> nn.Sequential:
+    """Return ``nn.Sequential(Linear(in, hidden), ReLU(), Linear(hidden, out))``.
+
+    A batch of shape ``[B, in_features]`` comes out as ``[B, out_features]``.
+    """
+    # TODO: return an nn.Sequential of three layers: a linear layer from
+    #       in_features to hidden_features, a ReLU, and a linear layer from
+    #       hidden_features to out_features.
+    raise NotImplementedError("build_mlp")
+
+
+if __name__ == "__main__":
+    # Once your code works, run this file to look inside your models.
+    torch.manual_seed(42)
+    model = LinearRegressionModel()
+    print(model.state_dict())  # weights≈0.3367, bias≈0.1288
+    for name, parameter in model.named_parameters():
+        print(f"{name}: shape {list(parameter.shape)}, requires_grad={parameter.requires_grad}")
+
+    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
+    y = 0.7 * X + 0.3
+    with torch.inference_mode():
+        predictions = model(X)
+    print("first predictions:", [round(value, 4) for value in predictions[:3].squeeze(1).tolist()])
+    print("first targets:    ", [round(value, 4) for value in y[:3].squeeze(1).tolist()])
+
+    torch.manual_seed(42)
+    model_v2 = LinearRegressionModelV2()
+    print(model_v2.state_dict())
+
+    mlp = build_mlp(1, 8, 1)
+    print(mlp)
+    print(f"parameters: V1 {count_parameters(model)}, V2 {count_parameters(model_v2)}, MLP {count_parameters(mlp)}")
