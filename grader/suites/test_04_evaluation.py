@@ -1,0 +1,528 @@
+"""Hidden suite for exercise 04 (evaluation and inference).
+
+Every check observes behaviour, never spelling. ``RegularizedNet``'s layers are
+found by their type, wherever they are kept (attributes with any names, or an
+``nn.Sequential``), and its dropout is measured from its outputs, so an
+``nn.Dropout`` module and ``F.dropout(..., training=self.training)`` both pass.
+``predict`` and ``evaluate`` are graded on the suite's own model, which
+remembers for each forward pass whether it ran in training mode and whether
+gradients were tracked: ``no_grad``, ``inference_mode``, ``set_grad_enabled(False)``
+and a ``@torch.no_grad()`` decorator all pass. Sizes, weights and data come from
+each check's ``seed``.
+"""
+
+import copy
+import random
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from grader.checking import expect_close, expect_equal_tensors, expect_float, expect_tensor, fmt, kind_of
+
+# -- RegularizedNet: finding its layers --------------------------------------------
+
+
+def net_sizes(seed: int, out_equals_hidden: bool = False) -> tuple[int, int, int]:
+    """``(in_features, hidden_features, out_features)``, all different unless asked, so each layer is recognisable."""
+    rng = random.Random(seed)
+    in_features, hidden = rng.randint(2, 5), rng.randint(6, 12)
+    return in_features, hidden, hidden if out_equals_hidden else rng.randint(1, 4)
+
+
+def build_net(learner, sizes: tuple[int, int, int], p: float | None = None) -> nn.Module:
+    """``RegularizedNet(*sizes, p)`` (without ``p`` when it is None), which must be an ``nn.Module``."""
+    net = learner.RegularizedNet(*sizes) if p is None else learner.RegularizedNet(*sizes, p)
+    if not isinstance(net, nn.Module):
+        raise AssertionError(f"RegularizedNet(...) made {kind_of(net)}; RegularizedNet must subclass nn.Module")
+    return net
+
+
+def layers_of(net: nn.Module, sizes: tuple[int, int, int]) -> tuple[nn.Linear, nn.BatchNorm1d, nn.Linear]:
+    """The first Linear, the BatchNorm1d and the last Linear, recognised by type and size (never by name)."""
+    in_features, hidden, out = sizes
+    linears = [module for module in net.modules() if isinstance(module, nn.Linear)]
+    norms = [module for module in net.modules() if isinstance(module, nn.BatchNorm1d)]
+    first = next((m for m in linears if (m.in_features, m.out_features) == (in_features, hidden)), None)
+    last = next((m for m in linears if (m.in_features, m.out_features) == (hidden, out) and m is not first), None)
+    expected = f"Linear({in_features}, {hidden}), BatchNorm1d({hidden}) and Linear({hidden}, {out})"
+    if len(linears) != 2 or len(norms) != 1 or first is None or last is None or norms[0].num_features != hidden:
+        found = [f"Linear({m.in_features}, {m.out_features})" for m in linears]
+        found += [f"BatchNorm1d({m.num_features})" for m in norms]
+        raise AssertionError(f"RegularizedNet({in_features}, {hidden}, {out}) holds "
+                             f"{', '.join(found) or 'no nn.Linear or nn.BatchNorm1d layer'}; expected {expected}")
+    norm = norms[0]
+    if not (norm.affine and norm.track_running_stats):
+        raise AssertionError(f"RegularizedNet's BatchNorm1d({hidden}) was made with affine=False or "
+                             "track_running_stats=False; use the defaults (a weight, a bias and running statistics)")
+    return first, norm, last
+
+
+def randomise_norm(norm: nn.BatchNorm1d, generator: torch.Generator) -> None:
+    """Give batch norm running statistics, a weight and a bias that no fresh layer has."""
+    size = norm.num_features
+    with torch.no_grad():
+        norm.running_mean.copy_(torch.randn(size, generator=generator))
+        norm.running_var.copy_(torch.rand(size, generator=generator) * 2 + 0.5)
+        norm.weight.copy_(torch.rand(size, generator=generator) * 1.5 + 0.5)
+        norm.bias.copy_(torch.randn(size, generator=generator) * 0.5)
+
+
+@pytest.mark.check(
+    id="net_layers",
+    name="RegularizedNet has Linear(in, hidden), BatchNorm1d(hidden) and Linear(hidden, out)",
+    points=1,
+    hint=["Batch norm normalises the hidden features, so its size is the hidden size.",
+          "In `__init__`: `nn.Linear(in_features, hidden_features)`, `nn.BatchNorm1d(hidden_features)`, "
+          "`nn.Dropout(p)` and `nn.Linear(hidden_features, out_features)`, kept as attributes or in one "
+          "`nn.Sequential`, and `super().__init__()` first."],
+)
+def test_net_layers(learner, seed):
+    for sizes in (net_sizes(seed), net_sizes(seed + 1)):
+        layers_of(build_net(learner, sizes), sizes)
+
+
+# -- RegularizedNet: the order of the layers, in evaluation mode ---------------------
+
+
+def eval_forward(first, norm, last, x, *, relu_first=False, use_relu=True, use_norm=True, batch_stats=False):
+    """What the layers compute in evaluation mode; the keyword arguments describe common mistakes."""
+    h = first(x)
+    if relu_first:
+        h = F.relu(h)
+    if use_norm:
+        if batch_stats:
+            h = F.batch_norm(h, None, None, norm.weight, norm.bias, training=True, eps=norm.eps)
+        else:
+            h = F.batch_norm(h, norm.running_mean, norm.running_var, norm.weight, norm.bias, training=False, eps=norm.eps)
+    if use_relu and not relu_first:
+        h = F.relu(h)
+    return last(h)
+
+
+EVAL_MISTAKES = (
+    ({"relu_first": True}, "the ReLU came before batch norm; the order is Linear, BatchNorm1d, ReLU, Dropout, Linear"),
+    ({"use_relu": False}, "there is no ReLU between batch norm and the last Linear"),
+    ({"use_norm": False}, "batch norm was not applied between the first Linear and the ReLU"),
+    ({"batch_stats": True}, "in evaluation mode batch norm used the batch's statistics instead of its running "
+                            "statistics: use the nn.BatchNorm1d module, which follows model.eval()"),
+)
+
+
+@pytest.mark.check(
+    id="net_forward",
+    name="RegularizedNet computes Linear, BatchNorm1d, ReLU, Dropout, Linear in that order",
+    points=2,
+    hint=["In evaluation mode dropout does nothing: the output must be the last Linear of ReLU(batch norm(first Linear(x))).",
+          "Apply the layers in `forward` in the contract's order. If you call `F.dropout` yourself, pass "
+          "`training=self.training`; otherwise it keeps dropping in evaluation mode."],
+)
+def test_net_forward(learner, seed):
+    sizes = net_sizes(seed)
+    net = build_net(learner, sizes)
+    first, norm, last = layers_of(net, sizes)
+    generator = torch.Generator().manual_seed(seed)
+    randomise_norm(norm, generator)
+    X = torch.randn(64, sizes[0], generator=generator) * 2
+    net.eval()
+    with torch.no_grad():
+        output, again = net(X), net(X)
+        expected = eval_forward(first, norm, last, X)
+        output = expect_tensor(output, "RegularizedNet's output in evaluation mode", shape=(64, sizes[2]))
+        expect_tensor(again, "RegularizedNet's output in evaluation mode", shape=(64, sizes[2]))
+        if not torch.equal(output, again):
+            raise AssertionError("in evaluation mode two forward passes on the same input gave different outputs: "
+                                 "dropout is still dropping (F.dropout needs training=self.training)")
+        for mistake, message in EVAL_MISTAKES:
+            if not torch.allclose(output, expected, rtol=1e-4, atol=1e-4) and \
+                    torch.allclose(output, eval_forward(first, norm, last, X, **mistake), rtol=1e-4, atol=1e-4):
+                raise AssertionError(message)
+        expect_equal_tensors(output, expected, "in evaluation mode, the output of RegularizedNet compared with "
+                             "Linear, BatchNorm1d (running statistics), ReLU, Linear computed with its own layers,",
+                             tolerance=1e-4)
+
+
+# -- RegularizedNet: dropout in training mode ----------------------------------------
+
+DROPOUT_SAMPLES = 4000  # rows; times at least 6 hidden features, so at least 24,000 coin flips
+DROPOUT_TOLERANCE = 0.03
+# A correct dropout drops each of n >= 24,000 activations independently with probability p.
+# By Hoeffding's inequality the dropped fraction strays from p by more than 0.03 with probability
+# at most 2 * exp(-2 * n * 0.03**2) = 2 * exp(-43.2) < 2e-18, for any p: a correct file never
+# fails by bad luck. A wrong p (0.5 where p < 0.36, or 1 - p) is at least 0.14 away.
+
+
+def dropout_outputs(net, sizes, generator):
+    """Outputs in training mode, rigged so that each is ``bias`` (dropped) or ``bias + 1/(1-p)`` (kept).
+
+    Batch norm's weight is set to 0 and its bias to 1, so every hidden activation
+    is exactly 1 after the ReLU; the last Linear becomes the identity plus a
+    bias between 0.5 and 1.5. Each output then shows directly whether dropout
+    kept its hidden activation, and by how much it scaled it.
+    """
+    first, norm, last = layers_of(net, sizes)
+    hidden = sizes[1]
+    bias = torch.rand(hidden, generator=generator) + 0.5
+    with torch.no_grad():
+        norm.weight.fill_(0.0)
+        norm.bias.fill_(1.0)
+        last.weight.copy_(torch.eye(hidden))
+        last.bias.copy_(bias)
+    X = torch.randn(DROPOUT_SAMPLES, sizes[0], generator=generator)
+    net.train()
+    with torch.no_grad():
+        output = net(X)
+    output = expect_tensor(output, "RegularizedNet's output in training mode", shape=(DROPOUT_SAMPLES, hidden))
+    return output, bias
+
+
+def two_values(values: torch.Tensor, low) -> tuple[torch.Tensor, float] | None:
+    """``(is_low, high)`` when every value is ``low`` or one common value ``high`` (within 1e-4); else None."""
+    is_low = (values - low).abs() <= 1e-4
+    rest = (values - low)[~is_low]
+    if rest.numel() == 0:
+        return is_low, float("nan")
+    high = rest.median().item()
+    if not bool(((rest - high).abs() <= 1e-4 * (1 + abs(high))).all()):
+        return None
+    return is_low, high
+
+
+@pytest.mark.check(
+    id="net_dropout",
+    name="RegularizedNet drops hidden activations with probability p in training mode",
+    points=2,
+    hint=["Dropout sits after the ReLU and before the last Linear, and uses the p given to `__init__` (0.5 by default).",
+          "`nn.Dropout(p)` zeroes each activation with probability p in training mode and scales the survivors by "
+          "1/(1-p); pass p itself (the probability of dropping, not of keeping)."],
+)
+def test_net_dropout(learner, seed):
+    rng = random.Random(seed)
+    sizes = net_sizes(seed, out_equals_hidden=True)
+    generator = torch.Generator().manual_seed(seed)
+    for p in (round(rng.uniform(0.1, 0.35), 3), None):
+        rate = 0.5 if p is None else p
+        described = (f"RegularizedNet({sizes[0]}, {sizes[1]}, {sizes[2]})" + (" (p left at its default, 0.5)" if p is None
+                     else f" with p={fmt(p)}"))
+        output, bias = dropout_outputs(build_net(learner, sizes, p), sizes, generator)
+        # Each hidden activation is 1 before dropout, so each output is bias (dropped) or bias + scale (kept).
+        split = two_values(output, bias)
+        if split is None:
+            after_last = two_values(output / (1 + bias), 0.0)
+            if after_last is not None and bool(after_last[0].any()):
+                raise AssertionError(f"{described}: dropout was applied to the output of the last Linear; "
+                                     "it belongs between the ReLU and the last Linear")
+            raise AssertionError(
+                f"{described} in training mode: with batch norm's weight 0 and bias 1 every hidden activation is 1 "
+                "after the ReLU, so after dropout each should be 0 or 1/(1-p), but other values came out: check the "
+                "order Linear, BatchNorm1d, ReLU, Dropout, Linear")
+        dropped, scale = split
+        fraction = dropped.float().mean().item()
+        if abs(fraction - rate) > DROPOUT_TOLERANCE:
+            if fraction == 0:
+                raise AssertionError(f"{described} dropped no hidden activation in training mode: dropout must be "
+                                     "active in training mode, between the ReLU and the last Linear")
+            flipped = " (is p being used as the probability of keeping?)" if abs(fraction - (1 - rate)) <= DROPOUT_TOLERANCE else ""
+            raise AssertionError(f"{described} dropped {fmt(100 * fraction)}% of the hidden activations in training "
+                                 f"mode, expected about {fmt(100 * rate)}%{flipped}")
+        expected_scale = 1.0 / (1.0 - rate)
+        if abs(scale - expected_scale) > 1e-4 * expected_scale:
+            unscaled = " (they were not scaled at all; nn.Dropout does that for you)" if abs(scale - 1) < 1e-4 else ""
+            raise AssertionError(f"{described}: in training mode the hidden activations that dropout kept were "
+                                 f"multiplied by {fmt(scale)}, expected 1/(1-p) = {fmt(expected_scale)}{unscaled}")
+
+
+# -- predict and evaluate: the suite's own model -------------------------------------
+
+
+class Net(nn.Module):
+    """The contract's RegularizedNet, written here, that remembers each forward pass's mode and gradient tracking."""
+
+    def __init__(self, in_features: int, hidden: int, out: int, p: float = 0.5):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(in_features, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+                                    nn.Dropout(p), nn.Linear(hidden, out))
+        self.seen: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        return self.layers(x)
+
+
+def trained_model(seed: int, out: int = 1, n: int = 32) -> tuple[Net, torch.Tensor, torch.Tensor]:
+    """A model in training mode (as training leaves it) with batch norm statistics of its own, and fresh data."""
+    rng = random.Random(seed)
+    in_features, hidden = rng.randint(2, 5), rng.randint(6, 12)
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = Net(in_features, hidden, out)
+    randomise_norm(model.layers[1], generator)
+    model.seen.clear()
+    model.train()
+    X = torch.randn(n, in_features, generator=generator)
+    y = torch.randn(n, out, generator=generator)
+    return model, X, y
+
+
+def eval_predictions(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """What ``predict`` must return, computed on a CPU copy of the model."""
+    twin = copy.deepcopy(model).cpu().eval()
+    with torch.no_grad():
+        return twin(X.cpu())
+
+
+def buffers_of(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {name: buffer.detach().cpu().clone() for name, buffer in model.named_buffers()}
+
+
+def changed_buffers(model: nn.Module, before: dict[str, torch.Tensor]) -> list[str]:
+    after = buffers_of(model)
+    return [name.rsplit(".", 1)[-1] for name in before if not torch.equal(before[name], after[name])]
+
+
+def in_training_mode(model: Net) -> bool:
+    return any(training for training, _ in model.seen)
+
+
+def calling(function, what: str, *args):
+    """Call learner code; a device mismatch inside it is explained as a failure, not a crash."""
+    try:
+        return function(*args)
+    except NotImplementedError:
+        raise
+    except RuntimeError as exc:
+        if "same device" not in str(exc) and "device type" not in str(exc):
+            raise
+        raise AssertionError(f"{what} mixed tensors on different devices (the model's parameters are on "
+                             f"{next(args[0].parameters()).device}, the inputs on {args[1].device}): move the "
+                             "inputs to the model's device before the forward pass") from None
+
+
+TRAINING_MODE = ("the model was in training mode during the forward pass, so dropout dropped and batch norm used the "
+                 "batch's statistics: call model.eval() first")
+
+
+# -- predict ----------------------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="predict_values",
+    name="predict returns the model's evaluation-mode predictions",
+    points=2,
+    hint=["The model may arrive in training mode, straight from training: switch it first.",
+          "Call `model.eval()`, then run `model(X)` inside `torch.inference_mode()` (or `torch.no_grad()`) and "
+          "return the result as it is: same shape, float32."],
+)
+def test_predict_values(learner, seed):
+    out = random.Random(seed).randint(2, 4)
+    model, X, _ = trained_model(seed, out=out)
+    expected = eval_predictions(model, X)
+    result = expect_tensor(learner.predict(model, X), "predict's result", shape=(len(X), out), dtype=torch.float32)
+    if in_training_mode(model) and not torch.allclose(result.detach().cpu(), expected, rtol=1e-5, atol=1e-5):
+        raise AssertionError(f"predict's output differs from the model's evaluation-mode output: {TRAINING_MODE}")
+    expect_equal_tensors(result, expected, "predict's output")
+
+
+@pytest.mark.check(
+    id="predict_repeatable",
+    name="predict gives the same output every time for the same input",
+    points=1,
+    hint=["Something in the model is random while it trains: switch it off for predictions.",
+          "Dropout only stops dropping in evaluation mode: call `model.eval()` at the start of `predict`."],
+)
+def test_predict_repeatable(learner, seed):
+    model, X, _ = trained_model(seed)
+    results = [expect_tensor(learner.predict(model, X), "predict's result").detach().cpu() for _ in range(3)]
+    if not all(result.shape == results[0].shape for result in results[1:]):
+        raise AssertionError(f"three calls of predict on the same input gave outputs of shapes "
+                             f"{', '.join(str(list(result.shape)) for result in results)}")
+    if not all(torch.equal(result, results[0]) for result in results[1:]):
+        gap = max((result - results[0]).abs().max().item() for result in results[1:])
+        raise AssertionError(f"three calls of predict on the same input gave outputs that differ by up to {fmt(gap)}: "
+                             "dropout was still dropping, so the model was not in evaluation mode")
+
+
+@pytest.mark.check(
+    id="predict_keeps_running_stats",
+    name="predict leaves batch norm's running statistics unchanged",
+    points=1,
+    hint=["In training mode every forward pass updates batch norm's running mean and variance.",
+          "Call `model.eval()` before the forward pass in `predict`, so batch norm only reads its running statistics."],
+)
+def test_predict_keeps_running_stats(learner, seed):
+    model, X, _ = trained_model(seed)
+    before = buffers_of(model)
+    learner.predict(model, X)
+    changed = changed_buffers(model, before)
+    assert not changed, (f"predict changed batch norm's running statistics ({', '.join(changed)}): the forward pass "
+                         "ran in training mode, which updates them; predictions must leave the model as it was")
+
+
+@pytest.mark.check(
+    id="predict_batch_of_one",
+    name="predict works on a batch of one sample",
+    points=1,
+    hint=["Batch norm in training mode needs at least two samples to compute a variance; in evaluation mode it does not.",
+          "Call `model.eval()` in `predict`, and return the model's output without reshaping it: [1, out] for one sample."],
+)
+def test_predict_batch_of_one(learner, seed):
+    model, X, _ = trained_model(seed, out=1)
+    one = X[:1]
+    expected = eval_predictions(model, one)
+    try:
+        result = learner.predict(model, one)
+    except ValueError as exc:
+        if "more than 1 value per channel" not in str(exc):
+            raise
+        raise AssertionError("predict failed on a batch of one sample: batch norm in training mode cannot compute "
+                             "statistics from one sample (in evaluation mode it uses its running statistics)") from None
+    result = expect_tensor(result, "predict's result for one sample", shape=(1, 1))
+    expect_equal_tensors(result, expected, "predict's output for one sample")
+
+
+@pytest.mark.check(
+    id="predict_no_grad",
+    name="predict tracks no gradients: no autograd history, no .grad left behind",
+    points=1,
+    hint=["Predictions need no computation graph: turn gradient tracking off around the forward pass.",
+          "Run the forward pass inside `with torch.inference_mode():` (or `torch.no_grad()`); never call `backward()` in predict."],
+)
+def test_predict_no_grad(learner, seed):
+    model, X, _ = trained_model(seed)
+    result = learner.predict(model, X)
+    assert model.seen, "predict never called the model (no forward pass)"
+    assert not any(grad for _, grad in model.seen), \
+        "gradient tracking was on during predict's forward pass: run it inside torch.inference_mode() or torch.no_grad()"
+    result = expect_tensor(result, "predict's result")
+    assert not result.requires_grad and result.grad_fn is None, \
+        "predict's result carries autograd history (requires_grad=True): compute it with gradient tracking off"
+    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
+    assert not with_grad, f"after predict these parameters have a .grad: {', '.join(with_grad)}"
+
+
+@pytest.mark.check(
+    id="predict_device",
+    name="predict runs a model on any device and returns a CPU tensor",
+    points=1,
+    hint=["The inputs must be on the model's device, and the result comes back to the CPU as a torch.Tensor.",
+          "`next(model.parameters()).device` is where the model is: `X.to(that)` before the forward pass, "
+          "`.cpu()` on the predictions after it (keep them a tensor, not a NumPy array or a list)."],
+)
+def test_predict_device(learner, seed, device):
+    model, X, _ = trained_model(seed, out=2)
+    expected = eval_predictions(model, X)
+    devices = [torch.device("cpu")] + ([device] if device.type != "cpu" else [])
+    for where in devices:
+        model.to(where)
+        # Inputs on the CPU, as new data usually arrives; and already on the model's device.
+        for inputs in {X.device: X, where: X.to(where)}.values():
+            what = f"predict on a model on {where.type} with inputs on {inputs.device.type}"
+            result = expect_tensor(calling(learner.predict, what, model, inputs), f"the result of {what}")
+            assert result.device.type == "cpu", \
+                f"{what} returned a tensor on {result.device}; move the predictions back to the CPU with .cpu()"
+            moved_to = next(model.parameters()).device
+            assert moved_to.type == where.type, (f"{what} moved the model to {moved_to}: leave the model where it is "
+                                                 "and move the inputs to it")
+            if in_training_mode(model) and not torch.allclose(result.detach(), expected, rtol=1e-4, atol=1e-4):
+                raise AssertionError(f"{what} differs from the model's evaluation-mode output: {TRAINING_MODE}")
+            expect_equal_tensors(result, expected, f"the output of {what}", tolerance=1e-4)
+
+
+# -- evaluate ---------------------------------------------------------------------
+
+
+def expect_metrics(result) -> tuple[float, float]:
+    """``(loss, mae)`` from what ``evaluate`` returned, both exactly Python floats."""
+    if not isinstance(result, dict):
+        raise AssertionError(f"evaluate returned {kind_of(result)}, not a dict")
+    missing = [key for key in ("loss", "mae") if key not in result]
+    assert not missing, f"the dict evaluate returned has no key {' or '.join(map(repr, missing))} (keys: {sorted(map(str, result))})"
+    return expect_float(result["loss"], 'evaluate(...)["loss"]'), expect_float(result["mae"], 'evaluate(...)["mae"]')
+
+
+@pytest.mark.check(
+    id="evaluate_returns_floats",
+    name='evaluate returns {"loss": ..., "mae": ...} as Python floats',
+    points=1,
+    hint=['Return a dict with exactly the keys "loss" and "mae".',
+          "`.item()` turns a one-element tensor into a Python float: `{\"loss\": loss.item(), \"mae\": mae.item()}`."],
+)
+def test_evaluate_returns_floats(learner, seed):
+    model, X, y = trained_model(seed)
+    expect_metrics(learner.evaluate(model, X, y, nn.MSELoss()))
+
+
+@pytest.mark.check(
+    id="evaluate_loss",
+    name="evaluate returns loss_fn of the evaluation-mode predictions, on any device",
+    points=1,
+    hint=["Make the predictions exactly as `predict` does (you may call it), then apply the `loss_fn` you are given.",
+          "Evaluation mode and no gradient tracking; `loss_fn(predictions, y)` with both on the same device, then `.item()`."],
+)
+def test_evaluate_loss(learner, seed, device):
+    model, X, y = trained_model(seed)
+    predictions = eval_predictions(model, X)
+    model.to(device)
+    for loss_fn, name in ((nn.MSELoss(), "MSELoss"), (nn.HuberLoss(delta=0.3), "HuberLoss(delta=0.3)")):
+        expected = loss_fn(predictions, y).item()
+        what = f"evaluate on a model on {device.type} with inputs on the CPU"
+        loss, _ = expect_metrics(calling(learner.evaluate, what, model, X, y, loss_fn))
+        if in_training_mode(model) and abs(loss - expected) > 1e-5 * max(1.0, abs(expected)):
+            raise AssertionError(f'evaluate(...)["loss"] was {fmt(loss)}, expected {fmt(expected)}: {TRAINING_MODE}')
+        expect_close(loss, expected, f'with {name}, evaluate(...)["loss"]', advice="return loss_fn(predictions, y)")
+
+
+@pytest.mark.check(
+    id="evaluate_mae",
+    name="evaluate returns the mean absolute error, whatever the loss function",
+    points=1,
+    hint=["The MAE is the mean of |prediction - y| over every sample; it is not the loss unless the loss is L1.",
+          "`(predictions - y).abs().mean()` (or `nn.L1Loss()(predictions, y)`), then `.item()`."],
+)
+def test_evaluate_mae(learner, seed):
+    model, X, _ = trained_model(seed)
+    predictions = eval_predictions(model, X)
+    # Errors of both signs (alternating), so that forgetting the absolute value shows.
+    generator = torch.Generator().manual_seed(seed + 1)
+    signs = torch.tensor([1.0, -1.0]).repeat(len(X) // 2 + 1)[: len(X)].unsqueeze(1)
+    y = predictions - signs * (torch.rand(predictions.shape, generator=generator) + 0.1)
+    errors = predictions - y
+    expected = errors.abs().mean().item()
+    loss, mae = expect_metrics(learner.evaluate(model, X, y, nn.MSELoss()))
+    if abs(mae - expected) > 1e-5 * max(1.0, expected):
+        if in_training_mode(model):
+            raise AssertionError(f'evaluate(...)["mae"] was {fmt(mae)}, expected {fmt(expected)}: {TRAINING_MODE}')
+        for wrong, message in ((loss, "it equals the loss (here MSELoss)"),
+                               (errors.abs().sum().item(), "it is the sum of the absolute errors, not their mean"),
+                               (errors.mean().item(), "it is the mean error without absolute values"),
+                               (abs(errors.mean().item()), "it is the absolute value of the mean error, not the mean "
+                                                           "of the absolute errors")):
+            if abs(mae - wrong) <= 1e-5 * max(1.0, abs(wrong)):
+                raise AssertionError(f'evaluate(...)["mae"] was {fmt(mae)}, expected {fmt(expected)}: {message}')
+    expect_close(mae, expected, 'evaluate(...)["mae"]', advice="the mean of |prediction - y| over every sample")
+
+
+@pytest.mark.check(
+    id="evaluate_changes_nothing",
+    name="evaluate tracks no gradients and changes nothing in the model",
+    points=1,
+    hint=["Evaluating is measuring: no gradient tracking, no backward pass, no training-mode forward pass.",
+          "Make the predictions as `predict` does (evaluation mode, inside `torch.inference_mode()`); "
+          "compute the loss and the MAE from them."],
+)
+def test_evaluate_changes_nothing(learner, seed):
+    model, X, y = trained_model(seed)
+    before = buffers_of(model)
+    parameters = [parameter.detach().clone() for parameter in model.parameters()]
+    learner.evaluate(model, X, y, nn.MSELoss())
+    assert model.seen, "evaluate never called the model (no forward pass)"
+    assert not any(grad for _, grad in model.seen), \
+        "gradient tracking was on during evaluate's forward pass: run it inside torch.inference_mode() or torch.no_grad()"
+    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
+    assert not with_grad, f"after evaluate these parameters have a .grad: {', '.join(with_grad)}"
+    assert all(torch.equal(a, b.detach()) for a, b in zip(parameters, model.parameters())), \
+        "evaluate changed the model's parameters"
+    changed = changed_buffers(model, before)
+    assert not changed, (f"evaluate changed batch norm's running statistics ({', '.join(changed)}): the forward pass "
+                         "ran in training mode; call model.eval() first (or use predict)")
