@@ -1,0 +1,680 @@
+"""Hidden suite for exercise 05 (saving and loading).
+
+Every check looks at what the learner's code leaves behind: the files it
+writes (read back here with ``weights_only=True`` only, so a learner's file can
+never run code in the grader), and the models and optimizers it restores. How
+the code is spelled does not matter: ``pathlib`` or ``os.path``, file objects or
+paths, ``mkdir`` or ``os.makedirs``, a check of its own for a missing file or
+``torch.load``'s own ``FileNotFoundError`` all pass.
+
+Device checks take the ``device`` fixture. On the CPU they load files made to
+look as if they were saved on a GPU this machine does not have (the storages
+are tagged ``cuda:99``): only ``map_location`` can load those. With
+``--device cuda`` the same checks also save on the GPU and load on the CPU and
+back, and training resumes bit for bit on the GPU.
+"""
+
+import copy
+import os
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from grader.checking import fmt, kind_of
+
+ELSEWHERE = "cuda:99"  # a GPU that no grading machine has: only map_location can load tensors saved "there"
+LR = 0.05
+
+
+# -- models, data and training -----------------------------------------------------------
+
+
+def make_model(seed: int) -> nn.Sequential:
+    """A small network with parameters and buffers (batch norm) whose values come from ``seed``; in training mode."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 1))
+    generator = torch.Generator().manual_seed(seed)
+    batch_norm = model[1]
+    batch_norm.running_mean.copy_(torch.randn(8, generator=generator))
+    batch_norm.running_var.copy_(torch.rand(8, generator=generator) + 0.5)
+    batch_norm.num_batches_tracked.fill_(int(torch.randint(1, 1000, (1,), generator=generator)))
+    return model
+
+
+def make_net(seed: int) -> nn.Sequential:
+    """A small network for training runs: nothing random in its forward pass, so runs can be repeated exactly."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+
+
+def make_data(seed: int, device="cpu"):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(32, 3, generator=generator)
+    y = X @ torch.randn(3, 1, generator=generator) + 0.1 * torch.randn(32, 1, generator=generator)
+    return X.to(device), y.to(device)
+
+
+def train_once(model, optimizer, X, y) -> float:
+    model.train()
+    loss = nn.functional.mse_loss(model(X), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def trained(seed: int, device="cpu", steps: int = 2):
+    """A network and its Adam optimizer after a few steps (so the optimizer has state), and the last loss."""
+    model = make_net(seed).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+    X, y = make_data(seed, device)
+    loss = 0.0
+    for _ in range(steps):
+        loss = train_once(model, optimizer, X, y)
+    return model, optimizer, loss
+
+
+def state_of(module: nn.Module) -> dict:
+    return {name: value.detach().cpu().clone() for name, value in module.state_dict().items()}
+
+
+def optimizer_state_of(state_dict: dict) -> dict:
+    """A copy of an optimizer's state dict, with its tensors on the CPU, for comparing later."""
+    return copy.deepcopy({"state": {index: {key: value.detach().cpu() if isinstance(value, torch.Tensor) else value
+                                            for key, value in entry.items()}
+                                    for index, entry in state_dict["state"].items()},
+                          "param_groups": state_dict["param_groups"]})
+
+
+def checkpoint_of(model, optimizer, epoch: int, loss: float) -> dict:
+    return {"epoch": epoch, "model_state_dict": model.state_dict(),
+            "optimizer_state_dict": optimizer.state_dict(), "loss": loss}
+
+
+# -- files -----------------------------------------------------------------------------
+
+
+class FsPath:
+    """An ``os.PathLike`` that is not a ``pathlib.Path``, as some libraries hand around."""
+
+    def __init__(self, path):
+        self._path = os.fspath(path)
+
+    def __fspath__(self) -> str:
+        return self._path
+
+
+class Trap:
+    """Pickles as a call to ``os.makedirs(marker)``: whoever unpickles it without ``weights_only`` runs that call."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.makedirs, (self.marker,))
+
+
+def save_as_if_on_gpu(obj, path: Path) -> None:
+    """``torch.save(obj, path)``, with every tensor recorded as living on a GPU this machine does not have."""
+    real = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: ELSEWHERE
+    try:
+        torch.save(obj, path)
+    finally:
+        torch.serialization.location_tag = real
+
+
+def read_back(path: Path, who: str, advice: str):
+    """What the learner's function wrote at ``path``, read safely (``weights_only=True``), on the CPU."""
+    if not path.is_file():
+        raise AssertionError(f"{who} wrote no file at {path.name} (the path it was given)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any refusal is the learner's file's fault
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        inside = f" (it holds a pickled {found.group(1)})" if found else ""
+        raise AssertionError(f"the file {who} wrote cannot be loaded with torch.load(..., weights_only=True)"
+                             f"{inside}: {advice}") from None
+
+
+def is_path_of(result, expected: Path) -> bool:
+    return os.path.realpath(os.fspath(result)) == os.path.realpath(expected)
+
+
+def expect_returned_path(result, expected: Path, who: str, given: str) -> None:
+    if not isinstance(result, Path):
+        raise AssertionError(f"given {given}, {who} returned {kind_of(result)}, not a pathlib.Path: "
+                             "return Path(path) for the file it wrote")
+    if not is_path_of(result, expected):
+        raise AssertionError(f"given {given}, {who} returned {os.fspath(result)!r}, "
+                             f"not the path of the file it wrote ({expected.name})")
+
+
+def names(keys, limit: int = 4) -> str:
+    keys = sorted(map(str, keys))
+    shown = ", ".join(keys[:limit])
+    return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def expect_state_dict(saved, expected: dict, what: str) -> None:
+    """Fail unless ``saved`` maps exactly the names of ``expected`` to equal tensors."""
+    if not isinstance(saved, dict):
+        raise AssertionError(f"{what} holds {kind_of(saved)}, not a state dict (a dict from names to tensors): "
+                             "save model.state_dict()")
+    missing, extra = set(expected) - set(saved), set(saved) - set(expected)
+    if missing:
+        raise AssertionError(f"{what} has no entry for {names(missing)}"
+                             + (f" (it holds {names(map(repr, extra))})" if extra else "")
+                             + ": model.state_dict() holds every parameter and buffer, by name")
+    if extra:
+        raise AssertionError(f"{what} holds {names(extra)}, which the model does not have: "
+                             "save model.state_dict() as it is")
+    for name, want in expected.items():
+        value = saved[name]
+        if not isinstance(value, torch.Tensor):
+            raise AssertionError(f"in {what}, {name} is {kind_of(value)}, not a tensor")
+        if value.dtype != want.dtype or value.shape != want.shape or not torch.equal(value.detach().cpu(), want):
+            raise AssertionError(f"in {what}, {name} is not the model's {name} (different values)")
+
+
+def expect_restored(model: nn.Module, expected: dict, who: str) -> None:
+    """Fail unless the model's parameters and buffers equal ``expected`` exactly."""
+    observed = state_of(model)
+    differing = [name for name, want in expected.items()
+                 if name not in observed or not torch.equal(observed[name], want)]
+    if differing:
+        raise AssertionError(f"after {who}, the model's values are not the saved ones ({names(differing)} differ): "
+                             "copy the loaded state dict into the model with model.load_state_dict(...)")
+
+
+def on(tensor: torch.Tensor, device: torch.device) -> bool:
+    """Whether ``tensor`` is on ``device`` (``cuda`` means any CUDA device, ``cuda:0`` that one)."""
+    return tensor.device.type == device.type and (device.index is None or tensor.device.index == device.index)
+
+
+def expect_on(model: nn.Module, device: torch.device, who: str) -> None:
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    elsewhere = [(name, tensor.device) for name, tensor in tensors if not on(tensor, device)]
+    if elsewhere:
+        raise AssertionError(f"after {who}, the model is on {elsewhere[0][1]}, not on {device} "
+                             f"({names(name for name, _ in elsewhere)}): move it with model.to(device)")
+
+
+def optimizer_difference(observed: dict, expected: dict) -> str:
+    """What differs between two optimizer states (from ``optimizer_state_of``), in words; empty if nothing."""
+    if not observed["state"] and expected["state"]:
+        return "it holds no state at all (Adam's running averages and step count are lost)"
+    if set(observed["state"]) != set(expected["state"]):
+        return "it holds state for other parameters than the saved one"
+    for index, entry in expected["state"].items():
+        for key, want in entry.items():
+            value = observed["state"][index].get(key)
+            if isinstance(want, torch.Tensor):
+                same = (isinstance(value, torch.Tensor) and value.shape == want.shape
+                        and torch.equal(value.float(), want.float()))
+            else:
+                same = not isinstance(value, torch.Tensor) and value == want
+            if not same:
+                return f"its {key!r} for parameter {index} is not the saved one"
+    for group, (seen, want) in enumerate(zip(observed["param_groups"], expected["param_groups"])):
+        for key, value in want.items():
+            if seen.get(key) != value:
+                return f"its {key} (param group {group}) is {seen.get(key)!r}, the saved one is {value!r}"
+    return ""
+
+
+def optimizer_state_elsewhere(optimizer, device: torch.device) -> str:
+    """The first piece of optimizer state (other than the step count) that is not on ``device``; empty if none."""
+    for entry in optimizer.state.values():
+        for key, value in entry.items():
+            if key != "step" and isinstance(value, torch.Tensor) and not on(value, device):
+                return f"the optimizer's {key!r} is on {value.device}"
+    return ""
+
+
+def refused_by_unpickler(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was caused by, ``torch.load`` refusing a file under ``weights_only=True``."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, pickle.UnpicklingError):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def reraise_unless_stub(exc: BaseException) -> None:
+    if isinstance(exc, NotImplementedError):
+        raise exc
+
+
+# -- save_model ------------------------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="save_model_state_dict_only",
+    name="save_model writes only the state dict: tensors, by name",
+    points=2,
+    hint=["Save what the model has learned, not the model object: there is a method that gives every tensor by name.",
+          "`torch.save(model.state_dict(), path)`. `torch.save(model, path)` pickles the whole module, and the file "
+          "then needs `weights_only=False` (and your class) to load."],
+)
+def test_save_model_state_dict_only(learner, seed, tmp_path):
+    model = make_model(seed)
+    path = tmp_path / "model.pth"
+    learner.save_model(model, path)
+    saved = read_back(path, "save_model", "save model.state_dict(), not the model object")
+    expect_state_dict(saved, state_of(model), "the file save_model wrote")
+
+
+@pytest.mark.check(
+    id="save_model_paths",
+    name="save_model takes a str, a bare file name, a Path or any os.PathLike, and returns a pathlib.Path",
+    points=1,
+    hint=["Turn whatever you are given into a `pathlib.Path` first, and return that Path at the end.",
+          "`path = Path(path)` accepts a str and any os.PathLike. A bare \"model.pth\" has no folder part: "
+          "`os.path.dirname` gives '' there, and `os.makedirs('')` fails, while `Path(path).parent` is '.'."],
+)
+def test_save_model_paths(learner, seed, tmp_path, monkeypatch):
+    model = make_model(seed)
+    monkeypatch.chdir(tmp_path)
+    for given, expected, described in (
+        ("model.pth", tmp_path / "model.pth", 'a bare file name, "model.pth"'),
+        (str(tmp_path / "from_a_str.pth"), tmp_path / "from_a_str.pth", "a str"),
+        (tmp_path / "from_a_path.pt", tmp_path / "from_a_path.pt", "a pathlib.Path"),
+        (FsPath(tmp_path / "from_a_pathlike.pt"), tmp_path / "from_a_pathlike.pt", "an os.PathLike that is not a Path"),
+    ):
+        try:
+            result = learner.save_model(model, given)
+        except OSError as exc:
+            if isinstance(exc, FileExistsError):
+                why = " (the folder exists already: creating it must not fail then)"
+            elif given == "model.pth" and isinstance(exc, FileNotFoundError):
+                why = " (the folder part of a bare file name is empty, and there is nothing to create)"
+            else:
+                why = ""
+            raise AssertionError(f"given {described}, save_model raised {type(exc).__name__}: {exc}{why}") from None
+        if not expected.is_file():
+            raise AssertionError(f"given {described}, save_model wrote no file at {expected.name}")
+        expect_returned_path(result, expected, "save_model", described)
+
+
+@pytest.mark.check(
+    id="save_model_makes_folders",
+    name="save_model creates missing parent folders, and saves again into existing ones",
+    points=1,
+    hint=["`torch.save` does not create folders: create the missing ones before saving.",
+          "`Path(path).parent.mkdir(parents=True, exist_ok=True)` (or `os.makedirs(folder, exist_ok=True)`): "
+          "`parents` creates every missing level, `exist_ok` keeps a second save from failing."],
+)
+def test_save_model_makes_folders(learner, seed, tmp_path):
+    model = make_model(seed)
+    folder = tmp_path / "runs" / f"run_{seed % 1000}"
+    for path, situation in ((folder / "model.pth", "into folders that do not exist yet"),
+                            (folder / "again.pth", "a second time into the same folder")):
+        try:
+            learner.save_model(model, path)
+        except (RuntimeError, OSError) as exc:
+            reraise_unless_stub(exc)
+            raise AssertionError(f"saving {situation} ({path.parent.relative_to(tmp_path)}/) raised "
+                                 f"{type(exc).__name__}: {exc}") from None
+        if not path.is_file():
+            raise AssertionError(f"saving {situation}, save_model wrote no file at {path.relative_to(tmp_path)}")
+
+
+# -- load_model --------------------------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="load_model_restores",
+    name="load_model restores the exact saved values into the model it is given, and returns it",
+    points=2,
+    hint=["Loading the file gives you a state dict; the model only changes when you copy it in.",
+          "`model.load_state_dict(torch.load(path, map_location=device, weights_only=True))`, "
+          "then return `model` itself."],
+)
+def test_load_model_restores(learner, seed, tmp_path):
+    saved = make_model(seed)
+    path = tmp_path / f"weights_{seed % 1000}.pth"
+    torch.save(saved.state_dict(), path)
+    fresh = make_model(seed + 1)
+    result = learner.load_model(fresh, str(path))
+    if result is not fresh:
+        raise AssertionError(f"load_model returned {kind_of(result)}, not the model it was given: "
+                             "load the weights into `model` and return it")
+    expect_restored(fresh, state_of(saved), "load_model")
+
+
+@pytest.mark.check(
+    id="load_model_eval_mode",
+    name="load_model returns the model in evaluation mode",
+    points=1,
+    hint=["A loaded model is usually used for predictions: dropout and batch norm must behave as in evaluation.",
+          "Call `model.eval()` before returning it."],
+)
+def test_load_model_eval_mode(learner, seed, tmp_path):
+    path = tmp_path / "weights.pth"
+    torch.save(make_model(seed).state_dict(), path)
+    fresh = make_model(seed + 1)
+    fresh.train()
+    learner.load_model(fresh, path)
+    training = [name or "the model" for name, module in fresh.named_modules() if module.training]
+    assert not training, ("after load_model the model is still in training mode (dropout would still drop values "
+                          "and batch norm would keep changing its statistics)")
+
+
+@pytest.mark.check(
+    id="load_model_missing_file",
+    name="load_model raises FileNotFoundError naming the path of a missing file",
+    points=1,
+    hint=["A missing file is an error the caller must hear about: do not return the untouched model.",
+          "`torch.load` raises FileNotFoundError (naming the path) by itself; if you check first, raise "
+          "`FileNotFoundError(f\"... {path}\")` yourself."],
+)
+def test_load_model_missing_file(learner, seed, tmp_path):
+    path = tmp_path / "nowhere" / f"model_{seed % 100000}.pth"
+    try:
+        result = learner.load_model(make_model(seed), path)
+    except FileNotFoundError as exc:
+        text = f"{exc} {exc.filename or ''}"
+        assert str(path) in text or path.name in text, (
+            f"load_model raised FileNotFoundError({str(exc)!r}) for a missing file; the message must name the path")
+    except Exception as exc:  # noqa: BLE001 - any other exception is the wrong one
+        reraise_unless_stub(exc)
+        raise AssertionError(f"for a file that does not exist, load_model raised {type(exc).__name__}, "
+                             "not FileNotFoundError") from None
+    else:
+        raise AssertionError(f"for a file that does not exist, load_model returned {kind_of(result)} "
+                             "instead of raising FileNotFoundError")
+
+
+@pytest.mark.check(
+    id="load_weights_only",
+    name="load_model and load_checkpoint never run code hidden in a file (weights_only=True)",
+    points=1,
+    hint=["A pickle can hold instructions to call any function while it is loaded; torch.load has a safe mode.",
+          "Pass `weights_only=True` to `torch.load` (it is the default since PyTorch 2.6; never pass False "
+          "for a file you did not make)."],
+)
+def test_load_weights_only(learner, seed, tmp_path):
+    for who in ("load_model", "load_checkpoint"):
+        marker = tmp_path / f"{who}_ran_hidden_code"
+        model = make_net(seed)
+        weights = {**model.state_dict(), "note": Trap(marker)}
+        path = tmp_path / f"for_{who}.pt"
+        if who == "load_model":
+            torch.save(weights, path)
+            call = lambda: learner.load_model(make_net(seed + 1), path)  # noqa: E731
+        else:
+            optimizer = torch.optim.Adam(model.parameters(), lr=LR)
+            torch.save({**checkpoint_of(model, optimizer, 1, 0.5), "model_state_dict": weights}, path)
+            call = lambda: learner.load_checkpoint(path, make_net(seed + 1), None)  # noqa: E731
+        refused = False
+        try:
+            call()
+        except Exception as exc:  # noqa: BLE001 - torch.load refusing the file is what is expected
+            reraise_unless_stub(exc)
+            refused = refused_by_unpickler(exc)
+            if not refused and not marker.exists():
+                raise  # another error, before the file was even read: reported with its line
+        if marker.exists():
+            raise AssertionError(f"{who} loaded a file that hides a function call, and the call ran (it could have "
+                                 "been anything): load with torch.load(..., weights_only=True)")
+        assert refused, (f"{who} returned normally for a file that holds more than tensors; "
+                         "torch.load(..., weights_only=True) refuses it: let that error reach the caller")
+
+
+@pytest.mark.check(
+    id="load_model_from_gpu",
+    name="load_model loads a model saved on a GPU onto the grading device (map_location)",
+    points=2,
+    hint=["A file remembers the device each tensor was saved from; a machine without that GPU cannot put "
+          "them back there.",
+          "`torch.load(path, map_location=device, weights_only=True)` puts every tensor on `device`; then "
+          "`model.to(device)` moves the model's own parameters there too."],
+)
+def test_load_model_from_gpu(learner, seed, device, tmp_path):
+    saved = make_model(seed)
+    path = tmp_path / "trained_on_a_gpu.pth"
+    save_as_if_on_gpu(saved.state_dict(), path)
+    fresh = make_model(seed + 1)
+    try:
+        learner.load_model(fresh, path, device)
+    except RuntimeError as exc:
+        reraise_unless_stub(exc)
+        if "deserialize" not in str(exc):
+            raise
+        said = str(exc).split(". ")[0]
+        raise AssertionError(f"load_model could not read a state dict saved on a GPU ({ELSEWHERE}) that this "
+                             f"machine does not have (torch.load said: {said}): pass map_location=device to "
+                             "torch.load") from None
+    expect_on(fresh, device, f"load_model(..., device={str(device)!r})")
+    expect_restored(fresh, state_of(saved), "load_model")
+    if device.type == "cuda":
+        # The real thing: saved from the GPU, loaded on the CPU, and back on the GPU.
+        on_gpu = make_model(seed + 2).to(device)
+        path = tmp_path / "saved_from_cuda.pth"
+        torch.save(on_gpu.state_dict(), path)
+        for target in ("cpu", device):
+            fresh = make_model(seed + 3)  # built on the CPU
+            learner.load_model(fresh, path, target)
+            who = f"load_model(..., device={str(target)!r}) of a model saved on {device}"
+            expect_on(fresh, torch.device(target), who)
+            expect_restored(fresh, state_of(on_gpu), f"load_model of a model saved on {device}")
+
+
+# -- checkpoints -------------------------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="checkpoint_contents",
+    name="save_checkpoint writes one file with the epoch, the loss, and the model's and optimizer's state",
+    points=2,
+    hint=["A checkpoint is one dict with four keys: \"epoch\", \"model_state_dict\", \"optimizer_state_dict\" "
+          "and \"loss\".",
+          "Store `int(epoch)`, `model.state_dict()`, `optimizer.state_dict()` and `float(loss)`: state dicts and "
+          "plain numbers, never the model or optimizer objects."],
+)
+def test_checkpoint_contents(learner, seed, tmp_path):
+    model, optimizer, loss = trained(seed)
+    epoch = 3 + seed % 97
+    path = tmp_path / "checkpoint.pt"
+    learner.save_checkpoint(path, model, optimizer, epoch, loss)
+    saved = read_back(path, "save_checkpoint",
+                      "store state dicts and plain numbers, never the model or optimizer objects")
+    if not isinstance(saved, dict):
+        raise AssertionError(f"the checkpoint holds {kind_of(saved)}, not a dict")
+    missing = [key for key in ("epoch", "model_state_dict", "optimizer_state_dict", "loss") if key not in saved]
+    assert not missing, (f"the checkpoint has no key {', '.join(map(repr, missing))}"
+                         f" (its keys: {names(map(repr, saved)) or 'none'})")
+    for key, kind, value in (("epoch", int, epoch), ("loss", float, loss)):
+        stored = saved[key]
+        if type(stored) is not kind:
+            raise AssertionError(f"the checkpoint's {key!r} is {kind_of(stored)}; store a Python {kind.__name__}")
+        assert stored == value, f"the checkpoint's {key!r} is {fmt(stored)}, but save_checkpoint was given {fmt(value)}"
+    expect_state_dict(saved["model_state_dict"], state_of(model), "the checkpoint's 'model_state_dict'")
+    stored = saved["optimizer_state_dict"]
+    if (not isinstance(stored, dict) or set(stored) != {"state", "param_groups"}
+            or not isinstance(stored["state"], dict) or not isinstance(stored["param_groups"], list)):
+        raise AssertionError(f"the checkpoint's 'optimizer_state_dict' is {kind_of(stored)}"
+                             + (f" with keys {names(map(repr, stored))}" if isinstance(stored, dict) else "")
+                             + ", not the optimizer's state dict: store optimizer.state_dict()")
+    difference = optimizer_difference(optimizer_state_of(stored), optimizer_state_of(optimizer.state_dict()))
+    assert not difference, f"the checkpoint's 'optimizer_state_dict' is not the optimizer's state: {difference}"
+
+
+@pytest.mark.check(
+    id="checkpoint_folders",
+    name="save_checkpoint creates missing parent folders and returns the path as a pathlib.Path",
+    points=1,
+    hint=["As in `save_model`: create the missing folders before saving, and return where the file went.",
+          "`path = Path(path)`, `path.parent.mkdir(parents=True, exist_ok=True)`, save, `return path`."],
+)
+def test_checkpoint_folders(learner, seed, tmp_path):
+    model, optimizer, loss = trained(seed, steps=1)
+    folder = tmp_path / "checkpoints" / f"run_{seed % 1000}"
+    for path, situation in ((folder / "epoch_10.pt", "into folders that do not exist yet"),
+                            (folder / "epoch_20.pt", "a second time into the same folder")):
+        try:
+            result = learner.save_checkpoint(str(path), model, optimizer, 10, loss)
+        except (RuntimeError, OSError) as exc:
+            reraise_unless_stub(exc)
+            raise AssertionError(f"saving a checkpoint {situation} ({path.parent.relative_to(tmp_path)}/) raised "
+                                 f"{type(exc).__name__}: {exc}") from None
+        if not path.is_file():
+            raise AssertionError(f"saving {situation}, save_checkpoint wrote no file at {path.relative_to(tmp_path)}")
+        expect_returned_path(result, path, "save_checkpoint", "a str")
+
+
+def expect_epoch_and_loss(result, epoch: int, loss: float) -> None:
+    if not isinstance(result, tuple) or len(result) != 2:
+        raise AssertionError(f"load_checkpoint returned {kind_of(result)}"
+                             + (f" of {len(result)} items" if isinstance(result, tuple) else "")
+                             + ", not the pair (epoch, loss)")
+    for position, (value, want, kind, name) in enumerate(zip(result, (epoch, loss), (int, float), ("epoch", "loss"))):
+        if type(value) is not kind:
+            raise AssertionError(f"load_checkpoint returned {kind_of(value)} as item {position} (the {name}); "
+                                 f"return the {name} as a Python {kind.__name__}")
+        assert value == want, (f"load_checkpoint returned {fmt(value)} as the {name}; the checkpoint holds {fmt(want)}"
+                               + (" (are epoch and loss swapped?)" if value in (epoch, loss) else ""))
+
+
+@pytest.mark.check(
+    id="load_checkpoint_restores",
+    name="load_checkpoint restores the model and the optimizer, and returns (epoch, loss)",
+    points=2,
+    hint=["Both the model and the optimizer have a method that takes back the state dict they once gave.",
+          "`model.load_state_dict(checkpoint[\"model_state_dict\"])`, `optimizer.load_state_dict("
+          "checkpoint[\"optimizer_state_dict\"])`, then `return checkpoint[\"epoch\"], checkpoint[\"loss\"]`."],
+)
+def test_load_checkpoint_restores(learner, seed, tmp_path):
+    model, optimizer, loss = trained(seed)
+    epoch = 3 + seed % 97
+    path = tmp_path / "checkpoint.pt"
+    torch.save(checkpoint_of(model, optimizer, epoch, loss), path)
+    fresh = make_net(seed + 1)
+    # A new optimizer with another learning rate: loading must restore the saved one too.
+    fresh_optimizer = torch.optim.Adam(fresh.parameters(), lr=LR / 10)
+    result = learner.load_checkpoint(path, fresh, fresh_optimizer)
+    expect_restored(fresh, state_of(model), "load_checkpoint")
+    difference = optimizer_difference(optimizer_state_of(fresh_optimizer.state_dict()),
+                                      optimizer_state_of(optimizer.state_dict()))
+    assert not difference, f"after load_checkpoint the optimizer is not the saved one: {difference}"
+    expect_epoch_and_loss(result, epoch, loss)
+
+
+@pytest.mark.check(
+    id="load_checkpoint_without_optimizer",
+    name="load_checkpoint restores just the model when no optimizer is given",
+    points=1,
+    hint=["The optimizer is optional: `load_checkpoint(path, model)` is how you load a checkpoint to evaluate it.",
+          "Restore the optimizer only `if optimizer is not None`."],
+)
+def test_load_checkpoint_without_optimizer(learner, seed, tmp_path):
+    model, optimizer, loss = trained(seed)
+    path = tmp_path / "checkpoint.pt"
+    torch.save(checkpoint_of(model, optimizer, 7, loss), path)
+    fresh = make_net(seed + 1)
+    try:
+        result = learner.load_checkpoint(path, fresh)
+    except AttributeError as exc:
+        if "NoneType" not in str(exc):
+            raise
+        raise AssertionError(f"load_checkpoint(path, model), with no optimizer, raised AttributeError: {exc}") from None
+    expect_restored(fresh, state_of(model), "load_checkpoint without an optimizer")
+    expect_epoch_and_loss(result, 7, loss)
+
+
+@pytest.mark.check(
+    id="load_checkpoint_from_gpu",
+    name="load_checkpoint restores a checkpoint saved on a GPU onto the grading device (map_location)",
+    points=1,
+    hint=["As in `load_model`: a checkpoint saved on a GPU needs `map_location` to load anywhere else.",
+          "`torch.load(path, map_location=device, weights_only=True)`, then `model.to(device)`, and only then "
+          "`optimizer.load_state_dict(...)`: it puts the optimizer's state where the parameters are."],
+)
+def test_load_checkpoint_from_gpu(learner, seed, device, tmp_path):
+    model, optimizer, loss = trained(seed)
+    path = tmp_path / "trained_on_a_gpu.pt"
+    save_as_if_on_gpu(checkpoint_of(model, optimizer, 12, loss), path)
+    sources = [(path, device, model, optimizer)]
+    if device.type == "cuda":
+        # The real thing too: a checkpoint saved on the GPU, resumed on the CPU.
+        on_gpu, gpu_optimizer, gpu_loss = trained(seed + 2, device)
+        gpu_path = tmp_path / "saved_from_cuda.pt"
+        torch.save(checkpoint_of(on_gpu, gpu_optimizer, 12, gpu_loss), gpu_path)
+        sources.append((gpu_path, torch.device("cpu"), on_gpu, gpu_optimizer))
+    for source, target, saved_model, saved_optimizer in sources:
+        fresh = make_net(seed + 1)  # built on the CPU
+        fresh_optimizer = torch.optim.Adam(fresh.parameters(), lr=LR)
+        try:
+            learner.load_checkpoint(source, fresh, fresh_optimizer, target)
+        except RuntimeError as exc:
+            reraise_unless_stub(exc)
+            if "deserialize" not in str(exc):
+                raise
+            said = str(exc).split(". ")[0]
+            raise AssertionError(f"load_checkpoint could not read a checkpoint saved on a GPU ({ELSEWHERE}) that this "
+                                 f"machine does not have (torch.load said: {said}): pass map_location=device") from None
+        who = f"load_checkpoint(..., device={str(target)!r})"
+        expect_on(fresh, target, who)
+        elsewhere = optimizer_state_elsewhere(fresh_optimizer, target)
+        assert not elsewhere, (f"after {who}, {elsewhere} while the model is on {target}: move the model before "
+                               "restoring the optimizer, whose state follows the parameters")
+        expect_restored(fresh, state_of(saved_model), who)
+        difference = optimizer_difference(optimizer_state_of(fresh_optimizer.state_dict()),
+                                          optimizer_state_of(saved_optimizer.state_dict()))
+        assert not difference, f"after {who} the optimizer is not the saved one: {difference}"
+
+
+@pytest.mark.check(
+    id="resume_exactly",
+    name="training resumed from a checkpoint continues bit for bit as if it had never stopped, on the grading device",
+    points=3,
+    hint=["Resuming needs everything that changes during training: the model's parameters AND the optimizer's "
+          "state (Adam keeps running averages and a step count).",
+          "Save `optimizer.state_dict()` in `save_checkpoint` and call `optimizer.load_state_dict(...)` in "
+          "`load_checkpoint`, after moving the model to the device.",
+          "Load into the model and optimizer you are given (`load_state_dict` copies into the existing parameters, "
+          "which the optimizer holds), never into new objects."],
+)
+def test_resume_exactly(learner, seed, device, tmp_path):
+    X, y = make_data(seed, device)
+    start = make_net(seed)
+    # Six steps without stopping.
+    uninterrupted = copy.deepcopy(start).to(device)
+    uninterrupted_optimizer = torch.optim.Adam(uninterrupted.parameters(), lr=LR)
+    for _ in range(6):
+        train_once(uninterrupted, uninterrupted_optimizer, X, y)
+    # Three steps, a checkpoint, a fresh model and optimizer (as in a new program), three more steps.
+    first = copy.deepcopy(start).to(device)
+    first_optimizer = torch.optim.Adam(first.parameters(), lr=LR)
+    loss = 0.0
+    for _ in range(3):
+        loss = train_once(first, first_optimizer, X, y)
+    path = tmp_path / "checkpoints" / "step_3.pt"
+    learner.save_checkpoint(path, first, first_optimizer, 3, loss)
+    saved_model, saved_optimizer = state_of(first), optimizer_state_of(first_optimizer.state_dict())
+    resumed = make_net(seed + 1)  # built on the CPU, as a new program would, with other random values
+    resumed_optimizer = torch.optim.Adam(resumed.parameters(), lr=LR)
+    learner.load_checkpoint(path, resumed, resumed_optimizer, device)
+    who = "save_checkpoint and load_checkpoint"
+    expect_on(resumed, device, f"load_checkpoint(..., device={str(device)!r})")
+    expect_restored(resumed, saved_model, who)
+    difference = optimizer_difference(optimizer_state_of(resumed_optimizer.state_dict()), saved_optimizer)
+    assert not difference, f"after {who} the optimizer is not the one that was saved: {difference}"
+    elsewhere = optimizer_state_elsewhere(resumed_optimizer, device)
+    assert not elsewhere, (f"after {who}, {elsewhere} while the model is on {device}: move the model before "
+                           "restoring the optimizer")
+    for _ in range(3):
+        train_once(resumed, resumed_optimizer, X, y)
+    for (name, want), got in zip(uninterrupted.named_parameters(), resumed.parameters()):
+        if not torch.equal(want, got):
+            gap = (want.detach() - got.detach()).abs().max().item()
+            raise AssertionError(f"three steps after resuming, {name} differs from an uninterrupted run by up to "
+                                 f"{fmt(gap)}; resuming must continue exactly (bit for bit): does the optimizer "
+                                 "keep working on the model's own parameters?")
