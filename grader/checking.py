@@ -56,7 +56,10 @@ def expect_float(value, what: str) -> float:
 def expect_close(observed: float, expected: float, what: str, tolerance: float = 1e-5, advice: str = "") -> None:
     """Fail unless ``observed`` is within ``tolerance`` (absolute, and relative to ``expected``)."""
     if not abs(observed - expected) <= tolerance * max(1.0, abs(expected)):
-        message = f"{what} was {fmt(observed)}, expected {fmt(expected)}"
+        shown, wanted = fmt(observed), fmt(expected)
+        if shown == wanted:  # a near miss: show enough digits to see the difference
+            shown, wanted = f"{float(observed):.7g}", f"{float(expected):.7g}"
+        message = f"{what} was {shown}, expected {wanted}"
         raise AssertionError(f"{message}: {advice}" if advice else message)
 
 

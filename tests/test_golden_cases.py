@@ -101,9 +101,11 @@ def test_solution_gets_full_marks(exercise, graded):
 def test_untouched_stub_is_all_not_started(exercise, graded):
     result = graded(exercise)["exercises"]
     assert not result.problem, result.problem
-    assert result.checks and all(check.status.value == "not_started" for check in result.checks), \
-        [(check.id, check.status.value, check.message) for check in result.checks]
-    assert all("not written yet" in check.message for check in result.checks)
+    # A check that needs CUDA is skipped before any learner code runs on a machine without it.
+    counted = [check for check in result.checks if check.status.value != "skipped"]
+    assert counted and all(check.status.value == "not_started" for check in counted), \
+        [(check.id, check.status.value, check.message) for check in counted]
+    assert all("not written yet" in check.message for check in counted)
 
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
@@ -113,6 +115,7 @@ def test_every_check_has_a_buggy_file_that_it_catches(exercise, graded):
     for name, result in results.items():
         if name not in ("solutions", "exercises"):
             caught |= {check.id for check in result.checks if check.status.value in ("failed", "error", "timeout")}
-    every_check = {check.id for check in results["solutions"].checks}
+    # Checks skipped here (they need CUDA) cannot be caught here: GPU runs prove those.
+    every_check = {check.id for check in results["solutions"].checks if check.status.value != "skipped"}
     assert every_check, "the solution was graded with no checks"
     assert every_check - caught == set(), f"no buggy learner file is caught by: {sorted(every_check - caught)}"

@@ -63,6 +63,8 @@ def picture_script(lesson: Path) -> Path:
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.stem)
 def test_every_code_block_runs(lesson, tmp_path):
+    indented = re.findall(r"^[ \t]+```python", lesson.read_text(), re.MULTILINE)
+    assert not indented, f"{lesson.name} has code blocks indented inside a list: move them out so they are run"
     blocks = code_blocks(lesson)
     assert blocks, f"{lesson.name} has no Python code blocks"
     (tmp_path / "blocks.json").write_text(json.dumps(blocks))
