@@ -8,11 +8,12 @@ separate process, so whatever they do, this process still prints a report.
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from pathlib import Path
 
-from grader import course
+from grader import course, processes
 from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade
 
 DEFAULT_TIMEOUT_S = 15.0
@@ -164,6 +165,15 @@ def write_report(report, options, progress: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 all passed, 1 something did not, 2 usage error)."""
+    # Should learner code kill the grader's worker, what it started is adopted here and ended below.
+    processes.become_subreaper()
+    try:
+        return grade_from_command_line(argv)
+    finally:
+        processes.end_everything_below(os.getpid())
+
+
+def grade_from_command_line(argv: list[str] | None) -> int:
     try:
         options = build_parser().parse_args(argv)
         check_options(options)

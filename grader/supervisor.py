@@ -131,7 +131,8 @@ class Supervisor:
         notes: list[str] = []
         problem = ""
         while True:
-            run = self.run_child(task, device, snapshot, [c for c in checks if c not in decided] if checks else None, limits)
+            expected = [check_id for check_id in checks if check_id not in decided] if checks else None
+            run = self.run_child(task, device, snapshot, expected, limits, index)
             tampered = self.files.restore()
             if snapshot is not None:
                 notes.append(restore_learner_file(path, snapshot.source))
@@ -219,7 +220,8 @@ class Supervisor:
 
     # -- one child ----------------------------------------------------------
 
-    def run_child(self, task: dict, device: str, snapshot, expected: list[str] | None, limits: Limits) -> ChildRun:
+    def run_child(self, task: dict, device: str, snapshot, expected: list[str] | None, limits: Limits,
+                  index: int) -> ChildRun:
         """Fork a child for the ``expected`` checks of ``task`` (None: all of them), watch it, return what it said."""
         from grader import child
         from grader.plugin import Channel, GradingSettings
@@ -247,7 +249,10 @@ class Supervisor:
         os.close(record_w)
         os.close(output_w)
         try:
-            return watch(pid, record_r, output_r, run, limits)
+            # The report process learns the checks at once: should this process die, it can still list them.
+            announce = lambda infos: self.send({"type": "collected", "index": index,
+                                                "checks": [new_check(info) for info in infos]})
+            return watch(pid, record_r, output_r, run, limits, announce if expected is None else lambda infos: None)
         finally:
             os.close(record_r)
             os.close(output_r)

@@ -117,8 +117,12 @@ def phase_deadline(run: ChildRun, since: float, limits: Limits) -> tuple[float, 
     return (own, "time") if own <= limits.deadline else (limits.deadline, "budget")
 
 
-def watch(pid: int, record_fd: int, output_fd: int, run: ChildRun, limits: Limits) -> ChildRun:
-    """Read the child's records and output until it is done, or overruns, then end its process tree."""
+def watch(pid: int, record_fd: int, output_fd: int, run: ChildRun, limits: Limits,
+          on_collected=lambda checks: None) -> ChildRun:
+    """Read the child's records and output until it is done, or overruns, then end its process tree.
+
+    ``on_collected`` is called with the checks as soon as the child has collected them.
+    """
     selector = selectors.DefaultSelector()
     selector.register(record_fd, selectors.EVENT_READ, "records")
     selector.register(output_fd, selectors.EVENT_READ, "output")
@@ -144,8 +148,11 @@ def watch(pid: int, record_fd: int, output_fd: int, run: ChildRun, limits: Limit
                 pending += data
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
+                    collected_before = run.collected
                     if run.accept(line):
                         phase_start = time.monotonic()
+                    if collected_before is None and run.collected is not None:
+                        on_collected(run.collected)
         if run.finished:
             break
         if processes.MEMORY_CAP_AVAILABLE:

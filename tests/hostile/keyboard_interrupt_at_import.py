@@ -1,0 +1,2 @@
+"""KeyboardInterrupt while being imported."""
+raise KeyboardInterrupt

@@ -1,0 +1,4 @@
+"""Skips the whole module while being imported."""
+import pytest
+
+pytest.skip("skipping everything", allow_module_level=True)

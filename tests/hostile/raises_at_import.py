@@ -1,0 +1,2 @@
+"""An exception at the top level."""
+raise RuntimeError("boom at import")

@@ -1,0 +1,3 @@
+"""A syntax error."""
+def train_step(model, X, y, loss_fn, optimizer)
+    return 0.0

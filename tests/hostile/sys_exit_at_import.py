@@ -1,0 +1,3 @@
+"""sys.exit() while being imported."""
+import sys
+sys.exit()

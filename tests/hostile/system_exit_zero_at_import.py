@@ -1,0 +1,2 @@
+"""raise SystemExit(0) while being imported."""
+raise SystemExit(0)

@@ -1,0 +1,164 @@
+"""Hostile learner files: the grader survives each one, gives no points it did not earn, and leaves nothing behind.
+
+Each file in ``tests/hostile/`` attacks one way (see its docstring). Each is
+graded with the real command line, ``--format json``, against a private copy
+of the grader (so files a hostile learner rewrites are never the kit's own).
+Every test checks what the issue asks: valid JSON, exit status 1, less than
+full marks, the statuses and a word of the message on the affected checks, an
+end within a time bound, no process left two seconds later, the learner's file
+unchanged, and the grader's files unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KIT
+
+HOSTILE = Path(__file__).parent / "hostile"
+TIMEOUT = "2"  # seconds per check: short, so the tests are quick
+TIME_BOUND_S = 60  # the issue's bound for one exercise with --timeout 10; ours is shorter and must fit too
+TRAIN = ["train_step_returns_loss", "single_update", "zero_grad_order", "train_mode"]
+FIT = ["fit_history", "fit_losses", "fit_rejects_bad_arguments", "fit_reference_figures", "fit_converges"]
+PLOT = ["plot_figure", "plot_lines"]
+EVERY = "*"
+
+# attack: ({check id or EVERY: (status, words in the message)}, extra command-line arguments)
+EXPECTED = {
+    "syntax_error": ({EVERY: ("error", "line 2")}, []),
+    "raises_at_import": ({EVERY: ("error", "RuntimeError: boom at import")}, []),
+    "sys_exit_at_import": ({EVERY: ("error", "ended the program while it was being imported")}, []),
+    "os_exit_at_import": ({EVERY: ("error", "ended the grading process while it was being imported")}, []),
+    "system_exit_zero_at_import": ({EVERY: ("error", "sys.exit")}, []),
+    "keyboard_interrupt_at_import": ({EVERY: ("error", "KeyboardInterrupt")}, []),
+    "exits_inside_functions": ({"train_step_returns_loss": ("error", "sys.exit(0)"),
+                                "test_step_returns_loss": ("error", "sys.exit(0)"),
+                                "fit_history": ("error", "KeyboardInterrupt"),
+                                "plot_figure": ("error", "ended the grading process")}, []),
+    "loops_at_import": ({EVERY: ("timeout", "importing")}, []),
+    "loops_inside_functions": ({EVERY: ("timeout", "")}, []),
+    "stuck_in_torch": ({EVERY: ("timeout", "")}, []),
+    "eats_memory": ({"train_step_returns_loss": ("error", "used too much memory"),
+                     "test_step_returns_loss": ("error", "used too much memory")}, ["--memory-limit", "300"]),
+    "starts_processes": ({"train_step_returns_loss": ("failed", "")}, []),
+    "floods_output": ({"train_step_returns_loss": ("failed", "")}, []),
+    "pytest_escapes": ({"train_step_returns_loss": ("error", "pytest.exit"), "test_step_returns_loss": ("error", "pytest.skip"),
+                        "fit_history": ("error", "pytest.xfail"), "plot_figure": ("error", "pytest.skip")}, []),
+    "pytest_skip_at_import": ({EVERY: ("error", "Skipped")}, []),
+    "pytest_exit_at_import": ({EVERY: ("error", "Exit")}, []),
+    "patches_comparisons": ({EVERY: ("error", "replaced")}, []),
+    "patches_pytest_machinery": ({EVERY: ("error", "replaced")}, []),
+    "patches_during_check": ({"train_step_returns_loss": ("error", "replaced"), "test_step_returns_loss": ("error", "replaced")}, []),
+    "lying_values": ({"train_step_returns_loss": ("failed", "not a Python float"), "test_step_returns_loss": ("failed", "nan"),
+                      "fit_history": ("failed", ""), "plot_figure": ("failed", "not a matplotlib Figure")}, []),
+    "hard_codes_results": ({"train_step_returns_loss": ("failed", ""), "fit_losses": ("failed", ""),
+                            "fit_converges": ("failed", "")}, []),
+    "tampers_with_grader": ({EVERY: ("error", "tampering")}, []),
+    "tampers_during_check": ({"train_step_returns_loss": ("error", "tampering")}, []),
+    "forges_records": ({EVERY: ("error", "ended the grading process")}, []),
+    "deletes_itself": ({"train_step_returns_loss": ("failed", "")}, []),
+    "config_next_to_file": ({"train_step_returns_loss": ("not_started", "")}, []),
+    "kills_the_grader": ({EVERY: ("error", "not graded")}, []),
+}
+
+
+@pytest.fixture
+def kit_copy(tmp_path) -> Path:
+    """A private copy of the grader package: what a hostile file rewrites is never the kit's own."""
+    copy = tmp_path / "kit"
+    shutil.copytree(KIT / "grader", copy / "grader", ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def grader_files(kit: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(kit)): path.read_bytes() for path in sorted((kit / "grader").rglob("*")) if path.is_file()}
+
+
+def survivors(marker: str) -> list[int]:
+    """Processes still alive whose environment carries ``marker`` (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def grade_hostile(name: str, kit: Path, folder: Path, home: Path, extra: list[str], env_extra: dict | None = None):
+    marker = f"HOSTILE_MARKER_{uuid.uuid4().hex}"
+    env = {**os.environ, "PYTHONPATH": str(kit), "HOME": str(home), marker: "1", **(env_extra or {})}
+    start = time.monotonic()
+    process = subprocess.run([sys.executable, "-m", "grader", "3", "--source", str(folder), "--format", "json",
+                              "--timeout", TIMEOUT, "--seed", "5", *extra],
+                             cwd=kit, env=env, capture_output=True, text=True, timeout=TIME_BOUND_S + 60)
+    elapsed = time.monotonic() - start
+    time.sleep(2)
+    return process, elapsed, (survivors(marker) if sys.platform.startswith("linux") else [])
+
+
+def plant_configuration(folder: Path) -> dict:
+    """Files and variables that would change how pytest runs, if the grader let them."""
+    (folder / "conftest.py").write_text("import pathlib\npathlib.Path(__file__).with_name('CONFTEST_RAN').touch()\n")
+    (folder / "sitecustomize.py").write_text("import pathlib\npathlib.Path(__file__).with_name('SITECUSTOMIZE_RAN').touch()\n")
+    (folder / "pytest.ini").write_text("[pytest]\naddopts = --collect-only\n")
+    (folder / "pyproject.toml").write_text("[tool.pytest.ini_options]\naddopts = '--collect-only'\n")
+    return {"PYTEST_ADDOPTS": "--collect-only -p no:grader", "PYTEST_PLUGINS": "no_such_plugin",
+            "PYTHONPATH_EXTRA": str(folder)}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_file_is_contained(name, kit_copy, tmp_path):
+    expected, extra = EXPECTED[name]
+    folder = tmp_path / "learner"
+    folder.mkdir()
+    learner_file = folder / "exercise_03_training.py"
+    learner_file.write_bytes((HOSTILE / f"{name}.py").read_bytes())
+    env_extra = plant_configuration(folder) if name == "config_next_to_file" else None
+    original, files_before = learner_file.read_bytes(), grader_files(kit_copy)
+
+    process, elapsed, alive = grade_hostile(name, kit_copy, folder, tmp_path / "home", extra, env_extra)
+
+    assert alive == [], f"processes left running: {alive}"
+    report = json.loads(process.stdout)  # always a valid report
+    assert process.returncode == 1, process.stderr
+    assert report["score"] < report["max_score"]
+    assert elapsed < TIME_BOUND_S
+    checks = {check["id"]: check for check in report["exercises"][0]["checks"]}
+    assert len(checks) == 15
+    assert not any(check["status"] == "passed" and check["id"] in expected for check in checks.values())
+    for check_id, check in checks.items():
+        status, words = expected.get(check_id, expected.get(EVERY, (None, "")))
+        if status is None:
+            continue
+        assert check["status"] == status, f"{check_id}: {check['status']}: {check['message']}"
+        assert words in check["message"], f"{check_id}: {check['message']!r} does not say {words!r}"
+        assert "\n" not in check["message"]
+    assert learner_file.read_bytes() == original, "the learner's file was not kept as it was"
+    assert grader_files(kit_copy) == files_before, "the grader's files were left changed"
+    if name == "config_next_to_file":
+        assert not (folder / "CONFTEST_RAN").exists() and not (folder / "SITECUSTOMIZE_RAN").exists()
+        assert sorted(path.name for path in folder.iterdir()) == [
+            "conftest.py", "exercise_03_training.py", "pyproject.toml", "pytest.ini", "sitecustomize.py"]
+
+
+def test_correct_file_that_prints_a_lot_gets_full_marks(kit_copy, tmp_path):
+    folder = tmp_path / "learner"
+    folder.mkdir()
+    noisy = (HOSTILE / "prints_a_lot_but_correct.py").read_text()
+    (folder / "exercise_03_training.py").write_text((KIT / "solutions" / "exercise_03_training.py").read_text() + "\n" + noisy)
+    process, _, alive = grade_hostile("prints_a_lot_but_correct", kit_copy, folder, tmp_path / "home", [])
+    report = json.loads(process.stdout)
+    assert process.returncode == 0 and report["score"] == report["max_score"] == 19.0
+    assert alive == []
