@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import processes
 from grader.plugin import Channel, GraderPlugin, GradingSettings
 
 SUITE_INI = Path(__file__).with_name("suite.ini")
@@ -65,6 +66,7 @@ def run(settings: GradingSettings, suite: Path, workdir: Path, timeout: float,
     """Run in a freshly forked child: grade, report over the channel, and leave without cleanup."""
     try:
         os.setpgid(0, 0)  # one group for the child and anything it starts: killed as a whole
+        processes.die_with_parent()
         for fd in close_fds:
             os.close(fd)  # the learner's code gets no handle on the supervisor's channels
         os.dup2(output_fd, 1)

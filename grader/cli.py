@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -167,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 all passed, 1 something did not, 2 usage error)."""
     # Should learner code kill the grader's worker, what it started is adopted here and ended below.
     processes.become_subreaper()
+    # Stopped with SIGTERM (by `timeout`, a CI runner, an autograder): end as after Ctrl-C, cleaning up.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
         return grade_from_command_line(argv)
     finally:

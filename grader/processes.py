@@ -19,6 +19,7 @@ import signal
 import sys
 
 PROC = "/proc"
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MEMORY_CAP_AVAILABLE = sys.platform.startswith("linux") and os.path.isdir(PROC)
@@ -33,6 +34,24 @@ def become_subreaper() -> bool:
         return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def die_with_parent() -> None:
+    """Be killed the moment the parent process dies, however it dies (Linux only).
+
+    Without this, a grading child whose supervisor was killed from outside
+    (say by ``timeout``) would run on, orphaned, in a loop the learner wrote.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def _parents() -> dict[int, int]:

@@ -264,6 +264,7 @@ def main() -> None:
     report_fd = int(sys.argv[1])
     plan = json.loads(sys.stdin.read())
     sys.dont_write_bytecode = True  # nothing of the grader's is written next to a learner's (or a suite's) file
+    processes.die_with_parent()
     processes.become_subreaper()
     warm_imports()
     Supervisor(plan, report_fd).run()

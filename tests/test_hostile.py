@@ -162,3 +162,20 @@ def test_correct_file_that_prints_a_lot_gets_full_marks(kit_copy, tmp_path):
     report = json.loads(process.stdout)
     assert process.returncode == 0 and report["score"] == report["max_score"] == 19.0
     assert alive == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds processes through /proc")
+@pytest.mark.parametrize("stop_signal", ["TERM", "KILL"])
+def test_grader_stopped_from_outside_leaves_no_process(stop_signal, kit_copy, tmp_path):
+    """`timeout` (or a CI runner) ends the grader mid-check: the worker and the looping child end with it."""
+    folder = tmp_path / "learner"
+    folder.mkdir()
+    (folder / "exercise_03_training.py").write_bytes((HOSTILE / "loops_inside_functions.py").read_bytes())
+    marker = f"HOSTILE_MARKER_{uuid.uuid4().hex}"
+    env = {**os.environ, "PYTHONPATH": str(kit_copy), "HOME": str(tmp_path), marker: "1"}
+    process = subprocess.run(["timeout", "-s", stop_signal, "6", sys.executable, "-m", "grader", "3",
+                              "--source", str(folder), "--timeout", "60"],
+                             cwd=kit_copy, env=env, capture_output=True, text=True, timeout=60)
+    assert process.returncode in (124, 137, 143)
+    time.sleep(2)
+    assert survivors(marker) == []
