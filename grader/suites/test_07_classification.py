@@ -1,0 +1,841 @@
+"""Hidden suite for exercise 07 (classification with DataLoaders).
+
+Every check observes behaviour, never spelling: the data ``make_blobs`` returns,
+what a Dataset and a loader hand out, which layers a forward pass runs through
+(seen with forward hooks, so ``nn.Sequential`` and a hand-written ``forward``
+both pass), what ``train_epoch`` does to a model and what it returns, and the
+numbers the metrics give. The checks of one function never depend on another
+learner function: loaders, models and datasets the suite needs are its own.
+Data comes from each check's ``seed``, so nothing can be hard-coded.
+"""
+
+import copy
+import math
+import numbers
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from grader.checking import expect_close, expect_float, expect_tensor, fmt, fmt_list, kind_of
+
+# Every tensor here is tiny, so extra threads only cost: on a busy machine, cross_entropy's
+# parallel loops made one training check take seconds instead of tens of milliseconds.
+torch.set_num_threads(1)
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def blobs(generator: torch.Generator, n_per_class: int, n_classes: int, spacing: float = 6.0, spread: float = 0.7):
+    """The suite's own well-separated 2-D blobs: centres evenly round a circle, ``spacing`` apart."""
+    radius = spacing / (2 * math.sin(math.pi / n_classes))
+    angles = torch.rand(1, generator=generator) * 2 * math.pi + torch.arange(n_classes) * 2 * math.pi / n_classes
+    centres = torch.stack([radius * torch.cos(angles), radius * torch.sin(angles)], dim=1)
+    y = torch.arange(n_classes).repeat_interleave(n_per_class)
+    X = centres[y] + spread * torch.randn(len(y), 2, generator=generator)
+    order = torch.randperm(len(y), generator=generator)
+    return X[order], y[order]
+
+
+class Probe(nn.Module):
+    """The contract's classifier, remembering each forward pass: mode, gradient tracking and output."""
+
+    def __init__(self, in_features: int, n_classes: int, hidden: int = 8):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                    nn.Linear(hidden, n_classes))
+        self.seen: list[tuple[bool, bool, torch.Tensor]] = []
+
+    def forward(self, x):
+        logits = self.layers(x)
+        self.seen.append((self.training, torch.is_grad_enabled(), logits.detach().clone()))
+        return logits
+
+
+def parameters_of(model: nn.Module) -> list[torch.Tensor]:
+    return [parameter.detach().clone() for parameter in model.parameters()]
+
+
+def largest_difference(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    return max((x - y).abs().max().item() for x, y in zip(a, b))
+
+
+def count_steps(optimizer) -> list[int]:
+    """Count the optimizer's steps through its public hook, however the learner calls ``step``."""
+    steps = [0]
+    optimizer.register_step_post_hook(lambda *args: steps.__setitem__(0, steps[0] + 1))
+    return steps
+
+
+def epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
+    """A probe model and an unshuffled loader whose smaller last batch has a much larger loss than the others.
+
+    The model is trained a little first, so that it is fairly confident; the rows it would get
+    most wrong under a wrong label then go last, with that wrong label. Weighting that batch by
+    its size or not gives clearly different means.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    X, y = blobs(generator, n_per_class=n // 3 + 1, n_classes=3)
+    X, y = X[:n], y[:n]
+    torch.manual_seed(seed)
+    model = Probe(2, 3)
+    optimizer = torch.optim.Adam(model.layers.parameters(), lr=0.03)
+    for _ in range(10):
+        loss = F.cross_entropy(model.layers(X), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.zero_grad(set_to_none=True)
+    wrong = (y + 1) % 3
+    with torch.no_grad():
+        hardest = F.cross_entropy(model.layers(X), wrong, reduction="none").argsort()
+    tail = hardest[len(hardest) - n % batch_size:]
+    order = torch.cat([hardest[:len(hardest) - len(tail)], tail])
+    labels = y.clone()
+    labels[tail] = wrong[tail]
+    loader = DataLoader(TensorDataset(X[order], labels[order]), batch_size=batch_size, shuffle=False)
+    return model, loader, X[order], labels[order]
+
+
+def reference_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward") -> list[torch.Tensor]:
+    """The parameters after one SGD epoch on a copy of ``model``, zeroing the gradients as ``zeroing`` says.
+
+    ``"before backward"`` is the correct loop; ``"after step"`` and ``"never"`` are the usual mistakes.
+    """
+    twin = copy.deepcopy(model)
+    for copied, parameter in zip(twin.parameters(), model.parameters()):  # deepcopy leaves .grad behind
+        copied.grad = None if parameter.grad is None else parameter.grad.clone()
+    optimizer = torch.optim.SGD(twin.parameters(), lr=lr)
+    for X_batch, y_batch in loader:
+        loss = F.cross_entropy(twin.layers(X_batch), y_batch)
+        if zeroing == "before backward":
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if zeroing == "after step":
+            optimizer.zero_grad()
+    return parameters_of(twin)
+
+
+def linear_calls(model: nn.Module, x: torch.Tensor):
+    """Run ``model(x)`` in evaluation mode; return its output and, in call order, each nn.Linear's input and output."""
+    calls = []
+
+    def record(module, inputs, output):
+        # Clones: an in-place ReLU after a layer would otherwise change what was recorded.
+        calls.append((module, inputs[0].detach().clone(), output.detach().clone()))
+
+    handles = [module.register_forward_hook(record) for module in model.modules() if isinstance(module, nn.Linear)]
+    try:
+        model.eval()
+        with torch.no_grad():
+            output = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return output, calls
+
+
+def make_classifier(learner, seed: int, in_features: int, n_classes: int, hidden: int):
+    torch.manual_seed(seed)
+    model = learner.MultiClassClassifier(in_features, n_classes, hidden=hidden)
+    if not isinstance(model, nn.Module):
+        raise AssertionError(f"MultiClassClassifier(...) made {kind_of(model)}, not an nn.Module")
+    return model
+
+
+def classifier_sizes(seed: int) -> tuple[int, int, int]:
+    """Distinct in_features, n_classes and hidden sizes, so that every layer's shape tells which layer it is."""
+    generator = torch.Generator().manual_seed(seed)
+    in_features = int(torch.randint(2, 6, (1,), generator=generator))
+    n_classes = int(torch.randint(6, 10, (1,), generator=generator))
+    hidden = int(torch.randint(11, 24, (1,), generator=generator))
+    return in_features, n_classes, hidden
+
+
+def confusion(predictions: torch.Tensor, targets: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """``matrix[t, p]``: how many rows of true class t were predicted as p."""
+    return torch.bincount(targets * n_classes + predictions, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def averages(matrix: torch.Tensor, over: torch.Tensor) -> dict[str, float]:
+    """Precision and recall averaged (plainly) over the classes ``over``, a 0/0 counting as 0."""
+    matrix = matrix.double()
+    hits, predicted, actual = matrix.diag(), matrix.sum(0), matrix.sum(1)
+    precision = torch.where(predicted > 0, hits / predicted.clamp(min=1), torch.zeros_like(hits))
+    recall = torch.where(actual > 0, hits / actual.clamp(min=1), torch.zeros_like(hits))
+    return {"precision": precision[over].mean().item(), "recall": recall[over].mean().item()}
+
+
+def learner_metrics(learner, logits, targets) -> dict[str, float]:
+    """Call ``classification_metrics`` and check that it returns the contract's dict of Python floats."""
+    result = learner.classification_metrics(logits.clone(), targets.clone())
+    if not isinstance(result, dict):
+        raise AssertionError(f"classification_metrics returned {kind_of(result)}, not a dict")
+    missing = [key for key in ("accuracy", "precision", "recall") if key not in result]
+    assert not missing, f"the metrics have no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, result))})"
+    for key in ("accuracy", "precision", "recall"):
+        value = result[key]
+        if type(value) is float and math.isnan(value):
+            raise AssertionError(f"{key} was nan: a class with 0/0 (never predicted, or never true) counts as 0")
+        expect_float(value, f"classification_metrics[{key!r}]")
+    return result
+
+
+def logits_for(predictions: torch.Tensor, n_classes: int, generator: torch.Generator) -> torch.Tensor:
+    """Random logits whose argmax is ``predictions``, with values of both signs (so no rounding helps)."""
+    logits = torch.randn(len(predictions), n_classes, generator=generator)
+    logits[torch.arange(len(predictions)), predictions] = logits.max(dim=1).values + 0.5 + torch.rand(len(predictions), generator=generator)
+    return logits
+
+
+# -- make_blobs ------------------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="blobs_shapes",
+    name="make_blobs returns X float32 [N, n_features] and y int64 [N]",
+    points=1,
+    hint=["N is n_per_class * n_classes; X has one row per point and one column per feature.",
+          "Features are float32 (torch's default for random numbers); labels are class indices, int64 "
+          "(`torch.arange` gives int64), one per row, so y has shape [N], not [N, 1]."],
+)
+def test_blobs_shapes(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    for n_features in (int(torch.randint(3, 6, (1,), generator=generator)), None):
+        n_per_class = int(torch.randint(5, 15, (1,), generator=generator))
+        n_classes = int(torch.randint(2, 6, (1,), generator=generator))
+        if n_features is None:
+            X, y = learner.make_blobs(n_per_class, n_classes, seed=seed)
+            n_features, described = 2, f"make_blobs({n_per_class}, {n_classes}) (n_features defaults to 2)"
+        else:
+            X, y = learner.make_blobs(n_per_class, n_classes, n_features, seed=seed)
+            described = f"make_blobs({n_per_class}, {n_classes}, {n_features})"
+        N = n_per_class * n_classes
+        expect_tensor(X, f"X from {described}", shape=(N, n_features), dtype=torch.float32)
+        expect_tensor(y, f"y from {described}", shape=(N,), dtype=torch.int64)
+
+
+@pytest.mark.check(
+    id="blobs_classes",
+    name="make_blobs labels the classes 0 to n_classes - 1, n_per_class rows each",
+    points=1,
+    hint=["Count the rows of each class in y: every class from 0 to n_classes - 1 must have n_per_class of them.",
+          "`torch.arange(n_classes).repeat_interleave(n_per_class)` gives the labels; make each row of X "
+          "from the centre of the class in the same row of y."],
+)
+def test_blobs_classes(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    n_per_class = int(torch.randint(6, 20, (1,), generator=generator))
+    n_classes = int(torch.randint(3, 7, (1,), generator=generator))
+    X, y = learner.make_blobs(n_per_class, n_classes, 2, seed=seed)
+    expect_tensor(y, "y", shape=(n_per_class * n_classes,))
+    labels = sorted(set(y.tolist()))
+    assert labels == list(range(n_classes)), (
+        f"with n_classes={n_classes} the labels in y were {fmt_list(labels, limit=10)}, "
+        f"expected every one of 0 to {n_classes - 1}")
+    counts = torch.bincount(y.long(), minlength=n_classes).tolist()
+    wrong = [(label, count) for label, count in enumerate(counts) if count != n_per_class]
+    assert not wrong, (
+        f"class {wrong[0][0]} has {wrong[0][1]} rows, expected n_per_class={n_per_class} "
+        f"(rows per class: {fmt_list(counts, limit=10)})")
+
+
+@pytest.mark.check(
+    id="blobs_seeded",
+    name="make_blobs gives the same data for the same seed, other data for another",
+    points=1,
+    hint=["The data must depend on `seed` alone, not on whatever else used torch's random numbers before.",
+          "Make a `torch.Generator().manual_seed(seed)` and pass `generator=` to every random call "
+          "(`torch.randn`, `torch.rand`, ...)."],
+)
+def test_blobs_seeded(learner, seed):
+    first = learner.make_blobs(10, 3, 2, seed=seed)
+    torch.rand(100)  # other code uses the global generator in between
+    again = learner.make_blobs(10, 3, 2, seed=seed)
+    for part, a, b in (("X", first[0], again[0]), ("y", first[1], again[1])):
+        expect_tensor(a, part)
+        expect_tensor(b, part)
+        assert a.shape == b.shape and torch.equal(a, b), \
+            f"two calls with seed={seed} gave different {part}: the same seed must give the same data"
+    torch.rand(100)
+    default = learner.make_blobs(10, 3, 2), learner.make_blobs(10, 3, 2)
+    assert torch.equal(default[0][0], default[1][0]), \
+        "two calls without a seed (seed defaults to 0) gave different X"
+    other = learner.make_blobs(10, 3, 2, seed=seed + 1)[0]
+    assert not torch.equal(first[0], other), \
+        f"seed={seed} and seed={seed + 1} gave exactly the same X: the seed must choose the data"
+
+
+@pytest.mark.check(
+    id="blobs_separated",
+    name="make_blobs makes well-separated classes",
+    points=1,
+    hint=["Each class is a cluster around its own centre; the centres must be far apart compared with "
+          "the spread of the points round them.",
+          "Put the centres several units apart (say 5) and keep the noise small (a standard deviation "
+          "below 1); random centres can land close together for some seeds, evenly spaced ones cannot."],
+)
+def test_blobs_separated(learner, seed):
+    for offset, (n_classes, n_features) in enumerate(((3, 2), (5, 2), (4, 3))):
+        X, y = learner.make_blobs(60, n_classes, n_features, seed=seed + offset)
+        expect_tensor(X, "X", shape=(60 * n_classes, n_features))
+        expect_tensor(y, "y", shape=(60 * n_classes,))
+        y = y.long()
+        if sorted(set(y.tolist())) != list(range(n_classes)):
+            raise AssertionError(f"the labels are not 0 to {n_classes - 1}, so the classes cannot be told apart")
+        means = torch.stack([X[y == label].double().mean(dim=0) for label in range(n_classes)])
+        nearest = torch.cdist(X.double(), means).argmin(dim=1)
+        share = (nearest == y).double().mean().item()
+        assert share >= 0.95, (
+            f"with {n_classes} classes and {n_features} features only {fmt(100 * share)} % of the points lie "
+            f"closer to their own class's mean than to another class's (seed={seed + offset}); "
+            "well-separated classes need at least 95 %")
+
+
+# -- BlobDataset -----------------------------------------------------------------
+
+
+def some_data(seed: int, n_features: int = 3):
+    generator = torch.Generator().manual_seed(seed)
+    n = int(torch.randint(20, 40, (1,), generator=generator))
+    X = torch.randn(n, n_features, generator=generator)
+    y = torch.randint(0, 4, (n,), generator=generator)
+    return X, y
+
+
+@pytest.mark.check(
+    id="dataset_length",
+    name="len(BlobDataset) is the number of samples",
+    points=1,
+    hint=["`len(dataset)` tells a DataLoader how many samples there are to batch.",
+          "Return the number of rows of X (`len(self.X)`), not the number of features."],
+)
+def test_dataset_length(learner, seed):
+    X, y = some_data(seed)
+    dataset = learner.BlobDataset(X, y)
+    length = len(dataset)
+    assert length == len(X), (
+        f"len(BlobDataset(X, y)) was {length} for {len(X)} samples of {X.shape[1]} features; "
+        "it must be the number of samples")
+
+
+def expect_pair(item, index: int, X, y) -> None:
+    described = f"dataset[{index}]"
+    if not isinstance(item, (tuple, list)) or len(item) != 2:
+        raise AssertionError(f"{described} returned {kind_of(item)}; return the pair (x, y)")
+    x, label = item
+    if type(x) is torch.Tensor and x.dim() == 0 and type(label) is torch.Tensor and label.dim() == 1:
+        raise AssertionError(f"{described} returned (label, features); the features come first: (x, y)")
+    expect_tensor(x, f"the x of {described}", shape=tuple(X[index].shape))
+    assert torch.equal(x, X[index]), f"the x of {described} is not row {index} of X"
+    if type(label) is torch.Tensor:
+        assert label.dim() == 0, f"the y of {described} has shape {list(label.shape)}; it should be one label, y[{index}]"
+        label = label.item()
+    elif not isinstance(label, numbers.Integral) or isinstance(label, bool):
+        raise AssertionError(f"the y of {described} is {kind_of(label)}, not a label y[{index}]")
+    assert int(label) == y[index].item(), f"the y of {described} was {label}, expected y[{index}] = {y[index].item()}"
+
+
+@pytest.mark.check(
+    id="dataset_items",
+    name="BlobDataset[i] is the pair (X[i], y[i]), and a DataLoader can batch it",
+    points=1,
+    hint=["`dataset[i]` returns one sample: its features and its label, in that order.",
+          "`return self.X[index], self.y[index]`: a DataLoader stacks these pairs into batches."],
+)
+def test_dataset_items(learner, seed):
+    X, y = some_data(seed)
+    dataset = learner.BlobDataset(X, y)
+    generator = torch.Generator().manual_seed(seed)
+    for index in (0, int(torch.randint(1, len(X) - 1, (1,), generator=generator)), len(X) - 1):
+        expect_pair(dataset[index], index, X, y)
+    X_batch, y_batch = next(iter(DataLoader(dataset, batch_size=len(X))))
+    assert torch.equal(X_batch, X) and torch.equal(y_batch, y), \
+        "a DataLoader over the dataset (in order, one batch) did not give back X and y"
+
+
+# -- make_loader -----------------------------------------------------------------
+
+
+def numbered_dataset(seed: int):
+    """A dataset whose features say which sample each row is: x = [i, -i], y = i % 3."""
+    generator = torch.Generator().manual_seed(seed)
+    n = int(torch.randint(30, 50, (1,), generator=generator))
+    batch_size = int(torch.randint(6, 12, (1,), generator=generator))
+    if n % batch_size == 0:
+        n += 1 + int(torch.randint(0, batch_size - 1, (1,), generator=generator))
+    index = torch.arange(n, dtype=torch.float32)
+    return TensorDataset(torch.stack([index, -index], dim=1), torch.arange(n) % 3), n, batch_size
+
+
+def one_epoch(loader, what: str = "the loader") -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The batches of one pass over ``loader``, checked to be (X, y) pairs of tensors."""
+    try:
+        iterator = iter(loader)
+    except TypeError:
+        raise AssertionError(f"{what} is {kind_of(loader)}, which cannot be iterated over") from None
+    batches = []
+    for batch in iterator:
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise AssertionError(f"{what} yielded {kind_of(batch)}; each batch should be a pair (X_batch, y_batch)")
+        expect_tensor(batch[0], f"an X_batch from {what}")
+        batches.append((batch[0], batch[1]))
+    return batches
+
+
+def sample_order(batches) -> list[int]:
+    return [int(value) for X_batch, _ in batches for value in X_batch[:, 0].tolist()]
+
+
+@pytest.mark.check(
+    id="loader_batches",
+    name="make_loader yields batches of batch_size, the smaller last batch included, every epoch",
+    points=1,
+    hint=["37 samples in batches of 8 give batches of 8, 8, 8, 8 and 5: the last, smaller batch is kept.",
+          "Return `DataLoader(dataset, batch_size=batch_size, ...)` itself (not a list or a generator), "
+          "so it can be iterated once per epoch; leave `drop_last` at False."],
+)
+def test_loader_batches(learner, seed):
+    dataset, n, batch_size = numbered_dataset(seed)
+    loader = learner.make_loader(dataset, batch_size, False)
+    expected = [batch_size] * (n // batch_size) + [n % batch_size]
+    for epoch in (1, 2):
+        batches = one_epoch(loader)
+        sizes = [len(X_batch) for X_batch, _ in batches]
+        if epoch == 2 and not sizes:
+            raise AssertionError("the second pass over the loader gave no batches: return a DataLoader, "
+                                 "which can be iterated once per epoch, not a generator")
+        assert sizes == expected, (
+            f"{n} samples with batch_size={batch_size} came in batches of {fmt_list(sizes, limit=8)}, "
+            f"expected {fmt_list(expected, limit=8)}")
+        assert sorted(sample_order(batches)) == list(range(n)), "the batches do not hold every sample exactly once"
+
+
+@pytest.mark.check(
+    id="loader_order",
+    name="make_loader without shuffle keeps the dataset's order",
+    points=1,
+    hint=["shuffle=False means the samples come in the dataset's order, seed or no seed.",
+          "Pass `shuffle=shuffle` to the DataLoader instead of a fixed value."],
+)
+def test_loader_order(learner, seed):
+    dataset, n, batch_size = numbered_dataset(seed)
+    for arguments in ({}, {"seed": seed}):
+        order = sample_order(one_epoch(learner.make_loader(dataset, batch_size, False, **arguments)))
+        described = "make_loader(..., shuffle=False" + (f", seed={seed})" if arguments else ")")
+        assert sorted(order) == list(range(n)), \
+            f"{described} gave {len(order)} samples of {n}, expected each sample once"
+        first_wrong = next(position for position, (got, want) in enumerate(zip(order, range(n))) if got != want) \
+            if order != list(range(n)) else None
+        assert first_wrong is None, (
+            f"{described} gave the samples in the order {fmt_list(order)}, expected the dataset's order "
+            f"{fmt_list(range(n))} (sample {first_wrong} came at position {order.index(first_wrong)})")
+
+
+@pytest.mark.check(
+    id="loader_shuffles",
+    name="make_loader with shuffle gives a new order every epoch",
+    points=1,
+    hint=["With shuffle=True each pass over the loader should visit the samples in a fresh random order.",
+          "Pass `shuffle=shuffle` to the DataLoader; it reshuffles by itself each time it is iterated."],
+)
+def test_loader_shuffles(learner, seed):
+    dataset, n, batch_size = numbered_dataset(seed)
+    loader = learner.make_loader(dataset, batch_size, True)
+    first, second = sample_order(one_epoch(loader)), sample_order(one_epoch(loader))
+    assert sorted(first) == list(range(n)), "one shuffled epoch does not hold every sample exactly once"
+    assert first != list(range(n)), "with shuffle=True the samples still came in the dataset's order"
+    assert sorted(second) == list(range(n)), (
+        "the second pass over the loader did not hold every sample once: return a DataLoader, which can be "
+        "iterated once per epoch")
+    assert first != second, "with shuffle=True two epochs came in the same order: each epoch needs a new order"
+
+
+@pytest.mark.check(
+    id="loader_seeded",
+    name="make_loader with a seed shuffles the same way every time",
+    points=1,
+    hint=["Two loaders made with the same seed must give the same orders, epoch after epoch; another seed, other orders.",
+          "Give the DataLoader a `generator=torch.Generator().manual_seed(seed)` when a seed is given."],
+)
+def test_loader_seeded(learner, seed):
+    dataset, n, batch_size = numbered_dataset(seed)
+
+    def orders(loader_seed: int) -> list[list[int]]:
+        # Iterate each loader fully before making the next: a loader seeded through the global
+        # generator draws from it when iterated, not when made.
+        loader = learner.make_loader(dataset, batch_size, True, seed=loader_seed)
+        return [sample_order(one_epoch(loader)) for _ in range(2)]
+
+    first = orders(seed)
+    torch.rand(10)  # other code uses the global generator in between
+    again = orders(seed)
+    assert first[0] == again[0], (
+        f"two loaders made with seed={seed} gave different orders, {fmt_list(first[0])} and {fmt_list(again[0])}: "
+        "the seed must fix the shuffling")
+    assert first[1] == again[1], f"two loaders made with seed={seed} agreed in their first epoch but not in their second"
+    other = orders(seed + 1)
+    assert other[0] != first[0], f"seed={seed} and seed={seed + 1} shuffled in exactly the same order"
+
+
+# -- MultiClassClassifier --------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="classifier_output_shape",
+    name="MultiClassClassifier returns one score per class: shape [N, n_classes]",
+    points=1,
+    hint=["The model maps each row of in_features numbers to n_classes numbers.",
+          "The last nn.Linear has out_features=n_classes; do not squeeze or flatten its output."],
+)
+def test_classifier_output_shape(learner, seed):
+    in_features, n_classes, hidden = classifier_sizes(seed)
+    x = torch.randn(7, in_features, generator=torch.Generator().manual_seed(seed))
+    for model, described in ((make_classifier(learner, seed, in_features, n_classes, hidden), f"hidden={hidden}"),
+                             (learner.MultiClassClassifier(in_features, n_classes), "the default hidden")):
+        output = model(x)
+        expect_tensor(output, f"the output for 7 rows of {in_features} features ({n_classes} classes, {described})",
+                      shape=(7, n_classes), dtype=torch.float32)
+
+
+@pytest.mark.check(
+    id="classifier_layers",
+    name="MultiClassClassifier runs three nn.Linear layers: in -> hidden -> hidden -> n_classes",
+    points=2,
+    hint=["Two hidden layers means three nn.Linear layers: in_features to hidden, hidden to hidden, hidden to n_classes.",
+          "Build them in `__init__` (`nn.Linear(in_features, hidden)`, `nn.Linear(hidden, hidden)`, "
+          "`nn.Linear(hidden, n_classes)`) and call each once, in that order, in the forward pass; "
+          "`hidden` defaults to 16."],
+)
+def test_classifier_layers(learner, seed):
+    in_features, n_classes, hidden = classifier_sizes(seed)
+    x = torch.randn(7, in_features, generator=torch.Generator().manual_seed(seed))
+    for size, arguments in ((hidden, {"hidden": hidden}), (16, {})):
+        torch.manual_seed(seed)
+        model = learner.MultiClassClassifier(in_features, n_classes, **arguments)
+        linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+        assert len(linears) == 3, (
+            f"the model has {len(linears)} nn.Linear layer{'s' if len(linears) != 1 else ''}; two hidden layers "
+            "need three (in -> hidden, hidden -> hidden, hidden -> n_classes)")
+        _, calls = linear_calls(model, x)
+        used = [(module.in_features, module.out_features) for module, _, _ in calls]
+        expected = [(in_features, size), (size, size), (size, n_classes)]
+        chain = " -> ".join(str(n) for n in [in_features, size, size, n_classes])
+        seen = ", ".join(f"{a} -> {b}" for a, b in used) or "none"
+        which = f"hidden={size}" + ("" if arguments else " (the default)")
+        assert used == expected, (
+            f"with in_features={in_features}, n_classes={n_classes}, {which} the forward pass ran the "
+            f"Linear layers {seen}; expected {chain}, each once")
+
+
+@pytest.mark.check(
+    id="classifier_nonlinearity",
+    name="MultiClassClassifier has a non-linearity after each hidden layer",
+    points=1,
+    hint=["Linear layers stacked with nothing in between are just one linear layer: the model could only "
+          "draw straight boundaries.",
+          "Put an activation such as `nn.ReLU()` (or `torch.relu`) after the first and after the second Linear layer."],
+)
+def test_classifier_nonlinearity(learner, seed):
+    in_features, n_classes, hidden = classifier_sizes(seed)
+    model = make_classifier(learner, seed, in_features, n_classes, hidden)
+    x = 3 * torch.randn(64, in_features, generator=torch.Generator().manual_seed(seed))
+    _, calls = linear_calls(model, x)
+    assert len(calls) >= 3, f"the forward pass ran {len(calls)} nn.Linear layers; expected three"
+    for number, ((_, _, output), (_, following_input, _)) in enumerate(zip(calls, calls[1:3]), start=1):
+        if output.shape == following_input.shape and torch.allclose(output, following_input, atol=1e-6):
+            place = "first" if number == 1 else "second"
+            raise AssertionError(
+                f"the output of the {place} hidden Linear layer goes into the next Linear layer unchanged: "
+                "put a non-linearity such as ReLU after it")
+
+
+@pytest.mark.check(
+    id="classifier_returns_logits",
+    name="MultiClassClassifier returns logits: the last Linear layer's output, not probabilities",
+    points=1,
+    hint=["nn.CrossEntropyLoss applies (log-)softmax itself, so the model must return the raw scores.",
+          "Return the output of the last nn.Linear as it is: no softmax, log_softmax or sigmoid at the end."],
+)
+def test_classifier_returns_logits(learner, seed):
+    in_features, n_classes, hidden = classifier_sizes(seed)
+    model = make_classifier(learner, seed, in_features, n_classes, hidden)
+    x = 3 * torch.randn(32, in_features, generator=torch.Generator().manual_seed(seed))
+    output, calls = linear_calls(model, x)
+    expect_tensor(output, "the model's output", shape=(32, n_classes))
+    assert calls, "the forward pass ran no nn.Linear layer"
+    last = calls[-1][2]
+    if last.shape == output.shape and torch.allclose(output, last, atol=1e-6):
+        return
+    output = output.double()
+    rows_sum_to_one = torch.allclose(output.sum(dim=1), torch.ones(32, dtype=torch.float64), atol=1e-4)
+    if rows_sum_to_one and bool((output >= 0).all()):
+        raise AssertionError("each row of the output is positive and sums to 1: the model returns softmax "
+                             "probabilities; return the logits, CrossEntropyLoss applies softmax itself")
+    if torch.allclose(output.exp().sum(dim=1), torch.ones(32, dtype=torch.float64), atol=1e-4):
+        raise AssertionError("the output is log_softmax of the logits; return the logits themselves "
+                             "(CrossEntropyLoss applies log_softmax itself)")
+    if bool(((output > 0) & (output < 1)).all()):
+        raise AssertionError("every output lies between 0 and 1: is there a sigmoid at the end? Return the "
+                             "last Linear layer's output, the logits")
+    raise AssertionError("the model's output is not the output of its last nn.Linear layer: return the logits as they are")
+
+
+# -- train_epoch -----------------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="train_epoch_mean_loss",
+    name="train_epoch returns the mean loss per sample, a smaller last batch weighted by its size",
+    points=2,
+    hint=["Each batch's loss is the mean over that batch; a last batch of 2 samples must count for 2 samples, "
+          "not as much as a full batch.",
+          "Add up `loss.item() * len(y_batch)` over the batches and divide by the number of samples; "
+          "return a Python float."],
+)
+def test_train_epoch_mean_loss(learner, seed):
+    model, loader, _, _ = epoch_problem(seed)
+    loss_fn = nn.CrossEntropyLoss()
+    result = learner.train_epoch(model, loader, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1))
+    value = expect_float(result, "train_epoch")
+    batches = list(loader)
+    outputs = [logits for _, _, logits in model.seen]
+    assert len(outputs) == len(batches), (
+        f"the model was called {len(outputs)} times for {len(batches)} batches; call it once per batch")
+    # The losses of the batches, from the logits the model really produced (before each update).
+    losses = [F.cross_entropy(logits, y_batch).item() for logits, (_, y_batch) in zip(outputs, batches)]
+    sizes = [len(y_batch) for _, y_batch in batches]
+    expected = sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes)
+    if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
+        return
+    wrong = {
+        "the mean of the batch means, which counts the last batch of "
+        f"{sizes[-1]} as much as a full one of {sizes[0]}": sum(losses) / len(losses),
+        "the sum of the batch losses, not their mean": sum(losses),
+        "the last batch's loss only: add up the whole epoch": losses[-1],
+        "a loss of softmax probabilities: CrossEntropyLoss takes the logits as they are": sum(
+            F.cross_entropy(logits.softmax(dim=1), y_batch).item() * len(y_batch)
+            for logits, (_, y_batch) in zip(outputs, batches)) / sum(sizes),
+    }
+    for meaning, wrong_value in wrong.items():
+        if abs(value - wrong_value) <= 1e-4 * max(1.0, abs(wrong_value)):
+            raise AssertionError(f"train_epoch returned {fmt(value)}, {meaning}; expected the mean per sample, {fmt(expected)}")
+    expect_close(value, expected, "the returned mean loss", tolerance=1e-4,
+                 advice=f"weight each batch's loss by its size (batches of {fmt_list(sizes)})")
+
+
+@pytest.mark.check(
+    id="train_epoch_updates",
+    name="train_epoch takes one optimizer step per batch, with that batch's gradients",
+    points=2,
+    hint=["Every batch goes through the five steps of exercise 03 inside the loop over the loader.",
+          "Inside the loop: forward pass, loss, `optimizer.zero_grad()`, `loss.backward()`, `optimizer.step()`. "
+          "Zero the gradients before `backward()`, not between `backward()` and `step()`."],
+)
+def test_train_epoch_updates(learner, seed):
+    model, loader, _, _ = epoch_problem(seed)
+    lr = 0.1
+    generator = torch.Generator().manual_seed(seed + 1)
+    for parameter in model.parameters():  # gradients left over from some earlier computation
+        parameter.grad = torch.randn(parameter.shape, generator=generator)
+    n_batches = len(list(loader))
+    expected, leaked, late = (reference_epoch(model, loader, lr, zeroing)
+                              for zeroing in ("before backward", "never", "after step"))
+    start = parameters_of(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    steps = count_steps(optimizer)
+    learner.train_epoch(model, loader, nn.CrossEntropyLoss(), optimizer)
+    assert steps[0] == n_batches, (
+        f"optimizer.step() ran {steps[0]} time{'s' if steps[0] != 1 else ''} in an epoch of {n_batches} batches; "
+        "take one step per batch, inside the loop")
+    end = parameters_of(model)
+    if largest_difference(start, end) == 0:
+        raise AssertionError("optimizer.step() ran but no parameter moved: the gradients were empty or zero "
+                             "when it ran (were they zeroed after backward()?)")
+    difference = largest_difference(end, expected)
+    if difference < 1e-5:
+        return
+    if largest_difference(end, leaked) < 1e-5:
+        raise AssertionError("the gradients were not zeroed before each backward(): they piled up from batch "
+                             "to batch (and old ones already in .grad leaked into the first step)")
+    if largest_difference(end, late) < 1e-5:
+        raise AssertionError("gradients already in .grad before train_epoch was called leaked into the first "
+                             "step: zero the gradients before each backward(), not only after each step")
+    raise AssertionError(
+        f"after the epoch the parameters differ by up to {fmt(difference)} from one SGD step per batch with "
+        "that batch's gradients of CrossEntropyLoss(logits, labels)")
+
+
+@pytest.mark.check(
+    id="train_epoch_train_mode",
+    name="train_epoch runs every forward pass in training mode, with gradients",
+    points=1,
+    hint=["A model may arrive in evaluation mode (after measuring it, say): switch it back first.",
+          "Call `model.train()` at the start of `train_epoch`, before the loop over the batches."],
+)
+def test_train_epoch_train_mode(learner, seed):
+    model, loader, _, _ = epoch_problem(seed)
+    model.eval()
+    learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1))
+    assert model.seen, "train_epoch never called the model (no forward pass)"
+    assert all(training for training, _, _ in model.seen), \
+        "the model was in evaluation mode during train_epoch's forward passes (it arrived in eval mode)"
+    assert all(grad for _, grad, _ in model.seen), \
+        "gradient tracking was off during train_epoch's forward passes, so nothing can be learned"
+
+
+@pytest.mark.check(
+    id="train_epoch_learns",
+    name="ten epochs of train_epoch classify well-separated blobs, on the grading device",
+    points=2,
+    hint=["Nothing in `train_epoch` should depend on the lesson's data: use the model, loader, loss and "
+          "optimizer you are given.",
+          "Move each batch to the model's device (`next(model.parameters()).device`) and go through every "
+          "batch of the loader, every epoch."],
+)
+def test_train_epoch_learns(learner, seed, device):
+    generator = torch.Generator().manual_seed(seed)
+    n_classes = 3 + seed % 2
+    X, y = blobs(generator, n_per_class=40, n_classes=n_classes)
+    n_train = 20 * n_classes
+    torch.manual_seed(seed)
+    model = Probe(2, n_classes, hidden=16).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    loader = DataLoader(TensorDataset(X[:n_train], y[:n_train]), batch_size=16, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    for _ in range(10):
+        learner.train_epoch(model, loader, nn.CrossEntropyLoss(), optimizer)
+    model.eval()
+    with torch.no_grad():
+        predictions = model.layers(X[n_train:].to(device)).argmax(dim=1).cpu()
+    accuracy = (predictions == y[n_train:]).double().mean().item()
+    assert accuracy >= 0.95, (
+        f"after 10 epochs with Adam (lr=0.01) the model classified {fmt(100 * accuracy)} % of new points "
+        f"correctly ({n_classes} well-separated classes); a correct train_epoch reaches at least 95 %")
+
+
+# -- classification_metrics --------------------------------------------------------
+
+
+@pytest.mark.check(
+    id="metrics_accuracy",
+    name="classification_metrics gives the accuracy of argmax(logits), as a fraction",
+    points=1,
+    hint=["The predicted class of a row is the index of its largest logit; accuracy is the fraction of rows "
+          "predicted right, between 0 and 1.",
+          "`(logits.argmax(dim=1) == targets).float().mean().item()`; return the three numbers as Python floats."],
+)
+def test_metrics_accuracy(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    n, n_classes = 40, 4
+    targets = torch.randint(0, n_classes, (n,), generator=generator)
+    predictions = torch.where(torch.rand(n, generator=generator) < 0.6, targets,
+                              torch.randint(0, n_classes, (n,), generator=generator))
+    result = learner_metrics(learner, logits_for(predictions, n_classes, generator), targets)
+    expected = (predictions == targets).double().mean().item()
+    if abs(result["accuracy"] - 100 * expected) < 1e-3 and expected > 0:
+        raise AssertionError(f"the accuracy was {fmt(result['accuracy'])}, a percentage; return a fraction "
+                             f"between 0 and 1 ({fmt(expected)})")
+    expect_close(result["accuracy"], expected, "the accuracy",
+                 advice="the fraction of rows whose largest logit is at the true class")
+
+
+def macro_problem(seed: int):
+    """Imbalanced classes, every class both true and predicted somewhere; micro, macro, weighted and swapped all differ."""
+    generator = torch.Generator().manual_seed(seed)
+    n_classes = 4
+    for _ in range(100):
+        sizes = torch.randint(3, 25, (n_classes,), generator=generator)
+        targets = torch.arange(n_classes).repeat_interleave(sizes)
+        targets = targets[torch.randperm(len(targets), generator=generator)]
+        predictions = torch.where(torch.rand(len(targets), generator=generator) < 0.6, targets,
+                                  torch.randint(0, n_classes, (len(targets),), generator=generator))
+        matrix = confusion(predictions, targets, n_classes)
+        if not (bool((matrix.sum(0) > 0).all()) and bool((matrix.sum(1) > 0).all())):
+            continue
+        macro = averages(matrix, torch.arange(n_classes))
+        accuracy = (predictions == targets).double().mean().item()
+        weights = sizes.double() / sizes.sum()
+        hits = matrix.double().diag()
+        weighted_precision = (weights * hits / matrix.sum(0).double()).sum().item()
+        candidates = [macro["precision"], macro["recall"], accuracy, weighted_precision]
+        if min(abs(a - b) for i, a in enumerate(candidates) for b in candidates[i + 1:]) > 0.01:
+            return logits_for(predictions, n_classes, generator), targets, macro, accuracy, weighted_precision
+    raise RuntimeError("could not make a metrics problem")  # never happens for any seed tried
+
+
+@pytest.mark.check(
+    id="metrics_macro",
+    name="classification_metrics macro-averages precision and recall over the classes",
+    points=2,
+    hint=["Macro averaging works out precision and recall for each class on its own, then takes their plain "
+          "mean, so a small class counts as much as a big one.",
+          "For each class c: precision = (predicted c and truly c) / (predicted c); recall = (predicted c and "
+          "truly c) / (truly c). Average each over the classes; do not pool the counts of all classes first "
+          "(that micro average is just the accuracy)."],
+)
+def test_metrics_macro(learner, seed):
+    logits, targets, macro, accuracy, weighted_precision = macro_problem(seed)
+    result = learner_metrics(learner, logits, targets)
+    for key, other in (("precision", "recall"), ("recall", "precision")):
+        value = result[key]
+        if abs(value - macro[key]) <= 1e-5:
+            continue
+        if abs(value - accuracy) <= 1e-5:
+            raise AssertionError(f"the {key} was {fmt(value)}, the same as the accuracy: that is the micro average "
+                                 f"(counts pooled over all classes); the macro average is {fmt(macro[key])}")
+        if abs(value - macro[other]) <= 1e-5:
+            raise AssertionError(f"the {key} was {fmt(value)}, which is the macro {other}: precision divides by the "
+                                 "rows predicted as a class, recall by the rows truly of it")
+        if key == "precision" and abs(value - weighted_precision) <= 1e-5:
+            raise AssertionError(f"the precision was {fmt(value)}, each class weighted by its number of rows; the "
+                                 f"macro average weighs every class the same: {fmt(macro[key])}")
+        expect_close(value, macro[key], f"the macro {key}", advice="the plain mean of the per-class values")
+
+
+@pytest.mark.check(
+    id="metrics_classes",
+    name="classification_metrics averages over the classes in targets or predictions, 0/0 counting as 0",
+    points=1,
+    hint=["A class that is predicted but never true still has a precision (0), and one that is true but never "
+          "predicted still has a recall (0); a class that appears nowhere is left out.",
+          "Average over the classes that occur in `targets` or in `argmax(logits)` (not over every column of the "
+          "logits), and count a 0/0 as 0 rather than nan."],
+)
+def test_metrics_classes(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    n_classes = 6
+    classes = torch.randperm(n_classes, generator=generator)
+    both, only_predicted, only_true = classes[:3], classes[3], classes[4]  # classes[5] appears nowhere
+    targets = both[torch.randint(0, 3, (30,), generator=generator)]
+    predictions = torch.where(torch.rand(30, generator=generator) < 0.7, targets,
+                              both[torch.randint(0, 3, (30,), generator=generator)])
+    targets = torch.cat([targets, only_true.repeat(3), both[:2]])
+    predictions = torch.cat([predictions, both[:3], only_predicted.repeat(2)])
+    result = learner_metrics(learner, logits_for(predictions, n_classes, generator), targets)
+    matrix = confusion(predictions, targets, n_classes)
+    present = torch.tensor(sorted(set(targets.tolist()) | set(predictions.tolist())))
+    expected = averages(matrix, present)
+    over_all = averages(matrix, torch.arange(n_classes))
+    over_targets = averages(matrix, torch.tensor(sorted(set(targets.tolist()))))
+    over_predicted = averages(matrix, torch.tensor(sorted(set(predictions.tolist()))))
+    for key in ("precision", "recall"):
+        value = result[key]
+        if abs(value - expected[key]) <= 1e-5:
+            continue
+        if abs(value - over_all[key]) <= 1e-5:
+            raise AssertionError(f"the {key} was {fmt(value)}, averaged over all {n_classes} columns of the logits; "
+                                 f"class {int(classes[5])} appears nowhere and is left out: expected {fmt(expected[key])}")
+        if abs(value - over_targets[key]) <= 1e-5:
+            raise AssertionError(f"the {key} was {fmt(value)}, averaged only over the classes in targets; class "
+                                 f"{int(only_predicted)} is predicted but never true and counts too: expected "
+                                 f"{fmt(expected[key])}")
+        if abs(value - over_predicted[key]) <= 1e-5:
+            raise AssertionError(f"the {key} was {fmt(value)}, averaged only over the predicted classes; class "
+                                 f"{int(only_true)} is true but never predicted and counts too: expected "
+                                 f"{fmt(expected[key])}")
+        expect_close(value, expected[key], f"the macro {key}",
+                     advice="average over the classes in targets or predictions, a 0/0 counting as 0")
