@@ -34,7 +34,8 @@ def test_readme_main_job_grades_every_solution_with_full_marks():
     assert [e["exercise"] for e in report["exercises"]] == [e.name for e in course.EXERCISES]
     assert report["score"] == report["max_score"] > 0
     for exercise in report["exercises"]:
-        assert set(statuses(exercise).values()) == {"passed"}, exercise["exercise"]
+        # Checks that need CUDA are skipped on a machine without it; they do not count.
+        assert set(statuses(exercise).values()) <= {"passed", "skipped"}, exercise["exercise"]
 
 
 def test_untouched_stub_is_not_started_with_exit_1():
@@ -192,15 +193,19 @@ def test_instructor_suite_from_the_docs_grades_with_its_own_points(tmp_path):
 
 
 def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
-    # SIGALRM ignored: pytest-timeout cannot stop this loop; the supervisor must.
-    hang = "    import signal\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass\n"
-    buggy = SOLUTION_03.read_text().replace("    model.eval()\n", hang, 1)
+    # SIGALRM ignored: pytest-timeout cannot stop this loop; the supervisor must. Only the first call
+    # hangs (it leaves a flag file first), so every later check shows that grading went on.
+    flag = tmp_path / "hung-once"
+    hang = (f"    import pathlib, signal\n    if not pathlib.Path({str(flag)!r}).exists():\n"
+            f"        pathlib.Path({str(flag)!r}).touch()\n"
+            "        signal.signal(signal.SIGALRM, signal.SIG_IGN)\n        while True:\n            pass\n")
+    buggy = SOLUTION_03.read_text().replace("    model.eval()\n", hang + "    model.eval()\n", 1)
     folder = learner_folder(tmp_path, text=buggy)
     start = time.monotonic()
-    report, process = grade_json("3", "--source", str(folder), "--timeout", "1")
+    report, process = grade_json("3", "--source", str(folder), "--timeout", "2")
     elapsed = time.monotonic() - start
     found = statuses(report["exercises"][0])
     assert process.returncode == 1
-    assert found["test_step_eval_mode"] == "timeout"
-    assert found["train_step_returns_loss"] == "passed" and found["plot_lines"] == "passed"
+    assert found.pop("test_step_returns_loss") == "timeout"
+    assert set(found.values()) == {"passed"}, found
     assert elapsed < 60

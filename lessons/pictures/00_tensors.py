@@ -6,9 +6,10 @@ Writes three PNGs into OUT_DIR:
 - 00_slope.png    the loss of the line as a function of w alone, with the slope autograd gives at two points
 - 00_descent.png  the loss over (w, b) as contours, and the path of 1000 steps of gradient descent by hand
 
-Self-contained on purpose: it computes what it draws with torch itself, instead
-of importing an exercise or a solution, so it draws the same pictures whatever
-state a learner's files are in.
+It computes what it draws with torch itself, instead of importing an exercise
+or a solution, so it draws the same pictures whatever state a learner's files
+are in. The course's data, saving and the command line come from common.py,
+shared by all the picture scripts.
 """
 
 from __future__ import annotations
@@ -16,16 +17,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
+from common import line_data, run, save  # first: it sets matplotlib up to write files only
 
-matplotlib.use("Agg")  # no window: write files only
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.patches import FancyBboxPatch
 
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import torch  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
-
-X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)  # the course's 50 inputs, shape [50, 1]
-Y = 0.7 * X + 0.3
+X, Y = line_data()  # the course's 50 inputs, shape [50, 1], and y = 0.7x + 0.3
 
 
 def mse(w, b):
@@ -75,9 +73,7 @@ def graph(path: Path) -> None:
               fontweight="bold")
     axes.text(5.0, 4.4, "forward: values flow right (blue)      backward(): gradients flow left (red)",
               ha="center", fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path)
 
 
 def slope(path: Path) -> None:
@@ -107,9 +103,7 @@ def slope(path: Path) -> None:
     axes.set_title("The gradient is the slope of the loss: step the other way")
     axes.set_ylim(bottom=0)
     axes.legend(fontsize=8.5, loc="upper center")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path)
 
 
 def descent(path: Path, steps: int = 1000, lr: float = 0.5) -> None:
@@ -143,22 +137,12 @@ def descent(path: Path, steps: int = 1000, lr: float = 0.5) -> None:
     axes.set_ylabel("b")
     axes.set_title("Each step goes downhill across the contours of the loss")
     axes.legend(fontsize=8.5, loc="upper right")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(f"usage: python {argv[0]} OUT_DIR", file=sys.stderr)
-        return 2
-    out_dir = Path(argv[1])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    graph(out_dir / "00_graph.png")
-    slope(out_dir / "00_slope.png")
-    descent(out_dir / "00_descent.png")
-    return 0
+    save(figure, path)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(sys.argv, {
+        "00_graph.png": graph,
+        "00_slope.png": slope,
+        "00_descent.png": descent,
+    }))

@@ -4,7 +4,9 @@ Usage: python lessons/pictures/01_data.py OUT_DIR
 
 Writes 01_data.png, 01_splits.png, 01_shuffled.png and 01_predictions.png into
 OUT_DIR, from the same numbers the lesson uses: y = 0.7x + 0.3 on
-torch.arange(0, 1, 0.02), split 70/15/15, shuffled with seed 42.
+torch.arange(0, 1, 0.02), split 70/15/15, shuffled with seed 42. The data,
+saving and the command line come from common.py, shared by all the picture
+scripts.
 """
 
 from __future__ import annotations
@@ -12,21 +14,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
+from common import line_data, run, save  # first: it sets matplotlib up to write files only
 
-matplotlib.use("Agg")  # no display needed: the pictures only go to files
+import matplotlib.pyplot as plt
+import torch
 
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-
-WEIGHT, BIAS = 0.7, 0.3
 COLOURS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green", "predictions": "tab:red"}
 NAMES = {"train": "Training", "val": "Validation", "test": "Testing"}
-
-
-def make_data() -> tuple[torch.Tensor, torch.Tensor]:
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    return X, WEIGHT * X + BIAS
 
 
 def part_of_each_row(n: int, train_frac: float, val_frac: float, order: torch.Tensor) -> list[str]:
@@ -42,14 +36,9 @@ def shuffled_order(n: int, seed: int = 42) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
 
 
-def save(figure, out_dir: Path, name: str) -> None:
-    figure.savefig(out_dir / name, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-
-
-def picture_data(out_dir: Path) -> None:
+def picture_data(path: Path) -> None:
     """The data as plot_predictions draws it: training and test points of the sequential 70/15/15 split."""
-    X, y = make_data()
+    X, y = line_data()
     figure, axes = plt.subplots(figsize=(7, 4.5))
     axes.scatter(X[:35], y[:35], s=14, c=COLOURS["train"], label="Training data")
     axes.scatter(X[42:], y[42:], s=14, c=COLOURS["test"], label="Testing data")
@@ -57,10 +46,10 @@ def picture_data(out_dir: Path) -> None:
     axes.set_ylabel("y")
     axes.set_title("y = 0.7x + 0.3: 35 training points, 8 test points")
     axes.legend()
-    save(figure, out_dir, "01_data.png")
+    save(figure, path, crop=True)
 
 
-def picture_splits(out_dir: Path) -> None:
+def picture_splits(path: Path) -> None:
     """Fifty rows as fifty cells, coloured by the part each lands in, for three ways of splitting."""
     n = 50
     rows = [
@@ -84,12 +73,14 @@ def picture_splits(out_dir: Path) -> None:
     handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[part]) for part in ("train", "val", "test")]
     figure.legend(handles, [NAMES[part] for part in ("train", "val", "test")], loc="lower center", ncol=3,
                   bbox_to_anchor=(0.5, -0.08), frameon=False)
-    save(figure, out_dir, "01_splits.png")
+    # Cropped to what is drawn, not fitted with tight_layout: the legend sits below the plot, and
+    # tight_layout would leave it outside the image. The other pictures of this lesson are saved the same way.
+    save(figure, path, crop=True)
 
 
-def picture_shuffled(out_dir: Path) -> None:
+def picture_shuffled(path: Path) -> None:
     """The data on its line, coloured by part: a sequential split next to a shuffled one."""
-    X, y = make_data()
+    X, y = line_data()
     n = len(X)
     figure, all_axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for axes, (title, order) in zip(all_axes, (("In order", torch.arange(n)), ("Shuffled, seed 42", shuffled_order(n)))):
@@ -101,12 +92,12 @@ def picture_shuffled(out_dir: Path) -> None:
         axes.set_xlabel("X")
         axes.legend(loc="upper left")
     all_axes[0].set_ylabel("y")
-    save(figure, out_dir, "01_shuffled.png")
+    save(figure, path, crop=True)
 
 
-def picture_predictions(out_dir: Path) -> None:
+def picture_predictions(path: Path) -> None:
     """What an untrained model predicts for the test inputs (the seeded model of exercise 02)."""
-    X, y = make_data()
+    X, y = line_data()
     weights, bias = 0.3367, 0.1288
     figure, axes = plt.subplots(figsize=(7, 4.5))
     axes.scatter(X[:35], y[:35], s=14, c=COLOURS["train"], label="Training data")
@@ -116,18 +107,13 @@ def picture_predictions(out_dir: Path) -> None:
     axes.set_ylabel("y")
     axes.set_title("An untrained model: y = 0.3367x + 0.1288")
     axes.legend()
-    save(figure, out_dir, "01_predictions.png")
-
-
-def main(out_dir: Path) -> None:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    picture_data(out_dir)
-    picture_splits(out_dir)
-    picture_shuffled(out_dir)
-    picture_predictions(out_dir)
+    save(figure, path, crop=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python lessons/pictures/01_data.py OUT_DIR")
-    main(Path(sys.argv[1]))
+    sys.exit(run(sys.argv, {
+        "01_data.png": picture_data,
+        "01_splits.png": picture_splits,
+        "01_shuffled.png": picture_shuffled,
+        "01_predictions.png": picture_predictions,
+    }))

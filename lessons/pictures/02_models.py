@@ -5,9 +5,10 @@ Writes two PNGs into OUT_DIR:
 - 02_predictions_before_training.png  the data and the seeded model's predictions at the test inputs
 - 02_untrained_models.png             three untrained models (seed 42): two straight lines and a bent MLP
 
-Self-contained on purpose: it defines the small models and data it needs
-instead of importing an exercise or a solution, so it draws the same picture
-whatever state a learner's files are in.
+It defines the small models it needs (the course's LinearRegressionModel and
+data come from common.py, shared by all the picture scripts) instead of
+importing an exercise or a solution, so it draws the same picture whatever
+state a learner's files are in.
 """
 
 from __future__ import annotations
@@ -15,25 +16,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
+from common import LinearRegressionModel, line_splits, run, save  # first: it sets matplotlib up to write files only
 
-matplotlib.use("Agg")  # no window: write files only
-
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-
-class LinearRegressionModel(nn.Module):
-    """The lesson's model: y = weights * x + bias, with two nn.Parameter objects."""
-
-    def __init__(self):
-        super().__init__()
-        self.weights = nn.Parameter(torch.randn(1))
-        self.bias = nn.Parameter(torch.randn(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.weights * x + self.bias
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
 
 
 class LinearRegressionModelV2(nn.Module):
@@ -47,17 +34,9 @@ class LinearRegressionModelV2(nn.Module):
         return self.linear_layer(x)
 
 
-def lesson_data():
-    """y = 0.7x + 0.3 on [0, 1) in steps of 0.02, split 80/20 in order."""
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    y = 0.7 * X + 0.3
-    n_train = int(0.8 * len(X))
-    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-
-
 def predictions_before_training(path: Path) -> None:
     """Training and test data, and what the seeded, untrained model predicts at the test inputs."""
-    X_train, y_train, X_test, y_test = lesson_data()
+    X_train, y_train, X_test, y_test = line_splits()
     torch.manual_seed(42)
     model = LinearRegressionModel()
     with torch.inference_mode():
@@ -83,14 +62,12 @@ def predictions_before_training(path: Path) -> None:
     axes.set_title("Before training: seed 42 gives y = 0.3367x + 0.1288, the data is y = 0.7x + 0.3")
     axes.title.set_fontsize(10)
     axes.legend(fontsize=8, loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path)
 
 
 def untrained_models(path: Path) -> None:
     """Three models, each made right after torch.manual_seed(42), drawn over a wider range of x."""
-    X_train, y_train, X_test, y_test = lesson_data()
+    X_train, y_train, X_test, y_test = line_splits()
     x = torch.linspace(-2, 2, 401).unsqueeze(1)
     torch.manual_seed(42)
     v1 = LinearRegressionModel()
@@ -113,21 +90,11 @@ def untrained_models(path: Path) -> None:
     axes.set_title("Three untrained models, each made after torch.manual_seed(42)")
     axes.title.set_fontsize(10)
     axes.legend(fontsize=8, loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(f"usage: python {argv[0]} OUT_DIR", file=sys.stderr)
-        return 2
-    out_dir = Path(argv[1])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    predictions_before_training(out_dir / "02_predictions_before_training.png")
-    untrained_models(out_dir / "02_untrained_models.png")
-    return 0
+    save(figure, path)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(sys.argv, {
+        "02_predictions_before_training.png": predictions_before_training,
+        "02_untrained_models.png": untrained_models,
+    }))

@@ -5,9 +5,10 @@ Writes two PNGs into OUT_DIR:
 - 03_loss_curves.png      train and test loss against the epoch (200 epochs, recorded every 10th)
 - 03_fit_before_after.png the data, the true line and the model's line at epochs 0, 100 and 200
 
-Self-contained on purpose: it defines the small model, data and loop it needs
-instead of importing an exercise or a solution, so it draws the same picture
-whatever state a learner's files are in.
+It runs the lesson's training loop itself instead of importing an exercise or
+a solution, so it draws the same picture whatever state a learner's files are
+in. The course's model, data, saving and the command line come from common.py,
+shared by all the picture scripts.
 """
 
 from __future__ import annotations
@@ -15,33 +16,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
+from common import LinearRegressionModel, line_splits, run, save  # first: it sets matplotlib up to write files only
 
-matplotlib.use("Agg")  # no window: write files only
-
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-
-class LinearRegressionModel(nn.Module):
-    """The course's model from exercise 02: y = weights * x + bias."""
-
-    def __init__(self):
-        super().__init__()
-        self.weights = nn.Parameter(torch.randn(1))
-        self.bias = nn.Parameter(torch.randn(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.weights * x + self.bias
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
 
 
 def train_and_record(epochs: int = 200, eval_every: int = 10, snapshots: tuple[int, ...] = (0, 100, 200)):
     """Run the lesson's loop; return the data, the history and the parameters at the snapshot epochs."""
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    y = 0.7 * X + 0.3
-    n_train = int(0.8 * len(X))
-    X_train, y_train, X_test, y_test = X[:n_train], y[:n_train], X[n_train:], y[n_train:]
+    X_train, y_train, X_test, y_test = line_splits()
 
     torch.manual_seed(42)
     model = LinearRegressionModel()
@@ -89,9 +73,7 @@ def loss_curves(history: dict, params: dict, path: Path) -> None:
     axes.set_title("Learning y = 0.7x + 0.3: SGD, lr=0.01, seed 42")
     axes.set_ylim(bottom=0)
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path)
 
 
 def fit_before_after(data: tuple, params: dict, path: Path) -> None:
@@ -112,22 +94,12 @@ def fit_before_after(data: tuple, params: dict, path: Path) -> None:
     axes.set_ylabel("y")
     axes.set_title("The model's line moves onto the data")
     axes.legend(fontsize=8, loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(f"usage: python {argv[0]} OUT_DIR", file=sys.stderr)
-        return 2
-    out_dir = Path(argv[1])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data, history, params = train_and_record()
-    loss_curves(history, params, out_dir / "03_loss_curves.png")
-    fit_before_after(data, params, out_dir / "03_fit_before_after.png")
-    return 0
+    save(figure, path)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    data, history, params = train_and_record()  # one training run feeds both pictures
+    sys.exit(run(sys.argv, {
+        "03_loss_curves.png": lambda path: loss_curves(history, params, path),
+        "03_fit_before_after.png": lambda path: fit_before_after(data, params, path),
+    }))

@@ -5,6 +5,9 @@ Usage: python lessons/pictures/04_evaluation.py OUT_DIR
 Writes:
   04_predictions.png     test data and the predictions of a model before and after training
   04_train_vs_eval.png   a model with dropout and batch norm, asked in training mode and in evaluation mode
+
+The course's model, data, saving and the command line come from common.py,
+shared by all the picture scripts.
 """
 
 from __future__ import annotations
@@ -12,25 +15,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
+from common import LinearRegressionModel, line_splits, run, save  # first: it sets matplotlib up to write files only
 
-matplotlib.use("Agg")  # no display needed
-
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-
-class LinearRegressionModel(nn.Module):
-    """The model of lesson 02: ``weights * x + bias``."""
-
-    def __init__(self):
-        super().__init__()
-        self.weights = nn.Parameter(torch.randn(1))
-        self.bias = nn.Parameter(torch.randn(1))
-
-    def forward(self, x):
-        return self.weights * x + self.bias
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
 
 
 def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
@@ -39,15 +28,8 @@ def predict(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
         return model(X.to(next(model.parameters()).device)).cpu()
 
 
-def linear_data():
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    y = 0.7 * X + 0.3
-    n_train = int(0.8 * len(X))
-    return (X[:n_train], y[:n_train]), (X[n_train:], y[n_train:])
-
-
 def predictions_picture(path: Path) -> None:
-    (X_train, y_train), (X_test, y_test) = linear_data()
+    X_train, y_train, X_test, y_test = line_splits()
     torch.manual_seed(42)
     model = LinearRegressionModel()
     before = predict(model, X_test)
@@ -69,9 +51,7 @@ def predictions_picture(path: Path) -> None:
     axes.set_ylabel("y")
     axes.set_title("Predictions on the test data (y = 0.7x + 0.3)")
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save(figure, path, dpi=100)
 
 
 def train_vs_eval_picture(path: Path) -> None:
@@ -100,19 +80,11 @@ def train_vs_eval_picture(path: Path) -> None:
     axes.set_ylabel("prediction")
     axes.set_title("The same model and inputs, in training mode and in evaluation mode")
     axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-
-
-def main(out_dir: str) -> None:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    predictions_picture(out / "04_predictions.png")
-    train_vs_eval_picture(out / "04_train_vs_eval.png")
+    save(figure, path, dpi=100)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python lessons/pictures/04_evaluation.py OUT_DIR")
-    main(sys.argv[1])
+    sys.exit(run(sys.argv, {
+        "04_predictions.png": predictions_picture,
+        "04_train_vs_eval.png": train_vs_eval_picture,
+    }))

@@ -6,9 +6,10 @@ Writes one PNG into OUT_DIR:
                  200 epochs in one go, 100 + 100 resumed from a full checkpoint, and
                  100 + 100 resumed with the model's state only (the optimizer's lost)
 
-Self-contained on purpose: it defines the small model, data and loop it needs
-instead of importing an exercise or a solution, so it draws the same picture
-whatever state a learner's files are in.
+It runs the lesson's experiment itself instead of importing an exercise or a
+solution, so it draws the same picture whatever state a learner's files are
+in. The course's model, data, saving and the command line come from common.py,
+shared by all the picture scripts.
 """
 
 from __future__ import annotations
@@ -16,33 +17,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
+from common import LinearRegressionModel, line_splits, run, save  # first: it sets matplotlib up to write files only
 
-matplotlib.use("Agg")  # no window: write files only
-
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-
-class LinearRegressionModel(nn.Module):
-    """The course's model from exercise 02: y = weights * x + bias."""
-
-    def __init__(self):
-        super().__init__()
-        self.weights = nn.Parameter(torch.randn(1))
-        self.bias = nn.Parameter(torch.randn(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.weights * x + self.bias
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
 
 
 def three_runs(epochs: int = 200, stop: int = 100) -> dict[str, list[float]]:
     """The lesson's experiment: each run's training loss per epoch (the resumed runs from epoch ``stop + 1``)."""
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    y = 0.7 * X + 0.3
-    n_train = int(0.8 * len(X))
-    X_train, y_train = X[:n_train], y[:n_train]
+    X_train, y_train, _, _ = line_splits()  # the loss here is the training loss only
     loss_fn = nn.L1Loss()
 
     def train(model, optimizer, count):
@@ -100,20 +84,10 @@ def resume_picture(runs: dict[str, list[float]], path: Path, stop: int = 100) ->
     axes.set_title("Resuming y = 0.7x + 0.3 training with Adam (lr=0.01, seed 42)")
     legend = axes.legend(fontsize=8, loc="lower left")
     legend.get_lines()[1].set_color("black")  # the dashed line is white on the plot; show it dark in the legend
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(f"usage: python {argv[0]} OUT_DIR", file=sys.stderr)
-        return 2
-    out_dir = Path(argv[1])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    resume_picture(three_runs(), out_dir / "05_resume.png")
-    return 0
+    save(figure, path)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(sys.argv, {
+        "05_resume.png": lambda path: resume_picture(three_runs(), path),
+    }))

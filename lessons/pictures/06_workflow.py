@@ -6,10 +6,11 @@ Writes one PNG into OUT_DIR:
                       script (seed 42, 300 epochs, L1, SGD lr=0.01), with the
                       reloaded model's predictions on the test inputs
 
-Self-contained on purpose: it defines the small model, data and loop it needs
-instead of importing an exercise or a solution, so it draws the same picture
-whatever state a learner's files are in. It runs on the CPU, so the picture is
-the same on every machine.
+It runs the lesson's six steps itself instead of importing an exercise or a
+solution, so it draws the same picture whatever state a learner's files are
+in. It runs on the CPU, so the picture is the same on every machine. The
+course's model, data, saving and the command line come from common.py, shared
+by all the picture scripts.
 """
 
 from __future__ import annotations
@@ -18,34 +19,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-import matplotlib
+from common import LinearRegressionModel, line_splits, run, save  # first: it sets matplotlib up to write files only
 
-matplotlib.use("Agg")  # no window: write files only
-
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-
-class LinearRegressionModel(nn.Module):
-    """The course's model from exercise 02: y = weights * x + bias."""
-
-    def __init__(self):
-        super().__init__()
-        self.weights = nn.Parameter(torch.randn(1))
-        self.bias = nn.Parameter(torch.randn(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.weights * x + self.bias
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
 
 
 def workflow(device: torch.device, epochs: int = 300):
     """The lesson's six steps; return the data splits (on the CPU), the trained and the reloaded model's numbers."""
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    y = 0.7 * X + 0.3
-    n_train = int(0.8 * len(X))
-    X_train, y_train = X[:n_train].to(device), y[:n_train].to(device)
-    X_test, y_test = X[n_train:].to(device), y[n_train:].to(device)
+    X_train, y_train, X_test, y_test = (tensor.to(device) for tensor in line_splits())
 
     torch.manual_seed(42)
     model = LinearRegressionModel().to(device)
@@ -91,20 +74,8 @@ def fitted_line(path: Path) -> None:
     axes.set_ylabel("y")
     axes.set_title(f"After 300 epochs (seed 42, L1, SGD lr=0.01): test loss {test_loss:.4f}")
     axes.legend(fontsize=8, loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(f"usage: python {argv[0]} OUT_DIR", file=sys.stderr)
-        return 2
-    out_dir = Path(argv[1])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fitted_line(out_dir / "06_fitted_line.png")
-    return 0
+    save(figure, path)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run(sys.argv, {"06_fitted_line.png": fitted_line}))

@@ -6,9 +6,10 @@ Writes two PNGs into OUT_DIR:
 - 07_decision_regions.png  the class the model predicts everywhere in the plane, before training and
                            after ten epochs, with the points on top
 
-Self-contained on purpose: it makes the lesson's data, model and loop itself
-instead of importing an exercise or a solution, so it draws the same pictures
-whatever state a learner's files are in.
+It makes the lesson's data, model and loop itself instead of importing an
+exercise or a solution, so it draws the same pictures whatever state a
+learner's files are in. Saving and the command line come from common.py,
+shared by all the picture scripts.
 """
 
 from __future__ import annotations
@@ -16,15 +17,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import matplotlib
+from common import run, save  # first: it sets matplotlib up to write files only
 
-matplotlib.use("Agg")  # no window: write files only
-
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
-import torch  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.colors import ListedColormap
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 COLOURS = ["tab:blue", "tab:orange", "tab:green"]
 
@@ -82,9 +81,7 @@ def blobs_picture(centres, train_data, test_data, path: Path) -> None:
     axes.set_title("Three blobs: 240 training points, 60 test points")
     axes.set_aspect("equal")
     axes.legend(fontsize=8, loc="upper right", ncol=2)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    save(figure, path)
 
 
 def regions(axes, model: nn.Module, train_data, test_data, title: str) -> None:
@@ -116,22 +113,12 @@ def decision_regions_picture(train_data, test_data, path: Path) -> None:
     regions(after, model, train_data, test_data, "After 10 epochs")
     after.legend(fontsize=7, loc="upper right", ncol=2)
     figure.suptitle("The class the model predicts at every point of the plane")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print(f"usage: python {argv[0]} OUT_DIR", file=sys.stderr)
-        return 2
-    out_dir = Path(argv[1])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    centres, train_data, test_data = lesson_data()
-    blobs_picture(centres, train_data, test_data, out_dir / "07_blobs.png")
-    decision_regions_picture(train_data, test_data, out_dir / "07_decision_regions.png")
-    return 0
+    save(figure, path)
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    centres, train_data, test_data = lesson_data()  # both pictures show the same points
+    sys.exit(run(sys.argv, {
+        "07_blobs.png": lambda path: blobs_picture(centres, train_data, test_data, path),
+        "07_decision_regions.png": lambda path: decision_regions_picture(train_data, test_data, path),
+    }))
