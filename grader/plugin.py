@@ -206,6 +206,8 @@ class GraderPlugin:
         import torch
 
         torch.manual_seed(check_seed(self.settings.seed, info.id))
+        # Global state an earlier check's learner code may have left behind must not leak into this one.
+        torch.set_grad_enabled(True)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):

@@ -146,17 +146,25 @@ def test_zero_grad_order(learner, seed):
     for parameter in model.parameters():  # gradients left over from some earlier computation
         parameter.grad = 10 * torch.randn(parameter.shape, generator=generator)
     stale = [parameter.grad.clone() for parameter in model.parameters()]
-    learner.train_step(model, X, y, loss_fn, torch.optim.SGD(model.parameters(), lr=lr))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    steps = count_steps(optimizer)
+    learner.train_step(model, X, y, loss_fn, optimizer)
     end = parameters_of(model)
     expected = [p - lr * g for p, g in zip(start, grads)]
     leaked = [p - lr * (g + s) for p, g, s in zip(start, grads, stale)]
+    if steps[0] != 1:
+        raise AssertionError(f"optimizer.step() ran {steps[0]} times in one call, so this cannot be judged: "
+                             "take exactly one step (see the check about one optimizer step)")
+    if largest_difference(start, end) == 0:
+        raise AssertionError("no parameter moved: the gradients were zero when optimizer.step() ran "
+                             "(were they zeroed between backward() and step()?)")
     if largest_difference(end, leaked) < 1e-5:
         raise AssertionError("the update used gradients that were already in .grad before train_step was called, "
                              "added to this batch's: the gradients were not zeroed before backward()")
     difference = largest_difference(end, expected)
     assert difference < 1e-5, (
-        f"with old gradients left in .grad, the parameters ended up to {fmt(difference)} away from one step "
-        "with this batch's gradients only")
+        f"with old gradients left in .grad, the parameters moved differently from one step with this batch's "
+        f"gradients (by up to {fmt(difference)})")
 
 
 @pytest.mark.check(
@@ -223,6 +231,9 @@ def test_test_step_no_grad(learner, seed):
     assert model.seen, "test_step never called the model (no forward pass)"
     assert not any(grad_enabled for _, grad_enabled in model.seen), \
         "gradient tracking was on during the forward pass of test_step"
+    assert torch.is_grad_enabled(), (
+        "test_step turned gradient tracking off and left it off, so training after it learns nothing: "
+        "turn it off only inside a `with` block (or a decorator)")
 
 
 @pytest.mark.check(
@@ -310,6 +321,10 @@ def test_fit_losses(learner, seed):
     expected = reference_history(model, train, test, loss_fn, lr, epochs=9, eval_every=3)
     history = learner.fit(model, train, test, loss_fn, torch.optim.SGD(model.parameters(), lr=lr), epochs=9, eval_every=3)
     expect_history(history)
+    epochs = list(history["epoch"])
+    assert epochs == expected["epoch"], (
+        f"with epochs=9 and eval_every=3 the history's epochs were {fmt_list(epochs)}, expected "
+        f"{fmt_list(expected['epoch'])}: the losses are recorded at the wrong epochs")
     for key, meaning in (("train_loss", "the training loss of that epoch"), ("test_loss", "the test loss after that epoch")):
         values = list(history[key])
         for value in values:
@@ -435,9 +450,14 @@ def test_plot_lines(learner, seed, monkeypatch):
     import numpy as np
 
     history = some_history(seed)
+    make_plot(learner, some_history(seed + 1), monkeypatch)  # an earlier plot must not leak into the next
     figure = make_plot(learner, history, monkeypatch)
     axes = figure.get_axes()
     assert axes, "the Figure has no Axes"
+    labels = [line.get_label() for line in axes[0].get_lines()]
+    assert labels.count("Train loss") <= 1, (
+        f"after two calls the Figure has {labels.count('Train loss')} lines labelled 'Train loss': "
+        "make a new Figure in each call (plt.subplots()) instead of drawing on the current one")
     lines = {line.get_label(): line for line in axes[0].get_lines()}
     for label, key in (("Train loss", "train_loss"), ("Test loss", "test_loss")):
         assert label in lines, f"no line is labelled {label!r} (labels found: {sorted(lines) or 'none'})"
