@@ -27,10 +27,10 @@ NOT_YET = {
     "reset": "--reset is not there yet: copy the stub back from the kit's exercises/ folder by hand (keep a copy of yours)",
 }
 
-SOURCE_HELP = "the folder of learner files to grade (default: ./exercises if it exists, else the kit's exercises/)"
+SOURCE_HELP = "the folder of learner files to grade (default: the kit's exercises/, or ./exercises when the kit has none)"
 SOLUTIONS_HELP = "grade the kit's reference solutions (shorthand for --source solutions)"
 SUITES_HELP = "grade with an instructor's own suites in DIR (files named test_NN_<topic>.py) instead of the built-in ones"
-FORMAT_HELP = "text (default) is for people; json is for machines"
+FORMAT_HELP = "text (default) is for people; json is for machines (gradescope, junit and classroom: not built yet)"
 OUTPUT_HELP = "write the report to FILE instead of standard output"
 DEVICE_HELP = "where device-dependent checks run; auto uses CUDA when present (default: auto)"
 TIMEOUT_HELP = f"time limit for one check, in seconds (default: {DEFAULT_TIMEOUT_S:g})"
@@ -59,8 +59,8 @@ def build_parser() -> Parser:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS", help=TIMEOUT_HELP)
     parser.add_argument("--seed", type=int, metavar="N", help=SEED_HELP)
     parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB", help=MEMORY_HELP)
-    parser.add_argument("--watch", action="store_true", help="grade again each time the file is saved")
-    parser.add_argument("--reset", action="store_true", help="put the named exercises back to their stubs")
+    parser.add_argument("--watch", action="store_true", help="grade again each time the file is saved (not built yet)")
+    parser.add_argument("--reset", action="store_true", help="put the named exercises back to their stubs (not built yet)")
     parser.add_argument("--hints", action="store_true", help="show every hint level for the checks that did not pass")
     return parser
 
@@ -74,7 +74,9 @@ def source_folder(options) -> Path:
     elif options.source:
         folder = Path(options.source)
     else:
-        folder = Path("exercises") if Path("exercises").is_dir() else KIT_ROOT / "exercises"
+        # The contract's default is the kit's exercises/; an installed kit (no exercises/ beside the
+        # grader package, as in a learners' repository) grades the ones in the current folder.
+        folder = KIT_ROOT / "exercises" if (KIT_ROOT / "exercises").is_dir() else Path("exercises")
     if not folder.is_dir():
         raise UsageError(f"no folder {folder}: give --source the folder that holds your exercise_NN_*.py files")
     return folder
@@ -192,3 +194,7 @@ def grade_from_command_line(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): send what is still buffered nowhere, and stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

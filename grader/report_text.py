@@ -12,6 +12,8 @@ import sys
 
 from grader.results import CheckResult, ExerciseResult, Report, Status
 
+OUTPUT_LINES = 10  # lines of a check's captured output shown in the report
+
 MARKS = {
     Status.PASSED: ("✓", "green"),
     Status.FAILED: ("✗", "red"),
@@ -54,19 +56,57 @@ def render(report: Report, console, all_hints: bool = False) -> None:
     total = f"Score: {points(report.score)}/{points(report.max_score)}"
     style = "bold green" if report.exit_code == 0 else "bold"
     console.print(f"[{style}]{total}[/]  [dim](seed {report.seed}; grade again with --seed {report.seed} "
-                  f"to repeat these checks; device {escape(report.device)})[/]")
+                  f"to repeat these checks; device {escape(report.device)})[/]", soft_wrap=True)
 
 
 def render_exercise(exercise: ExerciseResult, console, all_hints: bool) -> None:
     from rich.markup import escape
 
     console.print(f"[bold]{exercise.exercise} · {escape(exercise.title)}[/]  "
-                  f"{points(exercise.score)}/{points(exercise.max_score)}  [dim]{escape(exercise.file)}[/]")
+                  f"{points(exercise.score)}/{points(exercise.max_score)}  [dim]{escape(exercise.file)}[/]", soft_wrap=True)
     if exercise.problem:
-        console.print(f"  [red]! {escape(exercise.problem)}[/]")
+        console.print(f"  [red]! {escape(exercise.problem)}[/]", soft_wrap=True)
+    shared = shared_failure(exercise)
+    if shared is not None:
+        # The file could not be imported (or the like): say it once, not under every check.
+        console.print(f"  [red]! {escape(shared.message)}[/]", soft_wrap=True)
+        render_details(shared, console)
+        for check in exercise.checks:
+            mark, colour = MARKS[check.status]
+            console.print(f"  [{colour}]{mark}[/] {escape(check.name)}  0/{points(check.max_points)}", soft_wrap=True)
+        console.print()
+        return
     for check in exercise.checks:
         render_check(check, console, all_hints)
     console.print()
+
+
+def shared_failure(exercise: ExerciseResult) -> CheckResult | None:
+    """The check standing for all, when every check failed the same way with an error or a timeout."""
+    checks = exercise.checks
+    if len(checks) < 2 or checks[0].status not in (Status.ERROR, Status.TIMEOUT):
+        return None
+    first = checks[0]
+    same = all(check.status is first.status and check.message == first.message for check in checks)
+    return first if same else None
+
+
+def render_details(check: CheckResult, console) -> None:
+    """The learner's traceback and what their code printed, under a check that did not pass."""
+    from rich.markup import escape
+
+    if check.traceback and check.status is Status.ERROR:
+        for line in check.traceback.splitlines():
+            console.print(f"      [dim]{escape(line)}[/]", soft_wrap=True)
+    lines = check.output.strip().splitlines()
+    if lines:
+        console.print("      [dim]your code printed:[/]")
+        for line in lines[:OUTPUT_LINES]:
+            console.print(f"      [dim]│ {escape(line[:200])}[/]", soft_wrap=True)
+        hidden = len(lines) - OUTPUT_LINES
+        if hidden > 0 or check.output.rstrip().endswith("not shown]"):
+            more = f"{hidden} more lines" if hidden > 0 else "more"
+            console.print(f"      [dim]│ … ({more} not shown)[/]")
 
 
 def render_check(check: CheckResult, console, all_hints: bool) -> None:
@@ -75,18 +115,12 @@ def render_check(check: CheckResult, console, all_hints: bool) -> None:
     mark, colour = MARKS[check.status]
     score = "" if check.status is Status.SKIPPED else f"  {points(check.points)}/{points(check.max_points)}"
     word = "" if check.status is Status.PASSED else f"  [{colour}]{WORDS[check.status]}[/]"
-    console.print(f"  [{colour}]{mark}[/] {escape(check.name)}{score}{word}")
+    console.print(f"  [{colour}]{mark}[/] {escape(check.name)}{score}{word}", soft_wrap=True)
     if check.status is Status.PASSED:
         return
     if check.message:
         console.print(f"      {escape(check.message)}", soft_wrap=True)
-    if check.traceback and check.status is Status.ERROR:
-        for line in check.traceback.splitlines():
-            console.print(f"      [dim]{escape(line)}[/]", soft_wrap=True)
-    if check.output.strip():
-        console.print("      [dim]your code printed:[/]")
-        for line in check.output.strip().splitlines()[:10]:
-            console.print(f"      [dim]│ {escape(line)}[/]", soft_wrap=True)
+    render_details(check, console)
     if check.status is Status.SKIPPED:
         return
     hints = check.hints if all_hints else check.hints[:1]
@@ -100,6 +134,7 @@ def render_progress(report: Report, console, exercises) -> None:
     from rich.markup import escape
 
     by_name = {result.exercise: result for result in report.exercises}
+    width = max(len(exercise.title) for exercise in exercises)
     next_up = None
     console.print("[bold]Your progress[/]")
     for exercise in exercises:
@@ -114,11 +149,12 @@ def render_progress(report: Report, console, exercises) -> None:
             state, colour = "not started", "dim"
         if next_up is None and not result.complete:
             next_up = exercise
-        console.print(f"  {exercise.name}  {escape(exercise.title):<16} [{colour}]{state:<12}[/] "
-                      f"{points(result.score):>4}/{points(result.max_score):<4} [dim]{escape(result.file)}[/]")
+        console.print(f"  {exercise.name}  {escape(exercise.title):<{width}}  [{colour}]{state:<12}[/] "
+                      f"{points(result.score):>4}/{points(result.max_score):<4} [dim]{escape(result.file)}[/]",
+                      soft_wrap=True)
     console.print()
     if next_up is None:
         console.print("[bold green]Every exercise is done. Well done![/]")
     else:
         console.print(f"Next: [bold]{next_up.name}[/] ({escape(next_up.title)}). Read {next_up.lesson}, "
-                      f"then run: python -m grader {next_up.name}")
+                      f"then run: python -m grader {next_up.name}", soft_wrap=True)
