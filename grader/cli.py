@@ -125,6 +125,8 @@ def select_tasks(options) -> list[Task]:
 
 def check_options(options) -> None:
     """Refuse what is not there yet, or makes no sense, before any work starts."""
+    if not hasattr(os, "fork"):
+        raise UsageError("grading needs fork(), which this system lacks: on Windows, run the grader inside WSL")
     if options.format in NOT_YET:
         raise UsageError(NOT_YET[options.format])
     for flag in ("watch", "reset"):
