@@ -20,9 +20,6 @@ from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade
 DEFAULT_TIMEOUT_S = 15.0
 FORMATS = ("text", "json", "gradescope", "junit", "classroom")
 NOT_YET = {
-    "gradescope": "--format gradescope is not there yet (it comes with the course-platforms work); use --format json",
-    "junit": "--format junit is not there yet (it comes with the course-platforms work); use --format json",
-    "classroom": "--format classroom is not there yet (it comes with the course-platforms work); use --format json",
     "watch": "--watch is not there yet: grade again by running the same command after you save",
     "reset": "--reset is not there yet: copy the stub back from the kit's exercises/ folder by hand (keep a copy of yours)",
 }
@@ -30,8 +27,9 @@ NOT_YET = {
 SOURCE_HELP = "the folder of learner files to grade (default: the kit's exercises/, or ./exercises when the kit has none)"
 SOLUTIONS_HELP = "grade the kit's reference solutions (shorthand for --source solutions)"
 SUITES_HELP = "grade with an instructor's own suites in DIR (files named test_NN_<topic>.py) instead of the built-in ones"
-FORMAT_HELP = "text (default) is for people; json is for machines (gradescope, junit and classroom: not built yet)"
-OUTPUT_HELP = "write the report to FILE instead of standard output"
+FORMAT_HELP = ("text (default) is for people; json, gradescope (results.json), junit (XML) and classroom "
+               "(GitHub Classroom's base64 result) are for machines")
+OUTPUT_HELP = "write the report to FILE instead of standard output (missing folders are created)"
 DEVICE_HELP = "where device-dependent checks run; auto uses CUDA when present (default: auto)"
 TIMEOUT_HELP = f"time limit for one check, in seconds (default: {DEFAULT_TIMEOUT_S:g})"
 SEED_HELP = "the seed for the checks' random data (default: a fresh one, printed in the report)"
@@ -127,8 +125,6 @@ def check_options(options) -> None:
     """Refuse what is not there yet, or makes no sense, before any work starts."""
     if not hasattr(os, "fork"):
         raise UsageError("grading needs fork(), which this system lacks: on Windows, run the grader inside WSL")
-    if options.format in NOT_YET:
-        raise UsageError(NOT_YET[options.format])
     for flag in ("watch", "reset"):
         if getattr(options, flag):
             raise UsageError(NOT_YET[flag])
@@ -155,8 +151,8 @@ def write_report(report, options, progress: bool) -> None:
         except OSError as exc:
             raise UsageError(f"cannot write --output {path}: {exc.strerror}") from exc
     try:
-        if options.format == "json":
-            print(formats.to_json(report), file=out or sys.stdout)
+        if options.format in formats.FORMATTERS:
+            print(formats.FORMATTERS[options.format](report), file=out or sys.stdout)
             return
         console = report_text.make_console(out)
         if progress:

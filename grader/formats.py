@@ -1,14 +1,58 @@
 """Machine-readable reports: one function per format, each returning text.
 
+Every format is written from the same ``Report`` and carries the same scores as
+``--format json``: a check's points are its ``max_points`` when it passed and 0
+otherwise, and a skipped check counts in neither the score nor the maximum.
+Checks are named everywhere by the same stable, qualified id,
+``exercise_03:zero_grad_order``, so gradebooks and platforms can join them.
+
 The text report for people lives in ``grader.report_text`` (the one module
 that uses rich).
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import xml.etree.ElementTree as ET
 
-from grader.results import Report
+from grader.results import CheckResult, ExerciseResult, Report, Status
+
+# How each status reads in words, where a platform only knows "passed" and "failed".
+STATUS_WORDS = {
+    Status.PASSED: "Passed",
+    Status.FAILED: "Failed",
+    Status.NOT_STARTED: "Not started",
+    Status.ERROR: "Error",
+    Status.TIMEOUT: "Timed out",
+    Status.SKIPPED: "Skipped (not counted)",
+}
+
+
+def qualified_id(exercise: ExerciseResult, check: CheckResult) -> str:
+    """The check's id with its exercise: ``exercise_03:zero_grad_order``."""
+    return f"{exercise.exercise}:{check.id}"
+
+
+def first_hint(check: CheckResult) -> str:
+    """The hint the report shows by default: the first level, and none for a passed check."""
+    return "" if check.status is Status.PASSED or not check.hints else check.hints[0]
+
+
+def message_of(exercise: ExerciseResult, check: CheckResult) -> str:
+    """What was observed; when the exercise as a whole could not be graded, that reason."""
+    return check.message or exercise.problem
+
+
+def explanation(exercise: ExerciseResult, check: CheckResult) -> str:
+    """The status in words, the message and the hint, one per line, for platforms that show text."""
+    lines = [STATUS_WORDS[check.status]]
+    if message_of(exercise, check):
+        lines.append(message_of(exercise, check))
+    if first_hint(check):
+        lines.append(f"Hint: {first_hint(check)}")
+    return "\n".join(lines)
 
 
 def to_json(report: Report) -> str:
@@ -31,8 +75,8 @@ def to_json(report: Report) -> str:
                         "status": check.status.value,
                         "points": check.points if check.counts else 0.0,
                         "max_points": check.max_points,
-                        "message": check.message or exercise.problem,
-                        "hint": "" if check.status.value == "passed" else (check.hints[0] if check.hints else ""),
+                        "message": message_of(exercise, check),
+                        "hint": first_hint(check),
                     }
                     for check in exercise.checks
                 ],
@@ -40,3 +84,160 @@ def to_json(report: Report) -> str:
             for exercise in report.exercises
         ],
     }, indent=2)
+
+
+# -- Gradescope ------------------------------------------------------------------
+
+
+def to_gradescope(report: Report) -> str:
+    """Gradescope's ``results.json``: the total, and one entry per check with partial credit.
+
+    A skipped check is listed with a maximum of 0 and no ``status``, so that
+    Gradescope shows it as neither passed nor failed (as in ``--format json``,
+    it counts in neither score). The ``visibility`` of every entry is
+    ``visible``; the autograder bundle (``grader.gradescope``) sets the one the
+    instructor chose.
+    """
+    tests = []
+    for exercise in report.exercises:
+        for check in exercise.checks:
+            entry = {
+                "name": f"{exercise.exercise}: {check.name}",
+                "number": qualified_id(exercise, check),
+                "score": check.points if check.counts else 0.0,
+                "max_score": check.max_points if check.counts else 0.0,
+                "output": explanation(exercise, check),
+                "visibility": "visible",
+            }
+            if check.counts:
+                entry["status"] = "passed" if check.status is Status.PASSED else "failed"
+            tests.append(entry)
+    return json.dumps({
+        "score": report.score,
+        "execution_time": round(sum(exercise.duration_s for exercise in report.exercises), 3),
+        "output": summary(report),
+        "tests": tests,
+    }, indent=2)
+
+
+def summary(report: Report) -> str:
+    """A few lines for people: each exercise's score, then the seed and device to reproduce the grading."""
+    lines = []
+    for exercise in report.exercises:
+        line = f"{exercise.exercise} ({exercise.title}): {exercise.score:g} of {exercise.max_score:g} points"
+        if exercise.problem:
+            line += f": {exercise.problem}"
+        lines.append(line)
+    lines.append(f"Graded on {report.device} with seed {report.seed} "
+                 f"(python -m grader ... --seed {report.seed} reproduces this grading).")
+    return "\n".join(lines)
+
+
+# -- GitHub Classroom ------------------------------------------------------------
+
+
+def to_classroom(report: Report) -> str:
+    """The base64-encoded JSON that GitHub Classroom's grading reporter reads from a step's ``result``.
+
+    One test per counted check, with its points, so the reporter gives partial
+    credit; skipped checks are left out, as they are of the score. The step's
+    ``max_score`` is the exercises' maximum: an exercise that is not started
+    shows 0 of its maximum, never 0 of 0.
+    """
+    tests = []
+    for exercise in report.exercises:
+        for check in exercise.checks:
+            if not check.counts:
+                continue
+            tests.append({
+                "name": f"{qualified_id(exercise, check)}: {check.name}",
+                "status": classroom_status(check.status),
+                "score": check.points,
+                "message": explanation(exercise, check),
+                "line_no": 0,  # a check tests behaviour, not one line of the learner's file
+                "execution_time": f"{check.duration_s:.2f}s",
+            })
+    has_problem = any(exercise.problem for exercise in report.exercises)
+    status = "error" if has_problem else ("pass" if report.exit_code == 0 else "fail")
+    result = {"version": 1, "status": status, "max_score": report.max_score, "tests": tests}
+    return base64.b64encode(json.dumps(result).encode()).decode()
+
+
+def classroom_status(status: Status) -> str:
+    """The reporter knows pass, fail and error: the learner's own exceptions are errors."""
+    if status is Status.PASSED:
+        return "pass"
+    return "error" if status is Status.ERROR else "fail"
+
+
+# -- JUnit XML -------------------------------------------------------------------
+
+
+def to_junit(report: Report) -> str:
+    """JUnit XML, as CI systems read it: a test suite per exercise, a test case per check.
+
+    A check that did not pass is a ``<failure>`` (failed, not started, timed
+    out) or an ``<error>`` (the learner's code raised), with the message as its
+    ``message`` and the message and hint as its text; a skipped check is
+    ``<skipped>``. JUnit has no points, so each suite's properties carry its
+    score, its maximum, and every check's points as ``points:<check id>``.
+    """
+    root = ET.Element("testsuites", name="pytorch-workflow-kit", tests=str(count(report.exercises)),
+                      failures=str(count(report.exercises, FAILURES)), errors=str(count(report.exercises, ERRORS)),
+                      skipped=str(count(report.exercises, SKIPS)),
+                      time=f"{sum(exercise.duration_s for exercise in report.exercises):.3f}")
+    for exercise in report.exercises:
+        suite = ET.SubElement(root, "testsuite", name=exercise.exercise, tests=str(count([exercise])),
+                              failures=str(count([exercise], FAILURES)), errors=str(count([exercise], ERRORS)),
+                              skipped=str(count([exercise], SKIPS)), time=f"{exercise.duration_s:.3f}")
+        properties = ET.SubElement(suite, "properties")
+        for name, value in (("title", exercise.title), ("file", exercise.file), ("score", f"{exercise.score:g}"),
+                            ("max_score", f"{exercise.max_score:g}"), ("seed", str(report.seed)),
+                            ("device", report.device)):
+            ET.SubElement(properties, "property", name=name, value=xml_text(value))
+        for check in exercise.checks:
+            ET.SubElement(properties, "property", name=f"points:{check.id}",
+                          value=f"{check.points:g}/{check.max_points:g}" if check.counts else "skipped")
+        for check in exercise.checks:
+            suite.append(junit_case(exercise, check))
+        if exercise.problem:
+            ET.SubElement(suite, "system-err").text = xml_text(exercise.problem)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+# Characters XML 1.0 cannot hold at all (learner output may print any of them, escape codes included).
+NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with the characters XML cannot hold replaced by U+FFFD."""
+    return NOT_XML.sub("\ufffd", text)
+
+
+FAILURES = (Status.FAILED, Status.NOT_STARTED, Status.TIMEOUT)
+ERRORS = (Status.ERROR,)
+SKIPS = (Status.SKIPPED,)
+
+
+def count(exercises: list[ExerciseResult], statuses: tuple[Status, ...] | None = None) -> int:
+    """How many checks of ``exercises`` have one of ``statuses`` (all of them when None)."""
+    return sum(1 for exercise in exercises for check in exercise.checks
+               if statuses is None or check.status in statuses)
+
+
+def junit_case(exercise: ExerciseResult, check: CheckResult) -> ET.Element:
+    case = ET.Element("testcase", classname=exercise.exercise, name=check.id, time=f"{check.duration_s:.3f}")
+    message = message_of(exercise, check)
+    if check.status in FAILURES or check.status in ERRORS:
+        tag = "error" if check.status in ERRORS else "failure"
+        ET.SubElement(case, tag, message=xml_text(message or STATUS_WORDS[check.status]),
+                      type=check.status.value).text = xml_text(explanation(exercise, check))
+    elif check.status in SKIPS:
+        ET.SubElement(case, "skipped", message=xml_text(message))
+    if check.output:
+        ET.SubElement(case, "system-out").text = xml_text(check.output)
+    return case
+
+
+FORMATTERS = {"json": to_json, "gradescope": to_gradescope, "classroom": to_classroom, "junit": to_junit}
