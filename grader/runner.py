@@ -83,60 +83,108 @@ def grade(tasks: list[Task], device: str, timeout: float, seed: int, memory_mib:
 
     ``memory_mib``: how much resident memory learner code may use beyond the grader's own.
     """
-    plan = {"device": device, "timeout": timeout, "seed": seed, "memory_mib": memory_mib,
-            "exercises": [task.to_plan() for task in tasks]}
-    report_r, report_w = os.pipe()
-    bootstrap = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
-                 "from grader.supervisor import main; main()")
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
+    with Worker() as worker:
+        return worker.grade(tasks, device, timeout, seed, memory_mib)
+
+
+class Worker:
+    """The supervisor process, kept warm between gradings.
+
+    A one-off grading starts it, sends one plan and stops it; watch mode keeps
+    it, so that each re-grade only forks a child from a process that has
+    already imported torch. Should learner code kill the supervisor itself, that
+    grading reports why, and the next one starts a fresh supervisor.
+    """
+
+    def __init__(self):
+        self.process: subprocess.Popen | None = None
+        self.report_r = -1
+        self.stderr = tempfile.TemporaryFile()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def start(self) -> None:
+        report_r, report_w = os.pipe()
+        bootstrap = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
+                     "from grader.supervisor import main; main()")
+        self.process = subprocess.Popen(
             # -I: no user site, no PYTHON* variables, and no current folder on sys.path;
             # -B: no bytecode written anywhere.
             [sys.executable, "-I", "-B", "-c", bootstrap, str(report_w)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.stderr,
             pass_fds=(report_w,), env=supervisor_environment(), cwd=tempfile.gettempdir(),
             start_new_session=True,
         )
         os.close(report_w)
+        self.report_r = report_r
+
+    def grade(self, tasks: list[Task], device: str, timeout: float, seed: int,
+              memory_mib: int = DEFAULT_MEMORY_MIB) -> Report:
+        """Grade ``tasks`` (one plan) and return the report; the supervisor stays up for the next plan."""
+        if self.process is None or self.process.poll() is not None:
+            self.close_process()
+            self.start()
+        plan = {"device": device, "timeout": timeout, "seed": seed, "memory_mib": memory_mib,
+                "exercises": [task.to_plan() for task in tasks]}
         try:
-            process.stdin.write(json.dumps(plan).encode())
-            process.stdin.close()
+            self.process.stdin.write((json.dumps(plan) + "\n").encode())
+            self.process.stdin.flush()
         except BrokenPipeError:
             pass
-        try:
-            records = read_records(report_r, timeout)
-        finally:
-            os.close(report_r)
-            stop(process)
-        stderr.seek(0)
-        last_words = stderr.read().decode(errors="replace").strip().splitlines()[-1:]
-    return build_report(tasks, records, device, seed, last_words[0] if last_words else "")
+        records = read_records(self.report_r, timeout)
+        if not records or records[-1]["type"] != "done":
+            self.close_process()  # it died or hung: the next grading starts a fresh one
+        return build_report(tasks, records, device, seed, self.last_words())
+
+    def last_words(self) -> str:
+        """The last line the supervisor wrote to its standard error, if any."""
+        self.stderr.seek(0)
+        lines = self.stderr.read().decode(errors="replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def close_process(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            os.close(self.report_r)
+            self.process = None
+
+    def close(self) -> None:
+        """Stop the supervisor and everything it started."""
+        self.close_process()
+        self.stderr.close()
 
 
 def read_records(fd: int, timeout: float) -> list[dict]:
-    """Every record the supervisor sends, until it closes the pipe or falls silent too long."""
+    """The records of one grading: until its "done" record, the pipe closes, or the supervisor falls silent."""
     records: list[dict] = []
     pending = b""
     selector = selectors.DefaultSelector()
     selector.register(fd, selectors.EVENT_READ)
     limit = STARTUP_LIMIT_S
     deadline = time.monotonic() + limit
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not selector.select(timeout=remaining):
-            records.append({"type": "silent", "seconds": limit})
-            break
-        data = os.read(fd, 65536)
-        if not data:
-            break
-        pending += data
-        *lines, pending = pending.split(b"\n")
-        for line in lines:
-            records.append(json.loads(line))
-        limit = timeout + SUITE_SLACK_S
-        deadline = time.monotonic() + limit
-    selector.close()
-    return records
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(timeout=remaining):
+                records.append({"type": "silent", "seconds": limit})
+                return records
+            data = os.read(fd, 65536)
+            if not data:
+                return records
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                records.append(json.loads(line))
+                if records[-1]["type"] in ("done", "usage_error"):
+                    return records
+            limit = timeout + SUITE_SLACK_S
+            deadline = time.monotonic() + limit
+    finally:
+        selector.close()
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -177,4 +225,4 @@ def build_report(tasks: list[Task], records: list[dict], device: str, seed: int,
     return Report(exercises=exercises, seed=seed, device=device)
 
 
-__all__ = ["CheckResult", "ExerciseResult", "Report", "Status", "Task", "UsageError", "grade"]
+__all__ = ["CheckResult", "ExerciseResult", "Report", "Status", "Task", "UsageError", "Worker", "grade"]

@@ -110,9 +110,9 @@ class Supervisor:
             self.send({"type": "ready", "device": device, "torch": torch.__version__})
             for index, task in enumerate(self.plan["exercises"]):
                 self.send({"type": "exercise", "index": index, "result": self.grade(index, task, device)})
-            self.send({"type": "done"})
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
+        self.send({"type": "done"})
 
     # -- one exercise -------------------------------------------------------
 
@@ -260,14 +260,18 @@ class Supervisor:
 
 
 def main() -> None:
-    """Entry point: ``python -m grader.supervisor REPORT_FD`` with the plan on standard input."""
+    """Entry point: ``python -m grader.supervisor REPORT_FD``, with plans on standard input, one JSON a line.
+
+    Each plan is graded in turn and ends with a "done" record; the supervisor
+    stays warm for the next plan (watch mode) until its standard input closes.
+    """
     report_fd = int(sys.argv[1])
-    plan = json.loads(sys.stdin.read())
     sys.dont_write_bytecode = True  # nothing of the grader's is written next to a learner's (or a suite's) file
     processes.die_with_parent()
     processes.become_subreaper()
     warm_imports()
-    Supervisor(plan, report_fd).run()
+    for line in sys.stdin:
+        Supervisor(json.loads(line), report_fd).run()
 
 
 if __name__ == "__main__":
