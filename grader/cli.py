@@ -14,14 +14,13 @@ import signal
 import sys
 from pathlib import Path
 
-from grader import course, processes
+from grader import course, processes, reset
 from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade
 
 DEFAULT_TIMEOUT_S = 15.0
 FORMATS = ("text", "json", "gradescope", "junit", "classroom")
 NOT_YET = {
     "watch": "--watch is not there yet: grade again by running the same command after you save",
-    "reset": "--reset is not there yet: copy the stub back from the kit's exercises/ folder by hand (keep a copy of yours)",
 }
 
 SOURCE_HELP = "the folder of learner files to grade (default: the kit's exercises/, or ./exercises when the kit has none)"
@@ -33,6 +32,7 @@ OUTPUT_HELP = "write the report to FILE instead of standard output (missing fold
 DEVICE_HELP = "where device-dependent checks run; auto uses CUDA when present (default: auto)"
 TIMEOUT_HELP = f"time limit for one check, in seconds (default: {DEFAULT_TIMEOUT_S:g})"
 SEED_HELP = "the seed for the checks' random data (default: a fresh one, printed in the report)"
+RESET_HELP = "put the named exercises back to their stubs, keeping your version as a backup first (prints where)"
 MEMORY_HELP = f"memory learner code may use beyond the grader's own, in MiB (default: {DEFAULT_MEMORY_MIB}; Linux only)"
 
 
@@ -58,7 +58,7 @@ def build_parser() -> Parser:
     parser.add_argument("--seed", type=int, metavar="N", help=SEED_HELP)
     parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB", help=MEMORY_HELP)
     parser.add_argument("--watch", action="store_true", help="grade again each time the file is saved (not built yet)")
-    parser.add_argument("--reset", action="store_true", help="put the named exercises back to their stubs (not built yet)")
+    parser.add_argument("--reset", action="store_true", help=RESET_HELP)
     parser.add_argument("--hints", action="store_true", help="show every hint level for the checks that did not pass")
     return parser
 
@@ -125,9 +125,8 @@ def check_options(options) -> None:
     """Refuse what is not there yet, or makes no sense, before any work starts."""
     if not hasattr(os, "fork"):
         raise UsageError("grading needs fork(), which this system lacks: on Windows, run the grader inside WSL")
-    for flag in ("watch", "reset"):
-        if getattr(options, flag):
-            raise UsageError(NOT_YET[flag])
+    if options.watch:
+        raise UsageError(NOT_YET["watch"])
     if options.all and options.exercises:
         raise UsageError("name exercises or use --all, not both")
     if not options.timeout > 0:
@@ -180,6 +179,11 @@ def grade_from_command_line(argv: list[str] | None) -> int:
     try:
         options = build_parser().parse_args(argv)
         check_options(options)
+        if options.reset:
+            # Resetting grades nothing: it is done, and said, before any grading could start.
+            for line in reset.reset_exercises(reset.exercises_to_reset(options), source_folder(options)):
+                print(line, flush=True)
+            return 0
         tasks = select_tasks(options)
         seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
         report = grade(tasks, device=options.device, timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)

@@ -19,7 +19,7 @@ What they cannot stop is written in docs/security.md.
 
 from __future__ import annotations
 
-import shutil
+import itertools
 import time
 from pathlib import Path
 
@@ -87,6 +87,29 @@ def backup_folder() -> Path:
     return Path.home() / ".cache" / "pytorch-workflow-kit" / "backups"
 
 
+def keep_backup(data: bytes, name: str) -> Path:
+    """Save ``data`` in the backup folder as a new file named after ``name``; return its path.
+
+    The name starts with the time and a counter, and the file is created
+    exclusively, so a backup never replaces an earlier one, even one made in
+    the same second.
+    """
+    folder = backup_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for counter in itertools.count(1):
+        backup = folder / f"{stamp}-{counter}-{name}"
+        try:
+            with backup.open("xb") as file:
+                file.write(data)
+        except FileExistsError:
+            continue
+        except BaseException:
+            backup.unlink(missing_ok=True)  # half a backup would look like a whole one
+            raise
+        return backup
+
+
 def restore_learner_file(path: Path, original: bytes) -> str:
     """Put the learner's file back if their code deleted or rewrote it while it was graded.
 
@@ -102,9 +125,7 @@ def restore_learner_file(path: Path, original: bytes) -> str:
         return ""
     note = f"{path.name} was deleted while it was being graded; it has been put back"
     if current is not None:
-        backup = backup_folder() / f"{time.strftime('%Y%m%d-%H%M%S')}-{path.name}"
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, backup)
+        backup = keep_backup(current, path.name)
         note = (f"{path.name} changed while it was being graded; the graded version has been put back "
                 f"and the changed one kept in {backup}")
     path.write_bytes(original)

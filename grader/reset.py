@@ -1,0 +1,120 @@
+"""``python -m grader exercise_03 --reset``: put an exercise back to its stub.
+
+The pristine stubs come from ``grader/stubs.json``, a copy made by
+``scripts/freeze_stubs.py`` (its docstring says why the copy exists). The
+learner's version is saved in the grader's backup folder first, under a name
+that never replaces an earlier backup, so a reset never loses work. A file that
+is already the stub, byte for byte, is left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from grader import course
+from grader.integrity import keep_backup
+from grader.runner import KIT_ROOT, UsageError
+
+STUBS_FILE = Path(__file__).with_name("stubs.json")
+STUBS_FORMAT = 1
+
+
+def exercises_to_reset(options) -> list[course.Exercise]:
+    """The exercises named for ``--reset``, refusing what a reset must never do."""
+    if options.solutions:
+        raise UsageError("--reset never touches the reference solutions: leave out --solutions "
+                         "(or name your own folder with --source)")
+    if options.all or not options.exercises:
+        # A whole-course reset is too easy to type by accident: every exercise is named on purpose.
+        raise UsageError("--reset puts back only the exercises you name: "
+                         "python -m grader exercise_03 --reset (several allowed, never --all)")
+    chosen = []
+    for text in options.exercises:
+        exercise = course.find_exercise(text)
+        if exercise is None:
+            known = ", ".join(e.name for e in course.EXERCISES)
+            raise UsageError(f"unknown exercise {text!r}: choose one of {known}; nothing was reset")
+        if exercise not in chosen:
+            chosen.append(exercise)
+    return chosen
+
+
+def load_stubs() -> dict[str, str]:
+    """``{file name: stub source}`` from ``grader/stubs.json``."""
+    try:
+        data = json.loads(STUBS_FILE.read_text(encoding="utf-8"))
+        if data["format"] != STUBS_FORMAT:
+            raise ValueError(f"format {data['format']!r}")
+        return data["stubs"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"the grader's copy of the stubs ({STUBS_FILE}) cannot be read ({exc}): "
+                         "reinstall the grader; nothing was reset") from exc
+
+
+def reset_exercises(exercises: list[course.Exercise], folder: Path) -> Iterator[str]:
+    """Reset each exercise's file in ``folder``; yield one line per exercise, as it is done."""
+    if folder.resolve() == (KIT_ROOT / "solutions").resolve():
+        raise UsageError(f"{folder} holds the reference solutions, which --reset never touches: "
+                         "give --source the folder of your own exercises")
+    stubs = load_stubs()
+    missing = [e.filename for e in exercises if e.filename not in stubs]
+    if missing:
+        raise UsageError(f"the grader's copy of the stubs has no {', '.join(missing)}: reinstall the grader")
+    for exercise in exercises:
+        yield reset_one(exercise, folder / exercise.filename, stubs[exercise.filename].encode("utf-8"))
+
+
+def reset_one(exercise: course.Exercise, path: Path, stub: bytes) -> str:
+    """Put ``stub`` in ``path``, keeping what was there first; return what was done, in a sentence."""
+    shown = shown_path(path)
+    try:
+        current = path.read_bytes()
+    except FileNotFoundError:
+        current = None
+    except OSError as exc:
+        raise UsageError(f"cannot read {shown} ({exc.strerror}); it was not reset") from exc
+    if current == stub:
+        return f"{exercise.name}: {shown} is already the stub; nothing to do"
+    saved = None
+    if current is not None:
+        try:
+            saved = keep_backup(current, path.name)
+        except OSError as exc:
+            raise UsageError(f"cannot keep a backup of {shown} ({exc}); it was not reset") from exc
+    try:
+        write_atomically(path, stub)
+    except OSError as exc:
+        kept = f"; your version is saved as {saved}" if saved else ""
+        raise UsageError(f"cannot write {shown} ({exc.strerror}){kept}") from exc
+    if saved is None:
+        return f"{exercise.name}: {shown} was missing; it is written fresh from the stub"
+    return f"{exercise.name}: your version is saved as {saved}; {shown} is the stub again"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step, so an editor or a crash never sees half a file."""
+    # The temporary file is in the same folder: os.replace is atomic only within one file system.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.reset")
+    temporary.unlink(missing_ok=True)
+    try:
+        with temporary.open("xb") as file:  # created with the user's usual permissions (umask)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        if path.exists():
+            shutil.copymode(path, temporary)  # keep the learner's file permissions
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def shown_path(path: Path) -> str:
+    """``path`` as the learner would type it: relative to the current folder when it is inside it."""
+    try:
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
