@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 
 from grader import course, processes, reset
+from grader.results import Report
 from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade
+from grader.state import ProgressState
 
 DEFAULT_TIMEOUT_S = 15.0
 FORMATS = ("text", "json", "gradescope", "junit", "classroom")
-NOT_YET = {
-    "watch": "--watch is not there yet: grade again by running the same command after you save",
-}
-
+WATCH_HELP = ("grade the named exercise (default: the first unfinished one) again each time its file is saved, "
+              "until Ctrl-C")
 SOURCE_HELP = "the folder of learner files to grade (default: the kit's exercises/, or ./exercises when the kit has none)"
 SOLUTIONS_HELP = "grade the kit's reference solutions (shorthand for --source solutions)"
 SUITES_HELP = "grade with an instructor's own suites in DIR (files named test_NN_<topic>.py) instead of the built-in ones"
@@ -57,7 +57,7 @@ def build_parser() -> Parser:
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS", help=TIMEOUT_HELP)
     parser.add_argument("--seed", type=int, metavar="N", help=SEED_HELP)
     parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB", help=MEMORY_HELP)
-    parser.add_argument("--watch", action="store_true", help="grade again each time the file is saved (not built yet)")
+    parser.add_argument("--watch", action="store_true", help=WATCH_HELP)
     parser.add_argument("--reset", action="store_true", help=RESET_HELP)
     parser.add_argument("--hints", action="store_true", help="show every hint level for the checks that did not pass")
     return parser
@@ -125,16 +125,45 @@ def check_options(options) -> None:
     """Refuse what is not there yet, or makes no sense, before any work starts."""
     if not hasattr(os, "fork"):
         raise UsageError("grading needs fork(), which this system lacks: on Windows, run the grader inside WSL")
-    if options.watch:
-        raise UsageError(NOT_YET["watch"])
     if options.all and options.exercises:
         raise UsageError("name exercises or use --all, not both")
+    if options.watch and options.reset:
+        raise UsageError("--reset and --watch are two steps: reset first, then run the same command with --watch")
     if not options.timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout:g}")
     if options.memory_limit < 1:
         raise UsageError(f"--memory-limit must be a positive number of MiB, got {options.memory_limit}")
     if options.seed is not None and options.seed < 0:
         raise UsageError(f"--seed must be zero or more, got {options.seed}")
+
+
+def grade_with_state(tasks: list[Task], options, state: ProgressState, seed: int, reuse: bool) -> Report:
+    """Grade ``tasks`` (with ``reuse``, only those whose stored result is out of date) and store the results."""
+    stored = {task: state.cached(task) for task in tasks} if reuse else {}
+    stale = [task for task in tasks if stored.get(task) is None]
+    keys = [state.key(task) for task in stale]  # taken before grading: an edit saved meanwhile is graded next time
+    fresh = Report(exercises=[], seed=seed, device=options.device)
+    if stale:
+        fresh = grade(stale, device=options.device, timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
+        state.store(list(zip(keys, stale, fresh.exercises)))
+    results = iter(fresh.exercises)
+    exercises = [stored.get(task) or next(results) for task in tasks]
+    return Report(exercises=exercises, seed=seed, device=fresh.device)
+
+
+def watched_task(tasks: list[Task], options, state: ProgressState, seed: int) -> Task:
+    """The one exercise ``--watch`` follows: the one named, or else the first one not done yet."""
+    if options.all or len(options.exercises) > 1:
+        raise UsageError("--watch follows one exercise at a time: name one (or none, for the first unfinished one)")
+    if options.format != "text" or options.output:
+        raise UsageError("--watch draws its report in the terminal: leave out --format and --output")
+    if options.exercises:
+        return tasks[0]
+    report = grade_with_state(tasks, options, state, seed, reuse=True)
+    unfinished = [task for task, result in zip(tasks, report.exercises) if not result.complete]
+    if not unfinished:
+        raise UsageError("every exercise is done: name one to watch it anyway (python -m grader exercise_03 --watch)")
+    return unfinished[0]
 
 
 def write_report(report, options, progress: bool) -> None:
@@ -186,8 +215,14 @@ def grade_from_command_line(argv: list[str] | None) -> int:
             return 0
         tasks = select_tasks(options)
         seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
-        report = grade(tasks, device=options.device, timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
+        state = ProgressState(source_folder(options), options.device, options.timeout, options.memory_limit)
         progress = not options.exercises and not options.all
+        if options.watch:
+            from grader.watch import watch
+
+            return watch(watched_task(tasks, options, state, seed), options, state, seed)
+        # The overview reuses what is stored for files that did not change; an explicit --seed asks for a new grading.
+        report = grade_with_state(tasks, options, state, seed, reuse=progress and options.seed is None)
         write_report(report, options, progress)
         return report.exit_code
     except UsageError as exc:

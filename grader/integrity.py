@@ -20,6 +20,7 @@ What they cannot stop is written in docs/security.md.
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ class FileGuard:
 
     def __init__(self, package: Path, suites: list[Path]):
         self.package = package
-        self.guarded = sorted([*package.glob("*.py"), *package.glob("*.ini"), *suites])
+        self.guarded = sorted([*package.glob("*.py"), *package.glob("*.ini"), *package.glob("*.json"), *suites])
         self.saved = {path: path.read_bytes() for path in self.guarded}
         self.known = set(self._package_files())
 
@@ -82,9 +83,15 @@ def is_compiled_from_source(pyc: Path, package: Path) -> bool:
     return data[16:] == marshal.dumps(code)
 
 
+def cache_folder() -> Path:
+    """The grader's own folder for what it keeps between runs, outside any learner's folder or repository."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "pytorch-workflow-kit"
+
+
 def backup_folder() -> Path:
     """Where a learner's file is kept before the grader ever writes over it (outside the learner's folder)."""
-    return Path.home() / ".cache" / "pytorch-workflow-kit" / "backups"
+    return cache_folder() / "backups"
 
 
 def keep_backup(data: bytes, name: str) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 from grader.results import CheckResult, ExerciseResult, Report, Status
 
@@ -158,3 +159,49 @@ def render_progress(report: Report, console, exercises) -> None:
     else:
         console.print(f"Next: [bold]{next_up.name}[/] ({escape(next_up.title)}). Read {next_up.lesson}, "
                       f"then run: python -m grader {next_up.name}", soft_wrap=True)
+
+
+def start_screen(console) -> None:
+    """A clean screen in a terminal; a rule between gradings when the output goes to a file or pipe."""
+    if console.is_terminal:
+        console.clear()
+    else:
+        console.rule()
+
+
+def render_watch(report: Report, console, next_up, seconds: float, all_hints: bool = False) -> None:
+    """Watch mode's screen: the score, then only the first check that does not pass, or what comes next."""
+    from rich.markup import escape
+
+    exercise = report.exercises[0]
+    start_screen(console)
+    console.print(f"[dim]Watching {escape(exercise.file)}: save it to grade again, Ctrl-C to stop.[/]", soft_wrap=True)
+    marks = "".join(f"[{MARKS[check.status][1]}]{MARKS[check.status][0]}[/]" for check in exercise.checks)
+    console.print(f"[bold]{exercise.exercise} · {escape(exercise.title)}[/]  "
+                  f"{points(exercise.score)}/{points(exercise.max_score)}  {marks}", soft_wrap=True)
+    console.print()
+    if exercise.problem:
+        console.print(f"  [red]! {escape(exercise.problem)}[/]", soft_wrap=True)
+    if exercise.complete:
+        console.print(f"[bold green]{exercise.exercise} is done. Well done![/]")
+        if next_up is None:
+            console.print("That was the last exercise of the course.")
+        else:
+            console.print(f"Next: [bold]{next_up.name}[/] ({escape(next_up.title)}). Read {next_up.lesson}, "
+                          f"then run: python -m grader {next_up.name} --watch", soft_wrap=True)
+    else:
+        waiting = [check for check in exercise.checks if check.counts and check.status is not Status.PASSED]
+        if waiting:
+            render_check(waiting[0], console, all_hints)
+            if len(waiting) > 1:
+                console.print(f"\n[dim]…and {len(waiting) - 1} more check(s) to go after this one.[/]")
+    console.print(f"\n[dim]Graded at {time.strftime('%H:%M:%S')} in {seconds:.2f} s (seed {report.seed}).[/]")
+
+
+def render_watch_missing(task, console) -> None:
+    """Watch mode's screen while the file is gone (some editors delete it for a moment while saving)."""
+    from rich.markup import escape
+
+    start_screen(console)
+    console.print(f"[yellow]{escape(str(task.file))} is missing.[/] Waiting for it to come back "
+                  f"(python -m grader {task.exercise.name} --reset writes the stub again).", soft_wrap=True)

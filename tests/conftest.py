@@ -6,16 +6,19 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 KIT = Path(__file__).resolve().parent.parent
+# The grader keeps backups and its progress state in a cache folder: the tests' own, never the real one.
+TEST_CACHE = tempfile.mkdtemp(prefix="grader-test-cache-")
 
 
 def run_grader(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 240):
     """Run ``python -m grader ARGS`` for real; return the completed process (text output)."""
-    environment = {**os.environ, **(env or {})}
+    environment = {**os.environ, "XDG_CACHE_HOME": TEST_CACHE, **(env or {})}
     environment["PYTHONPATH"] = str(KIT)  # the grader package of this checkout, installed or not
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or KIT, env=environment,
                           capture_output=True, text=True, timeout=timeout)
@@ -28,6 +31,19 @@ def grade_json(*args: str, **kwargs) -> tuple[dict, subprocess.CompletedProcess]
         return json.loads(process.stdout), process
     except ValueError:
         pytest.fail(f"no JSON report (exit {process.returncode}): {process.stdout[-2000:]} {process.stderr[-2000:]}")
+
+
+def survivors(marker: str) -> list[int]:
+    """Processes still alive whose environment carries ``marker`` (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def statuses(exercise_report: dict) -> dict[str, str]:

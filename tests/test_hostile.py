@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT
+from tests.conftest import KIT, survivors
 
 HOSTILE = Path(__file__).parent / "hostile"
 TIMEOUT = "2"  # seconds per check: short, so the tests are quick
@@ -83,22 +83,9 @@ def grader_files(kit: Path) -> dict[str, bytes]:
     return {str(path.relative_to(kit)): path.read_bytes() for path in sorted((kit / "grader").rglob("*")) if path.is_file()}
 
 
-def survivors(marker: str) -> list[int]:
-    """Processes still alive whose environment carries ``marker`` (Linux)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 def grade_hostile(name: str, kit: Path, folder: Path, home: Path, extra: list[str], env_extra: dict | None = None):
     marker = f"HOSTILE_MARKER_{uuid.uuid4().hex}"
-    env = {**os.environ, "PYTHONPATH": str(kit), "HOME": str(home), marker: "1", **(env_extra or {})}
+    env = {**os.environ, "PYTHONPATH": str(kit), "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), marker: "1", **(env_extra or {})}
     start = time.monotonic()
     process = subprocess.run([sys.executable, "-m", "grader", "3", "--source", str(folder), "--format", "json",
                               "--timeout", TIMEOUT, "--seed", "5", *extra],

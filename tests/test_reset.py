@@ -29,7 +29,7 @@ def kit(tmp_path):
     def reset(*names: str, folder=folder):
         return run_grader(*names, "--reset", "--source", str(folder), cwd=tmp_path, env=env)
 
-    return folder, home / ".cache" / "pytorch-workflow-kit" / "backups", reset
+    return folder, tmp_path / "xdg-cache" / "pytorch-workflow-kit" / "backups", reset
 
 
 def files_of(folder):
@@ -158,6 +158,7 @@ def test_backups_made_in_the_same_second_never_replace_each_other(tmp_path, monk
     from grader import integrity
 
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setattr(integrity.time, "strftime", lambda pattern: "20250101-120000")  # one second, frozen
     saved = [integrity.keep_backup(data, "exercise_03_training.py") for data in (b"one", b"two", b"three")]
     assert len(set(saved)) == 3

@@ -1,0 +1,114 @@
+"""The progress state: the last result of each exercise, so ``python -m grader`` answers at once.
+
+Every grading from the command line stores each exercise's result here, with a
+key made of everything that can change a verdict: the learner file's content,
+the suite's content, the grader's own code, the device asked for (and whether
+this machine has a GPU), the torch version, the Python version and the time
+limits. The progress overview grades again only the exercises whose key
+changed; the rest come from this file, without starting torch.
+
+The file lives in the grader's cache folder (``~/.cache/pytorch-workflow-kit``
+or ``$XDG_CACHE_HOME``), one per folder of learner files: never in the
+learner's folder or repository. It is only a cache: a missing or damaged file
+means "grade again", never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from grader.integrity import cache_folder
+from grader.results import ExerciseResult
+from grader.runner import Task
+
+STATE_FORMAT = 1
+GRADER_PACKAGE = Path(__file__).resolve().parent
+
+
+def digest(*parts: bytes) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(len(part).to_bytes(8, "big"))  # lengths keep ("ab", "c") apart from ("a", "bc")
+        hasher.update(part)
+    return hasher.hexdigest()
+
+
+def read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"<missing>"
+
+
+def torch_version() -> str:
+    """The installed torch's version, read from its metadata (importing torch would take a second)."""
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
+def machine_fingerprint(device: str) -> str:
+    """What decides where ``device`` runs: for ``auto``, whether an NVIDIA GPU is visible."""
+    if device != "auto":
+        return device
+    has_gpu = os.path.exists("/dev/nvidiactl") and os.environ.get("CUDA_VISIBLE_DEVICES") not in ("", "-1")
+    return f"auto:{'gpu' if has_gpu else 'no-gpu'}"
+
+
+class ProgressState:
+    """The stored results for one folder of learner files, under the grading settings given."""
+
+    def __init__(self, source: Path, device: str, timeout: float, memory_mib: int):
+        folder_key = digest(str(source.resolve()).encode())[:16]
+        self.path = cache_folder() / "progress" / f"{folder_key}.json"
+        grader_code = b"".join(read_or_empty(path) for path in sorted(GRADER_PACKAGE.glob("*.py")))
+        self.settings = digest(grader_code, machine_fingerprint(device).encode(), torch_version().encode(),
+                               platform.python_version().encode(), repr((timeout, memory_mib)).encode())
+        self.entries = self.load()
+
+    def load(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return data["exercises"] if data.get("format") == STATE_FORMAT else {}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def key(self, task: Task) -> str:
+        return digest(self.settings.encode(), read_or_empty(task.file), read_or_empty(task.suite))
+
+    def cached(self, task: Task) -> ExerciseResult | None:
+        """The stored result of ``task``, if nothing that could change it has changed."""
+        entry = self.entries.get(task.exercise.name)
+        if not entry or entry.get("key") != self.key(task):
+            return None
+        try:
+            return ExerciseResult.from_dict(entry["result"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def store(self, graded: list[tuple[str, Task, ExerciseResult]]) -> None:
+        """Remember these results, each under the key taken *before* it was graded.
+
+        (A key taken afterwards could pair an edit saved during the grading with
+        the verdict on the version before it.) The file is replaced whole, so a
+        reader never sees half of it.
+        """
+        for key, task, result in graded:
+            if result.problem.startswith("not graded"):
+                continue  # the grader itself failed: nothing worth remembering
+            self.entries[task.exercise.name] = {"key": key, "result": result.to_dict()}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".progress-")
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                json.dump({"format": STATE_FORMAT, "exercises": self.entries}, file)
+            os.replace(temporary, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time on the next run

@@ -1,0 +1,167 @@
+"""Watch mode, run for real: a learner saves, the grader grades again, Ctrl-C leaves cleanly.
+
+The grader runs with its output on a pipe (so each screen starts with a rule
+instead of clearing a terminal); the test reads screens as they come and edits
+the learner's file between them, as a learner would. How fast a re-grade
+appears is measured by ``scripts/benchmark.py``, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KIT, TEST_CACHE, survivors
+
+SCREEN_END = "Graded at "  # the last line of every watch screen
+
+
+class Watcher:
+    """``python -m grader ARGS --watch`` in the background, read one screen at a time."""
+
+    def __init__(self, *args: str, cwd: Path):
+        self.marker = f"WATCH_MARKER_{uuid.uuid4().hex}"
+        env = {**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE, self.marker: "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader", *args, "--watch"], cwd=cwd, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            # A background job has Ctrl-C ignored; a learner's terminal does not.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        self.pending = ""
+
+    def screen(self, timeout: float = 60) -> str:
+        """Everything up to and including the next line that ends a screen."""
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while SCREEN_END not in self.pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                pytest.fail(f"no new screen within {timeout} s; so far: {self.pending[-2000:]}")
+            data = os.read(self.process.stdout.fileno(), 65536).decode(errors="replace")
+            if not data:
+                pytest.fail(f"the grader ended (exit {self.process.wait()}): {self.pending[-2000:]}")
+            self.pending += data
+        end = self.pending.index("\n", self.pending.index(SCREEN_END)) + 1
+        screen, self.pending = self.pending[:end], self.pending[end:]
+        return screen
+
+    def stop(self) -> tuple[int, str]:
+        """Ctrl-C, as a learner presses it; the exit status and the last words."""
+        self.process.send_signal(signal.SIGINT)
+        rest, _ = self.process.communicate(timeout=30)
+        return self.process.returncode, self.pending + rest.decode(errors="replace")
+
+
+def save(path: Path, text: str) -> None:
+    """Save as many editors do: write a new file beside it, then rename it over the old one."""
+    temporary = path.with_name(f".{path.name}.swp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+@pytest.fixture
+def learner_folder(tmp_path):
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    shutil.copy(KIT / "exercises" / "exercise_02_models.py", folder)
+    return folder
+
+
+def test_a_save_is_graded_again_and_ctrl_c_leaves_nothing_behind(learner_folder, tmp_path):
+    learner = learner_folder / "exercise_02_models.py"
+    watcher = Watcher("02", "--source", str(learner_folder), "--seed", "11", cwd=tmp_path)
+    try:
+        first = watcher.screen()
+        assert "exercise_02 · Building models  0/12" in first
+        assert "not started" in first and "hint:" in first
+        assert first.count("not started") == 1, "only the first check that does not pass is shown"
+
+        save(learner, (KIT / "solutions" / "exercise_02_models.py").read_text())
+        done = watcher.screen()
+        assert "12/12" in done and "exercise_02 is done" in done
+        assert "Next: exercise_03" in done and "lessons/03_training.md" in done
+
+        # A hang at import costs one grading, not the watch.
+        save(learner, "while True:\n    pass\n")
+        hung = watcher.screen()
+        assert "took longer than" in hung and "0/12" in hung
+
+        # Code that kills the grader's own worker costs one grading too: the next save is graded again.
+        save(learner, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n")
+        killed = watcher.screen()
+        assert "0/12" in killed
+
+        final = (KIT / "solutions" / "exercise_02_models.py").read_text() + "\n# my notes\n"
+        save(learner, final)
+        again = watcher.screen()
+        assert "12/12" in again
+    finally:
+        status, last_words = watcher.stop()
+    assert status == 0, last_words
+    assert "Stopped watching" in last_words and "Traceback" not in last_words
+    assert learner.read_text() == final, "the learner's file must be exactly as they saved it"
+    time.sleep(1)
+    assert survivors(watcher.marker) == []
+
+
+def test_a_file_that_goes_missing_is_waited_for(learner_folder, tmp_path):
+    learner = learner_folder / "exercise_02_models.py"
+    watcher = Watcher("02", "--source", str(learner_folder), "--seed", "11", cwd=tmp_path)
+    try:
+        watcher.screen()
+        stub = learner.read_text()
+        learner.unlink()
+        deadline = time.monotonic() + 30
+        while "is missing" not in watcher.pending and time.monotonic() < deadline:
+            time.sleep(0.1)
+            watcher.pending += _read_available(watcher)
+        assert "is missing" in watcher.pending and "--reset" in watcher.pending
+        save(learner, stub)
+        assert "0/12" in watcher.screen()
+    finally:
+        status, _ = watcher.stop()
+    assert status == 0
+
+
+def _read_available(watcher: Watcher) -> str:
+    selector = selectors.DefaultSelector()
+    selector.register(watcher.process.stdout, selectors.EVENT_READ)
+    if selector.select(0):
+        return os.read(watcher.process.stdout.fileno(), 65536).decode(errors="replace")
+    return ""
+
+
+def test_watch_without_an_exercise_follows_the_first_unfinished_one(tmp_path):
+    folder = tmp_path / "exercises"
+    shutil.copytree(KIT / "exercises", folder)
+    shutil.copy(KIT / "solutions" / "exercise_00_tensors.py", folder)  # 00 is done, so 01 comes next
+    watcher = Watcher("--source", str(folder), cwd=tmp_path)
+    try:
+        assert "exercise_01 · Data preparation" in watcher.screen(timeout=120)
+    finally:
+        status, _ = watcher.stop()
+    assert status == 0
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["--all"], "one exercise at a time"),
+    (["02", "03"], "one exercise at a time"),
+    (["02", "--format", "json"], "leave out --format"),
+    (["02", "--reset"], "reset first"),
+])
+def test_watch_usage_errors(arguments, words, tmp_path):
+    process = subprocess.run([sys.executable, "-m", "grader", *arguments, "--watch"], cwd=KIT,
+                             env={**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE},
+                             capture_output=True, text=True, timeout=60)
+    assert process.returncode == 2 and words in process.stderr, process.stderr
+    assert len(process.stderr.strip().splitlines()) == 1
