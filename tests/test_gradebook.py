@@ -98,10 +98,18 @@ def graded_class(tmp_path_factory):
             "rows": rows, "by_learner": by_learner, "elapsed": elapsed}
 
 
-def check_ids() -> list[str]:
-    """The ids of exercise 02's checks, as the grader reports them for the reference solution."""
-    report, _ = grade_json("02", "--solutions", "--seed", SEED, "--timeout", TIMEOUT, "--device", "cpu")
-    return [check["id"] for check in report["exercises"][0]["checks"]]
+@pytest.fixture(scope="module")
+def grader_json(graded_class):
+    """``grader_json(folder)``: the grader's own JSON report of exercise 02 for one learner's folder (cached)."""
+    cache: dict[str, dict] = {}
+
+    def report_for(source: str) -> dict:
+        if source not in cache:
+            cache[source], _ = grade_json("02", "--source", str(graded_class["root"] / source), "--seed", SEED,
+                                          "--timeout", TIMEOUT, "--device", "cpu")
+        return cache[source]
+
+    return report_for
 
 
 def test_one_row_per_learner_in_order_after_the_max_row(graded_class):
@@ -109,18 +117,17 @@ def test_one_row_per_learner_in_order_after_the_max_row(graded_class):
     assert learners == [MAX_ROW_NAME, "amy", "ben", "cat", "dan", "eve", "fay"]
 
 
-def test_columns_are_every_check_then_the_totals(graded_class):
+def test_columns_are_every_check_then_the_totals(graded_class, grader_json):
     header = graded_class["header"]
     ids = [column.split(":", 1)[1] for column in header if column.startswith("exercise_02:")]
     assert header[0] == "learner"
     assert header[-4:] == ["exercise_02", "total", "max_total", "note"]
-    assert ids == check_ids()
+    assert ids == [check["id"] for check in grader_json("cat/exercises")["exercises"][0]["checks"]]
 
 
 @pytest.mark.parametrize("learner, source", [("cat", "cat/exercises"), ("dan", "dan"), ("amy", "amy"), ("eve", "eve")])
-def test_cells_agree_with_the_graders_json(graded_class, learner, source):
-    report, _ = grade_json("02", "--source", str(graded_class["root"] / source), "--seed", SEED,
-                           "--timeout", TIMEOUT, "--device", "cpu")
+def test_cells_agree_with_the_graders_json(graded_class, grader_json, learner, source):
+    report = grader_json(source)
     exercise = report["exercises"][0]
     row = graded_class["by_learner"][learner]
     for check in exercise["checks"]:
