@@ -1,0 +1,429 @@
+"""A class at once: grade a folder of submissions into one CSV gradebook.
+
+``python -m grader.gradebook SUBMISSIONS_DIR [EXERCISE ...|--all] [--output grades.csv]``
+
+Every immediate sub-folder of SUBMISSIONS_DIR is one learner, named after the
+folder; rows follow the names in natural order (``student2`` before
+``student10``). A learner's exercise files are found by their course names
+(``exercise_02_models.py``) anywhere inside that folder; when one name occurs
+more than once, the shallowest copy is graded (at equal depth: one in a folder
+named ``exercises``, then the first in alphabetical order) and the ``note``
+column names the copies left out. A missing file is graded as the command line
+does under ``--all``: its checks are "not started".
+
+The whole class is graded in one call of ``grader.runner.grade`` (torch is
+imported once). Should the grader's worker die while grading one file, the
+files it never reached are graded again, and the one it died on is graded again
+on its own, so one learner's file never costs another learner a grade.
+
+The CSV has one row per learner, preceded by a row whose learner is
+``(max points)``: the most points each column can give on this machine (checks
+skipped here, such as the ones that need CUDA on a CPU machine, are left out),
+so a spreadsheet can compute percentages. A check's cell holds the points
+earned; a skipped check's cell is empty. Nothing is written in SUBMISSIONS_DIR
+(the grader only puts back a file that learner code changed while it ran).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import course, processes
+from grader.cli import DEFAULT_TIMEOUT_S, suite_for
+from grader.results import ExerciseResult, Status
+from grader.runner import DEFAULT_MEMORY_MIB, Task, UsageError, grade
+
+MAX_ROW_NAME = "(max points)"
+PREFERRED_FOLDER = "exercises"  # at equal depth, the kit's own folder name wins over copies such as solutions/
+LOST_PREFIX = "not graded:"  # how the runner marks an exercise whose worker died before finishing it
+
+
+EPILOG = (
+    "Each learner's files are found by name anywhere in their folder (the shallowest copy wins). "
+    "The CSV has a column per check (points earned; empty when skipped), one per exercise total, then "
+    "total, max_total and note; its first row after the header, learner '(max points)', holds the most "
+    "points each column can give. A learner whose file crashes the grader never stops the others.")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is a one-line UsageError instead of a usage dump."""
+
+    def error(self, message: str):
+        raise UsageError(f"{message} (see: python -m grader.gradebook --help)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m grader.gradebook", description=(
+        "Grade a folder of submissions (one sub-folder per learner) into a CSV gradebook."), epilog=EPILOG)
+    parser.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="the folder that holds one folder per learner")
+    parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise_03, 03 or 3 (default: every exercise)")
+    parser.add_argument("--all", action="store_true", help="grade every exercise (the default)")
+    parser.add_argument("--output", metavar="FILE", help="write the CSV to FILE (folders are created) instead of standard output")
+    parser.add_argument("--suites", metavar="DIR", help="grade with an instructor's own suites (test_NN_<topic>.py) in DIR")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where device-dependent checks run (default: auto)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                        help=f"time limit for one check, in seconds (default: {DEFAULT_TIMEOUT_S:g})")
+    parser.add_argument("--seed", type=int, metavar="N", help="the seed for the checks' random data (default: a fresh one)")
+    parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB",
+                        help=f"memory one learner's code may use, in MiB (default: {DEFAULT_MEMORY_MIB})")
+    return parser
+
+
+# -- finding the class --------------------------------------------------------
+
+
+@dataclass
+class Learner:
+    """One learner's folder, and the file found in it for each exercise."""
+
+    name: str
+    folder: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    """Exercise name -> the file to grade (only the exercises whose file was found)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def natural_order(name: str) -> list:
+    """Sort key that puts ``student2`` before ``student10``, ignoring case."""
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", name)]
+
+
+def learner_folders(submissions: Path) -> list[Path]:
+    """The learners' folders, sorted by name; hidden folders (``.git``) are not learners."""
+    if not submissions.is_dir():
+        raise UsageError(f"no folder {submissions}: give the folder that holds one folder per learner")
+    folders = sorted((path for path in submissions.iterdir() if path.is_dir() and not path.name.startswith((".", "__"))),
+                     key=lambda path: (natural_order(path.name), path.name))
+    if not folders:
+        raise UsageError(f"no learner folders in {submissions}: put each learner's files in a folder named after them")
+    return folders
+
+
+def candidates(folder: Path, filenames: set[str]) -> dict[str, list[Path]]:
+    """Every file in ``folder`` (at any depth) named like an exercise file, by name.
+
+    Hidden folders and caches are not searched, and links are not followed
+    (a link could loop, or lead outside the learner's folder).
+    """
+    found: dict[str, list[Path]] = {}
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [name for name in dirs if not name.startswith((".", "__"))]
+        for name in files:
+            path = os.path.join(root, name)
+            if name in filenames and os.path.isfile(path) and not os.path.islink(path):
+                found.setdefault(name, []).append(Path(path))
+    return found
+
+
+def preference(path: Path, folder: Path) -> tuple:
+    """Sort key of a candidate: shallowest first, then one in ``exercises/``, then alphabetical."""
+    parts = path.relative_to(folder).parts
+    return len(parts), parts[-2:-1] != (PREFERRED_FOLDER,), parts
+
+
+def find_learner(folder: Path, exercises: list[course.Exercise]) -> Learner:
+    """The learner in ``folder``, with the file chosen for each exercise and notes about the choice."""
+    learner = Learner(folder.name, folder)
+    found = candidates(folder, {exercise.filename for exercise in exercises})
+    if not found:
+        learner.notes.append("no exercise files found")
+        return learner
+    from_folders: dict[str, list[str]] = {}
+    for exercise in exercises:
+        paths = sorted(found.get(exercise.filename, []), key=lambda path: preference(path, folder))
+        if not paths:
+            continue
+        chosen = learner.files[exercise.name] = paths[0]
+        relative = chosen.relative_to(folder)
+        if len(relative.parts) > 1:
+            from_folders.setdefault(relative.parent.as_posix(), []).append(exercise.name)
+        if len(paths) > 1:
+            others = ", ".join(path.relative_to(folder).as_posix() for path in paths[1:])
+            learner.notes.append(f"{exercise.name}: {len(paths)} copies, graded {relative.as_posix()}, left out {others}")
+    if len(from_folders) == 1 and len(next(iter(from_folders.values()))) == len(learner.files):
+        learner.notes.insert(0, f"files from {next(iter(from_folders))}/")  # the usual case, said briefly
+    else:
+        for sub_folder, names in sorted(from_folders.items(), reverse=True):
+            learner.notes.insert(0, f"{', '.join(names)} from {sub_folder}/")
+    missing = [exercise.name for exercise in exercises if exercise.name not in learner.files]
+    if missing:
+        learner.notes.insert(0, f"not found: {', '.join(missing)}")
+    return learner
+
+
+def select_exercises(options, suites: Path) -> list[tuple[course.Exercise, Path]]:
+    """The exercises to grade, each with its suite."""
+    if options.all and options.exercises:
+        raise UsageError("name exercises or use --all, not both")
+    if not options.exercises:
+        chosen = [(exercise, suite_for(exercise, suites)) for exercise in course.EXERCISES]
+        chosen = [(exercise, suite) for exercise, suite in chosen if suite is not None]
+        if not chosen:
+            raise UsageError(f"no suites in {suites}: a suite is a file named test_NN_<topic>.py")
+        return chosen
+    chosen = []
+    for text in options.exercises:
+        exercise = course.find_exercise(text)
+        if exercise is None:
+            known = ", ".join(e.name for e in course.EXERCISES)
+            raise UsageError(f"unknown exercise {text!r}: choose one of {known}")
+        suite = suite_for(exercise, suites)
+        if suite is None:
+            raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
+        if all(exercise != other for other, _ in chosen):
+            chosen.append((exercise, suite))
+    return sorted(chosen, key=lambda pair: pair[0].number)
+
+
+# -- grading ------------------------------------------------------------------
+
+
+def exercise_note(result: ExerciseResult, graded_alone: bool) -> str:
+    """What the gradebook says about one exercise beyond its points: why it could not be graded, or "" ."""
+    if graded_alone and is_lost(result):
+        return f"{result.problem}, also when graded on its own"
+    parts = ["the grader's worker died while grading it with the class; graded again on its own"] if graded_alone else []
+    counted = [check for check in result.checks if check.counts]
+    if result.problem:
+        parts.append(result.problem)
+    elif counted and all(check.status in (Status.ERROR, Status.TIMEOUT) for check in counted) \
+            and len({check.message for check in counted}) == 1:
+        parts.append(counted[0].message)  # one cause for every check, such as a file that does not import
+    return "; ".join(parts)
+
+
+def is_lost(result: ExerciseResult) -> bool:
+    """The worker died (or fell silent) before it finished this exercise."""
+    return result.problem.startswith(LOST_PREFIX)
+
+
+def grade_class(tasks: list[Task], **settings) -> tuple[list[ExerciseResult], set[int]]:
+    """Grade every task; return the results in task order and the tasks that had to be graded alone.
+
+    One supervisor grades the tasks in order, so when it dies, the first task
+    it did not finish is the one it died on: that one is graded again on its
+    own, and the tasks after it (other learners' files, innocent) again together.
+    """
+    results: dict[int, ExerciseResult] = {}
+    alone: set[int] = set()
+    pending = list(range(len(tasks)))
+    while pending:
+        report = grade([tasks[index] for index in pending], **settings)
+        lost = []
+        for index, result in zip(pending, report.exercises):
+            if is_lost(result):
+                lost.append(index)
+            else:
+                results[index] = result
+        if not lost:
+            break
+        culprit, pending = lost[0], lost[1:]
+        if len(lost) == 1 and len(report.exercises) == 1:
+            results[culprit] = report.exercises[0]  # it was already graded on its own
+        else:
+            results[culprit] = grade([tasks[culprit]], **settings).exercises[0]
+        alone.add(culprit)
+    return [results[index] for index in range(len(tasks))], alone
+
+
+# -- the CSV --------------------------------------------------------------------
+
+
+def points(value: float) -> str:
+    """``2`` for 2.0, ``0.5`` for 0.5: what a spreadsheet reads as a number."""
+    return f"{value:g}"
+
+
+def check_columns(results: list[ExerciseResult]) -> list[tuple[str, float, bool]]:
+    """``(check id, max points, skipped for someone)`` for one exercise, in the suite's order."""
+    columns: dict[str, list] = {}
+    for result in results:
+        for check in result.checks:
+            column = columns.setdefault(check.id, [check.max_points, False])
+            column[1] = column[1] or check.status is Status.SKIPPED
+    return [(check_id, max_points, skipped) for check_id, (max_points, skipped) in columns.items()]
+
+
+def gradebook_rows(exercises: list[course.Exercise], learners: list[Learner],
+                   results: dict[tuple[str, str], ExerciseResult], alone: set[tuple[str, str]]) -> list[list[str]]:
+    """The header, the max row, and one row per learner."""
+    header, max_row = ["learner"], [MAX_ROW_NAME]
+    layout = []
+    grand_max = 0.0
+    for exercise in exercises:
+        columns = check_columns([results[learner.name, exercise.name] for learner in learners])
+        layout.append((exercise, columns))
+        # A check skipped for anyone is one this machine cannot grade (the CUDA ones on a CPU): not in the maximum.
+        exercise_max = sum(max_points for _, max_points, skipped in columns if not skipped)
+        grand_max += exercise_max
+        header += [f"{exercise.name}:{check_id}" for check_id, _, _ in columns] + [exercise.name]
+        max_row += ["" if skipped else points(max_points) for _, max_points, skipped in columns] + [points(exercise_max)]
+    header += ["total", "max_total", "note"]
+    max_row += [points(grand_max), points(grand_max), "checks skipped on this machine are left out"]
+    rows = [header, max_row]
+    for learner in learners:
+        row, total, max_total, notes = [learner.name], 0.0, 0.0, list(learner.notes)
+        for exercise, columns in layout:
+            result = results[learner.name, exercise.name]
+            by_id = {check.id: check for check in result.checks}
+            for check_id, _, _ in columns:
+                check = by_id.get(check_id)
+                row.append("" if check is None or not check.counts else points(check.points))
+            row.append(points(result.score))
+            total += result.score
+            max_total += result.max_score
+            note = exercise_note(result, (learner.name, exercise.name) in alone)
+            if note:
+                notes.append(f"{exercise.name}: {note}")
+        rows.append(row + [points(total), points(max_total), "; ".join(notes)])
+    return rows
+
+
+def open_output(path: Path, submissions: Path):
+    """A temporary file beside ``path``, made now so that an unwritable place is known before grading.
+
+    It replaces ``path`` only once the gradebook is complete: an interrupted
+    run leaves the previous gradebook as it was.
+    """
+    inside = path.resolve()
+    root = submissions.resolve()
+    if root in inside.parents and inside.parent != root:
+        raise UsageError(f"--output {path} is inside a learner's folder: write the gradebook outside {submissions}")
+    if path.is_dir():
+        raise UsageError(f"--output {path} is a folder: name a file, such as {path / 'grades.csv'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise UsageError(f"cannot write --output {path}: {exc.strerror}") from exc
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(handle, 0o666 & ~umask)  # an ordinary file's permissions, not mkstemp's private ones
+    return os.fdopen(handle, "w", encoding="utf-8", newline=""), Path(temporary)
+
+
+def write_csv(rows: list[list[str]], out) -> None:
+    csv.writer(out, lineterminator="\n").writerows(rows)
+
+
+# -- the command ----------------------------------------------------------------
+
+
+def file_contents(learners: list[Learner]) -> dict[Path, bytes | None]:
+    """The bytes of every file chosen for grading (None: gone), to see afterwards whether any changed."""
+    try_read = lambda path: path.read_bytes() if path.is_file() else None
+    return {path: try_read(path) for learner in learners for path in learner.files.values()}
+
+
+def plan_tasks(learners: list[Learner], chosen: list[tuple[course.Exercise, Path]]
+               ) -> tuple[list[Task], dict[tuple[str, str], int]]:
+    """The tasks to grade, and for each ``(learner, exercise)`` the index of the task that grades it.
+
+    A missing file is graded too, as the command line does under ``--all`` (its
+    checks are not started, each worth its points in ``max_total``), but only
+    once per exercise: what the grader says about a file that is not there is
+    the same for every learner, and a large class early in the course would
+    otherwise spend most of its time grading absent files.
+    """
+    tasks: list[Task] = []
+    slots: dict[tuple[str, str], int] = {}
+    absent: dict[str, int] = {}
+    for learner in learners:
+        for exercise, suite in chosen:
+            file = learner.files.get(exercise.name)
+            if file is None and exercise.name in absent:
+                slots[learner.name, exercise.name] = absent[exercise.name]
+                continue
+            if file is None:
+                absent[exercise.name] = len(tasks)
+            slots[learner.name, exercise.name] = len(tasks)
+            tasks.append(Task(exercise, file or learner.folder / exercise.filename, suite))
+    return tasks, slots
+
+
+def run(options) -> None:
+    """Check the options, find the class, grade it and write the CSV; a UsageError for what cannot be done."""
+    if not options.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout:g}")
+    if options.memory_limit < 1:
+        raise UsageError(f"--memory-limit must be a positive number of MiB, got {options.memory_limit}")
+    if options.seed is not None and options.seed < 0:
+        raise UsageError(f"--seed must be zero or more, got {options.seed}")
+    if not hasattr(os, "fork"):
+        raise UsageError("grading needs fork(), which this system lacks: on Windows, run the grader inside WSL")
+    suites = Path(options.suites) if options.suites else Path(__file__).with_name("suites")
+    if not suites.is_dir():
+        raise UsageError(f"no folder {suites}: give --suites the folder that holds your test_NN_<topic>.py suites")
+    chosen = select_exercises(options, suites)
+    exercises = [exercise for exercise, _ in chosen]
+    submissions = Path(options.submissions)
+    learners = [find_learner(folder, exercises) for folder in learner_folders(submissions)]
+    output = Path(options.output) if options.output else None
+    out, temporary = open_output(output, submissions) if output else (sys.stdout, None)
+    try:
+        seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
+        tasks, slots = plan_tasks(learners, chosen)
+        print(f"gradebook: grading {len(learners)} learners, {len(exercises)} exercises each (seed {seed})...",
+              file=sys.stderr)
+        before = file_contents(learners)
+        start = time.perf_counter()
+        results, alone = grade_class(tasks, device=options.device, timeout=options.timeout, seed=seed,
+                                     memory_mib=options.memory_limit)
+        elapsed = time.perf_counter() - start
+        by_key = {key: results[index] for key, index in slots.items()}
+        graded_alone = {key for key, index in slots.items() if index in alone}
+        after = file_contents(learners)
+        for learner in learners:
+            # Another learner's code could write here (it runs as you): say so rather than trust the grade.
+            changed = [path for path in learner.files.values() if after[path] != before[path]]
+            if changed:
+                learner.notes.append(f"changed while the class was graded: {', '.join(p.name for p in changed)}; grade again")
+        write_csv(gradebook_rows(exercises, learners, by_key, graded_alone), out)
+        if temporary is not None:
+            out.close()
+            os.replace(temporary, output)
+            temporary = None
+    finally:
+        if temporary is not None:
+            out.close()
+            temporary.unlink(missing_ok=True)
+    where = output if output else "standard output"
+    again = f"; {len(graded_alone)} file(s) that stopped the grader were graded again on their own" if graded_alone else ""
+    print(f"gradebook: graded {len(learners)} learners in {elapsed:.1f} s ({elapsed / len(learners):.1f} s per learner)"
+          f"{again}; CSV written to {where}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Grade the class; 0 when the gradebook was written, 2 for a usage error."""
+    # As in grader.cli: adopt what learner code leaves behind, end it all on the way out, and treat SIGTERM like Ctrl-C.
+    processes.become_subreaper()
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
+    try:
+        run(build_parser().parse_args(argv))
+        return 0
+    except UsageError as exc:
+        print(f"gradebook: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gradebook: interrupted; no gradebook was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    finally:
+        processes.end_everything_below(os.getpid())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
