@@ -12,11 +12,12 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from grader import course, processes, reset
 from grader.results import Report
-from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade
+from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade, named_exercise
 from grader.state import ProgressState
 
 DEFAULT_TIMEOUT_S = 15.0
@@ -99,10 +100,7 @@ def select_tasks(options) -> list[Task]:
     tasks = []
     if named:
         for text in named:
-            exercise = course.find_exercise(text)
-            if exercise is None:
-                known = ", ".join(e.name for e in course.EXERCISES)
-                raise UsageError(f"unknown exercise {text!r}: choose one of {known} (or run python -m grader to see them all)")
+            exercise = named_exercise(text, " (or run python -m grader to see them all)")
             suite = suite_for(exercise, suites)
             if suite is None:
                 raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
@@ -194,44 +192,51 @@ def write_report(report, options, progress: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 all passed, 1 something did not, 2 usage error)."""
+    return run_command("grader", lambda: grade_from_command_line(argv))
+
+
+def run_command(prog: str, body: Callable[[], int], interrupted: str = "interrupted") -> int:
+    """Run ``body`` as a command: usage errors as one line and exit 2, Ctrl-C and SIGTERM cleaned up after.
+
+    Every command of the kit (``grader``, ``grader.gradebook``, ...) runs through here.
+    """
     # Should learner code kill the grader's worker, what it started is adopted here and ended below.
     processes.become_subreaper()
     # Stopped with SIGTERM (by `timeout`, a CI runner, an autograder): end as after Ctrl-C, cleaning up.
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
-        return grade_from_command_line(argv)
-    finally:
-        processes.end_everything_below(os.getpid())
-
-
-def grade_from_command_line(argv: list[str] | None) -> int:
-    try:
-        options = build_parser().parse_args(argv)
-        check_options(options)
-        if options.reset:
-            # Resetting grades nothing: it is done, and said, before any grading could start.
-            for line in reset.reset_exercises(reset.exercises_to_reset(options), source_folder(options)):
-                print(line, flush=True)
-            return 0
-        tasks = select_tasks(options)
-        seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
-        state = ProgressState(source_folder(options), options.device, options.timeout, options.memory_limit)
-        progress = not options.exercises and not options.all
-        if options.watch:
-            from grader.watch import watch
-
-            return watch(watched_task(tasks, options, state, seed), options, state, seed)
-        # The overview reuses what is stored for files that did not change; an explicit --seed asks for a new grading.
-        report = grade_with_state(tasks, options, state, seed, reuse=progress and options.seed is None)
-        write_report(report, options, progress)
-        return report.exit_code
+        return body()
     except UsageError as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("grader: interrupted", file=sys.stderr)
+        print(f"{prog}: {interrupted}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`| head`): send what is still buffered nowhere, and stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        processes.end_everything_below(os.getpid())
+
+
+def grade_from_command_line(argv: list[str] | None) -> int:
+    options = build_parser().parse_args(argv)
+    check_options(options)
+    if options.reset:
+        # Resetting grades nothing: it is done, and said, before any grading could start.
+        for line in reset.reset_exercises(reset.exercises_to_reset(options), source_folder(options)):
+            print(line, flush=True)
+        return 0
+    tasks = select_tasks(options)
+    seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
+    state = ProgressState(source_folder(options), options.device, options.timeout, options.memory_limit)
+    progress = not options.exercises and not options.all
+    if options.watch:
+        from grader.watch import watch
+
+        return watch(watched_task(tasks, options, state, seed), options, state, seed)
+    # The overview reuses what is stored for files that did not change; an explicit --seed asks for a new grading.
+    report = grade_with_state(tasks, options, state, seed, reuse=progress and options.seed is None)
+    write_report(report, options, progress)
+    return report.exit_code

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import course, processes
-from grader.cli import DEFAULT_TIMEOUT_S, suite_for
+from grader.cli import DEFAULT_TIMEOUT_S, run_command, suite_for
 from grader.results import ExerciseResult, Status
-from grader.runner import DEFAULT_MEMORY_MIB, Task, UsageError, grade
+from grader.runner import DEFAULT_MEMORY_MIB, Task, UsageError, grade, named_exercise
 
 MAX_ROW_NAME = "(max points)"
 PREFERRED_FOLDER = "exercises"  # at equal depth, the kit's own folder name wins over copies such as solutions/
@@ -174,10 +174,7 @@ def select_exercises(options, suites: Path) -> list[tuple[course.Exercise, Path]
         return chosen
     chosen = []
     for text in options.exercises:
-        exercise = course.find_exercise(text)
-        if exercise is None:
-            known = ", ".join(e.name for e in course.EXERCISES)
-            raise UsageError(f"unknown exercise {text!r}: choose one of {known}")
+        exercise = named_exercise(text)
         suite = suite_for(exercise, suites)
         if suite is None:
             raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
@@ -406,23 +403,12 @@ def run(options) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Grade the class; 0 when the gradebook was written, 2 for a usage error."""
-    # As in grader.cli: adopt what learner code leaves behind, end it all on the way out, and treat SIGTERM like Ctrl-C.
-    processes.become_subreaper()
-    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
-    try:
+
+    def grade_the_class() -> int:
         run(build_parser().parse_args(argv))
         return 0
-    except UsageError as exc:
-        print(f"gradebook: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("gradebook: interrupted; no gradebook was written", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    finally:
-        processes.end_everything_below(os.getpid())
+
+    return run_command("gradebook", grade_the_class, interrupted="interrupted; no gradebook was written")
 
 
 if __name__ == "__main__":

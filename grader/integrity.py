@@ -80,7 +80,12 @@ def is_compiled_from_source(pyc: Path, package: Path) -> bool:
         return False
     if data[:4] != importlib.util.MAGIC_NUMBER:
         return False  # another Python's bytecode: this one ignores it
-    return data[16:] == marshal.dumps(code)
+    # Compared as code, not as bytes: marshal's bytes depend on the process that wrote them (pip's compile
+    # step writes other reference flags than this process would), while equal code objects are equal code.
+    try:
+        return marshal.loads(data[16:]) == code
+    except (EOFError, ValueError, TypeError):
+        return False
 
 
 def cache_folder() -> Path:

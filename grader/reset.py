@@ -17,7 +17,7 @@ from pathlib import Path
 
 from grader import course
 from grader.integrity import keep_backup
-from grader.runner import KIT_ROOT, UsageError
+from grader.runner import KIT_ROOT, UsageError, named_exercise
 
 STUBS_FILE = Path(__file__).with_name("stubs.json")
 STUBS_FORMAT = 1
@@ -34,10 +34,7 @@ def exercises_to_reset(options) -> list[course.Exercise]:
                          "python -m grader exercise_03 --reset (several allowed, never --all)")
     chosen = []
     for text in options.exercises:
-        exercise = course.find_exercise(text)
-        if exercise is None:
-            known = ", ".join(e.name for e in course.EXERCISES)
-            raise UsageError(f"unknown exercise {text!r}: choose one of {known}; nothing was reset")
+        exercise = named_exercise(text, "; nothing was reset")
         if exercise not in chosen:
             chosen.append(exercise)
     return chosen

@@ -56,6 +56,17 @@ class Task:
         }
 
 
+def named_exercise(text: str, then: str = "") -> Exercise:
+    """The exercise ``text`` names (``exercise_03``, ``03``, ``3``), or a UsageError listing them all."""
+    from grader.course import EXERCISES, find_exercise
+
+    exercise = find_exercise(text)
+    if exercise is None:
+        known = ", ".join(e.name for e in EXERCISES)
+        raise UsageError(f"unknown exercise {text!r}: choose one of {known}{then}")
+    return exercise
+
+
 def display_path(path: Path) -> str:
     """``path`` relative to the current folder when it is inside it, else absolute."""
     try:
