@@ -160,7 +160,8 @@ and says what to look at next. Every push is graded on GitHub as well.
 3. In the exercise file with the same number, `exercises/{first.filename}`,
    replace each `# TODO` and its `raise NotImplementedError` with your code.
 4. From this folder, grade it: `python -m grader {first.number}`. `python -m grader`
-   alone shows your progress and what comes next; `--hints` shows every hint.
+   alone shows your progress and what comes next; `--hints` shows every hint;
+   `python -m grader {first.number} --reset` starts the exercise over (your version is kept).
 
 ## How you are graded
 
