@@ -85,7 +85,6 @@ def test_same_seed_gives_the_same_grading(tmp_path):
     (["3", "--all"], "not both"),
     (["3", "--timeout", "0"], "--timeout"),
     (["3", "--format", "yaml"], "invalid choice"),
-    (["3", "--watch"], "not there yet"),
     (["--no-such-option"], "unrecognized arguments"),
 ])
 def test_usage_errors_are_one_line_with_exit_2(arguments, words):

@@ -166,3 +166,15 @@ def test_grader_stopped_from_outside_leaves_no_process(stop_signal, kit_copy, tm
     assert process.returncode in (-9, 124, 137, 143)  # with KILL, `timeout` goes down with it
     time.sleep(2)
     assert survivors(marker) == []
+
+
+def test_bytecode_compiled_by_an_installer_is_not_tampering(kit_copy, tmp_path):
+    """pip compiles the grader when it installs it: that bytecode is the grader's own, not a planted file."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(kit_copy / "grader")], check=True)
+    assert list((kit_copy / "grader" / "__pycache__").glob("*.pyc"))
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    shutil.copy(KIT / "exercises" / "exercise_03_training.py", folder)
+    process, _, _ = grade_hostile("installed", kit_copy, folder, tmp_path / "home", [])
+    report = json.loads(process.stdout)
+    assert {check["status"] for check in report["exercises"][0]["checks"]} == {"not_started"}, process.stdout[-3000:]
