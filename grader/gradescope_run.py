@@ -1,0 +1,277 @@
+"""One submission graded inside the Gradescope bundle (``python -m grader.gradescope run``).
+
+The learner's upload is untrusted: their files are found anywhere under
+``submission/`` by their exact names, copied into a fresh folder, and graded
+there by the bundle's own grader (``python -m grader --format gradescope``, run
+from the bundle's folder as a separate process with a time limit). Its results
+get the instructor's visibility, a visible "Files in your upload" entry and a
+summary for people; when grading breaks, a results.json says why instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import course
+from grader.runner import UsageError
+
+CONFIG_NAME = "gradescope.json"
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+MAX_FILE_BYTES = 1_000_000  # an exercise file is a few kB; a bigger "exercise" is not graded
+STDERR_LINES = 15  # how much of a broken grader's stderr a fallback results.json quotes
+IGNORED_NAMES = {"__MACOSX", "__pycache__"}  # what zip tools and Python leave behind
+WHEN_SHOWN = {"hidden": "hidden from you", "after_due_date": "shown after the due date",
+              "after_published": "shown when your instructor publishes the grades"}
+
+
+# -- what was uploaded ----------------------------------------------------------------
+
+
+@dataclass
+class Upload:
+    """The learner's files found in the submission, and what a person should be told about the rest."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    """The file to grade for each exercise of the bundle, by exercise name."""
+    notes: list[str] = field(default_factory=list)
+    """Sentences about the upload: duplicates, near-miss names, files ignored."""
+    problems: bool = False
+    """Whether anything in the notes needs the learner's attention."""
+
+
+def meant_for(name: str, exercises: list[course.Exercise]) -> course.Exercise | None:
+    """The exercise a misnamed file was probably meant to be, such as ``Exercise_03_training (1).py`` for 03."""
+    lowered = re.sub(r"[\s\-.()]+", "_", name.lower())
+    match = re.search(r"exercise_?0*(\d+)", lowered)
+    if match is None and Path(name).suffix.lower() in (".py", ".ipynb"):
+        # Looser guesses only for code: "03_training.py", "models.py" (not "data.csv").
+        match = re.match(r"0*(\d+)_", lowered)
+        if match is None:
+            return next((e for e in exercises if re.search(rf"(^|_){e.slug}(_|$)", lowered)), None)
+    if match is None:
+        return None
+    return next((e for e in exercises if e.number == int(match.group(1))), None)
+
+
+def collect(submission: Path, exercises: list[course.Exercise]) -> Upload:
+    """Find each exercise's file anywhere under ``submission`` (the shallowest one when there are several)."""
+    upload = Upload()
+    by_name = {exercise.filename: exercise for exercise in exercises}
+    candidates: dict[str, list[Path]] = {}
+    misnamed: dict[str, list[str]] = {}
+    ignored: list[str] = []
+    if submission.is_dir():
+        for folder, subfolders, names in os.walk(submission):  # never follows links into other folders
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d not in IGNORED_NAMES)
+            for name in sorted(names):
+                if name.startswith("."):  # .DS_Store, macOS's ._ copies
+                    continue
+                path = Path(folder, name)
+                shown = path.relative_to(submission.parent).as_posix()
+                exercise = by_name.get(name)
+                if exercise is not None:
+                    if not stat.S_ISREG(path.lstat().st_mode):
+                        upload.notes.append(f"{shown} is a link or a special file, not a file: not graded.")
+                        upload.problems = True
+                    elif path.lstat().st_size > MAX_FILE_BYTES:
+                        upload.notes.append(f"{shown} is larger than {MAX_FILE_BYTES // 1000} kB: not graded.")
+                        upload.problems = True
+                    else:
+                        candidates.setdefault(exercise.name, []).append(path)
+                    continue
+                other = course.find_exercise(name) if re.fullmatch(r"exercise_\d+_[a-z0-9_]+\.py", name) else None
+                if other is not None and other.filename == name:
+                    upload.notes.append(f"{shown} is not part of this assignment: not graded.")
+                    continue
+                guess = meant_for(name, exercises)
+                if guess is not None:
+                    misnamed.setdefault(guess.name, []).append(shown)
+                else:
+                    ignored.append(shown)
+    for exercise in exercises:
+        found = sorted(candidates.get(exercise.name, []), key=lambda p: (len(p.parts), p.as_posix()))
+        if found:
+            upload.files[exercise.name] = found[0]
+            ignored += misnamed.get(exercise.name, [])
+            if len(found) > 1:
+                others = ", ".join(p.relative_to(submission.parent).as_posix() for p in found[1:])
+                upload.notes.append(f"{exercise.filename} was found {len(found)} times: graded "
+                                    f"{found[0].relative_to(submission.parent).as_posix()} (the one nearest the top "
+                                    f"of the upload), ignored {others}.")
+        elif exercise.name in misnamed:
+            names = ", ".join(misnamed[exercise.name])
+            upload.notes.append(f"{exercise.name}: found {names}, but the file must be named exactly "
+                                f"{exercise.filename} (a Python file, not a notebook): rename it and upload again.")
+            upload.problems = True
+        else:
+            upload.notes.append(f"{exercise.name}: no file named {exercise.filename} in your upload.")
+            upload.problems = True
+    if ignored:
+        ignored.sort()
+        shown = ", ".join(ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
+        upload.notes.append(f"Also in your upload, not graded: {shown}.")
+    return upload
+
+
+def upload_entry(upload: Upload, exercises: list[course.Exercise], submission: Path) -> dict:
+    """A results entry worth no points that always shows the learner what was graded, even when checks are hidden."""
+    lines = [f"{exercise.filename}: graded {upload.files[exercise.name].relative_to(submission.parent).as_posix()}"
+             for exercise in exercises if exercise.name in upload.files]
+    lines += upload.notes
+    return {"name": "Files in your upload", "number": "upload", "score": 0.0, "max_score": 0.0,
+            "status": "failed" if upload.problems else "passed", "output": "\n".join(lines),
+            "visibility": "visible"}
+
+
+# -- grading -------------------------------------------------------------------------
+
+
+def read_config(source: Path) -> dict:
+    """The bundle's gradescope.json, checked enough to grade with."""
+    try:
+        config = json.loads((source / CONFIG_NAME).read_text(encoding="utf-8"))
+        exercises = [course.find_exercise(name) for name in config["exercises"]]
+        if not exercises or None in exercises or config["visibility"] not in VISIBILITIES:
+            raise ValueError("unknown exercise or visibility")
+        float(config["timeout"]), float(config["time_limit"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"no usable {source / CONFIG_NAME} ({exc}): rebuild the bundle with "
+                         "python -m grader.gradescope build") from exc
+    config["exercises"] = exercises
+    return config
+
+
+def grade_files(source: Path, folder: Path, config: dict, seed: int | None, output: Path) -> tuple[dict | None, str]:
+    """Run the bundle's grader on ``folder``; return its results (None if it gave none) and what went wrong."""
+    command = [sys.executable, "-E", "-B", "-m", "grader", "--all", "--source", str(folder),
+               "--suites", str(source / "suites"), "--format", "gradescope", "--output", str(output),
+               "--timeout", str(config["timeout"])]
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    print("grading:", " ".join(command), flush=True)
+    with tempfile.TemporaryFile() as stderr:
+        # Its own session, so that on a timeout everything it started can be ended at once.
+        process = subprocess.Popen(command, cwd=source, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                                   start_new_session=True)
+        why = ""
+        try:
+            process.wait(timeout=float(config["time_limit"]))
+        except subprocess.TimeoutExpired:
+            why = f"grading took longer than the time limit of {float(config['time_limit']):g} s"
+            process.send_signal(signal.SIGTERM)  # the grader ends what it started on SIGTERM
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        stderr.seek(0)
+        said = stderr.read().decode(errors="replace")
+    if said.strip():
+        print(said, end="" if said.endswith("\n") else "\n")
+    tail = "\n".join(said.strip().splitlines()[-STDERR_LINES:])
+    if why:
+        return None, why + (f"\n{tail}" if tail else "")
+    if process.returncode not in (0, 1):
+        return None, f"the grader ended with exit status {process.returncode}" + (f"\n{tail}" if tail else "")
+    try:
+        results = json.loads(output.read_text(encoding="utf-8"))
+        if not isinstance(results, dict) or not isinstance(results.get("tests"), list):
+            raise ValueError("not a results object")
+        float(results["score"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"the grader wrote no usable results ({exc})" + (f"\n{tail}" if tail else "")
+    return results, ""
+
+
+def without_folder(text: str, folder: Path) -> str:
+    """``text`` with the private grading folder taken out of paths: the learner knows only their file names."""
+    return text.replace(f"{folder}{os.sep}", "").replace(str(folder), "your upload")
+
+
+def finish(results: dict, upload: Upload, config: dict, exercises: list[course.Exercise],
+           submission: Path, folder: Path) -> dict:
+    """The grader's results with the instructor's visibility, the upload entry and a summary for people."""
+    for test in results["tests"]:
+        test["visibility"] = config["visibility"]
+        if isinstance(test.get("output"), str):
+            test["output"] = without_folder(test["output"], folder)
+    results["tests"].insert(0, upload_entry(upload, exercises, submission))
+    graders_summary = without_folder(str(results.get("output", "")), folder)
+    print(graders_summary)  # for the instructor's log, whatever learners may see
+    visible = config["visibility"] == "visible"
+    lines = []
+    if visible:
+        total = sum(float(test.get("max_score", 0)) for test in results["tests"])
+        lines += [f"Score: {float(results['score']):g} of {total:g} points.", ""]
+    if upload.problems:
+        lines += ["Check your upload:", *(f"- {note}" for note in upload.notes), ""]
+    if visible:
+        lines.append(graders_summary)
+    else:
+        # Gradescope hides the total while checks are hidden; a summary here must not give it away.
+        lines.append(f"Your score and the results of the checks are {WHEN_SHOWN[config['visibility']]}; "
+                     "\"Files in your upload\" below shows what was graded.")
+    results["output"] = "\n".join(lines).strip()
+    results["stdout_visibility"] = "hidden"  # run_autograder's own log is for the instructor
+    return results
+
+
+def fallback(reason: str, upload: Upload | None, exercises: list[course.Exercise], submission: Path) -> dict:
+    """A results.json for when grading itself broke: no points, the reason, and what the grader last said."""
+    results = {"score": 0.0,
+               "output": ("The autograder could not finish grading this submission, so no points were given. "
+                          f"If this happens again, tell your instructor.\nReason: {reason}"),
+               "stdout_visibility": "hidden", "tests": []}
+    if upload is not None:
+        results["tests"].append(upload_entry(upload, exercises, submission))
+    return results
+
+
+def write_results(results_dir: Path, results: dict) -> None:
+    """Write results.json in one step, replacing whatever is there (learner code may have put something)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    target = results_dir / "results.json"
+    pending = results_dir / f".results.json.{os.getpid()}"
+    pending.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    os.replace(pending, target)
+
+
+def run(root: Path, seed: int | None) -> dict:
+    """Grade ``root/submission`` with the bundle in ``root/source``; return the results to write."""
+    started = time.monotonic()
+    source, submission = root / "source", root / "submission"
+    config = read_config(source)
+    exercises = config["exercises"]
+    upload = collect(submission, exercises)
+    for note in upload.notes:
+        print("upload:", note)
+    folder = Path(tempfile.mkdtemp(prefix="submission-"))
+    report = Path(tempfile.mkdtemp(prefix="report-")) / "results.json"
+    try:
+        for name, path in upload.files.items():
+            exercise = course.find_exercise(name)
+            (folder / exercise.filename).write_bytes(path.read_bytes())
+        results, why = grade_files(source, folder, config, seed, report)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(report.parent, ignore_errors=True)
+    if results is None:
+        print("grading failed:", why)
+        results = fallback(without_folder(why, folder), upload, exercises, submission)
+    else:
+        results = finish(results, upload, config, exercises, submission, folder)
+    results["execution_time"] = round(time.monotonic() - started)
+    return results
