@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from grader import course, report_text
+from grader.results import CheckResult, ExerciseResult, Status
 from grader.runner import Task, Worker, display_path
 from grader.state import ProgressState
 
@@ -27,11 +28,25 @@ def read(path) -> bytes | None:
         return None
 
 
+def fill_unknown_checks(result: ExerciseResult, known: list[CheckResult]) -> list[CheckResult]:
+    """When learner code stopped the grader before it listed the checks, show the ones known from before.
+
+    Each of them is an error with the reason, so the screen reads "0 of 12" instead of "0 of 0".
+    Returns the checks to remember for next time.
+    """
+    if result.checks or not known:
+        return result.checks
+    result.checks = [CheckResult(check.id, check.name, check.max_points, Status.ERROR, result.problem, check.hints)
+                     for check in known]
+    return known
+
+
 def watch(task: Task, options, state: ProgressState, seed: int) -> int:
     """Grade ``task`` each time its file changes, until Ctrl-C; exit status 0."""
     console = report_text.make_console()
     next_up = next((e for e in course.EXERCISES if e.number > task.exercise.number), None)
     graded = object()  # what was graded last: nothing yet
+    known: list[CheckResult] = []  # the checks of the last grading that got as far as listing them
     try:
         with Worker() as worker:
             while True:
@@ -45,6 +60,7 @@ def watch(task: Task, options, state: ProgressState, seed: int) -> int:
                         start = time.perf_counter()
                         report = worker.grade([task], device=options.device, timeout=options.timeout, seed=seed,
                                               memory_mib=options.memory_limit)
+                        known = fill_unknown_checks(report.exercises[0], known)
                         state.store([(key, task, report.exercises[0])])
                         report_text.render_watch(report, console, next_up, time.perf_counter() - start,
                                                  all_hints=options.hints)

@@ -255,8 +255,16 @@ def runner_env(workflow, tmp_path_factory) -> dict:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
     [site] = venv.glob("lib/python*/site-packages")
-    shared = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    (site / "runner_packages.pth").write_text("\n".join(sorted(shared)) + "\n")
+    # This interpreter's packages, seen through links, minus the kit itself: where the kit is installed
+    # (`pip install -e .`, as CI does), pip would otherwise find it "already installed" and skip the step.
+    shared = root / "shared-packages"
+    shared.mkdir()
+    for folder in sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}):
+        for entry in Path(folder).iterdir():
+            kit_itself = entry.name.startswith(("pytorch_workflow_kit", "__editable__")) or entry.name == "grader"
+            if not kit_itself and not (shared / entry.name).exists():
+                (shared / entry.name).symlink_to(entry)
+    (site / "runner_packages.pth").write_text(f"{shared}\n")
     home = root / "home"
     home.mkdir()
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
