@@ -25,6 +25,7 @@ from grader import processes
 
 COLLECT_LIMIT_S = 60.0  # loading a suite is the grader's own code: generous
 GRACE_S = 2.0  # pytest-timeout stops a check first; the kill is for what it cannot stop
+EXIT_DRAIN_S = 0.2  # after the child has ended, how long its last words may take to arrive
 POLL_S = 0.1  # how often memory is measured
 OUTPUT_LIMIT = 4000  # characters of learner output kept per check
 TRUNCATED = "\n[… more output not shown]"
@@ -130,13 +131,23 @@ def watch(pid: int, record_fd: int, output_fd: int, run: ChildRun, limits: Limit
     phase_start = time.monotonic()
     baseline = None
     open_pipes = 2
+    exit_status = None  # set once the child itself has ended
+    exited_at = 0.0
     while open_pipes and not run.ended_by:
         deadline, reason = phase_deadline(run, phase_start, limits)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             run.ended_by = reason
             break
-        wait = min(remaining, POLL_S) if processes.MEMORY_CAP_AVAILABLE else remaining
+        if exit_status is None:
+            ended, status = os.waitpid(pid, os.WNOHANG)
+            if ended:
+                exit_status, exited_at = status, time.monotonic()
+        elif time.monotonic() - exited_at > EXIT_DRAIN_S:
+            # The child is gone but something it started (in a session of its own) still holds the
+            # pipes open: what the child wrote has been read, so waiting longer would only wait for that.
+            break
+        wait = min(remaining, POLL_S)
         for key, _ in selector.select(timeout=wait):
             data = os.read(key.fd, 65536)
             if not data:
@@ -162,7 +173,9 @@ def watch(pid: int, record_fd: int, output_fd: int, run: ChildRun, limits: Limit
                 run.ended_by = "memory"
     selector.close()
     processes.kill_group(pid)
-    _, run.exit_status = os.waitpid(pid, 0)  # before the sweep below, which reaps whatever it finds
+    if exit_status is None:
+        _, exit_status = os.waitpid(pid, 0)  # before the sweep below, which reaps whatever it finds
+    run.exit_status = exit_status
     processes.end_everything_below(os.getpid())  # orphans that left the group were adopted by us
     return run
 

@@ -68,6 +68,7 @@ EXPECTED = {
     "deletes_itself": ({"train_step_returns_loss": ("failed", "")}, []),
     "config_next_to_file": ({"train_step_returns_loss": ("not_started", "")}, []),
     "kills_the_grader": ({EVERY: ("error", "not graded")}, []),
+    "escapes_then_exits": ({EVERY: ("error", "ended the grading process while it was being imported")}, []),
 }
 
 
