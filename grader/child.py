@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from grader import processes
-from grader.plugin import Channel, GraderPlugin, GradingSettings
+from grader.plugin import GraderPlugin, GradingSettings
 
 SUITE_INI = Path(__file__).with_name("suite.ini")
 

@@ -20,14 +20,14 @@ name, so the workflow keeps the names they look for: the workflow
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import shutil
 import sys
 from pathlib import Path
 
 from grader import __version__, course
-from grader.runner import KIT_ROOT, UsageError
+from grader.cli import Parser
+from grader.runner import KIT_ROOT, UsageError, named_exercise
 
 WORKFLOW = Path(".github/workflows/classroom.yml")
 DEFAULT_REQUIREMENT = f"pytorch-workflow-kit=={__version__}"
@@ -53,13 +53,6 @@ runs/
 """
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is a one-line UsageError instead of a usage dump."""
-
-    def error(self, message: str):
-        raise UsageError(f"{message} (see: python -m grader.classroom --help)")
-
-
 def build_parser() -> Parser:
     parser = Parser(prog="python -m grader.classroom", description=(
         "Make the learners' starter repository for a GitHub Classroom assignment."))
@@ -81,11 +74,7 @@ def chosen_exercises(names: list[str], everything: bool) -> list[course.Exercise
         raise UsageError("name exercises or use --all, not both")
     chosen = set()
     for name in names:
-        exercise = course.find_exercise(name)
-        if exercise is None:
-            known = ", ".join(e.name for e in course.EXERCISES)
-            raise UsageError(f"unknown exercise {name!r}: choose from {known}")
-        chosen.add(exercise)
+        chosen.add(named_exercise(name))
     return [e for e in course.EXERCISES if e in chosen or not names]
 
 

@@ -38,10 +38,10 @@ MEMORY_HELP = f"memory learner code may use beyond the grader's own, in MiB (def
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is a one-line UsageError instead of a usage dump."""
+    """argparse, but a mistake is a one-line UsageError instead of a usage dump (every command of the kit uses it)."""
 
     def error(self, message: str):
-        raise UsageError(f"{message} (see: python -m grader --help)")
+        raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
 def build_parser() -> Parser:
@@ -98,25 +98,38 @@ def select_tasks(options) -> list[Task]:
         raise UsageError(f"no folder {suites}: give --suites the folder that holds your test_NN_<topic>.py suites")
     named = [] if options.all else options.exercises
     tasks = []
-    if named:
-        for text in named:
-            exercise = named_exercise(text, " (or run python -m grader to see them all)")
-            suite = suite_for(exercise, suites)
-            if suite is None:
-                raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
-            file = source / exercise.filename
-            if not file.is_file():
-                raise UsageError(f"no file {file}: copy {exercise.filename} into {source} (or point --source at the folder that has it)")
-            if all(task.exercise != exercise for task in tasks):
-                tasks.append(Task(exercise, file, suite))
-        return tasks
-    for exercise in course.EXERCISES:
-        suite = suite_for(exercise, suites)
-        if suite is not None:
-            tasks.append(Task(exercise, source / exercise.filename, suite))
-    if not tasks:
-        raise UsageError(f"no suites in {suites}: a suite is a file named test_NN_<topic>.py")
+    for exercise, suite in exercises_with_suites(named, suites, " (or run python -m grader to see them all)"):
+        file = source / exercise.filename
+        if named and not file.is_file():
+            # Named on the command line, so wanted: say what to do. With --all, a missing file is "not started".
+            raise UsageError(f"no file {file}: copy {exercise.filename} into {source} (or point --source at the folder that has it)")
+        tasks.append(Task(exercise, file, suite))
     return tasks
+
+
+def exercises_with_suites(named: list[str], suites: Path, then: str = "") -> list[tuple[course.Exercise, Path]]:
+    """The exercises ``named`` (once each, in the order named), each with its suite in ``suites``.
+
+    With none named: every exercise that has a suite there. Unknown names and
+    missing suites are UsageErrors (``then`` ends the unknown-name message).
+    Every command that grades (the grader, the gradebook, the Gradescope
+    bundle) chooses its exercises here.
+    """
+    if not named:
+        found = [(exercise, suite_for(exercise, suites)) for exercise in course.EXERCISES]
+        found = [(exercise, suite) for exercise, suite in found if suite is not None]
+        if not found:
+            raise UsageError(f"no suites in {suites}: a suite is a file named test_NN_<topic>.py")
+        return found
+    chosen = []
+    for text in named:
+        exercise = named_exercise(text, then)
+        suite = suite_for(exercise, suites)
+        if suite is None:
+            raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
+        if all(exercise != other for other, _ in chosen):
+            chosen.append((exercise, suite))
+    return chosen
 
 
 def check_options(options) -> None:
@@ -127,6 +140,11 @@ def check_options(options) -> None:
         raise UsageError("name exercises or use --all, not both")
     if options.watch and options.reset:
         raise UsageError("--reset and --watch are two steps: reset first, then run the same command with --watch")
+    check_limits(options)
+
+
+def check_limits(options) -> None:
+    """Refuse a time limit, memory limit or seed that makes no sense (shared by every command that grades)."""
     if not options.timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout:g}")
     if options.memory_limit < 1:

@@ -26,22 +26,20 @@ earned; a skipped check's cell is empty. Nothing is written in SUBMISSIONS_DIR
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import re
 import secrets
-import signal
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import course, processes
-from grader.cli import DEFAULT_TIMEOUT_S, run_command, suite_for
+from grader import course
+from grader.cli import DEFAULT_TIMEOUT_S, Parser, check_limits, exercises_with_suites, run_command
 from grader.results import ExerciseResult, Status
-from grader.runner import DEFAULT_MEMORY_MIB, Task, UsageError, grade, named_exercise
+from grader.runner import DEFAULT_MEMORY_MIB, Task, UsageError, grade
 
 MAX_ROW_NAME = "(max points)"
 PREFERRED_FOLDER = "exercises"  # at equal depth, the kit's own folder name wins over copies such as solutions/
@@ -53,13 +51,6 @@ EPILOG = (
     "The CSV has a column per check (points earned; empty when skipped), one per exercise total, then "
     "total, max_total and note; its first row after the header, learner '(max points)', holds the most "
     "points each column can give. A learner whose file crashes the grader never stops the others.")
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is a one-line UsageError instead of a usage dump."""
-
-    def error(self, message: str):
-        raise UsageError(f"{message} (see: python -m grader.gradebook --help)")
 
 
 def build_parser() -> Parser:
@@ -163,24 +154,10 @@ def find_learner(folder: Path, exercises: list[course.Exercise]) -> Learner:
 
 
 def select_exercises(options, suites: Path) -> list[tuple[course.Exercise, Path]]:
-    """The exercises to grade, each with its suite."""
+    """The exercises to grade, each with its suite, in course order."""
     if options.all and options.exercises:
         raise UsageError("name exercises or use --all, not both")
-    if not options.exercises:
-        chosen = [(exercise, suite_for(exercise, suites)) for exercise in course.EXERCISES]
-        chosen = [(exercise, suite) for exercise, suite in chosen if suite is not None]
-        if not chosen:
-            raise UsageError(f"no suites in {suites}: a suite is a file named test_NN_<topic>.py")
-        return chosen
-    chosen = []
-    for text in options.exercises:
-        exercise = named_exercise(text)
-        suite = suite_for(exercise, suites)
-        if suite is None:
-            raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
-        if all(exercise != other for other, _ in chosen):
-            chosen.append((exercise, suite))
-    return sorted(chosen, key=lambda pair: pair[0].number)
+    return sorted(exercises_with_suites(options.exercises, suites), key=lambda pair: pair[0].number)
 
 
 # -- grading ------------------------------------------------------------------
@@ -351,12 +328,7 @@ def plan_tasks(learners: list[Learner], chosen: list[tuple[course.Exercise, Path
 
 def run(options) -> None:
     """Check the options, find the class, grade it and write the CSV; a UsageError for what cannot be done."""
-    if not options.timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout:g}")
-    if options.memory_limit < 1:
-        raise UsageError(f"--memory-limit must be a positive number of MiB, got {options.memory_limit}")
-    if options.seed is not None and options.seed < 0:
-        raise UsageError(f"--seed must be zero or more, got {options.seed}")
+    check_limits(options)
     if not hasattr(os, "fork"):
         raise UsageError("grading needs fork(), which this system lacks: on Windows, run the grader inside WSL")
     suites = Path(options.suites) if options.suites else Path(__file__).with_name("suites")

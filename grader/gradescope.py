@@ -19,7 +19,6 @@ to execute correctly". See docs/gradescope.md for the instructor's steps.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from grader import course
 from grader.gradescope_run import CONFIG_NAME, VISIBILITIES, fallback, run, write_results
+from grader.cli import Parser, exercises_with_suites
 from grader.runner import UsageError
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
@@ -101,13 +101,6 @@ fi
 """
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is a one-line UsageError instead of a usage dump."""
-
-    def error(self, message: str):
-        raise UsageError(f"{message} (see: python -m grader.gradescope --help)")
-
-
 def build_parser() -> Parser:
     parser = Parser(prog="python -m grader.gradescope", description=(
         "Build a Gradescope autograder for the kit's exercises, or grade one submission inside it."))
@@ -133,31 +126,12 @@ def build_parser() -> Parser:
 
 
 def chosen_exercises(options, suites: Path) -> list[tuple[course.Exercise, Path]]:
-    """The exercises the bundle grades, each with its suite file."""
-    from grader.cli import suite_for  # the grader's own rule for finding a suite (test_NN_*.py)
-
+    """The exercises the bundle grades, each with its suite file, in course order."""
     if options.all and options.exercises:
         raise UsageError("name exercises or use --all, not both")
     if not options.all and not options.exercises:
         raise UsageError("name the exercises this assignment grades (03, 3 or exercise_03), or use --all")
-    if options.all:
-        found = [(exercise, suite_for(exercise, suites)) for exercise in course.EXERCISES]
-        found = [(exercise, suite) for exercise, suite in found if suite is not None]
-        if not found:
-            raise UsageError(f"no suites in {suites}: a suite is a file named test_NN_<topic>.py")
-        return found
-    chosen = []
-    for text in options.exercises:
-        exercise = course.find_exercise(text)
-        if exercise is None:
-            known = ", ".join(e.name for e in course.EXERCISES)
-            raise UsageError(f"unknown exercise {text!r}: choose one of {known}")
-        suite = suite_for(exercise, suites)
-        if suite is None:
-            raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
-        if all(exercise != other for other, _ in chosen):
-            chosen.append((exercise, suite))
-    return sorted(chosen, key=lambda pair: pair[0].number)
+    return sorted(exercises_with_suites(options.exercises, suites), key=lambda pair: pair[0].number)
 
 
 def requirements() -> str:

@@ -8,7 +8,6 @@ as soon as the learner edits the file, so none may appear.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 

@@ -8,9 +8,7 @@ without timing anything (the speed itself is measured by scripts/benchmark.py).
 
 from __future__ import annotations
 
-import json
 import shutil
-from pathlib import Path
 
 import pytest
 
