@@ -29,6 +29,13 @@ class LearnerImportFailed(Exception):
     """The learner's file raised (or ended the program) while it was imported."""
 
 
+class LearnerHung(BaseException):
+    """A learner function that already ran out of time once in this grading did so again, under its short limit.
+
+    A BaseException, like the time limit itself: learner code that catches Exception does not swallow it.
+    """
+
+
 class LearnerEscaped(Exception):
     """Learner code raised something that would otherwise end or skip the check (exit, Ctrl-C, pytest.skip)."""
 
@@ -56,7 +63,8 @@ def load(snapshot: Snapshot, module_name: str) -> types.ModuleType:
     The module is registered in ``sys.modules`` so that pickling its classes
     (``torch.save`` of a whole model, say) works as it would for a real import.
     """
-    text = snapshot.source.decode("utf-8", errors="replace")
+    # utf-8-sig: a file saved with a byte-order mark (some Windows editors) is still plain Python.
+    text = snapshot.source.decode("utf-8-sig", errors="replace")
     # Tracebacks read source lines through linecache: serve them from the snapshot.
     lines = text.splitlines(keepends=True)
     linecache.cache[snapshot.filename] = (len(text), None, lines, snapshot.filename)
@@ -137,6 +145,8 @@ def explain(exc: BaseException, filename: str) -> tuple[Status, str]:
         return Status.NOT_STARTED, one_line(str(exc))
     if isinstance(exc, (LearnerImportFailed, LearnerEscaped)):
         return Status.ERROR, one_line(str(exc))
+    if isinstance(exc, LearnerHung):
+        return Status.TIMEOUT, one_line(str(exc))
     if isinstance(exc, NotImplementedError) and raised_in_learner_code(exc, filename):
         return Status.NOT_STARTED, not_started_message(exc, filename)
     if isinstance(exc, AssertionError) and not learner_frames(exc, filename):

@@ -17,8 +17,10 @@ interface for suites: see ``docs/writing-suites.md``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import signal
 import sys
 import time
 import zlib
@@ -28,7 +30,7 @@ import pytest
 from _pytest.outcomes import Exit, Skipped, XFailed
 
 from grader import learner as learner_files
-from grader.learner import LearnerEscaped, LearnerFileMissing, LearnerImportFailed, Snapshot
+from grader.learner import LearnerEscaped, LearnerFileMissing, LearnerHung, LearnerImportFailed, Snapshot
 from grader.results import Status
 
 CHECK_MARKER_HELP = (
@@ -88,6 +90,10 @@ class GradingSettings:
     channel: Channel
     only_ids: frozenset[str] | None = None
     """The checks to run (None: all); a child resuming after a crash or a hang runs those not decided yet."""
+    hung: dict[str, str] = field(default_factory=dict)
+    """Learner functions that already ran out of time in this grading, each with the check where it first did."""
+    short_limit: float = 1.0
+    """Seconds each later call of such a function may take."""
 
 
 @dataclass
@@ -96,6 +102,7 @@ class _ItemState:
     message: str = ""
     traceback: str = ""
     start: float = field(default_factory=time.perf_counter)
+    hung_in: list[str] = field(default_factory=list)  # the learner function that ran out of time, if known
     returned: bool = False  # the check's function itself returned
     raised: BaseException | None = None  # what the check's function itself raised
 
@@ -154,6 +161,9 @@ class GraderPlugin:
             message = learner_files.explain_import_failure(exc, self.settings.snapshot.filename)
             self.import_error = LearnerImportFailed(message)
             self.import_traceback = learner_files.format_learner_traceback(exc, self.settings.snapshot.filename)
+        if self.module is not None:
+            for name, first_check in self.settings.hung.items():
+                limit_calls(self.module, name, first_check, self.settings.short_limit)
         replaced = self.guard.restore()
         if replaced and self.import_error is None:
             name = self.settings.snapshot.path.name
@@ -258,6 +268,7 @@ class GraderPlugin:
             state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or "skipped")
         elif isinstance(exc, pytest.fail.Exception) and str(exc.msg).startswith(TIMEOUT_MESSAGE_START):
             state.status, state.message = Status.TIMEOUT, timeout_message(item)
+            state.hung_in = self.note_hung_function(exc, self.checks[item.nodeid].name)
         else:
             state.status, state.message = learner_files.explain(exc, filename)
             if isinstance(exc, LearnerImportFailed):
@@ -280,13 +291,91 @@ class GraderPlugin:
             "message": state.message,
             "traceback": state.traceback,
             "duration_s": round(time.perf_counter() - state.start, 4),
+            "hung_in": state.hung_in,
         })
+
+    def note_hung_function(self, exc: BaseException, check_name: str) -> list[str]:
+        """Find the learner function that was running when time ran out; limit its later calls here too."""
+        if self.module is None:
+            return []
+        name = hung_function(exc, self.module)
+        if name is None or name in self.settings.hung:
+            return []
+        self.settings.hung[name] = check_name
+        limit_calls(self.module, name, check_name, self.settings.short_limit)
+        return [name]
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         """Close the figures a check made, so the next check starts with none."""
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:
             pyplot.close("all")
+
+
+def hung_function(exc: BaseException, module) -> str | None:
+    """The innermost learner function on ``exc``'s traceback that can be reached by name from ``module``.
+
+    ``train_step``, or ``Model.forward`` for a method of a class defined in the module.
+    """
+    codes = []
+    tb = exc.__traceback__
+    while tb is not None:
+        codes.append(tb.tb_frame.f_code)
+        tb = tb.tb_next
+    reachable = {}
+    for name, value in vars(module).items():
+        if getattr(value, "__module__", None) != module.__name__:
+            continue
+        if isinstance(value, type):
+            for attribute, member in vars(value).items():
+                code = getattr(member, "__code__", None)
+                if code is not None:
+                    reachable.setdefault(code, f"{name}.{attribute}")
+        elif getattr(value, "__code__", None) is not None:
+            reachable.setdefault(value.__code__, name)
+    for code in reversed(codes):
+        if code in reachable:
+            return reachable[code]
+    return None
+
+
+def limit_calls(module, name: str, first_check: str, limit: float) -> None:
+    """Replace the learner's ``name`` in ``module`` by a wrapper that stops each call after ``limit`` seconds."""
+    owner_name, _, attribute = name.rpartition(".")
+    owner = getattr(module, owner_name, None) if owner_name else module
+    original = getattr(owner, attribute, None) if owner is not None else None
+    if original is None or getattr(original, "__wrapped_by_grader__", False):
+        return
+    message = (f"`{name}` ran past the time limit again: it already did in the check \"{first_check}\", so "
+               f"each later call of it gets {limit:g} s. Fix the loop there first")
+
+    @functools.wraps(original)
+    def limited(*args, **kwargs):
+        return call_with_limit(original, limit, message, args, kwargs)
+
+    limited.__wrapped_by_grader__ = True
+    setattr(owner, attribute, limited)
+
+
+def call_with_limit(function, limit: float, message: str, args, kwargs):
+    """Call ``function``, raising LearnerHung if it runs longer than ``limit`` (the check's own alarm still holds)."""
+    outer_left = signal.getitimer(signal.ITIMER_REAL)[0]
+    if outer_left and outer_left <= limit:
+        return function(*args, **kwargs)  # the check's own time limit comes first anyway
+
+    def expire(signum, frame):
+        raise LearnerHung(message)
+
+    started = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_left:
+            signal.setitimer(signal.ITIMER_REAL, max(outer_left - (time.monotonic() - started), 0.001))
 
 
 def check_seed(run_seed: int, check_id: str) -> int:

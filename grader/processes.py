@@ -21,7 +21,6 @@ import sys
 PROC = "/proc"
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MEMORY_CAP_AVAILABLE = sys.platform.startswith("linux") and os.path.isdir(PROC)
 
 
@@ -54,7 +53,7 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
-def _parents() -> dict[int, int]:
+def parents() -> dict[int, int]:
     """``{pid: parent pid}`` for every process on the machine (Linux)."""
     parents = {}
     for name in os.listdir(PROC):
@@ -75,7 +74,7 @@ def descendants(root: int) -> list[int]:
     if not MEMORY_CAP_AVAILABLE:
         return []
     children: dict[int, list[int]] = {}
-    for pid, parent in _parents().items():
+    for pid, parent in parents().items():
         children.setdefault(parent, []).append(pid)
     found, stack = [], list(children.get(root, []))
     while stack:
@@ -86,18 +85,21 @@ def descendants(root: int) -> list[int]:
 
 
 def private_bytes(pids: list[int]) -> int:
-    """The resident memory of ``pids`` that is not backed by files (their heaps and tensors), added up (Linux).
+    """The resident memory of ``pids`` that is not backed by files, added up (Linux).
 
-    File-backed pages (torch's libraries, shared by every forked child) are left
-    out, so a child that merely exists costs nothing. Pages a child shares with
-    its own forks are counted once per process: a slight overestimate.
+    Anonymous pages (heaps, tensors) and shared-memory pages they have mapped
+    (``MAP_SHARED``, ``/dev/shm``, ``memfd``) count; pages of files on disk
+    (torch's libraries, shared by every forked child) do not, so a child that
+    merely exists costs nothing. Pages shared between processes are counted
+    once per process: an overestimate, never an underestimate.
     """
     total = 0
     for pid in pids:
         try:
-            with open(f"{PROC}/{pid}/statm", "rb") as statm:
-                fields = statm.read().split()
-            total += (int(fields[1]) - int(fields[2])) * PAGE_SIZE
+            with open(f"{PROC}/{pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith((b"RssAnon:", b"RssShmem:")):
+                        total += int(line.split()[1]) * 1024
         except (OSError, IndexError, ValueError):
             continue
     return total

@@ -77,6 +77,8 @@ class ExerciseResult:
     duration_s: float = 0.0
     problem: str = ""
     """Set when the exercise as a whole could not be graded (the suite did not load)."""
+    note: str = ""
+    """Something the learner should know that is not a verdict (their file changed while it was graded)."""
 
     @property
     def score(self) -> float:
@@ -106,6 +108,7 @@ class ExerciseResult:
             "checks": [check.to_dict() for check in self.checks],
             "duration_s": self.duration_s,
             "problem": self.problem,
+            "note": self.note,
         }
 
     @classmethod
@@ -123,6 +126,8 @@ class Report:
     seed: int
     device: str
     """Where device-dependent checks ran: ``cpu`` or ``cuda``."""
+    sandbox: str = ""
+    """Empty when learner code ran inside the sandbox; otherwise why it did not."""
 
     @property
     def score(self) -> float:

@@ -1,63 +1,39 @@
-"""The supervisor: imports torch once, then grades each exercise in forked children.
+"""Grading a plan's exercises: one sandboxed child after another, watched from outside the sandbox.
 
-Started by the command line (``grader.runner``) as a fresh interpreter, it reads
-the grading plan as JSON on standard input and answers with one JSON record a
-line on the file descriptor named by its first argument. It never runs learner
-code itself: every check runs in a child it forks (``grader.child``) and watches
-(``grader.watchdog``). When a child dies, hangs or uses too much memory, the
-check it was running gets its status and a fresh child resumes with the next
-check, so one bad check never costs the rest. Each exercise also has a time
-budget, so a file whose every check hangs still ends in bounded time.
+This runs in the process that prints the report (it never imports torch). For
+each exercise it asks the zygote in the sandbox (``grader.sandbox``) for a
+grading child, hands it a snapshot of the learner's file taken before any
+learner code ran, and watches it from here (``grader.watchdog``): its records
+arrive on a pipe made for that child alone, and its time and memory are
+bounded from here. When a child dies, hangs or uses too much memory, the check
+it was running gets its status and a fresh child resumes with the next check,
+so one bad check never costs the rest. Should learner code take the whole
+sandbox down, a fresh one is started and only that check is lost.
 """
 
 from __future__ import annotations
 
-import gc
-import json
-import os
+import base64
 import secrets
-import shutil
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-from grader import processes
+from grader.sandbox import SandboxFailed
 from grader.watchdog import ChildRun, Limits, describe_exit, watch
 
-BUDGET_CHECKS = 4  # an exercise may take as long as this many checks running out of time
+BUDGET_CHECKS = 4  # time lost to checks that run out of time, in --timeout's, before an exercise stops
+MIN_BUDGET_S = 30.0
+SHORT_LIMIT_FRACTION = 4  # a function that ran out of time once gets a quarter of the limit ...
+SHORT_LIMIT_MAX_S = 1.0  # ... and at most a second, each later time it is called in the same grading
 
 
-def warm_imports() -> None:
-    """Import everything a check may need, once, with the garbage collector paused.
+def exercise_budget(timeout: float) -> float:
+    """Seconds an exercise may lose to checks that run out of time: 4 × --timeout + 10 s, at least 30 s."""
+    return max(MIN_BUDGET_S, BUDGET_CHECKS * timeout + 10)
 
-    Pausing the collector during large imports saves about a third of torch's
-    import time; freezing what was imported keeps later collections (and every
-    forked child's memory) from touching it again. Building one optimizer
-    imports ``torch._dynamo``, which every training check would pay otherwise.
-    No tensor operation runs here: a child forked after a multi-threaded op
-    can deadlock, and CUDA is never initialised here, so a child can use it.
-    """
-    gc.disable()
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
-    import numpy  # noqa: F401
-    import pytest  # noqa: F401
-    import pytest_timeout  # noqa: F401
-    import torch
-    from _pytest.config import default_plugins
-
-    for name in default_plugins:
-        __import__(f"_pytest.{name}")
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-    import grader.child  # noqa: F401
-    import grader.integrity  # noqa: F401
-
-    gc.collect()
-    gc.freeze()
-    gc.enable()
+def short_limit(timeout: float) -> float:
+    return min(timeout / SHORT_LIMIT_FRACTION, SHORT_LIMIT_MAX_S)
 
 
 def new_check(info: dict) -> dict:
@@ -67,111 +43,68 @@ def new_check(info: dict) -> dict:
 
 
 class Supervisor:
-    """Grades a plan's exercises one after another and reports each one."""
+    """Grades exercises one after another in children of ``sandbox``'s zygote."""
 
-    def __init__(self, plan: dict, report_fd: int):
-        from grader.integrity import FileGuard
-
-        self.plan = plan
-        self.report_fd = report_fd
-        self.timeout = float(plan["timeout"])
-        self.seed = int(plan["seed"])
-        self.memory_bytes = int(plan["memory_mib"]) * 2**20
-        self.scratch = Path(tempfile.mkdtemp(prefix="grader-"))
-        suites = {Path(task["suite"]) for task in plan["exercises"]}
-        # Read before any learner code runs: the suites every child uses, and the grader's files to guard.
-        self.suite_sources = {path: path.read_bytes() for path in suites}
-        self.files = FileGuard(Path(__file__).resolve().parent, sorted(suites))
-
-    def send(self, record: dict) -> None:
-        data = (json.dumps(record) + "\n").encode()
-        while data:
-            data = data[os.write(self.report_fd, data):]
-
-    def resolve_device(self) -> str | None:
-        """The device checks run on, or None (after saying why) when the one asked for is missing."""
-        import torch
-
-        asked = self.plan["device"]
-        has_cuda = torch.cuda.is_available()  # with PYTORCH_NVML_BASED_CUDA_CHECK=1: does not initialise CUDA
-        if asked == "cuda" and not has_cuda:
-            self.send({"type": "usage_error",
-                       "message": "--device cuda: this machine has no CUDA GPU that torch can use; grade with --device cpu (or auto)"})
-            return None
-        return "cuda" if asked == "cuda" or (asked == "auto" and has_cuda) else "cpu"
-
-    def run(self) -> None:
-        try:
-            device = self.resolve_device()
-            if device is None:
-                return
-            import torch
-
-            self.send({"type": "ready", "device": device, "torch": torch.__version__})
-            for index, task in enumerate(self.plan["exercises"]):
-                self.send({"type": "exercise", "index": index, "result": self.grade(index, task, device)})
-        finally:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-        self.send({"type": "done"})
+    def __init__(self, sandbox_source, device: str, timeout: float, seed: int, memory_mib: int):
+        """``sandbox_source()`` gives a started sandbox (a fresh one when the last one died)."""
+        self.sandbox_source = sandbox_source
+        self.device = device
+        self.timeout = float(timeout)
+        self.seed = int(seed)
+        self.memory_bytes = int(memory_mib) * 2**20
 
     # -- one exercise -------------------------------------------------------
 
-    def grade(self, index: int, task: dict, device: str) -> dict:
-        """Grade one exercise, forking a fresh child after every crash or hang."""
-        from grader.integrity import restore_learner_file
-        from grader.learner import take_snapshot
+    def grade(self, task: dict, on_collected=lambda checks: None, on_check=lambda check: None) -> dict:
+        """Grade one exercise, forking a fresh child after every crash or hang.
 
+        ``task`` holds the snapshot (``source``, bytes or None) and the suite's
+        text, both read before any learner code ran. ``on_collected`` hears the
+        checks once they are known; ``on_check`` hears each check as it is decided.
+        """
         start = time.perf_counter()
-        path = Path(task["file"])
-        snapshot = take_snapshot(path) if path.is_file() else None
-        limits = Limits(check_s=self.timeout, deadline=time.monotonic() + BUDGET_CHECKS * (self.timeout + 5),
-                        memory_bytes=self.memory_bytes)
+        limits = Limits(check_s=self.timeout, budget_s=exercise_budget(self.timeout), memory_bytes=self.memory_bytes)
         checks: dict[str, dict] = {}
         decided: set[str] = set()
-        notes: list[str] = []
+        hung: dict[str, str] = {}  # learner function -> the check in which it first ran out of time
         problem = ""
         while True:
             expected = [check_id for check_id in checks if check_id not in decided] if checks else None
-            run = self.run_child(task, device, snapshot, expected, limits, index)
-            tampered = self.files.restore()
-            if snapshot is not None:
-                notes.append(restore_learner_file(path, snapshot.source))
+            run = self.run_child(task, expected, limits, hung, on_collected if expected is None else None,
+                                 lambda check_id, record: on_check({**checks[check_id], **record})
+                                 if check_id in checks else None)
             if run.collected is None:
                 problem = run.suite_error or run.child_error or (
-                    f"the grading process ended before the suite was loaded ({describe_exit(run.exit_status)})")
+                    f"the grading process ended before the suite was loaded ({self.describe_end(run)})")
                 break
             if not checks:
                 checks = {info["id"]: new_check(info) for info in run.collected}
-                self.send({"type": "collected", "index": index, "checks": list(checks.values())})
-            ran = [check_id for check_id in run.results]
+            ran = list(run.results)
             for check_id, record in run.results.items():
                 checks[check_id].update({key: record[key] for key in ("status", "message", "traceback", "duration_s")})
+                for name in record.get("hung_in", []):
+                    hung.setdefault(name, checks[check_id]["name"])
             for check_id, text in run.outputs.items():
                 if check_id in checks:
                     checks[check_id]["output"] += text
-            if tampered:
-                self.fail(checks, ran + ([run.current] if run.current else []), "error",
-                          f"the grader's own files were changed while your code ran ({', '.join(tampered)}): "
-                          "that is tampering, so these checks do not count; the files have been put back")
             decided |= set(ran)
             left = [check_id for check_id in checks if check_id not in decided]
             if not left:
                 break
-            if run.ended_by == "budget":
+            if limits.budget_s <= 0:
                 self.fail(checks, left, "timeout", (
-                    f"not run: this exercise used up its time ({BUDGET_CHECKS} checks' worth of --timeout) "
-                    "because earlier checks did not finish; fix those first"))
+                    f"not run: this exercise used up its time ({exercise_budget(self.timeout):g} s lost to checks "
+                    "that did not finish); fix those first"))
                 break
             if run.phase == "import":
-                self.fail_import(checks, left, run, path.name)
+                self.fail_import(checks, left, run, Path(task["file"]).name)
                 break
             if run.current is not None:
-                if not tampered:
-                    checks[run.current].update(self.lost_check(run))
+                checks[run.current].update(self.lost_check(run))
+                on_check(checks[run.current])
                 decided.add(run.current)
                 continue
-            self.fail(checks, left, "error",
-                      f"not run: the grading process ended early ({run.child_error or describe_exit(run.exit_status)})")
+            self.fail(checks, left, "error", f"not run: the grading process ended early ({self.describe_end(run)})")
             break
         return {
             "exercise": task["exercise"],
@@ -179,7 +112,7 @@ class Supervisor:
             "file": task["display_file"],
             "checks": list(checks.values()),
             "duration_s": round(time.perf_counter() - start, 3),
-            "problem": problem or "; ".join(note for note in notes if note),
+            "problem": problem,
         }
 
     @staticmethod
@@ -187,9 +120,13 @@ class Supervisor:
         for check_id in ids:
             checks[check_id].update(status=status, message=message)
 
+    @staticmethod
+    def describe_end(run: ChildRun) -> str:
+        return run.sandbox_error or describe_exit(run.exit_status)
+
     def fail_import(self, checks: dict, left: list[str], run: ChildRun, filename: str) -> None:
         """The learner's file hung, ended the process or used too much memory while it was imported."""
-        if run.ended_by in ("time", "budget"):
+        if run.ended_by == "time":
             status, message = "timeout", (
                 f"importing {filename} took longer than {self.timeout:g} s: is there a loop or a training run "
                 "at the top level of the file? Put it under `if __name__ == \"__main__\":`")
@@ -197,7 +134,7 @@ class Supervisor:
             status, message = "error", f"{filename} {self.memory_message()} while it was being imported"
         else:
             status, message = "error", (
-                f"{filename} ended the grading process while it was being imported ({describe_exit(run.exit_status)}): "
+                f"{filename} ended the grading process while it was being imported ({self.describe_end(run)}): "
                 "keep top-level code to definitions")
         self.fail(checks, left, status, message)
         for check_id in left:
@@ -215,64 +152,37 @@ class Supervisor:
         if run.ended_by == "memory":
             return {"status": "error", "message": f"your code {self.memory_message()}"}
         return {"status": "error", "message": (
-            f"your code ended the grading process during this check ({describe_exit(run.exit_status)}): "
+            f"your code ended the grading process during this check ({self.describe_end(run)}): "
             "os._exit(), a crash in native code, or the process was killed")}
 
     # -- one child ----------------------------------------------------------
 
-    def run_child(self, task: dict, device: str, snapshot, expected: list[str] | None, limits: Limits,
-                  index: int) -> ChildRun:
-        """Fork a child for the ``expected`` checks of ``task`` (None: all of them), watch it, return what it said."""
-        from grader import child
-        from grader.plugin import Channel, GradingSettings
-
+    def run_child(self, task: dict, expected: list[str] | None, limits: Limits, hung: dict[str, str],
+                  on_collected, on_result) -> ChildRun:
+        """Have the zygote fork a child for the ``expected`` checks of ``task`` (None: all); watch it."""
         secret = secrets.token_hex(16)
         run = ChildRun(secret=secret, expected=expected)
-        record_r, record_w = os.pipe()
-        output_r, output_w = os.pipe()
-        workdir = Path(tempfile.mkdtemp(dir=self.scratch))
-        suite = workdir / Path(task["suite"]).name  # a fresh copy from memory: what is on disk may have changed
-        suite.write_bytes(self.suite_sources[Path(task["suite"])])
-        settings = GradingSettings(
-            snapshot=snapshot,
-            missing_message=task["missing_message"],
-            module_name=task["module"],
-            device=device,
-            seed=self.seed,
-            channel=Channel(record_w, secret),
-            only_ids=None if expected is None else frozenset(expected),
-        )
-        pid = os.fork()
-        if pid == 0:  # the child
-            child.run(settings, suite, workdir, self.timeout, output_w,
-                      close_fds=[record_r, output_r, self.report_fd])
-        os.close(record_w)
-        os.close(output_w)
+        source = task["source"]
+        request = {
+            "file": task["file"],
+            "source": None if source is None else base64.b64encode(source).decode(),
+            "missing_message": task["missing_message"],
+            "module": task["module"],
+            "suite_name": Path(task["suite"]).name,
+            "suite_source": task["suite_source"],
+            "device": self.device,
+            "seed": self.seed,
+            "secret": secret,
+            "timeout": self.timeout,
+            "only_ids": expected,
+            "hung": hung,
+            "short_limit": short_limit(self.timeout),
+        }
         try:
-            # The report process learns the checks at once: should this process die, it can still list them.
-            announce = lambda infos: self.send({"type": "collected", "index": index,
-                                                "checks": [new_check(info) for info in infos]})
-            return watch(pid, record_r, output_r, run, limits, announce if expected is None else lambda infos: None)
-        finally:
-            os.close(record_r)
-            os.close(output_r)
-            shutil.rmtree(workdir, ignore_errors=True)
-
-
-def main() -> None:
-    """Entry point: ``python -m grader.supervisor REPORT_FD``, with plans on standard input, one JSON a line.
-
-    Each plan is graded in turn and ends with a "done" record; the supervisor
-    stays warm for the next plan (watch mode) until its standard input closes.
-    """
-    report_fd = int(sys.argv[1])
-    sys.dont_write_bytecode = True  # nothing of the grader's is written next to a learner's (or a suite's) file
-    processes.die_with_parent()
-    processes.become_subreaper()
-    warm_imports()
-    for line in sys.stdin:
-        Supervisor(json.loads(line), report_fd).run()
-
-
-if __name__ == "__main__":
-    main()
+            sandbox = self.sandbox_source()
+            sandbox.limit_memory(self.memory_bytes)
+            record_r, output_r = sandbox.fork(request)
+        except SandboxFailed as exc:
+            run.sandbox_error = str(exc)
+            return run
+        return watch(sandbox, record_r, output_r, run, limits, on_collected, on_result)

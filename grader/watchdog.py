@@ -7,9 +7,10 @@ fits the order the checks must run in: a ``start`` for the next check due, a
 goes to a second pipe and is kept, truncated, with the check it belongs to;
 it is never read for a verdict.
 
-The watchdog ends the child's whole process tree when a phase overruns its
-time, when the learner's processes together use more memory than allowed, or
-when the child is done.
+The watchdog runs outside the sandbox, in the process that prints the report.
+It ends every learner process when a phase overruns its time, when the
+learner's processes together use more memory than allowed, or when the child
+is done; learner code can neither see nor signal it.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from grader import processes
 
 COLLECT_LIMIT_S = 60.0  # loading a suite is the grader's own code: generous
 GRACE_S = 2.0  # pytest-timeout stops a check first; the kill is for what it cannot stop
 EXIT_DRAIN_S = 0.2  # after the child has ended, how long its last words may take to arrive
+EXIT_WAIT_S = 5.0  # after its processes were killed, how long the zygote may take to say the child ended
 POLL_S = 0.1  # how often memory is measured
 OUTPUT_LIMIT = 4000  # characters of learner output kept per check
 TRUNCATED = "\n[… more output not shown]"
@@ -36,10 +37,10 @@ class Limits:
     """How long each phase may take, and how much memory learner code may use."""
 
     check_s: float
-    deadline: float
-    """The moment (``time.monotonic()``) the whole exercise must be over."""
+    budget_s: float
+    """Seconds the exercise may still lose to checks that run out of time; at zero, it stops."""
     memory_bytes: int
-    """Resident memory the learner's processes may use beyond what the child had when it started."""
+    """Memory the learner's processes may use beyond what the sandbox held when the child started."""
 
 
 @dataclass
@@ -56,6 +57,7 @@ class ChildRun:
     outputs: dict[str, str] = field(default_factory=dict)
     suite_error: str = ""
     child_error: str = ""
+    sandbox_error: str = ""  # the sandbox itself failed (its zygote died or stopped answering)
     finished: bool = False
     ended_by: str = ""  # "", "time", "budget" (the exercise's time ran out) or "memory"
     exit_status: int = 0
@@ -107,77 +109,108 @@ class ChildRun:
         self.outputs[key] = kept[:OUTPUT_LIMIT] + TRUNCATED if len(kept) > OUTPUT_LIMIT else kept
 
 
-def phase_deadline(run: ChildRun, since: float, limits: Limits) -> tuple[float, str]:
-    """When the current phase must be over, and what ran out if it is not."""
+def phase_deadline(run: ChildRun, since: float, limits: Limits) -> float:
+    """When the current phase must be over."""
     if run.phase == "collect":
-        own = since + COLLECT_LIMIT_S
-    elif run.phase == "import":
-        own = since + limits.check_s
-    else:
-        own = since + limits.check_s + GRACE_S
-    return (own, "time") if own <= limits.deadline else (limits.deadline, "budget")
+        return since + COLLECT_LIMIT_S
+    if run.phase == "import":
+        return since + limits.check_s
+    return since + limits.check_s + GRACE_S
 
 
-def watch(pid: int, record_fd: int, output_fd: int, run: ChildRun, limits: Limits,
-          on_collected=lambda checks: None) -> ChildRun:
-    """Read the child's records and output until it is done, or overruns, then end its process tree.
+def watch(sandbox, record_fd: int, output_fd: int, run: ChildRun, limits: Limits,
+          on_collected=None, on_result=None) -> ChildRun:
+    """Read the child's records and output until it is done or overruns, then end every learner process.
 
-    ``on_collected`` is called with the checks as soon as the child has collected them.
+    ``sandbox`` is the ``grader.sandbox.Sandbox`` whose zygote forked the child:
+    its control socket says when the child has ended, and it measures and kills
+    the learner's processes. ``on_collected(checks)`` is called once the child
+    has listed its checks, ``on_result(check_id, record)`` as each check is decided.
     """
     selector = selectors.DefaultSelector()
     selector.register(record_fd, selectors.EVENT_READ, "records")
     selector.register(output_fd, selectors.EVENT_READ, "output")
+    selector.register(sandbox.control, selectors.EVENT_READ, "control")
     pending = b""
     phase_start = time.monotonic()
-    baseline = None
+    measured = sandbox.cgroup is None
+    baseline = None if measured else sandbox.memory_used()
+    oom_before = sandbox.oom_kills()
     open_pipes = 2
-    exit_status = None  # set once the child itself has ended
+    exit_status = None  # set once the zygote says the child has ended
     exited_at = 0.0
-    while open_pipes and not run.ended_by:
-        deadline, reason = phase_deadline(run, phase_start, limits)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            run.ended_by = reason
-            break
-        if exit_status is None:
-            ended, status = os.waitpid(pid, os.WNOHANG)
-            if ended:
-                exit_status, exited_at = status, time.monotonic()
-        elif time.monotonic() - exited_at > EXIT_DRAIN_S:
-            # The child is gone but something it started (in a session of its own) still holds the
-            # pipes open: what the child wrote has been read, so waiting longer would only wait for that.
-            break
-        wait = min(remaining, POLL_S)
-        for key, _ in selector.select(timeout=wait):
-            data = os.read(key.fd, 65536)
-            if not data:
-                selector.unregister(key.fd)
-                open_pipes -= 1
-            elif key.data == "output":
-                run.keep_output(data.decode("utf-8", errors="replace"))
-            else:
-                pending += data
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    collected_before = run.collected
-                    if run.accept(line):
-                        phase_start = time.monotonic()
-                    if collected_before is None and run.collected is not None:
-                        on_collected(run.collected)
-        if run.finished:
-            break
-        if processes.MEMORY_CAP_AVAILABLE:
-            used = processes.private_bytes([pid, *processes.descendants(pid)])
-            baseline = used if baseline is None else baseline
+    try:
+        while not run.ended_by and not run.sandbox_error:
+            now = time.monotonic()
+            remaining = phase_deadline(run, phase_start, limits) - now
+            if remaining <= 0:
+                run.ended_by = "time"
+                limits.budget_s -= now - phase_start
+                break
+            if exit_status is not None and (not open_pipes or now - exited_at > EXIT_DRAIN_S):
+                # The child is gone; what it wrote has been read (something it started may still hold the pipes).
+                break
+            for key, _ in selector.select(timeout=min(remaining, POLL_S)):
+                if key.data == "control":
+                    try:
+                        exit_status, exited_at = sandbox.read_message().get("status", 0), time.monotonic()
+                    except Exception as exc:  # noqa: BLE001 - SandboxFailed: the zygote is gone
+                        run.sandbox_error = str(exc)
+                        break
+                    selector.unregister(sandbox.control)
+                    continue
+                data = os.read(key.fd, 65536)
+                if not data:
+                    selector.unregister(key.fd)
+                    open_pipes -= 1
+                elif key.data == "output":
+                    run.keep_output(data.decode("utf-8", errors="replace"))
+                else:
+                    pending += data
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        if accept(run, line, limits, on_collected, on_result):
+                            phase_start = time.monotonic()
+            if run.finished:
+                break
+            used = sandbox.memory_used()
+            if baseline is None:
+                baseline = used
             if used - baseline > limits.memory_bytes:
                 run.ended_by = "memory"
-    selector.close()
-    processes.kill_group(pid)
-    if exit_status is None:
-        _, exit_status = os.waitpid(pid, 0)  # before the sweep below, which reaps whatever it finds
-    run.exit_status = exit_status
-    processes.end_everything_below(os.getpid())  # orphans that left the group were adopted by us
+    finally:
+        selector.close()
+        os.close(record_fd)
+        os.close(output_fd)
+    sandbox.end_learner_processes()
+    if exit_status is None and not run.sandbox_error:
+        try:
+            exit_status = sandbox.wait_for_message(EXIT_WAIT_S).get("status", 0)
+        except Exception as exc:  # noqa: BLE001 - SandboxFailed
+            run.sandbox_error = str(exc)
+    if run.sandbox_error:
+        sandbox.close()  # the next child gets a fresh sandbox
+    if sandbox.oom_kills() > oom_before and not run.ended_by:
+        run.ended_by = "memory"  # the kernel's hard cap struck before a measurement saw it
+    run.exit_status = exit_status or 0
     return run
+
+
+def accept(run: ChildRun, line: bytes, limits: Limits, on_collected, on_result) -> bool:
+    """Apply one record to ``run``, telling the callbacks; True when a phase or check began (its clock restarts)."""
+    collected_before, decided_before = run.collected, len(run.results)
+    began = run.accept(line)
+    if collected_before is None and run.collected is not None and on_collected:
+        on_collected(run.collected)
+    if len(run.results) > decided_before:
+        check_id, record = list(run.results.items())[-1]
+        if record.get("status") == "timeout":
+            limits.budget_s -= float(record.get("duration_s", 0.0))
+            if limits.budget_s <= 0:
+                run.ended_by = "budget"
+        if on_result:
+            on_result(check_id, record)
+    return began
 
 
 def describe_exit(status: int) -> str:

@@ -1,0 +1,208 @@
+"""The zygote: the one process in the sandbox that the grader talks to.
+
+It imports torch once, then forks a grading child (``grader.child``) each time
+the grader asks, and says when that child has ended. It never runs learner
+code itself. In the sandbox it is PID 1 of its own PID namespace, so learner
+code can neither stop nor kill it (the kernel delivers no signal to a
+namespace's init that it has not asked for), and it is not dumpable, so learner
+code can neither read its memory nor open its file descriptors through
+``/proc``. Before each child it empties ``/tmp`` and ``/dev/shm``: nothing one
+learner leaves there reaches the next grading.
+
+Started as ``python -I -B -c <bootstrap> CONTROL_FD`` by ``grader.sandbox``.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import gc
+import os
+import resource
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+from grader.sandbox import wire
+
+PR_SET_DUMPABLE = 4
+FILE_SIZE_LIMIT = 512 * 2**20  # the largest file learner code may write (a checkpoint is a few KiB)
+OPEN_FILES_LIMIT = 1024
+PROCESS_LIMIT = 512  # per sandbox: threads count too (torch starts a few)
+
+
+def warm_imports() -> None:
+    """Import everything a check may need, once, with the garbage collector paused.
+
+    Pausing the collector during large imports saves about a third of torch's
+    import time; freezing what was imported keeps later collections (and every
+    forked child's memory) from touching it again. Building one optimizer
+    imports ``torch._dynamo``, which every training check would pay otherwise.
+    No tensor operation runs here: a child forked after a multi-threaded op
+    can deadlock, and CUDA is never initialised here, so a child can use it.
+    """
+    gc.disable()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import numpy  # noqa: F401
+    import pytest  # noqa: F401
+    import pytest_timeout  # noqa: F401
+    import torch
+    from _pytest.config import default_plugins
+
+    for name in default_plugins:
+        __import__(f"_pytest.{name}")
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    import grader.child  # noqa: F401
+    import grader.integrity  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+    gc.enable()
+
+
+def protect_myself(in_sandbox: bool) -> None:
+    """Not dumpable; limits every learner process inherits; in the sandbox also a process cap."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    limits = [(resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT), (resource.RLIMIT_NOFILE, OPEN_FILES_LIMIT)]
+    if in_sandbox:
+        # Inside the sandbox's own user namespace this counts the sandbox's processes only.
+        limits.append((resource.RLIMIT_NPROC, PROCESS_LIMIT))
+    for kind, value in limits:
+        soft, hard = resource.getrlimit(kind)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        try:
+            resource.setrlimit(kind, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def empty_folder(folder: Path) -> None:
+    """Remove everything inside ``folder`` (not the folder itself)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            try:
+                entry.unlink()
+            except OSError:
+                pass
+
+
+def prepare_matplotlib(scratch: Path) -> None:
+    """Give matplotlib a writable config folder holding the font cache the grader prepared.
+
+    Without it matplotlib rebuilds the cache (seconds) or warns into the
+    learner's output that it made a temporary folder.
+    """
+    config = scratch / "matplotlib"
+    config.mkdir(parents=True, exist_ok=True)
+    prepared = os.environ.get("KIT_MPL_CACHE")
+    if prepared and Path(prepared).is_dir():
+        for file in Path(prepared).glob("fontlist-*.json"):
+            shutil.copy(file, config / file.name)
+    os.environ["MPLCONFIGDIR"] = str(config)
+
+
+def start_child(request: dict, fds: list[int], control: socket.socket, scratch: Path) -> int:
+    """Fork a grading child for ``request``; returns its pid (in the parent)."""
+    from grader import child
+    from grader.learner import Snapshot
+    from grader.plugin import Channel, GradingSettings
+
+    record_w, output_w = fds
+    workdir = scratch / "work"
+    snapshot = None
+    if request["source"] is not None:
+        snapshot = Snapshot(Path(request["file"]), base64.b64decode(request["source"]))
+    settings = GradingSettings(
+        snapshot=snapshot,
+        missing_message=request["missing_message"],
+        module_name=request["module"],
+        device=request["device"],
+        seed=request["seed"],
+        channel=Channel(record_w, request["secret"]),
+        only_ids=None if request["only_ids"] is None else frozenset(request["only_ids"]),
+        hung=dict(request.get("hung", {})),
+        short_limit=float(request.get("short_limit", 1.0)),
+    )
+    pid = os.fork()
+    if pid == 0:
+        control.close()
+        workdir.mkdir(parents=True, exist_ok=True)
+        suite = workdir / request["suite_name"]
+        suite.write_text(request["suite_source"])
+        child.run(settings, suite, workdir, float(request["timeout"]), output_w, close_fds=[])
+    os.close(record_w)
+    os.close(output_w)
+    return pid
+
+
+def wait_for(pid: int) -> int:
+    """Wait for ``pid`` to end, reaping any orphan that ends meanwhile; its wait status."""
+    while True:
+        try:
+            ended, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 0
+        except InterruptedError:
+            continue
+        if ended == pid:
+            return status
+
+
+def reap_orphans() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main() -> None:
+    control = socket.socket(fileno=int(sys.argv[1]))
+    in_sandbox = os.getpid() == 1
+    sys.dont_write_bytecode = True
+    if not in_sandbox:
+        from grader import processes
+
+        processes.die_with_parent()
+        processes.become_subreaper()  # orphans of learner code stay below us, where the grader finds them
+    protect_myself(in_sandbox)
+    scratch = Path(os.environ.get("TMPDIR", "/tmp"))
+    prepare_matplotlib(scratch)
+    warm_imports()
+    import torch
+
+    # With PYTORCH_NVML_BASED_CUDA_CHECK=1 asking does not initialise CUDA, so children can still use it.
+    wire.send(control, {"type": "ready", "torch": torch.__version__, "cuda": torch.cuda.is_available()})
+    while True:
+        try:
+            request, fds = wire.receive(control)
+        except (wire.WireClosed, OSError):
+            return
+        if request.get("type") != "fork" or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            continue
+        reap_orphans()
+        for folder in (scratch, Path("/dev/shm")) if in_sandbox else (scratch,):
+            empty_folder(folder)
+        pid = start_child(request, fds, control, scratch)
+        wire.send(control, {"type": "exited", "status": wait_for(pid)})
+
+
+if __name__ == "__main__":
+    main()
