@@ -39,7 +39,8 @@ class FileGuard:
 
     def __init__(self, package: Path, suites: list[Path]):
         self.package = package
-        self.guarded = sorted([*package.glob("*.py"), *package.glob("*.ini"), *package.glob("*.json"), *suites])
+        self.guarded = sorted([*package.glob("*.py"), *package.glob("sandbox/*.py"), *package.glob("*.ini"),
+                               *package.glob("*.json"), *suites])
         self.saved = {path: path.read_bytes() for path in self.guarded}
         self.known = set(self._package_files())
 
@@ -120,28 +121,6 @@ def keep_backup(data: bytes, name: str) -> Path:
             backup.unlink(missing_ok=True)  # half a backup would look like a whole one
             raise
         return backup
-
-
-def restore_learner_file(path: Path, original: bytes) -> str:
-    """Put the learner's file back if their code deleted or rewrote it while it was graded.
-
-    The version found on disk is first copied to the backup folder (it might
-    be an edit the learner saved meanwhile): nothing is ever lost. Returns a
-    sentence for the report, or "" when the file was untouched.
-    """
-    try:
-        current = path.read_bytes()
-    except OSError:
-        current = None
-    if current == original:
-        return ""
-    note = f"{path.name} was deleted while it was being graded; it has been put back"
-    if current is not None:
-        backup = keep_backup(current, path.name)
-        note = (f"{path.name} changed while it was being graded; the graded version has been put back "
-                f"and the changed one kept in {backup}")
-    path.write_bytes(original)
-    return note
 
 
 def guarded(value) -> bool:

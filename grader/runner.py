@@ -166,7 +166,7 @@ class Worker:
         state = probe()
         report = Report(exercises=[], seed=seed, device=device, sandbox=state.reason if not state.on else "")
         supervisor = Supervisor(self.started_sandbox if not failed else self.failed_sandbox(failed),
-                                device, timeout, seed, memory_mib)
+                                device, timeout, seed, memory_mib, guard_files=not state.on)
         for task in tasks:
             plan = task.to_plan()
             progress("exercise", plan)

@@ -18,9 +18,11 @@ import secrets
 import time
 from pathlib import Path
 
+from grader.integrity import FileGuard
 from grader.sandbox import SandboxFailed
 from grader.watchdog import ChildRun, Limits, describe_exit, watch
 
+GRADER_PACKAGE = Path(__file__).resolve().parent
 BUDGET_CHECKS = 4  # time lost to checks that run out of time, in --timeout's, before an exercise stops
 MIN_BUDGET_S = 30.0
 SHORT_LIMIT_FRACTION = 4  # a function that ran out of time once gets a quarter of the limit ...
@@ -45,9 +47,15 @@ def new_check(info: dict) -> dict:
 class Supervisor:
     """Grades exercises one after another in children of ``sandbox``'s zygote."""
 
-    def __init__(self, sandbox_source, device: str, timeout: float, seed: int, memory_mib: int):
-        """``sandbox_source()`` gives a started sandbox (a fresh one when the last one died)."""
+    def __init__(self, sandbox_source, device: str, timeout: float, seed: int, memory_mib: int,
+                 guard_files: bool = False):
+        """``sandbox_source()`` gives a started sandbox (a fresh one when the last one died).
+
+        ``guard_files``: check the grader's files after each child and put them back. Needed only
+        without bubblewrap: in the sandbox learner code cannot write them.
+        """
         self.sandbox_source = sandbox_source
+        self.guard_files = guard_files
         self.device = device
         self.timeout = float(timeout)
         self.seed = int(seed)
@@ -68,11 +76,13 @@ class Supervisor:
         decided: set[str] = set()
         hung: dict[str, str] = {}  # learner function -> the check in which it first ran out of time
         problem = ""
+        files = FileGuard(GRADER_PACKAGE, [Path(task["suite"])]) if self.guard_files else None
         while True:
             expected = [check_id for check_id in checks if check_id not in decided] if checks else None
             run = self.run_child(task, expected, limits, hung, on_collected if expected is None else None,
                                  lambda check_id, record: on_check({**checks[check_id], **record})
                                  if check_id in checks else None)
+            tampered = files.restore() if files else []
             if run.collected is None:
                 problem = run.suite_error or run.child_error or (
                     f"the grading process ended before the suite was loaded ({self.describe_end(run)})")
@@ -87,6 +97,10 @@ class Supervisor:
             for check_id, text in run.outputs.items():
                 if check_id in checks:
                     checks[check_id]["output"] += text
+            if tampered:
+                self.fail(checks, ran + ([run.current] if run.current else []), "error",
+                          f"the grader's own files were changed while your code ran ({', '.join(tampered)}): "
+                          "that is tampering, so these checks do not count; the files have been put back")
             decided |= set(ran)
             left = [check_id for check_id in checks if check_id not in decided]
             if not left:
@@ -100,7 +114,8 @@ class Supervisor:
                 self.fail_import(checks, left, run, Path(task["file"]).name)
                 break
             if run.current is not None:
-                checks[run.current].update(self.lost_check(run))
+                if not tampered:
+                    checks[run.current].update(self.lost_check(run))
                 on_check(checks[run.current])
                 decided.add(run.current)
                 continue

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.sandbox import probe
 from tests.conftest import KIT, survivors
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -70,6 +71,15 @@ EXPECTED = {
     "kills_the_grader": ({EVERY: ("error", "not graded")}, []),
     "escapes_then_exits": ({EVERY: ("error", "ended the grading process while it was being imported")}, []),
 }
+# With the sandbox on, these attacks fail at the operating system's boundary, and the file gets the grade
+# of what it really does: its writes fail, its file is not there to delete, its kill reaches nothing.
+IN_SANDBOX = {
+    "tampers_with_grader": ({EVERY: ("error", "Read-only file system")}, []),
+    "tampers_during_check": ({"train_step_returns_loss": ("error", "Read-only file system")}, []),
+    "deletes_itself": ({EVERY: ("error", "No such file or directory")}, []),
+    "kills_the_grader": ({"train_step_returns_loss": ("failed", "")}, []),
+}
+SANDBOX_ON = probe().on
 
 
 @pytest.fixture
@@ -108,7 +118,7 @@ def plant_configuration(folder: Path) -> dict:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_hostile_file_is_contained(name, kit_copy, tmp_path):
-    expected, extra = EXPECTED[name]
+    expected, extra = IN_SANDBOX[name] if SANDBOX_ON and name in IN_SANDBOX else EXPECTED[name]
     folder = tmp_path / "learner"
     folder.mkdir()
     learner_file = folder / "exercise_03_training.py"

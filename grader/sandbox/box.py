@@ -117,11 +117,12 @@ def bwrap_command(bwrap: str, gpu: bool, mpl_cache: Path | None) -> list[str]:
     for name in ETC_FILES:
         if os.path.exists(f"/etc/{name}"):
             command += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-    for path in read_only_paths():
-        command += ["--ro-bind", path, path]
+    # The private /tmp comes before the binds: a kit or a Python installed below /tmp stays visible.
     command += ["--proc", "/proc", "--dev", "/dev",
                 "--size", str(TMP_SIZE), "--tmpfs", "/tmp",
                 "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm"]
+    for path in read_only_paths():
+        command += ["--ro-bind", path, path]
     if mpl_cache is not None:
         command += ["--ro-bind", str(mpl_cache), "/opt/kit-matplotlib"]
     if gpu:

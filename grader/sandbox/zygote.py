@@ -83,10 +83,10 @@ def protect_myself(in_sandbox: bool) -> None:
             pass
 
 
-def empty_folder(folder: Path) -> None:
-    """Remove everything inside ``folder`` (not the folder itself)."""
+def empty_folder(folder: Path, keep: frozenset[str] = frozenset()) -> None:
+    """Remove everything inside ``folder`` (not the folder itself) but the entries named in ``keep``."""
     try:
-        entries = list(folder.iterdir())
+        entries = [entry for entry in folder.iterdir() if entry.name not in keep]
     except OSError:
         return
     for entry in entries:
@@ -182,6 +182,8 @@ def main() -> None:
         processes.become_subreaper()  # orphans of learner code stay below us, where the grader finds them
     protect_myself(in_sandbox)
     scratch = Path(os.environ.get("TMPDIR", "/tmp"))
+    # What is in /tmp before anything ran holds the read-only binds of paths below /tmp: never removed.
+    keep = frozenset(entry.name for entry in scratch.iterdir()) if in_sandbox else frozenset()
     prepare_matplotlib(scratch)
     warm_imports()
     import torch
@@ -198,8 +200,9 @@ def main() -> None:
                 os.close(fd)
             continue
         reap_orphans()
-        for folder in (scratch, Path("/dev/shm")) if in_sandbox else (scratch,):
-            empty_folder(folder)
+        empty_folder(scratch, keep)
+        if in_sandbox:
+            empty_folder(Path("/dev/shm"))
         pid = start_child(request, fds, control, scratch)
         wire.send(control, {"type": "exited", "status": wait_for(pid)})
 

@@ -1,10 +1,8 @@
-"""Deletes its own file while being imported, and rewrites it while a check runs."""
+"""Deletes its own file while being imported (outside the sandbox the grader puts it back afterwards)."""
 import os
 
 os.remove(__file__)
 
 
 def train_step(model, X, y, loss_fn, optimizer):
-    with open(__file__, "w") as file:
-        file.write("# nothing left\n")
     return 0.0
