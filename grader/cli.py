@@ -72,6 +72,9 @@ def source_folder(options) -> Path:
         folder = KIT_ROOT / "solutions"
     elif options.source:
         folder = Path(options.source)
+        if folder.is_file():
+            raise UsageError(f"--source wants the folder that holds your exercise files, not a file: "
+                             f"to grade {folder.name}, run python -m grader {folder}")
     else:
         # The contract's default is the kit's exercises/; an installed kit (no exercises/ beside the
         # grader package, as in a learners' repository) grades the ones in the current folder.
@@ -79,6 +82,14 @@ def source_folder(options) -> Path:
     if not folder.is_dir():
         raise UsageError(f"no folder {folder}: give --source the folder that holds your exercise_NN_*.py files")
     return folder
+
+
+def named_file(text: str) -> Path | None:
+    """The learner file ``text`` names by its path (``exercises/exercise_03_training.py``), or None."""
+    path = Path(text)
+    if path.suffix != ".py" or (len(path.parts) == 1 and not path.is_file()):
+        return None
+    return path
 
 
 def suite_for(exercise: course.Exercise, suites: Path) -> Path | None:
@@ -97,13 +108,25 @@ def select_tasks(options) -> list[Task]:
     if not suites.is_dir():
         raise UsageError(f"no folder {suites}: give --suites the folder that holds your test_NN_<topic>.py suites")
     named = [] if options.all else options.exercises
+    # An exercise may be named by its file's path, as tab completion gives it: that file is the one graded.
+    files, names = {}, []
+    for text in named:
+        path = named_file(text)
+        if path is not None:
+            exercise = named_exercise(path.name, " (or run python -m grader to see them all)")
+            files[exercise], text = path, exercise.name
+        names.append(text)
     tasks = []
-    for exercise, suite in exercises_with_suites(named, suites, " (or run python -m grader to see them all)"):
-        file = source / exercise.filename
+    for exercise, suite in exercises_with_suites(names, suites, " (or run python -m grader to see them all)"):
+        file = files.get(exercise, source / exercise.filename)
         if named and not file.is_file():
             # Named on the command line, so wanted: say what to do. With --all, a missing file is "not started".
-            raise UsageError(f"no file {file}: copy {exercise.filename} into {source} (or point --source at the folder that has it)")
+            raise UsageError(f"no file {file}: python -m grader {exercise.name} --reset puts the stub back "
+                             "(or point --source at the folder that has it)")
         tasks.append(Task(exercise, file, suite))
+    if not named and tasks and not any(task.file.is_file() for task in tasks):
+        raise UsageError(f"{source} holds none of the course's files (exercise_NN_<topic>.py): point --source at "
+                         "the folder that has them, or run python -m grader 00 --reset to start with the first stub")
     return tasks
 
 
@@ -153,18 +176,20 @@ def check_limits(options) -> None:
         raise UsageError(f"--seed must be zero or more, got {options.seed}")
 
 
-def grade_with_state(tasks: list[Task], options, state: ProgressState, seed: int, reuse: bool) -> Report:
+def grade_with_state(tasks: list[Task], options, state: ProgressState, seed: int, reuse: bool,
+                     on_progress=None) -> Report:
     """Grade ``tasks`` (with ``reuse``, only those whose stored result is out of date) and store the results."""
     stored = {task: state.cached(task) for task in tasks} if reuse else {}
     stale = [task for task in tasks if stored.get(task) is None]
     keys = [state.key(task) for task in stale]  # taken before grading: an edit saved meanwhile is graded next time
-    fresh = Report(exercises=[], seed=seed, device=options.device)
+    fresh = Report(exercises=[], seed=seed, device=options.device, sandbox="")
     if stale:
-        fresh = grade(stale, device=options.device, timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
+        fresh = grade(stale, device=options.device, timeout=options.timeout, seed=seed, memory_mib=options.memory_limit,
+                      on_progress=on_progress)
         state.store(list(zip(keys, stale, fresh.exercises)))
     results = iter(fresh.exercises)
     exercises = [stored.get(task) or next(results) for task in tasks]
-    return Report(exercises=exercises, seed=seed, device=fresh.device)
+    return Report(exercises=exercises, seed=seed, device=fresh.device, sandbox=fresh.sandbox)
 
 
 def watched_task(tasks: list[Task], options, state: ProgressState, seed: int) -> Task:
@@ -255,6 +280,20 @@ def grade_from_command_line(argv: list[str] | None) -> int:
 
         return watch(watched_task(tasks, options, state, seed), options, state, seed)
     # The overview reuses what is stored for files that did not change; an explicit --seed asks for a new grading.
-    report = grade_with_state(tasks, options, state, seed, reuse=progress and options.seed is None)
+    reuse = progress and options.seed is None
+    if options.format == "text" and not options.output and not progress:
+        from grader import report_text
+
+        console = report_text.make_console()
+        if report_text.LiveProgress.wanted(console):
+            with report_text.LiveProgress(console) as live:
+                report = grade_with_state(tasks, options, state, seed, reuse, on_progress=live)
+            write_report(report, options, progress)
+            return report.exit_code
+    report = grade_with_state(tasks, options, state, seed, reuse)
     write_report(report, options, progress)
+    if report.sandbox and options.format != "text":
+        from grader.formats import sandbox_off
+
+        print(f"grader: {sandbox_off(report)}", file=sys.stderr)  # a CI log shows it beside the machine format
     return report.exit_code

@@ -61,6 +61,7 @@ def to_json(report: Report) -> str:
         "score": report.score,
         "max_score": report.max_score,
         "seed": report.seed,
+        "sandbox": {"on": not report.sandbox, "reason": report.sandbox},
         "exercises": [
             {
                 "exercise": exercise.exercise,
@@ -130,7 +131,15 @@ def summary(report: Report) -> str:
         lines.append(line)
     lines.append(f"Graded on {report.device} with seed {report.seed} "
                  f"(python -m grader ... --seed {report.seed} reproduces this grading).")
+    if report.sandbox:
+        lines.append(sandbox_off(report))
     return "\n".join(lines)
+
+
+def sandbox_off(report: Report) -> str:
+    """The one sentence every format carries when learner code ran without the sandbox."""
+    return (f"The sandbox was off ({report.sandbox}): learner code ran with the grader's older defences only; "
+            "see docs/security.md to turn it on.")
 
 
 # -- GitHub Classroom ------------------------------------------------------------
@@ -202,7 +211,7 @@ def to_junit(report: Report) -> str:
         properties = ET.SubElement(suite, "properties")
         for name, value in (("title", exercise.title), ("file", exercise.file), ("score", f"{exercise.score:g}"),
                             ("max_score", f"{exercise.max_score:g}"), ("seed", str(report.seed)),
-                            ("device", report.device)):
+                            ("device", report.device), ("sandbox", f"off: {report.sandbox}" if report.sandbox else "on")):
             ET.SubElement(properties, "property", name=name, value=xml_text(value))
         for check in exercise.checks:
             ET.SubElement(properties, "property", name=f"points:{check.id}",

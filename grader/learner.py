@@ -19,6 +19,7 @@ from pathlib import Path
 from grader.results import Status
 
 MESSAGE_LIMIT = 300  # characters; a message is one line a learner reads at a glance
+TRACEBACK_FRAMES = 12  # of the learner's frames shown in a traceback (a deep recursion has thousands)
 
 
 class LearnerFileMissing(Exception):
@@ -107,6 +108,12 @@ def format_learner_traceback(exc: BaseException, filename: str) -> str:
     frames = learner_frames(exc, filename)
     if not frames:
         return ""
+    if len(frames) > TRACEBACK_FRAMES:
+        # Deep recursion: the first frames say where it began, the last where it ended.
+        head, tail = frames[: TRACEBACK_FRAMES // 2], frames[-TRACEBACK_FRAMES // 2:]
+        skipped = f"  [… {len(frames) - len(head) - len(tail)} more frames not shown]\n"
+        return ("".join(traceback.format_list(head)) + skipped + "".join(traceback.format_list(tail))
+                + describe_exception(exc)).rstrip()
     return ("".join(traceback.format_list(frames)) + describe_exception(exc)).rstrip()
 
 

@@ -58,6 +58,17 @@ def render(report: Report, console, all_hints: bool = False) -> None:
     style = "bold green" if report.exit_code == 0 else "bold"
     console.print(f"[{style}]{total}[/]  [dim](seed {report.seed}; grade again with --seed {report.seed} "
                   f"to repeat these checks; device {escape(report.device)})[/]", soft_wrap=True)
+    render_sandbox_off(report, console)
+
+
+def render_sandbox_off(report: Report, console) -> None:
+    """Say once, at the end, when learner code ran without the sandbox."""
+    from rich.markup import escape
+
+    from grader.formats import sandbox_off
+
+    if report.sandbox:
+        console.print(f"[yellow]{escape(sandbox_off(report))}[/]", soft_wrap=True)
 
 
 def render_exercise(exercise: ExerciseResult, console, all_hints: bool) -> None:
@@ -67,9 +78,11 @@ def render_exercise(exercise: ExerciseResult, console, all_hints: bool) -> None:
                   f"{points(exercise.score)}/{points(exercise.max_score)}  [dim]{escape(exercise.file)}[/]", soft_wrap=True)
     if exercise.problem:
         console.print(f"  [red]! {escape(exercise.problem)}[/]", soft_wrap=True)
+    if exercise.note:
+        console.print(f"  [yellow]note: {escape(exercise.note)}[/]", soft_wrap=True)
     shared = shared_failure(exercise)
     if shared is not None:
-        # The file could not be imported (or the like): say it once, not under every check.
+        # The file could not be imported (or the like): say it once, not under every check, and no hints.
         console.print(f"  [red]! {escape(shared.message)}[/]", soft_wrap=True)
         render_details(shared, console)
         for check in exercise.checks:
@@ -77,8 +90,43 @@ def render_exercise(exercise: ExerciseResult, console, all_hints: bool) -> None:
             console.print(f"  [{colour}]{mark}[/] {escape(check.name)}  0/{points(check.max_points)}", soft_wrap=True)
         console.print()
         return
+    if untouched(exercise):
+        render_untouched(exercise, console)
+        return
+    said: dict[tuple, str] = {}  # an error already shown in full: the check it was shown under
     for check in exercise.checks:
+        key = (check.status, check.message, check.traceback)
+        if check.status is Status.ERROR and key in said:
+            mark, colour = MARKS[check.status]
+            console.print(f"  [{colour}]{mark}[/] {escape(check.name)}  0/{points(check.max_points)}  "
+                          f"[{colour}]error[/]  [dim](the same error as “{escape(said[key])}” above)[/]", soft_wrap=True)
+            continue
+        if check.status is Status.ERROR:
+            said[key] = check.name
         render_check(check, console, all_hints)
+    console.print()
+
+
+def untouched(exercise: ExerciseResult) -> bool:
+    """Nothing written yet: every counted check is not started."""
+    counted = [check for check in exercise.checks if check.counts]
+    return bool(counted) and all(check.status is Status.NOT_STARTED for check in counted)
+
+
+def render_untouched(exercise: ExerciseResult, console) -> None:
+    """An untouched exercise on one screen: one line per function still to write (or the missing file)."""
+    from rich.markup import escape
+
+    waiting: dict[str, list[CheckResult]] = {}
+    for check in exercise.checks:
+        if check.counts:
+            waiting.setdefault(check.message, []).append(check)
+    for message, checks in waiting.items():
+        count = f"{len(checks)} check{'s' if len(checks) > 1 else ''}, {points(sum(c.max_points for c in checks))} points"
+        console.print(f"  [dim]○[/] {escape(message or 'not started')}  [dim]({count})[/]", soft_wrap=True)
+    skipped = [check for check in exercise.checks if not check.counts]
+    if skipped:
+        console.print(f"  [dim]- {len(skipped)} check(s) skipped here: {escape(skipped[0].message)}[/]", soft_wrap=True)
     console.print()
 
 
@@ -144,6 +192,8 @@ def render_progress(report: Report, console, exercises) -> None:
             continue
         if result.complete:
             state, colour = "done", "green"
+        elif result.missing:
+            state, colour = "missing", "red"
         elif result.started:
             state, colour = "in progress", "yellow"
         else:
@@ -152,6 +202,10 @@ def render_progress(report: Report, console, exercises) -> None:
             next_up = exercise
         console.print(f"  {exercise.name}  {escape(exercise.title):<{width}}  [{colour}]{state:<12}[/] "
                       f"{points(result.score):>4}/{points(result.max_score):<4} [dim]{escape(result.file)}[/]",
+                      soft_wrap=True)
+    missing = [exercise for exercise in exercises if by_name.get(exercise.name) and by_name[exercise.name].missing]
+    if missing:
+        console.print(f"\n[dim]A missing file: python -m grader {missing[0].name} --reset puts its stub back.[/]",
                       soft_wrap=True)
     console.print()
     if next_up is None:
@@ -182,6 +236,14 @@ def render_watch(report: Report, console, next_up, seconds: float, all_hints: bo
     console.print()
     if exercise.problem:
         console.print(f"  [red]! {escape(exercise.problem)}[/]", soft_wrap=True)
+    if exercise.note:
+        console.print(f"  [yellow]note: {escape(exercise.note)}[/]", soft_wrap=True)
+    shared = shared_failure(exercise)
+    if shared is not None and not exercise.complete:
+        console.print(f"  [red]! {escape(shared.message)}[/]", soft_wrap=True)
+        render_details(shared, console)
+        console.print(f"\n[dim]Graded at {time.strftime('%H:%M:%S')} in {seconds:.2f} s (seed {report.seed}).[/]")
+        return
     if exercise.complete:
         console.print(f"[bold green]{exercise.exercise} is done. Well done![/]")
         if next_up is None:
@@ -205,3 +267,53 @@ def render_watch_missing(task, console) -> None:
     start_screen(console)
     console.print(f"[yellow]{escape(str(task.file))} is missing.[/] Waiting for it to come back "
                   f"(python -m grader {task.exercise.name} --reset writes the stub again).", soft_wrap=True)
+
+
+class LiveProgress:
+    """While grading on a terminal: each finished check as it comes, and the one running now with its time.
+
+    Drawn with rich's live display, and erased when grading ends, just before
+    the full report is printed. Piped, or with ``NO_COLOR``, nothing is drawn.
+    """
+
+    def __init__(self, console):
+        from rich.live import Live
+
+        self.title = ""
+        self.names: list[str] = []
+        self.lines: list[str] = []
+        self.since = time.monotonic()
+        self.live = Live(console=console, transient=True, refresh_per_second=8, get_renderable=self.renderable)
+
+    @staticmethod
+    def wanted(console) -> bool:
+        return console.is_terminal and not os.environ.get("NO_COLOR")
+
+    def __enter__(self) -> LiveProgress:
+        self.live.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.live.stop()
+
+    def __call__(self, event: str, data) -> None:
+        """Hear a grading event (``exercise``, ``collected``, ``check``, ``done``)."""
+        from rich.markup import escape
+
+        if event == "exercise":
+            self.title, self.names, self.lines = f"{data['exercise']} · {escape(data['title'])}", [], []
+        elif event == "collected":
+            self.names = [check["name"] for check in data]
+        elif event == "check":
+            mark, colour = MARKS[Status(data["status"])]
+            self.lines.append(f"  [{colour}]{mark}[/] {escape(data['name'])}")
+        self.since = time.monotonic()
+
+    def renderable(self):
+        from rich.markup import escape
+        from rich.text import Text
+
+        running = self.names[len(self.lines)] if len(self.lines) < len(self.names) else "starting"
+        elapsed = time.monotonic() - self.since
+        lines = [f"[bold]{self.title}[/]", *self.lines, f"  [cyan]… {escape(running)}[/]  [dim]{elapsed:.1f} s[/]"]
+        return Text.from_markup("\n".join(lines))

@@ -10,6 +10,23 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
+TEXT_LIMIT = 8000  # characters of a traceback or of captured output kept in any report
+TRUNCATED = "\n[… truncated]"
+
+
+def safe_text(value, limit: int = TEXT_LIMIT) -> str:
+    """Text any writer can encode in any locale, at most ``limit`` characters, truncation marked.
+
+    Learner code decides much of what a report says (messages, output, file and
+    folder names). A lone surrogate (from a bad exception message, or a file name
+    that is not UTF-8) would crash a UTF-8 writer, so each becomes U+FFFD here,
+    once, where results are made; and nothing it says can make a report huge.
+    """
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - len(TRUNCATED)] + TRUNCATED
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
 
 class Status(str, Enum):
     """The outcome of one check, exactly the statuses of the contract."""
@@ -41,6 +58,11 @@ class CheckResult:
     output: str = ""
     """What the learner's code printed during this check (truncated)."""
     duration_s: float = 0.0
+
+    def __post_init__(self):
+        self.name, self.message = safe_text(self.name, 300), safe_text(self.message, 1000)
+        self.traceback, self.output = safe_text(self.traceback), safe_text(self.output)
+        self.hints = [safe_text(hint, 1000) for hint in self.hints]
 
     @property
     def points(self) -> float:
@@ -79,6 +101,12 @@ class ExerciseResult:
     """Set when the exercise as a whole could not be graded (the suite did not load)."""
     note: str = ""
     """Something the learner should know that is not a verdict (their file changed while it was graded)."""
+    missing: bool = False
+    """The learner's file was not there: the checks are not started because there is nothing to grade."""
+
+    def __post_init__(self):
+        self.title, self.file = safe_text(self.title, 300), safe_text(self.file, 1000)
+        self.problem, self.note = safe_text(self.problem, 1000), safe_text(self.note, 1000)
 
     @property
     def score(self) -> float:
@@ -109,6 +137,7 @@ class ExerciseResult:
             "duration_s": self.duration_s,
             "problem": self.problem,
             "note": self.note,
+            "missing": self.missing,
         }
 
     @classmethod

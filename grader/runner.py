@@ -178,6 +178,7 @@ class Worker:
                     plan, on_collected=lambda checks: progress("collected", checks),
                     on_check=lambda check: progress("check", check)))
             result.note = task.check_file_after(plan["source"])
+            result.missing = plan["source"] is None
             report.exercises.append(result)
             progress("done", result)
         return report

@@ -47,6 +47,8 @@ def watch(task: Task, options, state: ProgressState, seed: int) -> int:
     next_up = next((e for e in course.EXERCISES if e.number > task.exercise.number), None)
     graded = object()  # what was graded last: nothing yet
     known: list[CheckResult] = []  # the checks of the last grading that got as far as listing them
+    # Said at once: the first grading starts the sandbox, which takes a few seconds.
+    console.print(f"Watching {display_path(task.file)}: save it to grade again, Ctrl-C to stop.", soft_wrap=True)
     try:
         with Worker() as worker:
             while True:
@@ -56,6 +58,8 @@ def watch(task: Task, options, state: ProgressState, seed: int) -> int:
                     if content is None:
                         report_text.render_watch_missing(task, console)
                     else:
+                        console.print(f"grading {task.file.name} (saved at {time.strftime('%H:%M:%S')})…",
+                                      soft_wrap=True)
                         key = state.key(task)
                         start = time.perf_counter()
                         report = worker.grade([task], device=options.device, timeout=options.timeout, seed=seed,

@@ -44,6 +44,7 @@ MEMORY_HEADROOM = 256 * 2**20  # the hard cap sits this far above the measured o
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf")
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 GPU_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
+NEVER_BOUND = {"/", "/tmp", "/dev", "/dev/shm", "/proc", "/sys", "/etc", "/root", "/home"}
 INSIDE_UID = 1000  # any uid but 0: inside its own user namespace the learner is not root
 DISABLE_VARIABLE = "KIT_SANDBOX"  # KIT_SANDBOX=off: grade without bubblewrap (an instructor's choice)
 
@@ -87,10 +88,11 @@ def sandbox_environment(tmp: str) -> dict[str, str]:
 def read_only_paths() -> list[str]:
     """The host paths the sandbox sees, read-only: the Python installation, its packages and the kit."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(KIT_ROOT)}
-    paths.update(entry for entry in sys.path if entry and os.path.isdir(entry))
+    # sys.path[0] is the current folder or a script's (never bound: it may be a class folder of learners).
+    paths.update(entry for entry in sys.path[1:] if entry and os.path.isdir(entry))
     paths.add(str(Path(sys.executable).resolve().parent))
     # Only the outermost of nested paths need binding; /usr covers whatever is below it.
-    ordered = sorted({os.path.realpath(path) for path in paths})
+    ordered = sorted({os.path.realpath(path) for path in paths} - NEVER_BOUND)
     kept: list[str] = []
     for path in ordered:
         if path.startswith("/usr/") or any(path == k or path.startswith(k + "/") for k in kept):
