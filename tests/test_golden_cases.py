@@ -8,6 +8,7 @@ expectations are checked as a test of its own.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ SUITES_DIR = KIT / "grader" / "suites"
 CASES = sorted(CASES_DIR.glob("exercise_*/*.json"))
 SEED = 20261123  # fixed, so a failure here can be repeated exactly
 CHECK_TIMEOUT_S = 3.0  # every check of a correct file takes well under a second
+# What matplotlib calls an artist drawn without label=: a learner never gave these names, so never sees them.
+MATPLOTLIB_INTERNAL_NAME = re.compile(r"'_(child|line|collection|nolegend_)\w*'")
 
 
 def exercise_of(case: Path) -> course.Exercise:
@@ -87,6 +90,7 @@ def test_case_gets_the_expected_statuses_and_messages(case, graded):
             assert check.status.value == status, f"{seen} (expected {status}) — case: {spec['why']}"
         told = f"{check.message} {' '.join(check.hints)}"
         assert words.lower() in told.lower(), f"{seen} does not say {words!r}"
+        assert not MATPLOTLIB_INTERNAL_NAME.search(check.message), f"{seen} shows matplotlib's internal names"
 
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
