@@ -111,6 +111,10 @@ def test_untouched_stub_is_all_not_started(exercise, graded):
     assert counted and all(check.status.value == "not_started" for check in counted), \
         [(check.id, check.status.value, check.message) for check in counted]
     assert all("not written yet" in check.message for check in counted)
+    # The maximum never depends on the submission: the stub's checks that count are the solution's.
+    solution = graded(exercise)["solutions"]
+    assert result.max_score == solution.max_score, (result.max_score, solution.max_score)
+    assert {check.id for check in counted} == {check.id for check in solution.checks if check.status.value != "skipped"}
 
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
