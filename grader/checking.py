@@ -94,3 +94,80 @@ def expect_equal_tensors(observed, expected, what: str, tolerance: float = 1e-5)
         flat_observed, flat_expected = observed.reshape(-1), expected.reshape(-1)
         raise AssertionError(f"{what} differs: at position {worst} it is {fmt(flat_observed[worst])}, "
                              f"expected {fmt(flat_expected[worst])}")
+
+
+# -- training: what learner code did to a model's parameters ----------------------
+# Shared by the suites that grade training loops (03's train_step and fit, 07's train_epoch).
+
+
+def parameters_of(model) -> list:
+    """Copies of ``model``'s parameters, to compare before and after learner code runs."""
+    return [parameter.detach().clone() for parameter in model.parameters()]
+
+
+def largest_difference(a: list, b: list) -> float:
+    """The largest absolute difference between two lists of tensors of the same shapes (0 for empty lists)."""
+    return max(((x - y).abs().max().item() for x, y in zip(a, b)), default=0.0)
+
+
+def count_steps(optimizer) -> list[int]:
+    """Count the optimizer's steps through its public hook, however the learner calls ``step``.
+
+    Returns a one-element list that the hook keeps up to date: ``steps[0]``.
+    """
+    steps = [0]
+    optimizer.register_step_post_hook(lambda *args: steps.__setitem__(0, steps[0] + 1))
+    return steps
+
+
+def matching_outcome(observed: list, candidates: dict, tolerance: float = 1e-5) -> str | None:
+    """The description of the first candidate whose parameters ``observed`` matches, or None.
+
+    A check computes what the usual mistakes would have left in the parameters
+    (gradients carried over, a step before ``backward()``, gradients doubled), so
+    that its message can name the mistake instead of only a difference.
+    ``candidates`` maps a description to a list of tensors shaped like ``observed``.
+    """
+    for description, parameters in candidates.items():
+        if len(parameters) == len(observed) and largest_difference(observed, parameters) < tolerance:
+            return description
+    return None
+
+
+def steps_note(steps: int, expected: int, what: str) -> str:
+    """``"; the optimizer took 99 steps in fit(epochs=100), expected 100"`` when the counts differ, else ``""``."""
+    if steps == expected:
+        return ""
+    return f"; the optimizer took {steps} step{'' if steps == 1 else 's'} in {what}, expected {expected}"
+
+
+# -- matplotlib: what learners labelled ----------------------------------------------
+
+
+def is_unlabelled(label) -> bool:
+    """Whether matplotlib named this artist itself because no ``label=`` was given.
+
+    Such names start with an underscore: ``_child0``, ``_child1``, ``_line0``, ``_nolegend_``.
+    They are matplotlib's internals, never shown to a learner as if they were labels.
+    """
+    return str(label).startswith("_")
+
+
+def describe_labels(labels, kinds: tuple[str, str] = ("artist", "artists")) -> str:
+    """What the learner labelled, for a message: ``labels found: 'Train loss'; 1 line has no label=``.
+
+    ``labels`` are the labels of the drawn artists (or the texts of a legend's
+    entries); ``kinds`` names one of them and several, as ``("line", "lines")``.
+    """
+    one, several = kinds
+    labels = [str(label) for label in labels]
+    given = sorted({label for label in labels if not is_unlabelled(label)})
+    unlabelled = sum(is_unlabelled(label) for label in labels)
+    if not labels:
+        return f"no {one} at all"
+    if not given:
+        return f"the one {one} has no label=" if unlabelled == 1 else f"none of the {unlabelled} {several} has a label="
+    found = f"labels found: {', '.join(map(repr, given))}"
+    if unlabelled:
+        found += f"; 1 {one} has no label=" if unlabelled == 1 else f"; {unlabelled} {several} have no label="
+    return found

@@ -8,6 +8,7 @@ expectations are checked as a test of its own.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ SUITES_DIR = KIT / "grader" / "suites"
 CASES = sorted(CASES_DIR.glob("exercise_*/*.json"))
 SEED = 20261123  # fixed, so a failure here can be repeated exactly
 CHECK_TIMEOUT_S = 3.0  # every check of a correct file takes well under a second
+# What matplotlib calls an artist drawn without label=: a learner never gave these names, so never sees them.
+MATPLOTLIB_INTERNAL_NAME = re.compile(r"'_(child|line|collection|nolegend_)\w*'")
 
 
 def exercise_of(case: Path) -> course.Exercise:
@@ -87,6 +90,7 @@ def test_case_gets_the_expected_statuses_and_messages(case, graded):
             assert check.status.value == status, f"{seen} (expected {status}) — case: {spec['why']}"
         told = f"{check.message} {' '.join(check.hints)}"
         assert words.lower() in told.lower(), f"{seen} does not say {words!r}"
+        assert not MATPLOTLIB_INTERNAL_NAME.search(check.message), f"{seen} shows matplotlib's internal names"
 
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
@@ -107,6 +111,10 @@ def test_untouched_stub_is_all_not_started(exercise, graded):
     assert counted and all(check.status.value == "not_started" for check in counted), \
         [(check.id, check.status.value, check.message) for check in counted]
     assert all("not written yet" in check.message for check in counted)
+    # The maximum never depends on the submission: the stub's checks that count are the solution's.
+    solution = graded(exercise)["solutions"]
+    assert result.max_score == solution.max_score, (result.max_score, solution.max_score)
+    assert {check.id for check in counted} == {check.id for check in solution.checks if check.status.value != "skipped"}
 
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)

@@ -17,7 +17,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from grader.checking import expect_equal_tensors, expect_tensor, fmt, fmt_list, kind_of
+from grader.checking import describe_labels, expect_equal_tensors, expect_tensor, fmt, fmt_list, kind_of
 
 TRAIN_LABEL, TEST_LABEL, PREDICTIONS_LABEL = "Training data", "Testing data", "Predictions"
 
@@ -264,7 +264,8 @@ def test_split_sequential(learner, seed):
     points=1,
     hint=["When `shuffle` is True, put the rows in a random order before slicing.",
           "`torch.randperm(N, generator=generator)` is a random order of the row numbers; index X and y with it. "
-          "With `seed=None` there is nothing to seed: use an unseeded generator (or the global one)."],
+          "With `seed=None` there is no seed to repeat: give the generator a fresh one with `generator.seed()` "
+          "(a new `torch.Generator()` always starts from the same built-in seed)."],
 )
 def test_split_shuffled(learner, seed):
     X, y = unique_data(seed, 40)
@@ -423,10 +424,9 @@ def points_labelled(axes, label: str) -> np.ndarray:
             y = np.asarray(line.get_ydata(orig=False), dtype=float).reshape(-1)
             found.append(np.column_stack([x, y]))
     if not found:
-        labels = sorted({artist.get_label() for artist in [*axes.collections, *axes.get_lines()]
-                         if not artist.get_label().startswith("_")})
+        labels = [artist.get_label() for artist in [*axes.collections, *axes.get_lines()]]
         raise AssertionError(f"nothing is drawn with the label {label!r} "
-                             f"(labels found: {', '.join(map(repr, labels)) or 'none'})")
+                             f"({describe_labels(labels, ('set of points', 'sets of points'))})")
     return np.concatenate(found)
 
 
@@ -455,19 +455,20 @@ def expect_points(axes, label: str, want: str, known: dict[str, np.ndarray]) -> 
     raise AssertionError(f"the points labelled {label!r} are not {want}: draw each input against its own target")
 
 
-def legend_texts(figure: Figure, axes) -> set[str] | None:
+def legend_texts(figure: Figure, axes) -> list[str] | None:
     """The texts of the Axes' legend and of any Figure legend; None when there is no legend at all."""
     legends = [legend for legend in [axes.get_legend(), *figure.legends] if legend is not None]
     if not legends:
         return None
-    return {text.get_text() for legend in legends for text in legend.get_texts()}
+    return [text.get_text() for legend in legends for text in legend.get_texts()]
 
 
 def expect_legend(figure: Figure, axes, labels: list[str]) -> None:
     texts = legend_texts(figure, axes)
     assert texts is not None, "the plot has no legend: call legend() after drawing the labelled points"
     missing = [label for label in labels if label not in texts]
-    assert not missing, f"the legend shows {sorted(texts)}; it should also show {', '.join(map(repr, missing))}"
+    assert not missing, (f"the legend does not show {', '.join(map(repr, missing))} "
+                         f"({describe_labels(texts, ('legend entry', 'legend entries'))})")
 
 
 def known_points(train, test, predictions) -> dict[str, np.ndarray]:
@@ -510,7 +511,7 @@ def test_plot_data(learner, seed, monkeypatch):
     expect_points(axes, TEST_LABEL, "the test data (X_test, y_test)", known)
     expect_legend(figure, axes, [TRAIN_LABEL, TEST_LABEL])
     labels = {artist.get_label() for artist in [*axes.collections, *axes.get_lines()]}
-    texts = legend_texts(figure, axes) or set()
+    texts = set(legend_texts(figure, axes) or [])
     assert PREDICTIONS_LABEL not in labels | texts, (
         "called without predictions, the plot still shows something labelled 'Predictions': "
         "draw predictions only when they are given")

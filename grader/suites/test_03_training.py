@@ -15,7 +15,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from grader.checking import expect_close, expect_float, fmt, fmt_list, kind_of
+from grader.checking import (count_steps, describe_labels, expect_close, expect_float, fmt, fmt_list, kind_of,
+                             largest_difference, matching_outcome, parameters_of, steps_note)
 
 
 class Probe(nn.Module):
@@ -54,10 +55,6 @@ def random_problem(seed: int, n: int = 40):
     return model, X, y
 
 
-def parameters_of(model: nn.Module) -> list[torch.Tensor]:
-    return [parameter.detach().clone() for parameter in model.parameters()]
-
-
 def gradients(model: nn.Module, X, y, loss_fn) -> tuple[float, list[torch.Tensor]]:
     """The loss and d(loss)/d(parameters) at the model's current parameters, without touching ``.grad``."""
     twin = copy.deepcopy(model)
@@ -65,15 +62,19 @@ def gradients(model: nn.Module, X, y, loss_fn) -> tuple[float, list[torch.Tensor
     return loss.item(), [g.detach() for g in torch.autograd.grad(loss, list(twin.parameters()))]
 
 
-def largest_difference(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    return max((x - y).abs().max().item() for x, y in zip(a, b))
+def one_step(start: list[torch.Tensor], lr: float, *gradients: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The parameters after one SGD step from ``start`` with the sum of ``gradients``."""
+    return [p - lr * sum(g) for p, *g in zip(start, *gradients)]
 
 
-def count_steps(optimizer) -> list[int]:
-    """Count the optimizer's steps through its public hook, however the learner calls ``step``."""
-    steps = [0]
-    optimizer.register_step_post_hook(lambda *args: steps.__setitem__(0, steps[0] + 1))
-    return steps
+def why_nothing_moved(model: nn.Module, this_batch: list[torch.Tensor]) -> str:
+    """Why one optimizer step left every parameter where it was, told from what ``.grad`` holds afterwards."""
+    left = [parameter.grad for parameter in model.parameters()]
+    if all(grad is not None for grad in left) and largest_difference(left, this_batch) < 1e-5:
+        return ("optimizer.step() ran but no parameter moved, and afterwards .grad holds this batch's gradients: "
+                "step() ran before backward(), when there was nothing to step with; call backward() first")
+    return ("optimizer.step() ran but no parameter moved: the gradients were empty or zero when it ran "
+            "(were they zeroed between backward() and step(), or was backward() never called?)")
 
 
 # -- train_step ----------------------------------------------------------------
@@ -120,13 +121,18 @@ def test_single_update(learner, seed):
         raise AssertionError(f"optimizer.step() ran {steps[0]} times in one call of train_step; it must run exactly once")
     end = parameters_of(model)
     if largest_difference(start, end) == 0:
-        raise AssertionError("optimizer.step() ran but no parameter moved: the gradients were empty or zero "
-                             "when it ran (were they zeroed after backward()?)")
-    expected = [p - lr * g for p, g in zip(start, grads)]
-    difference = largest_difference(end, expected)
-    assert difference < 1e-5, (
-        f"after one SGD step the parameters differ by up to {fmt(difference)} from one step with this "
-        "batch's gradients: check the loss you call backward() on")
+        raise AssertionError(why_nothing_moved(model, grads))
+    difference = largest_difference(end, one_step(start, lr, grads))
+    if difference < 1e-5:
+        return
+    cause = matching_outcome(end, {
+        "twice this batch's gradients: backward() ran twice before the step, so its gradients added up":
+            one_step(start, lr, grads, grads),
+    })
+    if cause:
+        raise AssertionError(f"optimizer.step() ran once, but the update used {cause}")
+    raise AssertionError(f"after one SGD step the parameters differ by up to {fmt(difference)} from one step with "
+                         "this batch's gradients: check the loss you call backward() on")
 
 
 @pytest.mark.check(
@@ -150,21 +156,27 @@ def test_zero_grad_order(learner, seed):
     steps = count_steps(optimizer)
     learner.train_step(model, X, y, loss_fn, optimizer)
     end = parameters_of(model)
-    expected = [p - lr * g for p, g in zip(start, grads)]
-    leaked = [p - lr * (g + s) for p, g, s in zip(start, grads, stale)]
     if steps[0] != 1:
         raise AssertionError(f"optimizer.step() ran {steps[0]} times in one call, so this cannot be judged: "
                              "take exactly one step (see the check about one optimizer step)")
     if largest_difference(start, end) == 0:
-        raise AssertionError("no parameter moved: the gradients were zero when optimizer.step() ran "
-                             "(were they zeroed between backward() and step()?)")
-    if largest_difference(end, leaked) < 1e-5:
-        raise AssertionError("the update used gradients that were already in .grad before train_step was called, "
-                             "added to this batch's: the gradients were not zeroed before backward()")
-    difference = largest_difference(end, expected)
-    assert difference < 1e-5, (
-        f"with old gradients left in .grad, the parameters moved differently from one step with this batch's "
-        f"gradients (by up to {fmt(difference)})")
+        raise AssertionError(why_nothing_moved(model, grads))
+    difference = largest_difference(end, one_step(start, lr, grads))
+    if difference < 1e-5:
+        return
+    # What the usual mistakes leave behind, from gradients already in .grad (as an earlier batch leaves them).
+    cause = matching_outcome(end, {
+        "gradients that were already in .grad before train_step was called (as an earlier batch leaves them), "
+        "added to this batch's: the gradients were not zeroed before backward()": one_step(start, lr, grads, stale),
+        "only the gradients that were already in .grad before train_step was called, not this batch's: "
+        "step() ran before backward()": one_step(start, lr, stale),
+        "twice this batch's gradients: backward() ran twice before the step, so its gradients added up":
+            one_step(start, lr, grads, grads),
+    })
+    if cause:
+        raise AssertionError(f"the update used {cause}")
+    raise AssertionError(f"with old gradients left in .grad, the parameters moved differently from one step with "
+                         f"this batch's gradients (by up to {fmt(difference)})")
 
 
 @pytest.mark.check(
@@ -260,22 +272,50 @@ def fit_problem(seed: int):
     return model, (X[:40], y[:40]), (X[40:], y[40:])
 
 
-def reference_history(model, train, test, loss_fn, lr, epochs, eval_every):
-    """What ``fit`` must return, computed here on a copy of the model."""
+def reference_fit(model, train, test, loss_fn, lr, epochs, eval_every=1, zero_grad=True):
+    """What ``fit`` must return, and the parameters it must leave, computed here on a copy of the model.
+
+    With ``zero_grad=False``: what a train_step that never zeroes the gradients gives instead.
+    """
     twin = copy.deepcopy(model)
     optimizer = torch.optim.SGD(twin.parameters(), lr=lr)
     history = {"epoch": [], "train_loss": [], "test_loss": []}
     for epoch in range(1, epochs + 1):
-        loss = loss_fn(twin.linear(train[0]), train[1])
-        optimizer.zero_grad()
+        twin.train()
+        loss = loss_fn(twin(train[0]), train[1])
+        if zero_grad:
+            optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         if epoch % eval_every == 0:
+            twin.eval()
             with torch.no_grad():
                 history["epoch"].append(epoch)
                 history["train_loss"].append(loss.item())
-                history["test_loss"].append(loss_fn(twin.linear(test[0]), test[1]).item())
-    return history
+                history["test_loss"].append(loss_fn(twin(test[0]), test[1]).item())
+    return history, parameters_of(twin)
+
+
+PILED_UP = ("that is what training gives when the gradients are never zeroed, so they pile up from epoch to epoch: "
+            "train_step must zero them before backward()")
+
+
+def why_training_differs(steps: int, epochs: int, start: list[torch.Tensor], end: list[torch.Tensor],
+                         piled_up: list[torch.Tensor]) -> str:
+    """``"; ..."``: the cause of parameters that differ after ``fit(epochs=...)``, when a check can tell it; else ``""``.
+
+    The usual causes: the wrong number of optimizer steps, steps that never moved
+    anything, or gradients that were never zeroed (``piled_up``: where those lead).
+    """
+    note = steps_note(steps, epochs, f"fit(epochs={epochs})")
+    if note:
+        return f"{note}, one per epoch"
+    if largest_difference(start, end) == 0:
+        return (f"; the optimizer took {steps} steps but no parameter ever moved: the gradients were empty or "
+                "zero whenever it stepped (see the checks of train_step)")
+    if largest_difference(end, piled_up) < 1e-5:
+        return f"; {PILED_UP}"
+    return ""
 
 
 def expect_history(history) -> None:
@@ -318,8 +358,11 @@ def test_fit_history(learner, seed):
 def test_fit_losses(learner, seed):
     model, train, test = fit_problem(seed)
     loss_fn, lr = nn.MSELoss(), 0.05
-    expected = reference_history(model, train, test, loss_fn, lr, epochs=9, eval_every=3)
-    history = learner.fit(model, train, test, loss_fn, torch.optim.SGD(model.parameters(), lr=lr), epochs=9, eval_every=3)
+    expected, _ = reference_fit(model, train, test, loss_fn, lr, epochs=9, eval_every=3)
+    piled_up, _ = reference_fit(model, train, test, loss_fn, lr, epochs=9, eval_every=3, zero_grad=False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    steps = count_steps(optimizer)
+    history = learner.fit(model, train, test, loss_fn, optimizer, epochs=9, eval_every=3)
     expect_history(history)
     epochs = list(history["epoch"])
     assert epochs == expected["epoch"], (
@@ -332,9 +375,14 @@ def test_fit_losses(learner, seed):
                 raise AssertionError(f"history[{key!r}] holds {kind_of(value)}; record Python floats")
         assert len(values) == len(expected[key]), \
             f"history[{key!r}] has {len(values)} values, expected {len(expected[key])}"
-        for epoch, value, want in zip(expected["epoch"], values, expected[key]):
-            expect_close(value, want, f"history[{key!r}] at epoch {epoch}", tolerance=1e-4,
-                         advice=f"it should be {meaning}")
+        for epoch, value, want, wrong in zip(expected["epoch"], values, expected[key], piled_up[key]):
+            advice = f"it should be {meaning}"
+            if abs(value - want) > 1e-4 * max(1.0, abs(want)):  # name the cause when the check can tell it
+                if steps[0] != 9:
+                    advice += steps_note(steps[0], 9, "fit(epochs=9)") + ", one per epoch"
+                elif abs(value - wrong) <= 1e-4 * max(1.0, abs(wrong)):
+                    advice = PILED_UP
+            expect_close(value, want, f"history[{key!r}] at epoch {epoch}", tolerance=1e-4, advice=advice)
 
 
 @pytest.mark.check(
@@ -371,12 +419,17 @@ def test_fit_reference_figures(learner):
     for epochs, expected in ((100, {"weights": 0.5784, "bias": 0.3513}), (200, {"weights": 0.6990, "bias": 0.3093})):
         torch.manual_seed(42)
         model = LinearRegressionModel()
-        learner.fit(model, train, test, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=0.01), epochs=epochs)
+        start = parameters_of(model)
+        _, piled_up = reference_fit(model, train, test, nn.L1Loss(), 0.01, epochs, zero_grad=False)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+        steps = count_steps(optimizer)
+        learner.fit(model, train, test, nn.L1Loss(), optimizer, epochs=epochs)
         for name, want in expected.items():
             observed = getattr(model, name).item()
             # The contract's figures are rounded to 4 places: allow that rounding on top of 1e-4.
             assert abs(observed - want) <= 1e-4 + 5e-5, (
-                f"after {epochs} epochs {name} was {observed:.4f}, expected {want:.4f}")
+                f"after {epochs} epochs {name} was {observed:.4f}, expected {want:.4f}"
+                f"{why_training_differs(steps[0], epochs, start, parameters_of(model), piled_up)}")
 
 
 @pytest.mark.check(
@@ -393,13 +446,17 @@ def test_fit_converges(learner, seed, device):
     y = weight * X + bias
     torch.manual_seed(seed)
     model = Probe().to(device)
+    train, test = (X[:48].to(device), y[:48].to(device)), (X[48:].to(device), y[48:].to(device))
+    start = parameters_of(model)
+    _, piled_up = reference_fit(model, train, test, nn.MSELoss(), 0.1, 300, zero_grad=False)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    learner.fit(model, (X[:48].to(device), y[:48].to(device)), (X[48:].to(device), y[48:].to(device)),
-                nn.MSELoss(), optimizer, epochs=300, eval_every=50)
+    steps = count_steps(optimizer)
+    learner.fit(model, train, test, nn.MSELoss(), optimizer, epochs=300, eval_every=50)
     learned_weight, learned_bias = model.linear.weight.item(), model.linear.bias.item()
     assert abs(learned_weight - weight) < 0.01 and abs(learned_bias - bias) < 0.01, (
         f"after 300 epochs on y = {fmt(weight)}x + {fmt(bias)} the model learned "
-        f"y = {fmt(learned_weight)}x + {fmt(learned_bias)}")
+        f"y = {fmt(learned_weight)}x + {fmt(learned_bias)}"
+        f"{why_training_differs(steps[0], 300, start, parameters_of(model), piled_up)}")
 
 
 # -- plot_loss_curves ------------------------------------------------------------
@@ -435,16 +492,16 @@ def test_plot_figure(learner, seed, monkeypatch):
     figure = make_plot(learner, some_history(seed), monkeypatch)
     axes = figure.get_axes()
     assert len(axes) == 1, f"the Figure has {len(axes)} Axes, expected one"
-    assert axes[0].get_xlabel().strip() and axes[0].get_ylabel().strip(), \
-        "label both axes (the epoch along x, the loss along y)"
 
 
 @pytest.mark.check(
     id="plot_lines",
-    name="plot_loss_curves draws both losses against the epoch, with a legend",
+    name="plot_loss_curves draws both losses against the epoch, with axis labels and a legend",
     points=1,
-    hint=["Plot `history[\"train_loss\"]` and `history[\"test_loss\"]` against `history[\"epoch\"]`.",
-          "Give each line a `label=` (\"Train loss\", \"Test loss\") and call `legend()`."],
+    hint=["Plot `history[\"train_loss\"]` and `history[\"test_loss\"]` against `history[\"epoch\"]`, "
+          "and name both axes.",
+          "Give each line a `label=` (\"Train loss\", \"Test loss\") when you plot it, call `legend()`, and "
+          "name the axes with `set_xlabel(...)` and `set_ylabel(...)`."],
 )
 def test_plot_lines(learner, seed, monkeypatch):
     import numpy as np
@@ -460,7 +517,7 @@ def test_plot_lines(learner, seed, monkeypatch):
         "make a new Figure in each call (plt.subplots()) instead of drawing on the current one")
     lines = {line.get_label(): line for line in axes[0].get_lines()}
     for label, key in (("Train loss", "train_loss"), ("Test loss", "test_loss")):
-        assert label in lines, f"no line is labelled {label!r} (labels found: {sorted(lines) or 'none'})"
+        assert label in lines, f"no line is labelled {label!r} ({describe_labels(labels, ('line', 'lines'))})"
         x = np.asarray(lines[label].get_xdata(), dtype=float)
         y = np.asarray(lines[label].get_ydata(), dtype=float)
         assert x.shape == (len(history["epoch"]),) and np.allclose(x, history["epoch"]), \
@@ -469,5 +526,9 @@ def test_plot_lines(learner, seed, monkeypatch):
             f"the {label!r} line's y values are not history[{key!r}]"
     legend = axes[0].get_legend()
     assert legend is not None, "the Axes has no legend: call legend() after plotting the labelled lines"
-    texts = {text.get_text() for text in legend.get_texts()}
-    assert {"Train loss", "Test loss"} <= texts, f"the legend shows {sorted(texts)}, expected 'Train loss' and 'Test loss'"
+    texts = [text.get_text() for text in legend.get_texts()]
+    assert {"Train loss", "Test loss"} <= set(texts), (
+        f"the legend does not show 'Train loss' and 'Test loss' "
+        f"({describe_labels(texts, ('legend entry', 'legend entries'))})")
+    assert axes[0].get_xlabel().strip() and axes[0].get_ylabel().strip(), \
+        "label both axes (the epoch along x, the loss along y)"
