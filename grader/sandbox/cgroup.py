@@ -39,6 +39,16 @@ def own_path(controller: str) -> str | None:
     return None
 
 
+def sweep(parent: Path) -> None:
+    """Remove cgroups of earlier gradings left empty (a grader killed with SIGKILL cannot remove its own)."""
+    for stale in parent.glob("pytorch-workflow-kit-*"):
+        try:
+            if not (stale / "cgroup.procs").read_text().split():
+                stale.rmdir()
+        except OSError:
+            continue
+
+
 class Cgroup:
     """One cgroup in each of the memory and pids hierarchies, made for one sandbox."""
 
@@ -55,7 +65,9 @@ class Cgroup:
             base = ROOT / controller
             if mine is None or not (base / "cgroup.procs").is_file():
                 break
-            folder = base / mine.lstrip("/") / name
+            parent = base / mine.lstrip("/")
+            sweep(parent)
+            folder = parent / name
             try:
                 folder.mkdir()
             except OSError:
