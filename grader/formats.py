@@ -69,6 +69,7 @@ def to_json(report: Report) -> str:
                 "score": exercise.score,
                 "max_score": exercise.max_score,
                 "duration_s": exercise.duration_s,
+                "note": exercise.note,
                 "checks": [
                     {
                         "id": check.id,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
 
 from grader import course
-from tests.conftest import KIT, grade_json, run_grader, statuses
+from tests.conftest import KIT, TEST_CACHE, grade_json, run_grader, statuses
 
 SOLUTION_03 = KIT / "solutions" / "exercise_03_training.py"
 STUB_03 = KIT / "exercises" / "exercise_03_training.py"
@@ -95,10 +98,33 @@ def test_usage_errors_are_one_line_with_exit_2(arguments, words):
     assert "Traceback" not in process.stderr and not process.stdout
 
 
-def test_named_exercise_missing_from_source_is_a_usage_error(tmp_path):
+def test_named_exercise_missing_from_source_is_a_usage_error_naming_reset(tmp_path):
     process = run_grader("3", "--source", str(tmp_path))
     assert process.returncode == 2
     assert "exercise_03_training.py" in process.stderr and len(process.stderr.strip().splitlines()) == 1
+    assert "--reset" in process.stderr
+
+
+def test_a_source_folder_with_none_of_the_course_files_is_a_usage_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("not an exercise")
+    for arguments in ([], ["--all"]):
+        process = run_grader(*arguments, "--source", str(tmp_path))
+        assert process.returncode == 2, process.stdout
+        assert "none of the course's files" in process.stderr and len(process.stderr.strip().splitlines()) == 1
+
+
+def test_source_given_a_file_says_it_wants_the_folder(tmp_path):
+    folder = learner_folder(tmp_path)
+    process = run_grader("3", "--source", str(folder / "exercise_03_training.py"))
+    assert process.returncode == 2 and len(process.stderr.strip().splitlines()) == 1
+    assert "wants the folder" in process.stderr and "python -m grader " in process.stderr
+
+
+def test_an_exercise_named_by_its_path_is_graded(tmp_path):
+    folder = learner_folder(tmp_path)
+    report, process = grade_json(str(folder / "exercise_03_training.py"))
+    assert process.returncode == 0, process.stderr
+    assert report["exercises"][0]["exercise"] == "exercise_03" and report["score"] == report["max_score"]
 
 
 def test_device_cuda_without_cuda_is_a_usage_error():
@@ -205,3 +231,43 @@ def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
     assert found.pop("test_step_returns_loss") == "timeout"
     assert set(found.values()) == {"passed"}, found
     assert elapsed < 60
+
+
+HANG_TIMEOUT_S = 5
+
+
+def test_a_hanging_train_step_costs_one_timeout_not_one_per_check(tmp_path):
+    # `while True:` in train_step: the first check that calls it waits the whole limit; every later call
+    # of train_step gets a short limit, and the message names the check where it first hung.
+    source = SOLUTION_03.read_text()
+    start = source.index('"""', source.index('"""', source.index("def train_step(")) + 3) + 3
+    folder = learner_folder(tmp_path, text=source[:start] + "\n    while True:\n        pass\n" + source[start:])
+    began = time.monotonic()
+    report, process = grade_json("3", "--source", str(folder), "--timeout", str(HANG_TIMEOUT_S))
+    elapsed = time.monotonic() - began
+    checks = {check["id"]: check for check in report["exercises"][0]["checks"]}
+    assert process.returncode == 1
+    assert checks["train_step_returns_loss"]["status"] == "timeout"
+    later = [check for check in checks.values() if check["status"] == "timeout" and check["id"] != "train_step_returns_loss"]
+    assert later and all("ran past the time limit again" in check["message"] for check in later)
+    assert all(checks["train_step_returns_loss"]["name"] in check["message"] for check in later)
+    assert checks["test_step_returns_loss"]["status"] == "passed"  # a check that does not call train_step is fair
+    assert elapsed < HANG_TIMEOUT_S + 10, f"took {elapsed:.1f} s"
+
+
+def test_an_edit_saved_during_grading_survives_and_the_report_says_which_version_was_graded(tmp_path):
+    # train_step sleeps, so the grading is still running when the learner saves a new version.
+    slow = SOLUTION_03.read_text().replace("import torch\n", "import time\nimport torch\n", 1)
+    slow = slow.replace('    model.train()\n', '    time.sleep(0.3)\n    model.train()\n', 1)
+    folder = learner_folder(tmp_path, text=slow)
+    learner_file = folder / "exercise_03_training.py"
+    edited = slow + "\n# an edit saved while the grader was running\n"
+    process = subprocess.Popen([sys.executable, "-m", "grader", "3", "--source", str(folder), "--format", "json"],
+                               cwd=KIT, env={**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # the sandbox is up and checks are running
+    learner_file.write_text(edited)
+    out, err = process.communicate(timeout=240)
+    assert learner_file.read_text() == edited, "the grader undid the learner's edit"
+    exercise = json.loads(out)["exercises"][0]
+    assert exercise["note"].startswith("exercise_03_training.py changed while it was being graded"), exercise["note"]

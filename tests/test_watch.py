@@ -165,3 +165,30 @@ def test_watch_usage_errors(arguments, words, tmp_path):
                              capture_output=True, text=True, timeout=60)
     assert process.returncode == 2 and words in process.stderr, process.stderr
     assert len(process.stderr.strip().splitlines()) == 1
+
+
+def test_an_edit_saved_during_a_grading_is_kept_and_graded_next(learner_folder, tmp_path):
+    learner = learner_folder / "exercise_02_models.py"
+    solution = (KIT / "solutions" / "exercise_02_models.py").read_text()
+    # Every check builds a model: a pause in __init__ keeps the grading running while the learner saves.
+    slow = solution.replace("import torch\n", "import time\nimport torch\n", 1)
+    slow = slow.replace("        super().__init__()\n", "        super().__init__()\n        time.sleep(0.2)\n", 1)
+    learner.write_text(slow)
+    watcher = Watcher("02", "--source", str(learner_folder), "--seed", "11", cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while "grading" not in watcher.pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+            watcher.pending += _read_available(watcher)
+        assert "Watching" in watcher.pending, "the header comes at once, before the first grading ends"
+        time.sleep(1.5)
+        edited = slow + "\n# saved while the grader was running\n"
+        save(learner, edited)
+        first = watcher.screen()
+        assert "changed while it was being graded" in first
+        second = watcher.screen()
+        assert "12/12" in second and "changed while" not in second
+    finally:
+        status, _ = watcher.stop()
+    assert status == 0
+    assert learner.read_text() == edited, "the learner's edit was undone"

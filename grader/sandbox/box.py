@@ -91,6 +91,14 @@ def read_only_paths() -> list[str]:
     # sys.path[0] is the current folder or a script's (never bound: it may be a class folder of learners).
     paths.update(entry for entry in sys.path[1:] if entry and os.path.isdir(entry))
     paths.add(str(Path(sys.executable).resolve().parent))
+    # A package folder may be a link to another installation (as in a virtual environment made of links):
+    # what it points to must be there too.
+    for entry in list(paths):
+        try:
+            links = [item for item in os.scandir(entry) if item.is_symlink()]
+        except OSError:
+            continue
+        paths.update(os.path.dirname(os.path.realpath(link.path)) for link in links)
     # Only the outermost of nested paths need binding; /usr covers whatever is below it.
     ordered = sorted({os.path.realpath(path) for path in paths} - NEVER_BOUND)
     kept: list[str] = []
