@@ -94,3 +94,29 @@ def expect_equal_tensors(observed, expected, what: str, tolerance: float = 1e-5)
         flat_observed, flat_expected = observed.reshape(-1), expected.reshape(-1)
         raise AssertionError(f"{what} differs: at position {worst} it is {fmt(flat_observed[worst])}, "
                              f"expected {fmt(flat_expected[worst])}")
+
+
+def linear_calls(model, *inputs):
+    """Run ``model(*inputs)`` in evaluation mode without gradients; return its output and every ``nn.Linear`` call.
+
+    The calls come in the order they ran, each as ``(layer, input, output)``, the tensors
+    detached copies. Forward hooks see the layers a model really runs, however its
+    ``forward`` is written (``nn.Sequential`` or a hand-written one, ``F.relu`` or ``nn.ReLU``).
+    """
+    from torch import nn, no_grad
+
+    calls = []
+
+    def record(module, layer_inputs, output):
+        # Copies: an in-place ReLU after a layer would otherwise change what was recorded.
+        calls.append((module, layer_inputs[0].detach().clone(), output.detach().clone()))
+
+    handles = [module.register_forward_hook(record) for module in model.modules() if isinstance(module, nn.Linear)]
+    try:
+        model.eval()
+        with no_grad():
+            output = model(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return output, calls
