@@ -171,3 +171,29 @@ def describe_labels(labels, kinds: tuple[str, str] = ("artist", "artists")) -> s
     if unlabelled:
         found += f"; 1 {one} has no label=" if unlabelled == 1 else f"; {unlabelled} {several} have no label="
     return found
+
+
+def linear_calls(model, *inputs):
+    """Run ``model(*inputs)`` in evaluation mode without gradients; return its output and every ``nn.Linear`` call.
+
+    The calls come in the order they ran, each as ``(layer, input, output)``, the tensors
+    detached copies. Forward hooks see the layers a model really runs, however its
+    ``forward`` is written (``nn.Sequential`` or a hand-written one, ``F.relu`` or ``nn.ReLU``).
+    """
+    from torch import nn, no_grad
+
+    calls = []
+
+    def record(module, layer_inputs, output):
+        # Copies: an in-place ReLU after a layer would otherwise change what was recorded.
+        calls.append((module, layer_inputs[0].detach().clone(), output.detach().clone()))
+
+    handles = [module.register_forward_hook(record) for module in model.modules() if isinstance(module, nn.Linear)]
+    try:
+        model.eval()
+        with no_grad():
+            output = model(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return output, calls

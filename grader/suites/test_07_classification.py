@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from grader.checking import (count_steps, expect_close, expect_float, expect_tensor, fmt, fmt_list, kind_of,
-                             largest_difference, matching_outcome, parameters_of, steps_note)
+                             largest_difference, linear_calls, matching_outcome, parameters_of, steps_note)
 
 # Every tensor here is tiny, so extra threads only cost: on a busy machine, cross_entropy's
 # parallel loops made one training check take seconds instead of tens of milliseconds.
@@ -103,25 +103,6 @@ def reference_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before 
         if zeroing == "after step":
             optimizer.zero_grad()
     return parameters_of(twin)
-
-
-def linear_calls(model: nn.Module, x: torch.Tensor):
-    """Run ``model(x)`` in evaluation mode; return its output and, in call order, each nn.Linear's input and output."""
-    calls = []
-
-    def record(module, inputs, output):
-        # Clones: an in-place ReLU after a layer would otherwise change what was recorded.
-        calls.append((module, inputs[0].detach().clone(), output.detach().clone()))
-
-    handles = [module.register_forward_hook(record) for module in model.modules() if isinstance(module, nn.Linear)]
-    try:
-        model.eval()
-        with torch.no_grad():
-            output = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return output, calls
 
 
 def make_classifier(learner, seed: int, in_features: int, n_classes: int, hidden: int):
