@@ -313,7 +313,12 @@ class LiveProgress:
         from rich.markup import escape
         from rich.text import Text
 
-        running = self.names[len(self.lines)] if len(self.lines) < len(self.names) else "starting"
+        if not self.title:
+            running = "starting the sandbox and importing torch"
+        elif len(self.lines) < len(self.names):
+            running = self.names[len(self.lines)]
+        else:
+            running = "loading the suite and your file"
         elapsed = time.monotonic() - self.since
         lines = [f"[bold]{self.title}[/]", *self.lines, f"  [cyan]… {escape(running)}[/]  [dim]{elapsed:.1f} s[/]"]
         return Text.from_markup("\n".join(lines))

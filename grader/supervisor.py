@@ -77,18 +77,24 @@ class Supervisor:
         hung: dict[str, str] = {}  # learner function -> the check in which it first ran out of time
         problem = ""
         files = FileGuard(GRADER_PACKAGE, [Path(task["suite"])]) if self.guard_files else None
+        def collected(infos: list[dict]) -> None:
+            checks.update((info["id"], new_check(info)) for info in infos)
+            on_collected(list(checks.values()))
+
+        def decided_one(check_id: str, record: dict) -> None:
+            if check_id in checks:
+                on_check({**checks[check_id], **{key: record[key] for key in ("status", "message")}})
+
         while True:
             expected = [check_id for check_id in checks if check_id not in decided] if checks else None
-            run = self.run_child(task, expected, limits, hung, on_collected if expected is None else None,
-                                 lambda check_id, record: on_check({**checks[check_id], **record})
-                                 if check_id in checks else None)
+            run = self.run_child(task, expected, limits, hung, collected if expected is None else None, decided_one)
             tampered = files.restore() if files else []
             if run.collected is None:
                 problem = run.suite_error or run.child_error or (
                     f"the grading process ended before the suite was loaded ({self.describe_end(run)})")
                 break
             if not checks:
-                checks = {info["id"]: new_check(info) for info in run.collected}
+                collected(run.collected)
             ran = list(run.results)
             for check_id, record in run.results.items():
                 checks[check_id].update({key: record[key] for key in ("status", "message", "traceback", "duration_s")})
