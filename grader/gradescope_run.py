@@ -154,7 +154,7 @@ def read_config(source: Path) -> dict:
 
 def grade_files(source: Path, folder: Path, config: dict, seed: int | None, output: Path) -> tuple[dict | None, str]:
     """Run the bundle's grader on ``folder``; return its results (None if it gave none) and what went wrong."""
-    command = [sys.executable, "-E", "-B", "-m", "grader", "--all", "--source", str(folder),
+    command = [sys.executable, "-E", "-B", "-m", "grader", "--all", "--empty-source-ok", "--source", str(folder),
                "--suites", str(source / "suites"), "--format", "gradescope", "--output", str(output),
                "--timeout", str(config["timeout"])]
     if seed is not None:

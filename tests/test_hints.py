@@ -39,9 +39,12 @@ def test_hints_never_point_at_line_numbers(every_check):
             assert not re.search(r"\blines?\s*\d", hint, re.IGNORECASE), (check.id, hint)
 
 
-def test_the_report_shows_the_first_hint_and_hints_shows_every_level():
-    plain = run_grader("00").stdout
-    every = run_grader("00", "--hints").stdout
+def test_the_report_shows_the_first_hint_and_hints_shows_every_level(tmp_path):
+    # Started but wrong (an untouched stub is summed up in one line per function, without hints).
+    wrong = (KIT / "solutions" / "exercise_00_tensors.py").read_text().replace("    return ", "    return 0 * ", 1)
+    (tmp_path / "exercise_00_tensors.py").write_text(wrong)
+    plain = run_grader("00", "--source", str(tmp_path)).stdout
+    every = run_grader("00", "--source", str(tmp_path), "--hints").stdout
     assert "hint:" in plain and "hint 2:" not in plain
     assert "hint 1:" in every and "hint 2:" in every
     # The first level is the same hint in both.
