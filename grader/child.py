@@ -39,7 +39,10 @@ def pytest_args(suite: Path, workdir: Path, timeout: float) -> list[str]:
         "-p", "pytest_timeout",
         f"--timeout={timeout}",
         "--timeout-method=signal",
-        "--capture=no",  # the learner's output goes to the supervisor's capture pipe instead
+        "--capture=no",  # the learner's output goes to the watchdog's capture pipe instead
+        # pytest's own failure reports are never read (the plugin decides every message), and for a
+        # deep recursion building one takes seconds.
+        "--tb=no",
         "-q",
     ]
 

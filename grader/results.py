@@ -20,12 +20,19 @@ def safe_text(value, limit: int = TEXT_LIMIT) -> str:
     Learner code decides much of what a report says (messages, output, file and
     folder names). A lone surrogate (from a bad exception message, or a file name
     that is not UTF-8) would crash a UTF-8 writer, so each becomes U+FFFD here,
-    once, where results are made; and nothing it says can make a report huge.
+    once, where results are made, as does every terminal control character;
+    and nothing it says can make a report huge.
     """
     text = str(value)
     if len(text) > limit:
         text = text[: limit - len(TRUNCATED)] + TRUNCATED
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text.translate(CONTROL_CHARACTERS)
+
+
+# Terminal control characters (ESC, carriage return, C1 codes...) in learner text could clear the screen,
+# retitle the window or draw a report of their own: each becomes U+FFFD. Newlines and tabs stay.
+CONTROL_CHARACTERS = {code: "\ufffd" for code in [*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0)]}
 
 
 class Status(str, Enum):

@@ -158,6 +158,7 @@ class Worker:
               memory_mib: int = DEFAULT_MEMORY_MIB, on_progress=None) -> Report:
         """Grade ``tasks`` and return the report; the sandbox stays up for the next grading."""
         progress = on_progress or (lambda event, data: None)
+        plans = [task.to_plan() for task in tasks]  # the snapshots, taken before anything else happens
         try:
             device = self.resolve_device(device)
             failed = ""
@@ -167,8 +168,7 @@ class Worker:
         report = Report(exercises=[], seed=seed, device=device, sandbox=state.reason if not state.on else "")
         supervisor = Supervisor(self.started_sandbox if not failed else self.failed_sandbox(failed),
                                 device, timeout, seed, memory_mib, guard_files=not state.on)
-        for task in tasks:
-            plan = task.to_plan()
+        for task, plan in zip(tasks, plans):
             progress("exercise", plan)
             if failed:
                 result = ExerciseResult(task.exercise.name, task.exercise.title, display_path(task.file),

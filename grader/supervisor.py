@@ -26,7 +26,7 @@ GRADER_PACKAGE = Path(__file__).resolve().parent
 BUDGET_CHECKS = 4  # time lost to checks that run out of time, in --timeout's, before an exercise stops
 MIN_BUDGET_S = 30.0
 SHORT_LIMIT_FRACTION = 4  # a function that ran out of time once gets a quarter of the limit ...
-SHORT_LIMIT_MAX_S = 0.5  # ... and at most half a second, each later time it is called in the same grading
+SHORT_LIMIT_MAX_S = 0.25  # ... and at most a quarter of a second, each later time it is called in the same grading
 
 
 def exercise_budget(timeout: float) -> float:

@@ -189,7 +189,8 @@ def watch(sandbox, record_fd: int, output_fd: int, run: ChildRun, limits: Limits
         except Exception as exc:  # noqa: BLE001 - SandboxFailed
             run.sandbox_error = str(exc)
     if run.sandbox_error:
-        sandbox.close()  # the next child gets a fresh sandbox
+        sandbox.close()  # the next child gets a fresh sandbox, and the time this one cost counts as lost
+        limits.budget_s -= time.monotonic() - phase_start
     if sandbox.oom_kills() > oom_before and not run.ended_by:
         run.ended_by = "memory"  # the kernel's hard cap struck before a measurement saw it
     run.exit_status = exit_status or 0

@@ -88,8 +88,11 @@ def sandbox_environment(tmp: str) -> dict[str, str]:
 def read_only_paths() -> list[str]:
     """The host paths the sandbox sees, read-only: the Python installation, its packages and the kit."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(KIT_ROOT)}
-    # sys.path[0] is the current folder or a script's (never bound: it may be a class folder of learners).
-    paths.update(entry for entry in sys.path[1:] if entry and os.path.isdir(entry))
+    # Not sys.path[0], the current folder or a script's (it may be a class folder of learners), nor what
+    # PYTHONPATH adds (the zygote runs with -I, which ignores it): only installed packages and the kit.
+    added = {os.path.realpath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry}
+    paths.update(entry for entry in sys.path[1:]
+                 if entry and os.path.isdir(entry) and os.path.realpath(entry) not in added)
     paths.add(str(Path(sys.executable).resolve().parent))
     # A package folder may be a link to another installation (as in a virtual environment made of links):
     # what it points to must be there too.

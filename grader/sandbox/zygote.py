@@ -20,6 +20,7 @@ import gc
 import os
 import resource
 import shutil
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -83,20 +84,27 @@ def protect_myself(in_sandbox: bool) -> None:
             pass
 
 
-def empty_folder(folder: Path, keep: frozenset[str] = frozenset()) -> None:
-    """Remove everything inside ``folder`` (not the folder itself) but the entries named in ``keep``."""
+def empty_folder(folder: str) -> None:
+    """Remove everything inside ``folder``, however deep, except mount points (read-only binds of the host).
+
+    bubblewrap makes the folders leading to a bind below /tmp on the writable
+    tmpfs: whatever learner code leaves beside them is removed too.
+    """
     try:
-        entries = [entry for entry in folder.iterdir() if entry.name not in keep]
+        entries = list(os.scandir(folder))
     except OSError:
         return
     for entry in entries:
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            try:
-                entry.unlink()
-            except OSError:
-                pass
+        if os.path.ismount(entry.path):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                empty_folder(entry.path)
+                os.rmdir(entry.path)  # fails, as it should, where a mount point is below
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
 
 
 def prepare_matplotlib(scratch: Path) -> None:
@@ -138,6 +146,7 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
     )
     pid = os.fork()
     if pid == 0:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C in learner code: KeyboardInterrupt, as usual
         control.close()
         workdir.mkdir(parents=True, exist_ok=True)
         suite = workdir / request["suite_name"]
@@ -181,9 +190,11 @@ def main() -> None:
         processes.die_with_parent()
         processes.become_subreaper()  # orphans of learner code stay below us, where the grader finds them
     protect_myself(in_sandbox)
+    if in_sandbox:
+        # As PID 1 it gets only the signals it has a handler for: Python's own SIGINT handler would let
+        # learner code raise KeyboardInterrupt in it. With the default action, nothing inside can stop it.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     scratch = Path(os.environ.get("TMPDIR", "/tmp"))
-    # What is in /tmp before anything ran holds the read-only binds of paths below /tmp: never removed.
-    keep = frozenset(entry.name for entry in scratch.iterdir()) if in_sandbox else frozenset()
     prepare_matplotlib(scratch)
     warm_imports()
     import torch
@@ -200,9 +211,9 @@ def main() -> None:
                 os.close(fd)
             continue
         reap_orphans()
-        empty_folder(scratch, keep)
+        empty_folder(str(scratch))
         if in_sandbox:
-            empty_folder(Path("/dev/shm"))
+            empty_folder("/dev/shm")
         pid = start_child(request, fds, control, scratch)
         wire.send(control, {"type": "exited", "status": wait_for(pid)})
 
