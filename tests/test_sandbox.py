@@ -17,6 +17,10 @@ does):
   sandbox on, and where the attack is meaningful without it, also with
   ``KIT_SANDBOX=off`` to show that the fallback still gives no undeserved points.
 
+A hole that these tests found and the kit's code does not close yet is a
+strict ``xfail`` whose reason says what the hole is; tests of fixes under way
+(report caps, surrogates) are left failing until the fix lands.
+
 Every grading is checked the same way: a valid report, exit status 1, less than
 full marks, an end within ``TIME_BOUND_S``, no process of it left running, and
 nothing outside the sandbox changed (the grader's copy, the learner's folder,
@@ -26,7 +30,6 @@ made once per module.
 
 from __future__ import annotations
 
-import base64
 import csv
 import fcntl
 import io
@@ -35,7 +38,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -44,7 +46,7 @@ import termios
 import time
 import tty
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -646,3 +648,23 @@ def test_files_left_in_tmp_and_dev_shm_are_gone_for_the_next_child(sandbox, kit,
     assert statuses["test_step_returns_loss"] == ("error", "RuntimeError: no leftovers"), statuses["test_step_returns_loss"]
     found = {check_id: message for check_id, (_, message) in statuses.items() if "LEFTOVERS" in message}
     assert found == {}, found
+
+
+def test_a_learner_cannot_read_the_files_of_learners_graded_before_it(sandbox, kit, tmp_path, request):
+    """In a gradebook every child is forked from one zygote: what it held for an earlier learner must not be in a later child's memory."""
+    import hashlib
+
+    other, own = uuid.uuid4().hex, uuid.uuid4().hex
+    digest = lambda digits: hashlib.sha256(digits.encode()).hexdigest()  # noqa: E731
+    reader = learner_source("reads_other_learners", prefix="OTHER_LEARNER_", digest=digest(other), own_digest=digest(own))
+    files = {f"a_other/{EXERCISE_03}": solution() + f"\n# OTHER_LEARNER_{other} end\n".encode(),
+             f"b_reader/{EXERCISE_03}": reader + f"\n# OTHER_LEARNER_{own} end\n".encode()}
+    grading = grade(kit, tmp_path, files, gradebook=True)
+    assert grading.returncode == 0, grading.stderr[-3000:]
+    rows = grading.gradebook()
+    assert float(rows["a_other"]["total"]) == FULL_MARKS_03
+    assert grading.left_running == [] and grading.changed == [] and grading.elapsed < TIME_BOUND_S
+    # The reader's test_step works only if it found its own file in memory (the control: its search works) ...
+    assert float(rows["b_reader"]["exercise_03:test_step_returns_loss"]) == 1, rows["b_reader"]
+    # ... and its train_step only if it found the other learner's.
+    assert float(rows["b_reader"]["exercise_03:train_step_returns_loss"]) == 0, "it read the other learner's file"
