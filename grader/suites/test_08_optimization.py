@@ -222,20 +222,23 @@ def test_momentum_no_graph(learner, seed):
 
 
 def mixed_model(seed: int) -> nn.Module:
-    """Biases, batch norm, layer norm, an embedding, a convolution, a bare vector and frozen parts, in a seeded order."""
+    """Biases, batch norm, layer norm, an embedding, a convolution, a bare vector and frozen parts, in a seeded order.
+
+    The submodules are named block0, block1, ... in that order, so no name says "norm" or "bn":
+    only the number of dimensions tells a weight from the rest.
+    """
     torch.manual_seed(seed)
     frozen = nn.Linear(6, 6)
     frozen.requires_grad_(False)
     norm = nn.LayerNorm(6)
     norm.bias.requires_grad_(False)  # a frozen vector too
-    parts = [("norm", norm), ("embedding", nn.Embedding(10, 6)), ("batch_norm", nn.BatchNorm1d(6)),
-             ("hidden", nn.Linear(6, 6)), ("conv", nn.Conv1d(2, 3, 3)), ("frozen", frozen),
-             ("head", nn.Linear(6, 2)), ("out", nn.Linear(2, 1, bias=False))]
+    parts = [norm, nn.Embedding(10, 6), nn.BatchNorm1d(6), nn.Linear(6, 6), nn.Conv1d(2, 3, 3), frozen,
+             nn.Linear(6, 2), nn.Linear(2, 1, bias=False)]
     order = torch.randperm(len(parts), generator=torch.Generator().manual_seed(seed)).tolist()
     model = nn.Module()
     model.register_parameter("scale", nn.Parameter(torch.ones(6)))
-    for index in order:
-        model.add_module(*parts[index])
+    for position, index in enumerate(order):
+        model.add_module(f"block{position}", parts[index])
     return model
 
 
@@ -430,7 +433,7 @@ def regression_problem(seed: int):
     return Probe(), train, val
 
 
-def count_steps(optimizer, model: Probe, scheduler=None) -> list[dict]:
+def watch_steps(optimizer, model: Probe, scheduler=None) -> list[dict]:
     """Count the optimizer's steps through its public hooks; make them (and the scheduler's) visible to the probe.
 
     Returns the list of steps, each with the learning rate it used and the scheduler's count at that moment.
@@ -691,7 +694,7 @@ def test_fit_validation_mode(learner, seed):
     model, train, val = regression_problem(seed)
     model.eval()  # as a model often is, after being looked at
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    count_steps(optimizer, model)
+    watch_steps(optimizer, model)
     learner_history(learner, model, train, val, nn.MSELoss(), optimizer, 3)
     training, validation = sort_calls(model.calls, train, val)
     assert training and validation, "fit_with_validation never ran the model on the training or validation batches"
@@ -728,7 +731,7 @@ def test_fit_steps(learner, seed):
     model, train, val = regression_problem(seed)
     twin = copy.deepcopy(model)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
-    steps = count_steps(optimizer, model)
+    steps = watch_steps(optimizer, model)
     epochs, n_batches = 2, len(train)
     learner_history(learner, model, train, val, nn.MSELoss(), optimizer, epochs)
     assert len(steps) == epochs * n_batches, (
@@ -777,7 +780,7 @@ def test_fit_scheduler(learner, seed):
     lr, epochs, n_batches = 0.05 + 0.05 * (seed % 3), 5, len(train)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     scheduler = step_lr(optimizer)
-    steps = count_steps(optimizer, model, scheduler)
+    steps = watch_steps(optimizer, model, scheduler)
     history = learner_history(learner, model, train, val, nn.MSELoss(), optimizer, epochs, scheduler=scheduler)
     expected = [lr * 0.5 ** (epoch // 2) for epoch in range(epochs)]  # StepLR(step_size=2, gamma=0.5)
     scheduler_steps = scheduler.last_epoch
