@@ -18,7 +18,6 @@ Every check observes behaviour, never spelling:
 import copy
 import math
 import numbers
-import os
 
 import pytest
 import torch
@@ -973,8 +972,8 @@ def test_fit_checkpoint(learner, seed, tmp_path, monkeypatch):
     losses = fmt_list(plan, 8)
     if epoch != best:
         meaning = ("the last epoch: save only when the validation loss is a new best" if epoch == len(plan) else
-                   "an epoch that only tied the best: a new best must be strictly lower" if plan[epoch - 1] == 4.0 else
-                   "not the best one")
+                   "an epoch that only tied the best: a new best must be strictly lower"
+                   if 1 <= epoch <= len(plan) and plan[epoch - 1] == 4.0 else "not the best one")
         raise AssertionError(f"with validation losses {losses} the checkpoint holds epoch {epoch}, {meaning}; "
                              f"expected epoch {best}")
     val_loss = checkpoint["val_loss"]

@@ -5,7 +5,6 @@ inline, os.makedirs, and the plateau scheduler told apart by its class."""
 import os
 
 import torch
-from torch import nn
 
 
 def sgd_momentum_step(params, velocities, lr, momentum=0.9, weight_decay=0.0):

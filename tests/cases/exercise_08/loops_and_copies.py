@@ -7,7 +7,6 @@ import math
 from pathlib import Path
 
 import torch
-from torch import nn
 
 
 def sgd_momentum_step(params, velocities, lr, momentum=0.9, weight_decay=0.0):
