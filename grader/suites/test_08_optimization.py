@@ -1,0 +1,1019 @@
+"""Hidden suite for exercise 08 (optimizers, schedules, validation and early stopping).
+
+Every check observes behaviour, never spelling:
+
+- ``sgd_momentum_step`` is compared with ``torch.optim.SGD`` stepping twin tensors
+  on the same gradients, and the tensors themselves are inspected (same objects,
+  leaves, no autograd history).
+- ``decay_parameter_groups`` is given a model whose modules are registered in an
+  order drawn from the seed; the groups are compared by identity with its
+  parameters, and AdamW is run on them.
+- ``fit_with_validation`` trains probe models that record, in every forward pass,
+  the mode, gradient tracking, the input, the output, the parameters and how many
+  optimizer and scheduler steps had run. A one-weight "scripted" model makes the
+  validation losses follow a plan drawn from the seed, so the epoch that stopping
+  and the best weights depend on is known in advance.
+"""
+
+import copy
+import math
+import numbers
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from grader.checking import expect_equal_tensors, expect_float, fmt, fmt_list, kind_of
+
+# Every tensor here is tiny, so extra threads only cost time on a busy machine.
+torch.set_num_threads(1)
+
+# -- sgd_momentum_step -------------------------------------------------------------
+
+SHAPES = [(3, 4), (5,), (1,)]
+
+
+def momentum_settings(seed: int, weight_decay: bool):
+    """Starting parameters, four steps of gradients and random settings, all from the seed."""
+    generator = torch.Generator().manual_seed(seed)
+    start = [torch.randn(shape, generator=generator) for shape in SHAPES]
+    gradients = [[torch.randn(shape, generator=generator) for shape in SHAPES] for _ in range(4)]
+    lr = 0.05 + 0.1 * torch.rand(1, generator=generator).item()
+    momentum = 0.5 + 0.4 * torch.rand(1, generator=generator).item()
+    decay = 0.05 + 0.2 * torch.rand(1, generator=generator).item() if weight_decay else 0.0
+    return start, gradients, lr, momentum, decay
+
+
+def reference_sgd(start, gradients, lr, **settings):
+    """``torch.optim.SGD`` on copies of ``start``: the parameters and momentum buffers after every step."""
+    params = [nn.Parameter(value.clone()) for value in start]
+    optimizer = torch.optim.SGD(params, lr=lr, **settings)
+    for step in gradients:
+        for parameter, gradient in zip(params, step):
+            parameter.grad = None if gradient is None else gradient.clone()
+        optimizer.step()
+    buffers = [optimizer.state[parameter].get("momentum_buffer") if parameter in optimizer.state else None
+               for parameter in params]
+    buffers = [torch.zeros_like(value) if buffer is None else buffer for buffer, value in zip(buffers, start)]
+    return [parameter.detach().clone() for parameter in params], [buffer.clone() for buffer in buffers]
+
+
+def learner_sgd(learner, start, gradients, lr, momentum=None, weight_decay=None, snapshots=None):
+    """Run the learner's step on fresh parameters; return (params, velocities, original velocity objects).
+
+    With a list as ``snapshots``, each step appends copies of the parameters and velocities after it.
+    """
+    params = [nn.Parameter(value.clone()) for value in start]
+    velocities = [torch.zeros_like(value) for value in start]
+    originals = list(velocities)
+    for step in gradients:
+        for parameter, gradient in zip(params, step):
+            parameter.grad = None if gradient is None else gradient.clone()
+        if momentum is None:  # the contract's defaults: momentum=0.9, weight_decay=0.0
+            result = learner.sgd_momentum_step(params, velocities, lr)
+        else:
+            result = learner.sgd_momentum_step(params, velocities, lr, momentum=momentum, weight_decay=weight_decay)
+        assert result is None, f"sgd_momentum_step returned {kind_of(result)}; it changes the tensors in place and returns None"
+        if snapshots is not None:
+            snapshots.append(([p.detach().clone() for p in params], [v.detach().clone() for v in velocities]))
+    return params, velocities, originals
+
+
+def differs(a, b, tolerance: float = 1e-5) -> bool:
+    """True unless the tensors agree within ``torch.testing.assert_close``'s float32 tolerances."""
+    a, b = a.detach().float(), b.detach().float()
+    return a.shape != b.shape or not bool(((a - b).abs() <= tolerance + 1.3e-6 * b.abs()).all())
+
+
+def any_differs(observed, expected) -> bool:
+    return any(differs(a, b) for a, b in zip(observed, expected))
+
+
+@pytest.mark.check(
+    id="momentum_matches_sgd",
+    name="sgd_momentum_step moves parameters and velocities as torch.optim.SGD does",
+    points=2,
+    hint=["Three lines per parameter: the gradient plus weight decay, the new velocity, the move.",
+          "g = p.grad + weight_decay * p; v = momentum * v + g (no (1 - momentum) factor); p = p - lr * v, "
+          "using the velocity just updated."],
+)
+def test_momentum_matches_sgd(learner, seed):
+    for weight_decay in (False, True):
+        start, gradients, lr, momentum, decay = momentum_settings(seed + int(weight_decay), weight_decay)
+        if weight_decay:
+            params, velocities, _ = learner_sgd(learner, start, gradients, lr, momentum, decay)
+            described = f"lr={fmt(lr)}, momentum={fmt(momentum)}, weight_decay={fmt(decay)}"
+        else:
+            momentum = 0.9
+            params, velocities, _ = learner_sgd(learner, start, gradients, lr)
+            described = f"lr={fmt(lr)} and the default momentum (0.9) and weight_decay (0.0)"
+        for value in params:
+            if type(value) is not nn.Parameter:
+                raise AssertionError(f"params holds {kind_of(value)} after the step: change each parameter in place "
+                                     "(p.sub_(...) inside torch.no_grad()) rather than putting a new tensor in the list")
+        expected, buffers = reference_sgd(start, gradients, lr, momentum=momentum, weight_decay=decay)
+        if any_differs(params, expected):
+            mistakes = {
+                "without the weight decay: add weight_decay * p to the gradient": dict(momentum=momentum),
+                "as plain SGD without momentum: the velocities did not carry over from one step to the next "
+                "(was each velocity updated in place?)": dict(weight_decay=decay),
+                "with a (1 - momentum) factor on the gradient: torch's SGD adds the whole gradient, "
+                "v = momentum * v + g": dict(momentum=momentum, dampening=momentum, weight_decay=decay),
+                "as Nesterov momentum: move by the velocity itself, p = p - lr * v":
+                    dict(momentum=momentum, nesterov=True, weight_decay=decay),
+            }
+            for meaning, settings in mistakes.items():
+                if not any_differs(params, reference_sgd(start, gradients, lr, **settings)[0]):
+                    raise AssertionError(f"after 4 steps with {described}, the parameters moved {meaning}")
+            worst = max(range(len(params)), key=lambda i: (params[i].detach() - expected[i]).abs().max().item())
+            expect_equal_tensors(params[worst].detach(), expected[worst],
+                                 f"after 4 steps with {described}, parameter {worst} (shape {list(SHAPES[worst])}) "
+                                 "compared with torch.optim.SGD's", tolerance=1e-5)
+        for index, (velocity, buffer) in enumerate(zip(velocities, buffers)):
+            if type(velocity) is not torch.Tensor:
+                raise AssertionError(f"velocities[{index}] is {kind_of(velocity)} after the steps, not a tensor")
+            if differs(velocity, buffer):
+                if not differs(velocity, lr * buffer):
+                    raise AssertionError("the parameters are right but each velocity holds lr * v: keep "
+                                         "v = momentum * v + g in the velocity and multiply by lr only when moving p")
+                expect_equal_tensors(velocity, buffer, f"after 4 steps with {described}, velocities[{index}] "
+                                     "compared with torch.optim.SGD's momentum buffer", tolerance=1e-5)
+
+
+@pytest.mark.check(
+    id="momentum_in_place",
+    name="sgd_momentum_step updates each velocity in place: the same tensor object",
+    points=1,
+    hint=["The caller keeps the list of velocities from one step to the next, so each tensor in it must "
+          "change, not be replaced.",
+          "`v = momentum * v + g` only rebinds the name v; write into the tensor instead: "
+          "`v.mul_(momentum).add_(g)` or `v.copy_(momentum * v + g)`."],
+)
+def test_momentum_in_place(learner, seed):
+    start, gradients, lr, momentum, decay = momentum_settings(seed, weight_decay=True)
+    params, velocities, originals = learner_sgd(learner, start, gradients[:1], lr, momentum, decay)
+    assert type(velocities) is list and len(velocities) == len(originals), \
+        f"the list of velocities now holds {len(velocities)} items; leave the list as it is and change its tensors"
+    for index, (velocity, original) in enumerate(zip(velocities, originals)):
+        if velocity is not original:
+            raise AssertionError(f"velocities[{index}] was replaced by a new tensor; update the tensor that is "
+                                 "there in place (v.mul_(momentum).add_(g), or v.copy_(...))")
+        # How it changes is momentum_matches_sgd's business; here only that the tensor itself changed.
+        if not bool(original.any()):
+            raise AssertionError(f"after one step velocities[{index}] still holds zeros: assigning to the loop "
+                                 "variable (v = momentum * v + g) makes a new tensor and leaves the list unchanged; "
+                                 "update v in place")
+
+
+@pytest.mark.check(
+    id="momentum_skips_missing_grad",
+    name="sgd_momentum_step leaves a parameter whose .grad is None, and its velocity, alone",
+    points=1,
+    hint=["A parameter that took no part in the last backward pass has `.grad` None; torch's SGD skips it.",
+          "At the top of the loop body: `if p.grad is None: continue`, before touching the velocity."],
+)
+def test_momentum_skips_missing_grad(learner, seed):
+    start, gradients, lr, momentum, decay = momentum_settings(seed, weight_decay=True)
+    gradients[0][1] = None              # parameter 1 has no gradient in the first step
+    for step in gradients[2:]:          # parameter 2 has one in the first two steps only
+        step[2] = None
+    snapshots: list = []
+    learner_sgd(learner, start, gradients, lr, momentum, decay, snapshots=snapshots)
+    # Judged against the learner's own earlier values, so that only skipping counts here.
+    (first_params, first_velocities), (second_params, second_velocities) = snapshots[0], snapshots[1]
+    if differs(first_params[1], start[1]):
+        raise AssertionError("parameter 1 moved in a step where its gradient was None; torch's SGD leaves such a "
+                             "parameter exactly as it is")
+    if bool(first_velocities[1].any()):
+        raise AssertionError("the velocity of parameter 1 changed in a step where its gradient was None; leave it alone")
+    for params, velocities in snapshots[2:]:
+        if differs(params[2], second_params[2]):
+            raise AssertionError("parameter 2 kept moving after its gradient became None: torch's SGD leaves such a "
+                                 "parameter (and its velocity) exactly as it is; do not treat a missing gradient as zero")
+        if differs(velocities[2], second_velocities[2]):
+            raise AssertionError("the velocity of parameter 2 changed in steps where its gradient was None; leave it alone")
+
+
+@pytest.mark.check(
+    id="momentum_no_graph",
+    name="sgd_momentum_step builds no graph: parameters stay leaves, velocities hold no history",
+    points=1,
+    hint=["The update is bookkeeping that autograd must not record.",
+          "Do the whole update, the weight-decay term included, inside `with torch.no_grad():`."],
+)
+def test_momentum_no_graph(learner, seed):
+    start, gradients, lr, momentum, decay = momentum_settings(seed, weight_decay=True)
+    params, velocities, _ = learner_sgd(learner, start, gradients[:2], lr, momentum, decay)
+    for index, parameter in enumerate(params):
+        assert parameter.is_leaf and parameter.grad_fn is None, (
+            f"params[{index}] has autograd history ({type(parameter.grad_fn).__name__}) after the step: do the "
+            "update inside torch.no_grad()")
+        assert parameter.requires_grad, f"params[{index}] no longer requires grad after the step; leave that flag alone"
+    for index, velocity in enumerate(velocities):
+        assert velocity.grad_fn is None and not velocity.requires_grad, (
+            f"velocities[{index}] holds autograd history ({type(velocity.grad_fn).__name__}): the gradient plus "
+            "weight_decay * p was computed with gradient tracking on; compute it inside torch.no_grad() too")
+
+
+# -- decay_parameter_groups --------------------------------------------------------
+
+
+def mixed_model(seed: int) -> nn.Module:
+    """Biases, batch norm, layer norm, an embedding, a convolution, a bare vector and frozen parts, in a seeded order.
+
+    The submodules are named block0, block1, ... in that order, so no name says "norm" or "bn":
+    only the number of dimensions tells a weight from the rest.
+    """
+    torch.manual_seed(seed)
+    frozen = nn.Linear(6, 6)
+    frozen.requires_grad_(False)
+    norm = nn.LayerNorm(6)
+    norm.bias.requires_grad_(False)  # a frozen vector too
+    parts = [norm, nn.Embedding(10, 6), nn.BatchNorm1d(6), nn.Linear(6, 6), nn.Conv1d(2, 3, 3), frozen,
+             nn.Linear(6, 2), nn.Linear(2, 1, bias=False)]
+    order = torch.randperm(len(parts), generator=torch.Generator().manual_seed(seed)).tolist()
+    model = nn.Module()
+    model.register_parameter("scale", nn.Parameter(torch.ones(6)))
+    for position, index in enumerate(order):
+        model.add_module(f"block{position}", parts[index])
+    return model
+
+
+def learner_groups(learner, model: nn.Module, weight_decay: float) -> list[dict]:
+    """Call ``decay_parameter_groups`` and check that it returns the contract's two dicts of lists."""
+    groups = learner.decay_parameter_groups(model, weight_decay)
+    if not isinstance(groups, (list, tuple)):
+        raise AssertionError(f"decay_parameter_groups returned {kind_of(groups)}, not a list of two dicts")
+    assert len(groups) == 2, f"decay_parameter_groups returned {len(groups)} groups; expected two (decayed, not decayed)"
+    for index, group in enumerate(groups):
+        if not isinstance(group, dict):
+            raise AssertionError(f"group {index} is {kind_of(group)}, not a dict with \"params\" and \"weight_decay\"")
+        assert "params" in group, f"group {index} has no \"params\" key (keys: {sorted(map(str, group))})"
+        if not isinstance(group["params"], (list, tuple)):
+            raise AssertionError(f"group {index}'s \"params\" is {kind_of(group['params'])}; make it a list "
+                                 "(a generator would be used up after one pass)")
+    return groups
+
+
+def names_by_id(model: nn.Module) -> dict[int, str]:
+    return {id(parameter): name for name, parameter in model.named_parameters()}
+
+
+def describe(name: str, parameter) -> str:
+    return f"{name} (shape {list(parameter.shape)})"
+
+
+@pytest.mark.check(
+    id="groups_by_dimension",
+    name="decay_parameter_groups decays every trainable parameter with 2+ dimensions, and no other",
+    points=2,
+    hint=["Tell weights from the rest by their number of dimensions, not by their names: a batch-norm or "
+          "layer-norm weight is called \"weight\" but is a vector.",
+          "`p.ndim >= 2` goes in the first group, every other trainable parameter in the second; each one "
+          "exactly once, and the model's own Parameter objects, not copies."],
+)
+def test_groups_by_dimension(learner, seed):
+    model = mixed_model(seed)
+    groups = learner_groups(learner, model, 0.1)
+    names = names_by_id(model)
+    where: dict[int, list[int]] = {}
+    for index, group in enumerate(groups):
+        for parameter in group["params"]:
+            if id(parameter) not in names:
+                raise AssertionError(f"group {index} holds {kind_of(parameter)} that is not one of the model's "
+                                     "parameters (a copy such as p.data or p.detach()?): put the parameters themselves")
+            where.setdefault(id(parameter), []).append(index)
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        found = where.get(id(parameter), [])
+        assert found, f"{describe(name, parameter)} is in neither group; every trainable parameter belongs in one"
+        assert len(found) == 1, f"{describe(name, parameter)} appears {len(found)} times in the groups; once only"
+        if parameter.ndim >= 2 and found[0] != 0:
+            raise AssertionError(f"{describe(name, parameter)} has {parameter.ndim} dimensions but is in the group "
+                                 "without decay; weights with 2 or more dimensions are the ones to decay")
+        if parameter.ndim < 2 and found[0] != 1:
+            kind = "a bias" if name.endswith("bias") else "a vector such as a norm layer's weight"
+            raise AssertionError(f"{describe(name, parameter)}, {kind}, is in the decayed group; only parameters "
+                                 "with 2 or more dimensions are decayed (biases and norm weights are not)")
+
+
+@pytest.mark.check(
+    id="groups_skip_frozen",
+    name="decay_parameter_groups leaves frozen parameters (requires_grad=False) out",
+    points=1,
+    hint=["A frozen layer is not meant to be trained, so it belongs in no optimizer group.",
+          "Skip every parameter whose `requires_grad` is False."],
+)
+def test_groups_skip_frozen(learner, seed):
+    model = mixed_model(seed)
+    groups = learner_groups(learner, model, 0.1)
+    names = names_by_id(model)
+    for index, group in enumerate(groups):
+        for parameter in group["params"]:
+            if id(parameter) in names and not parameter.requires_grad:
+                raise AssertionError(f"{describe(names[id(parameter)], parameter)} is frozen (requires_grad=False) "
+                                     f"but is in group {index}; leave frozen parameters out of both groups")
+
+
+@pytest.mark.check(
+    id="groups_keep_order",
+    name="decay_parameter_groups keeps the order of model.parameters() in each group",
+    points=1,
+    hint=["Go through the parameters once, in the order `model.parameters()` gives them, adding each to its group.",
+          "Do not sort by name or collect by kind of layer: the model's own order is what checkpoints and other "
+          "tools expect."],
+)
+def test_groups_keep_order(learner, seed):
+    model = mixed_model(seed)
+    groups = learner_groups(learner, model, 0.1)
+    names = names_by_id(model)
+    position = {id(parameter): index for index, parameter in enumerate(model.parameters())}
+    for index, group in enumerate(groups):
+        members = [parameter for parameter in group["params"] if id(parameter) in position and parameter.requires_grad]
+        for before, after in zip(members, members[1:]):
+            if position[id(before)] > position[id(after)]:
+                order = ", ".join(names[id(parameter)] for parameter in members)
+                raise AssertionError(f"group {index} lists {names[id(before)]} before {names[id(after)]}, but "
+                                     f"model.parameters() gives them the other way round (group order: {order})")
+
+
+@pytest.mark.check(
+    id="groups_work_with_adamw",
+    name="with decay_parameter_groups, AdamW decays the weights by lr * weight_decay and leaves the rest",
+    points=1,
+    hint=["Each group is a dict with \"params\" and \"weight_decay\"; AdamW uses its own default (0.01) for "
+          "a group that gives none.",
+          "Return `[{\"params\": decayed, \"weight_decay\": weight_decay}, {\"params\": others, "
+          "\"weight_decay\": 0.0}]`."],
+)
+def test_groups_work_with_adamw(learner, seed):
+    model = mixed_model(seed)
+    weight_decay = 0.1 + 0.4 * torch.rand(1, generator=torch.Generator().manual_seed(seed)).item()
+    lr = 0.1
+    groups = learner_groups(learner, model, weight_decay)
+    try:
+        optimizer = torch.optim.AdamW(groups, lr=lr)
+    except (TypeError, ValueError) as error:
+        raise AssertionError(f"torch.optim.AdamW refused the groups: {error}") from None
+    names = names_by_id(model)
+    for index, group in enumerate(groups):
+        if any(id(parameter) not in names for parameter in group["params"]):
+            raise AssertionError(f"group {index} holds tensors that are not the model's parameters (copies?): AdamW "
+                                 "would change those, not the model")
+    start = {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
+    for parameter in model.parameters():
+        if parameter.requires_grad:
+            parameter.grad = torch.zeros_like(parameter)  # a zero gradient: only weight decay moves anything
+    optimizer.step()
+    # Judged against the learner's own grouping: which parameter goes where is groups_by_dimension's business.
+    for index, group in enumerate(groups):
+        factor = 1 - lr * weight_decay if index == 0 else 1.0
+        for parameter in group["params"]:
+            name = names[id(parameter)]
+            if not parameter.requires_grad or not differs(parameter, start[name] * factor):
+                continue
+            if index == 0:
+                raise AssertionError(f"one AdamW step (lr={fmt(lr)}, zero gradients) should shrink "
+                                     f"{describe(name, parameter)}, in the first group, by a factor 1 - lr * "
+                                     f"weight_decay = {fmt(factor)}; that group's \"weight_decay\" should be the "
+                                     f"weight_decay given ({fmt(weight_decay)})")
+            raise AssertionError(f"one AdamW step with zero gradients changed {describe(name, parameter)}, in the "
+                                 "second group: give that group \"weight_decay\": 0.0 (AdamW's default is 0.01)")
+
+
+# -- fit_with_validation: probes and problems ---------------------------------------
+
+
+class Probe(nn.Module):
+    """A small regression network that remembers each forward pass.
+
+    Each record holds the mode, whether gradients were tracked, the input and the
+    output, the parameters, and the optimizer's and the scheduler's step counts
+    at that moment (read through ``clock``, set by the check).
+    """
+
+    def __init__(self, hidden: int = 8):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        self.calls: list[dict] = []
+        self.clock = lambda: (0, 0)
+
+    def forward(self, x):
+        output = self.layers(x)
+        optimizer_steps, scheduler_steps = self.clock()
+        self.calls.append({"training": self.training, "grad": torch.is_grad_enabled(), "x": x.detach().cpu().clone(),
+                           "output": output.detach().cpu().clone(), "optimizer_steps": optimizer_steps,
+                           "scheduler_steps": scheduler_steps,
+                           "params": [p.detach().cpu().clone() for p in self.layers.parameters()]})
+        return output
+
+
+def regression_problem(seed: int):
+    """Unshuffled loaders whose smaller last batches have a much larger loss, and a probe model.
+
+    19 training rows in batches of 8 (8, 8, 3) and 9 validation rows in batches of 4
+    (4, 4, 1); the rows of each last batch are moved far off the line, so means of the
+    batch means and means per sample differ clearly.
+    """
+    generator = torch.Generator().manual_seed(seed)
+
+    def rows(n: int, hard: int):
+        X = torch.rand(n, 1, generator=generator) * 2 - 1
+        y = 2 * X + 0.1 * torch.randn(n, 1, generator=generator)
+        y[n - hard:] += 3.0
+        return X, y
+
+    train = DataLoader(TensorDataset(*rows(19, 3)), batch_size=8, shuffle=False)
+    val = DataLoader(TensorDataset(*rows(9, 1)), batch_size=4, shuffle=False)
+    torch.manual_seed(seed)
+    return Probe(), train, val
+
+
+def watch_steps(optimizer, model: Probe, scheduler=None) -> list[dict]:
+    """Count the optimizer's steps through its public hooks; make them (and the scheduler's) visible to the probe.
+
+    Returns the list of steps, each with the learning rate it used and the scheduler's count at that moment.
+    """
+    steps: list[dict] = []
+    initial = scheduler.last_epoch if scheduler is not None else 0
+
+    def scheduler_steps() -> int:
+        return scheduler.last_epoch - initial if scheduler is not None else 0
+
+    optimizer.register_step_pre_hook(lambda opt, args, kwargs: steps.append(
+        {"lr": float(opt.param_groups[0]["lr"]), "scheduler_steps": scheduler_steps()}))
+    model.clock = lambda: (len(steps), scheduler_steps())
+    return steps
+
+
+def sort_calls(calls: list[dict], train_loader, val_loader):
+    """Split the recorded forward passes into epochs of training calls and validation passes.
+
+    Each call is matched by its input to a batch of one of the loaders; a call with the first
+    batch of a loader starts a new pass over it. Returns (training passes, validation passes),
+    each a list of lists of (call, targets).
+    """
+    kinds = (("train", list(train_loader)), ("val", list(val_loader)))
+    passes: dict[str, list] = {"train": [], "val": []}
+    for call in calls:
+        for kind, batches in kinds:
+            index = next((i for i, (X, _) in enumerate(batches) if X.shape == call["x"].shape
+                          and torch.equal(X, call["x"])), None)
+            if index is not None:
+                if index == 0 or not passes[kind]:
+                    passes[kind].append([])
+                passes[kind][-1].append((call, batches[index][1]))
+                break
+    return passes["train"], passes["val"]
+
+
+def per_sample_mean(one_pass) -> float:
+    return sum(F.mse_loss(call["output"], y).item() * len(y) for call, y in one_pass) / sum(len(y) for _, y in one_pass)
+
+
+def mean_of_batch_means(one_pass) -> float:
+    return sum(F.mse_loss(call["output"], y).item() for call, y in one_pass) / len(one_pass)
+
+
+def learner_history(learner, model, train, val, loss_fn, optimizer, epochs, **options) -> dict:
+    """Run ``fit_with_validation`` and check the shape of what it returns: the contract's four lists."""
+    history = learner.fit_with_validation(model, train, val, loss_fn, optimizer, epochs, **options)
+    if not isinstance(history, dict):
+        raise AssertionError(f"fit_with_validation returned {kind_of(history)}, not a dict of lists")
+    keys = ("epoch", "train_loss", "val_loss", "lr")
+    missing = [key for key in keys if key not in history]
+    assert not missing, f"the history has no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, history))})"
+    for key in keys:
+        if not isinstance(history[key], list):
+            raise AssertionError(f"history[{key!r}] is {kind_of(history[key])}, not a list")
+    lengths = {key: len(history[key]) for key in keys}
+    assert len(set(lengths.values())) == 1, f"the history's lists have different lengths: {lengths}"
+    return history
+
+
+# The scripted model: validation losses that follow a plan.
+
+TRAIN_STEPS_PER_EPOCH = 2  # three training rows in batches of two
+
+
+class Scripted(nn.Module):
+    """A one-weight model whose validation loss in epoch k is ``plan[k - 1]``.
+
+    Training rows are 1s with targets of 1000: with ``nn.L1Loss`` every training
+    step's gradient is exactly -1, so ``SGD(lr=1)`` raises the weight by exactly 1 a
+    step, and the weights after epoch k are ``w = 2k``. Validation rows are -1s with
+    targets 0: for them the model answers the planned loss of the epoch trained so far
+    (counted from its training passes), so the validation loss is known in advance.
+    ``load_state_dict`` remembers what it was given.
+    """
+
+    def __init__(self, plan: list[float]):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+        self.plan = list(plan)
+        self.training_calls = 0
+        self.validation_calls: list[int] = []  # the epoch of each validation forward pass
+        self.loaded: list[dict] = []
+
+    def forward(self, x):
+        if bool((x > 0).all()):
+            self.training_calls += 1
+            return self.w * x
+        epoch = self.training_calls // TRAIN_STEPS_PER_EPOCH
+        self.validation_calls.append(epoch)
+        planned = self.plan[epoch - 1] if 1 <= epoch <= len(self.plan) else 1000.0
+        return torch.full_like(x, planned) + 0 * self.w
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        self.loaded.append({key: value.detach().clone() for key, value in state_dict.items()})
+        return super().load_state_dict(state_dict, *args, **kwargs)
+
+
+def scripted_loaders():
+    train = DataLoader(TensorDataset(torch.ones(3, 1), torch.full((3, 1), 1000.0)), batch_size=2)
+    val = DataLoader(TensorDataset(-torch.ones(3, 1), torch.zeros(3, 1)), batch_size=2)
+    return train, val
+
+
+def run_scripted(learner, plan, epochs, lr_scheduler=None, **options):
+    """Fit a scripted model with SGD(lr=1) and nn.L1Loss; return the model, the history and the optimizer."""
+    model = Scripted(plan)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = lr_scheduler(optimizer) if lr_scheduler else None
+    if scheduler is not None:
+        options["scheduler"] = scheduler
+    train, val = scripted_loaders()
+    history = learner_history(learner, model, train, val, nn.L1Loss(), optimizer, epochs, **options)
+    return model, history, optimizer, scheduler
+
+
+def epoch_of_weights(model: Scripted) -> float:
+    return model.w.item() / TRAIN_STEPS_PER_EPOCH
+
+
+# Early stopping, correct and as commonly mistaken: each rule gives the epoch training stops after.
+
+def stopping_epoch(plan: list[float], patience: int, rule: str = "correct") -> int:
+    best, previous, waited, since_best = math.inf, math.inf, 0, 0
+    for epoch, loss in enumerate(plan, start=1):
+        if rule == "ties improve":
+            improved = loss <= best
+        elif rule == "against previous":
+            improved = loss < previous
+        else:
+            improved = epoch == 1 or loss < best
+        if improved:
+            best = min(best, loss)
+            if rule != "never reset":
+                waited = 0
+        else:
+            waited += 1
+        previous = loss
+        if rule == "one late" and waited > patience:
+            return epoch
+        if rule == "one early" and waited >= patience - 1 and epoch > 1:
+            return epoch
+        if rule not in ("one late", "one early") and waited >= patience:
+            return epoch
+    return len(plan)
+
+
+MISTAKES = {
+    "ties improve": "an epoch whose validation loss only equals the best counted as an improvement: use <, not <=",
+    "never reset": "the count of epochs without improvement was not reset to 0 when the loss improved",
+    "against previous": "each epoch was compared with the epoch before it, not with the best loss so far",
+    "one late": "it waited one epoch too many: stop as soon as the count of epochs without improvement reaches patience",
+    "one early": "it stopped one epoch too early: count only the epochs after the best one",
+}
+
+
+def best_epoch(plan: list[float]) -> int:
+    """The earliest epoch with the lowest loss (1-based)."""
+    return min(range(len(plan)), key=lambda i: (plan[i], i)) + 1
+
+
+def early_stopping_plan(seed: int) -> tuple[list[float], int]:
+    """A plan of validation losses in which the correct rule and every mistaken one stop at different epochs.
+
+    Losses are multiples of 0.25 (exact in float32 and float64, so ties really are ties), and
+    the best epoch is never the last one run.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(2000):
+        patience = int(torch.randint(2, 4, (1,), generator=generator))
+        steps = torch.randint(-3, 3, (12,), generator=generator).tolist()
+        plan, value = [], 6.0
+        for step in steps:
+            value = min(max(value + 0.25 * step, 0.5), 8.0)
+            plan.append(value)
+        stops = {rule: stopping_epoch(plan, patience, rule) for rule in ["correct", *MISTAKES]}
+        if len(set(stops.values())) == len(stops) and stops["correct"] < len(plan):
+            return plan, patience
+    return [6.0, 5.0, 5.5, 4.0, 4.5, 4.0, 3.75, 4.25, 4.0, 5.0, 4.5, 5.0], 2  # a plan that separates them all
+
+
+# -- fit_with_validation: the checks ------------------------------------------------
+
+
+@pytest.mark.check(
+    id="fit_history",
+    name="fit_with_validation returns one entry per epoch: epoch numbers from 1, losses and lr as Python numbers",
+    points=1,
+    hint=["Append to each of the four lists once per epoch, after that epoch's validation.",
+          "Epochs count from 1; losses are Python floats (`loss.item()`), and the learning rate is "
+          "`float(optimizer.param_groups[0][\"lr\"])`."],
+)
+def test_fit_history(learner, seed):
+    model, train, val = regression_problem(seed)
+    epochs = 3
+    history = learner_history(learner, model, train, val, nn.MSELoss(),
+                              torch.optim.SGD(model.parameters(), lr=0.05), epochs)
+    assert len(history["epoch"]) == epochs, (
+        f"the history holds {len(history['epoch'])} epochs after fit_with_validation(..., epochs={epochs}) without "
+        f"patience; expected {epochs}")
+    if history["epoch"] != list(range(1, epochs + 1)) or not all(type(e) is int for e in history["epoch"]):
+        raise AssertionError(f"history[\"epoch\"] is {history['epoch']!r}; expected the ints {list(range(1, epochs + 1))} "
+                             "(epochs are counted from 1)")
+    for key in ("train_loss", "val_loss", "lr"):
+        for index, value in enumerate(history[key]):
+            expect_float(value, f"history[{key!r}][{index}]")
+    _, passes = sort_calls(model.calls, train, val)
+    assert len(passes) == epochs, f"the validation set was run through {len(passes)} times in {epochs} epochs; once an epoch"
+
+
+@pytest.mark.check(
+    id="fit_loss_means",
+    name="fit_with_validation records training and validation losses as means per sample",
+    points=2,
+    hint=["loss_fn gives each batch's mean; a last batch of 1 sample must count for 1 sample, not as much as a "
+          "full batch.",
+          "For both losses add up `loss.item() * len(y_batch)` over the batches and divide by the number of "
+          "samples; the training loss comes from the losses of the training steps themselves."],
+)
+def test_fit_loss_means(learner, seed, device):
+    model, train, val = regression_problem(seed)
+    model.to(device)
+    history = learner_history(learner, model, train, val, nn.MSELoss(),
+                              torch.optim.SGD(model.parameters(), lr=0.05), 2)
+    training, validation = sort_calls(model.calls, train, val)
+    assert len(training) >= 2 and len(validation) >= 2, (
+        f"in 2 epochs the model saw {len(training)} passes over the training batches and {len(validation)} over the "
+        "validation batches; expected 2 of each")
+    sizes = {"train_loss": [len(y) for _, y in training[0]], "val_loss": [len(y) for _, y in validation[0]]}
+    for key, passes in (("train_loss", training), ("val_loss", validation)):
+        which = "training" if key == "train_loss" else "validation"
+        for epoch in (1, 2):
+            value = expect_float(history[key][epoch - 1], f"history[{key!r}][{epoch - 1}]")
+            expected = per_sample_mean(passes[epoch - 1])
+            if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
+                continue
+            batch_means = mean_of_batch_means(passes[epoch - 1])
+            if abs(value - batch_means) <= 1e-4 * max(1.0, abs(batch_means)):
+                raise AssertionError(
+                    f"the {which} loss of epoch {epoch} was {fmt(value)}, the mean of the batch means, which counts "
+                    f"the last batch of {sizes[key][-1]} as much as a full one of {sizes[key][0]}; expected the mean "
+                    f"per sample, {fmt(expected)}")
+            raise AssertionError(f"the {which} loss of epoch {epoch} was {fmt(value)}; the mean per sample of the "
+                                 f"losses of that epoch's {which} batches (sizes {sizes[key]}) is {fmt(expected)}")
+
+
+@pytest.mark.check(
+    id="fit_validation_mode",
+    name="fit_with_validation trains in training mode and validates in evaluation mode, without gradients or updates",
+    points=2,
+    hint=["Validation only measures: evaluation mode, no gradient tracking, no optimizer step. Training needs "
+          "training mode back every epoch.",
+          "`model.train()` before each epoch's training batches; `model.eval()` and `with torch.no_grad():` (or "
+          "`torch.inference_mode()`) around the validation loop, which computes losses and nothing else."],
+)
+def test_fit_validation_mode(learner, seed):
+    model, train, val = regression_problem(seed)
+    model.eval()  # as a model often is, after being looked at
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    watch_steps(optimizer, model)
+    learner_history(learner, model, train, val, nn.MSELoss(), optimizer, 3)
+    training, validation = sort_calls(model.calls, train, val)
+    assert training and validation, "fit_with_validation never ran the model on the training or validation batches"
+    for epoch, one_pass in enumerate(training, start=1):
+        for call, _ in one_pass:
+            assert call["training"], (f"the model was in evaluation mode while it trained in epoch {epoch}: call "
+                                      "model.train() at the start of every epoch's training (validation switched it off)")
+            assert call["grad"], f"gradient tracking was off while the model trained in epoch {epoch}"
+    for epoch, one_pass in enumerate(validation, start=1):
+        for call, _ in one_pass:
+            assert not call["training"], (f"the model was in training mode during validation in epoch {epoch}: call "
+                                          "model.eval() before the validation loop (dropout and batch norm behave "
+                                          "differently in training mode)")
+            assert not call["grad"], (f"gradients were tracked during validation in epoch {epoch}: wrap the "
+                                      "validation loop in torch.no_grad() or torch.inference_mode()")
+        first = one_pass[0][0]
+        later = [call for call, _ in one_pass[1:]]
+        following = next((calls[0][0] for calls in training[epoch:epoch + 1]), None)
+        for call in later + ([following] if following is not None else []):
+            if call["optimizer_steps"] != first["optimizer_steps"] or any_differs(call["params"], first["params"]):
+                raise AssertionError(f"the parameters changed during or right after validation in epoch {epoch}: "
+                                     "validation must only measure (no backward, no optimizer step)")
+
+
+@pytest.mark.check(
+    id="fit_steps",
+    name="fit_with_validation takes one optimizer step per training batch, with that batch's gradients",
+    points=1,
+    hint=["Each epoch's training is exercise 07's `train_epoch`: the five steps for every batch.",
+          "Inside the loop over train_loader: forward, loss, `optimizer.zero_grad()`, `loss.backward()`, "
+          "`optimizer.step()`; validation takes no step."],
+)
+def test_fit_steps(learner, seed):
+    model, train, val = regression_problem(seed)
+    twin = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
+    steps = watch_steps(optimizer, model)
+    epochs, n_batches = 2, len(train)
+    learner_history(learner, model, train, val, nn.MSELoss(), optimizer, epochs)
+    assert len(steps) == epochs * n_batches, (
+        f"optimizer.step() ran {len(steps)} times in {epochs} epochs of {n_batches} training batches; take one step "
+        "per training batch")
+    # The parameters each validation saw, against the same training done right on a twin.
+    _, validation = sort_calls(model.calls, train, val)
+    twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.5)
+    for epoch in range(1, epochs + 1):
+        twin.train()
+        for X, y in train:
+            loss = F.mse_loss(twin.layers(X), y)
+            twin_optimizer.zero_grad()
+            loss.backward()
+            twin_optimizer.step()
+        assert len(validation) >= epoch, f"there was no validation pass after epoch {epoch}"
+        seen = validation[epoch - 1][0][0]
+        if seen["optimizer_steps"] != epoch * n_batches:
+            raise AssertionError(f"validation in epoch {epoch} came after {seen['optimizer_steps']} optimizer steps; "
+                                 f"expected {epoch * n_batches}: train on every batch first, then validate")
+        expected = [p.detach().clone() for p in twin.layers.parameters()]
+        if any_differs(seen["params"], expected):
+            raise AssertionError(f"after epoch {epoch} the parameters differ from one SGD step per batch with that "
+                                 "batch's gradients (were the gradients zeroed before each backward()?)")
+
+
+def same_numbers(a: list[float], b: list[float]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) <= 1e-9 * max(1.0, abs(y)) for x, y in zip(a, b))
+
+
+def step_lr(optimizer):
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+
+
+@pytest.mark.check(
+    id="fit_scheduler",
+    name="fit_with_validation steps the scheduler once per epoch, after its optimizer steps, and records the lr used",
+    points=2,
+    hint=["A schedule such as StepLR counts epochs, so it is stepped once per epoch: after the loop over the "
+          "training batches, never inside it or before it, and also in the epoch after which training stops early.",
+          "Read `optimizer.param_groups[0][\"lr\"]` for the history at the start of the epoch, before its "
+          "training; call `scheduler.step()` after the epoch's validation, before checking whether to stop."],
+)
+def test_fit_scheduler(learner, seed):
+    model, train, val = regression_problem(seed)
+    lr, epochs, n_batches = 0.05 + 0.05 * (seed % 3), 5, len(train)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    scheduler = step_lr(optimizer)
+    steps = watch_steps(optimizer, model, scheduler)
+    history = learner_history(learner, model, train, val, nn.MSELoss(), optimizer, epochs, scheduler=scheduler)
+    expected = [lr * 0.5 ** (epoch // 2) for epoch in range(epochs)]  # StepLR(step_size=2, gamma=0.5)
+    scheduler_steps = scheduler.last_epoch
+    if scheduler_steps == epochs * n_batches:
+        raise AssertionError(f"scheduler.step() ran {scheduler_steps} times in {epochs} epochs of {n_batches} "
+                             "batches, once per batch; step it once per epoch, after the loop over the batches")
+    assert scheduler_steps == epochs, f"scheduler.step() ran {scheduler_steps} times in {epochs} epochs; once per epoch"
+    assert len(steps) == epochs * n_batches, f"optimizer.step() ran {len(steps)} times; expected {epochs * n_batches}"
+    for epoch in range(1, epochs + 1):
+        during = steps[(epoch - 1) * n_batches:epoch * n_batches]
+        if any(step["scheduler_steps"] != epoch - 1 for step in during):
+            raise AssertionError(f"in epoch {epoch} the optimizer stepped after {during[0]['scheduler_steps']} "
+                                 f"scheduler steps, not {epoch - 1}: scheduler.step() ran before that epoch's optimizer "
+                                 "steps (PyTorch warns about this order); call it after them, at the end of the epoch")
+        used = during[0]["lr"]
+        if abs(used - expected[epoch - 1]) > 1e-9:
+            raise AssertionError(f"epoch {epoch} trained with lr {fmt(used)}; StepLR(step_size=2, gamma=0.5) from "
+                                 f"{fmt(lr)} gives {fmt_list(expected)}")
+    recorded = [float(value) for value in history["lr"]]
+    if not same_numbers(recorded, expected):
+        if same_numbers(recorded[:-1], expected[1:]):
+            raise AssertionError(f"history[\"lr\"] is {fmt_list(recorded)}, each read after the scheduler's step; "
+                                 f"record the rate the epoch trained with, read before its training: {fmt_list(expected)}")
+        raise AssertionError(f"history[\"lr\"] is {fmt_list(recorded)}; the epochs trained with {fmt_list(expected)}")
+    # The epoch after which training stops early gets its scheduler step too.
+    plan, patience = early_stopping_plan(seed)
+    stop = stopping_epoch(plan, patience)
+    _, history, _, constant = run_scripted(learner, plan, len(plan), patience=patience,
+                                           lr_scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0))
+    if len(history["epoch"]) == stop and constant.last_epoch == stop - 1:
+        raise AssertionError(f"training stopped early after epoch {stop} but the scheduler was stepped only "
+                             f"{stop - 1} times: step it in every epoch that ran, the last one too, before stopping")
+    assert constant.last_epoch == len(history["epoch"]), (
+        f"the scheduler was stepped {constant.last_epoch} times in {len(history['epoch'])} epochs; once per epoch")
+
+
+@pytest.mark.check(
+    id="fit_plateau",
+    name="fit_with_validation steps ReduceLROnPlateau with the epoch's validation loss",
+    points=1,
+    hint=["ReduceLROnPlateau decides from a number you give it, so its step takes an argument; other schedulers "
+          "take none.",
+          "`if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau): scheduler.step(val_loss)`, "
+          "else `scheduler.step()`."],
+)
+def test_fit_plateau(learner, seed):
+    generator = torch.Generator().manual_seed(seed)
+    drops = (0.25 * (1 + torch.randint(0, 4, (4,), generator=generator))).tolist()
+    # Falling, then flat for four epochs (ReduceLROnPlateau(patience=1) halves the rate once), then falling again.
+    plan = [6.0, 6.0 - drops[0], 6.0 - drops[0] - drops[1]]
+    plan += [plan[-1]] * 3 + [plan[-1] - drops[2], plan[-1] - drops[2] - drops[3]]
+
+    def plateau(optimizer):
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+
+    model, history, optimizer, scheduler = run_scripted(learner, plan, len(plan), lr_scheduler=plateau)
+    # What the rates should be: the same scheduler on a spare optimizer, given the planned losses.
+    spare = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    reference = plateau(spare)
+    expected = []
+    for loss in plan:
+        expected.append(spare.param_groups[0]["lr"])
+        reference.step(loss)
+    recorded = [float(value) for value in history["lr"]]
+    if same_numbers(recorded, expected):
+        return
+    train_losses = [float(value) for value in history["train_loss"]]
+    spare = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    reference, from_training = plateau(spare), []
+    for loss in train_losses:
+        from_training.append(spare.param_groups[0]["lr"])
+        reference.step(loss)
+    if same_numbers(recorded, from_training):
+        raise AssertionError("the learning rates followed the training loss: ReduceLROnPlateau must be given the "
+                             "validation loss, scheduler.step(val_loss)")
+    raise AssertionError(f"with validation losses {fmt_list(plan, 8)} and ReduceLROnPlateau(factor=0.5, patience=1) the "
+                         f"epochs should train with lr {fmt_list(expected, 8)}; history[\"lr\"] was "
+                         f"{fmt_list(recorded, 8)}")
+
+
+@pytest.mark.check(
+    id="fit_early_stopping",
+    name="fit_with_validation stops after exactly `patience` epochs without a strictly lower validation loss",
+    points=2,
+    hint=["Keep the best validation loss so far and a count of epochs since it last improved; an equal loss is "
+          "not an improvement.",
+          "After each validation: if `val_loss < best_loss`, remember it and set the count to 0, else add 1; stop "
+          "when the count reaches patience. Without patience, run every epoch."],
+)
+def test_fit_early_stopping(learner, seed):
+    plan, patience = early_stopping_plan(seed)
+    stop = stopping_epoch(plan, patience)
+    _, history, _, _ = run_scripted(learner, plan, len(plan), patience=patience)
+    ran = len(history["epoch"])
+    if ran != stop:
+        told = f"with patience={patience} and validation losses {fmt_list(plan[:stop + patience], 12)}"
+        for rule, meaning in MISTAKES.items():
+            if ran == stopping_epoch(plan, patience, rule):
+                raise AssertionError(f"training ran {ran} epochs {told}: {meaning}; it should stop after epoch {stop}")
+        raise AssertionError(f"training ran {ran} epochs {told}; it should stop after epoch {stop} "
+                             f"(best epoch {best_epoch(plan[:stop])}, then {patience} without a strictly lower loss)")
+    observed = [float(value) for value in history["val_loss"]]
+    if any(abs(a - b) > 1e-6 for a, b in zip(observed, plan)):
+        raise AssertionError(f"history[\"val_loss\"] is {fmt_list(observed, 12)}; the validation losses were "
+                             f"{fmt_list(plan[:stop], 12)}")
+    # Without patience nothing stops early, however long the loss has not improved.
+    _, history, _, _ = run_scripted(learner, plan, len(plan))
+    assert len(history["epoch"]) == len(plan), (
+        f"without patience training stopped after {len(history['epoch'])} of {len(plan)} epochs; with patience=None "
+        "run every epoch")
+
+
+@pytest.mark.check(
+    id="fit_best_weights",
+    name="fit_with_validation ends with the best epoch's weights (the earliest on a tie), stopped early or not",
+    points=2,
+    hint=["The weights at the end of training are not the best ones: keep a copy of the best epoch's and load it "
+          "back before returning.",
+          "`model.state_dict()` holds the live tensors, which the next step changes: keep "
+          "`copy.deepcopy(model.state_dict())` at each new best, and `model.load_state_dict(...)` it at the end."],
+)
+def test_fit_best_weights(learner, seed):
+    plan, patience = early_stopping_plan(seed)
+    stop = stopping_epoch(plan, patience)
+    generator = torch.Generator().manual_seed(seed + 1)
+    best = int(torch.randint(2, 4, (1,), generator=generator))
+    full = [5.0 + 0.25 * int(step) for step in torch.randint(1, 8, (6,), generator=generator)]
+    full[best - 1] = 4.0
+    full[int(torch.randint(best + 1, 6, (1,), generator=generator)) - 1] = 4.0  # a tie, later: not a new best
+    for label, run_plan, options in (("stopped early", plan, {"patience": patience}), ("ran every epoch", full, {})):
+        model, _, _, _ = run_scripted(learner, run_plan, len(run_plan), **options)
+        # Judged on the epochs that really ran, so a stopping mistake (fit_early_stopping's) does not count here.
+        last = model.training_calls // TRAIN_STEPS_PER_EPOCH
+        best_expected = best_epoch(run_plan[:last])
+        held = epoch_of_weights(model)
+        if held == best_expected:
+            continue
+        losses = fmt_list(run_plan[:last], 12)
+        if held == last and model.loaded and model.loaded[-1]["w"].item() == model.w.item():
+            raise AssertionError(f"when training {label} (validation losses {losses}), the weights loaded back at "
+                                 f"the end were those of the last epoch, {last}: the saved best state changed along "
+                                 "with the model, because model.state_dict() holds the live tensors; keep a copy "
+                                 "(copy.deepcopy or .clone())")
+        if held == last:
+            raise AssertionError(f"when training {label} (validation losses {losses}), the model ended with the "
+                                 f"weights of the last epoch, {last}, not of the best one, {best_expected}: load the "
+                                 "best weights back before returning")
+        if held in range(1, last + 1) and run_plan[int(held) - 1] == run_plan[best_expected - 1]:
+            raise AssertionError(f"when training {label} (validation losses {losses}), the model ended with the "
+                                 f"weights of epoch {int(held)}, which only tied the best; keep the earliest, epoch "
+                                 f"{best_expected} (a new best must be strictly lower)")
+        raise AssertionError(f"when training {label} (validation losses {losses}), the model ended with the weights "
+                             f"of epoch {fmt(held)}; the best epoch was {best_expected}")
+
+
+@pytest.mark.check(
+    id="fit_checkpoint",
+    name="fit_with_validation keeps the best epoch in the checkpoint file, creating its folders, and writes nothing without one",
+    points=2,
+    hint=["Save right after a validation that is a new best, so the file always holds the best epoch.",
+          "`Path(checkpoint_path).parent.mkdir(parents=True, exist_ok=True)`, then `torch.save({\"epoch\": epoch, "
+          "\"model_state_dict\": model.state_dict(), \"optimizer_state_dict\": optimizer.state_dict(), "
+          "\"val_loss\": val_loss}, checkpoint_path)`."],
+)
+def test_fit_checkpoint(learner, seed, tmp_path, monkeypatch):
+    generator = torch.Generator().manual_seed(seed)
+    best = int(torch.randint(2, 4, (1,), generator=generator))
+    plan = [5.0 + 0.25 * int(step) for step in torch.randint(1, 8, (6,), generator=generator)]
+    plan[best - 1] = 4.0
+    plan[int(torch.randint(best + 1, 6, (1,), generator=generator)) - 1] = 4.0  # a later tie is no new best
+    path = tmp_path / "runs" / f"run{seed % 100}" / "best.pt"
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    _, history, optimizer, _ = run_scripted(learner, plan, len(plan), checkpoint_path=str(path))
+    assert path.is_file(), "no checkpoint file was written at checkpoint_path (its folders did not exist yet)"
+    try:
+        checkpoint = torch.load(path, weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any failure to load is the learner's to fix
+        raise AssertionError(f"the checkpoint could not be loaded with torch.load(..., weights_only=True): "
+                             f"{type(error).__name__}; save a dict of state dicts and plain numbers") from None
+    if not isinstance(checkpoint, dict):
+        raise AssertionError(f"the checkpoint holds {kind_of(checkpoint)}, not a dict")
+    keys = ("epoch", "model_state_dict", "optimizer_state_dict", "val_loss")
+    missing = [key for key in keys if key not in checkpoint]
+    assert not missing, f"the checkpoint has no key {', '.join(map(repr, missing))} (keys: {sorted(map(str, checkpoint))})"
+    epoch = checkpoint["epoch"]
+    if type(epoch) is not int:
+        raise AssertionError(f"checkpoint[\"epoch\"] is {kind_of(epoch)}; save the epoch number as an int")
+    losses = fmt_list(plan, 8)
+    if epoch != best:
+        meaning = ("the last epoch: save only when the validation loss is a new best" if epoch == len(plan) else
+                   "an epoch that only tied the best: a new best must be strictly lower"
+                   if 1 <= epoch <= len(plan) and plan[epoch - 1] == 4.0 else "not the best one")
+        raise AssertionError(f"with validation losses {losses} the checkpoint holds epoch {epoch}, {meaning}; "
+                             f"expected epoch {best}")
+    val_loss = checkpoint["val_loss"]
+    if not isinstance(val_loss, numbers.Real) or isinstance(val_loss, bool):
+        raise AssertionError(f"checkpoint[\"val_loss\"] is {kind_of(val_loss)}; save it as a Python float")
+    assert abs(float(val_loss) - 4.0) < 1e-6, f"checkpoint[\"val_loss\"] is {fmt(val_loss)}; epoch {best}'s was 4"
+    state = checkpoint["model_state_dict"]
+    if not isinstance(state, dict) or "w" not in state:
+        raise AssertionError(f"checkpoint[\"model_state_dict\"] is {kind_of(state)} without the model's weight \"w\"; "
+                             "save model.state_dict()")
+    held = state["w"].item() / TRAIN_STEPS_PER_EPOCH
+    assert held == best, f"the checkpoint's model_state_dict holds the weights of epoch {fmt(held)}, not of epoch {best}"
+    saved = checkpoint["optimizer_state_dict"]
+    if not isinstance(saved, dict) or set(saved) != set(optimizer.state_dict()):
+        raise AssertionError(f"checkpoint[\"optimizer_state_dict\"] is not the optimizer's state dict (keys "
+                             f"{sorted(map(str, saved)) if isinstance(saved, dict) else kind_of(saved)}); save "
+                             "optimizer.state_dict()")
+    written = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+    assert not written, f"files appeared in the working folder: {written}; write only to checkpoint_path"
+    # Without a checkpoint_path, no file at all.
+    run_scripted(learner, plan, len(plan))
+    written = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+    assert not written, f"without checkpoint_path, fit_with_validation wrote {written}; write no file then"
+
+
+@pytest.mark.check(
+    id="fit_bad_arguments",
+    name="fit_with_validation raises ValueError for epochs < 1 or a patience below 1",
+    points=1,
+    hint=["Check the arguments before training: zero epochs or a patience of 0 make no sense.",
+          "`if epochs < 1: raise ValueError(...)`, and the same for `patience` when it is not None."],
+)
+def test_fit_bad_arguments(learner, seed):
+    for epochs, options in ((0, {}), (-2, {}), (3, {"patience": 0}), (3, {"patience": -1})):
+        model = Scripted([5.0, 4.0, 3.0])
+        train, val = scripted_loaders()
+        shown = f"fit_with_validation(..., epochs={epochs}" + "".join(f", {k}={v}" for k, v in options.items()) + ")"
+        try:
+            learner.fit_with_validation(model, train, val, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=1.0),
+                                        epochs, **options)
+        except ValueError:
+            continue
+        raise AssertionError(f"{shown} raised no ValueError")
