@@ -25,6 +25,10 @@ from pathlib import Path
 from grader import processes
 from grader.watchdog import ChildRun, Limits, describe_exit, watch
 
+class SuiteUnusable(Exception):
+    """A suite failed to import, collected no check or declared one badly (see ``grader.plugin``)."""
+
+
 BUDGET_CHECKS = 4  # an exercise may take as long as this many checks running out of time
 
 
@@ -110,6 +114,9 @@ class Supervisor:
             self.send({"type": "ready", "device": device, "torch": torch.__version__})
             for index, task in enumerate(self.plan["exercises"]):
                 self.send({"type": "exercise", "index": index, "result": self.grade(index, task, device)})
+        except SuiteUnusable as exc:
+            self.send({"type": "usage_error", "message": f"{exc}; fix the suite (see docs/writing-suites.md)"})
+            return
         finally:
             shutil.rmtree(self.scratch, ignore_errors=True)
         self.send({"type": "done"})
@@ -136,6 +143,9 @@ class Supervisor:
             tampered = self.files.restore()
             if snapshot is not None:
                 notes.append(restore_learner_file(path, snapshot.source))
+            if run.collected is None and run.suite_error:
+                # The instructor's suite cannot be used: a usage error (exit 2), never a learner's 0 of 0.
+                raise SuiteUnusable(f"suite {task['suite']}: {run.suite_error}")
             if run.collected is None:
                 problem = run.suite_error or run.child_error or (
                     f"the grading process ended before the suite was loaded ({describe_exit(run.exit_status)})")
@@ -241,6 +251,7 @@ class Supervisor:
             seed=self.seed,
             channel=Channel(record_w, secret),
             only_ids=None if expected is None else frozenset(expected),
+            suite_dir=str(Path(task["suite"]).parent),
         )
         pid = os.fork()
         if pid == 0:  # the child
