@@ -29,6 +29,7 @@ from pathlib import Path
 from grader import course
 from grader.gradescope_run import CONFIG_NAME, VISIBILITIES, fallback, run, write_results
 from grader.cli import Parser, exercises_with_suites
+from grader.declared import declared_checks
 from grader.runner import UsageError
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
@@ -197,6 +198,7 @@ def build(options) -> Path:
     if not options.timeout > 0 or not options.time_limit > 0:
         raise UsageError("--timeout and --time-limit must be positive numbers of seconds")
     chosen = chosen_exercises(options, suites)
+    declared_checks(chosen)  # a suite that cannot be used is refused here, not shown to learners as 0 of 0
     config = {
         "exercises": [exercise.name for exercise, _ in chosen],
         "visibility": options.visibility,
