@@ -139,34 +139,20 @@ def summary(report: Report) -> str:
 def to_classroom(report: Report) -> str:
     """The base64-encoded JSON that GitHub Classroom's grading reporter reads from a step's ``result``.
 
-    One test per counted check, with its points, so the reporter gives partial
-    credit; skipped checks are left out, as they are of the score. The step's
-    ``max_score`` is the exercises' maximum: an exercise that is not started
-    shows 0 of its maximum, never 0 of 0.
+    One test per counted check, with its points; skipped checks are left out,
+    as they are of the score. The step's ``max_score`` is the exercises'
+    maximum: an exercise that is not started shows 0 of its maximum, never 0
+    of 0. The reporter's v1 prints each runner's points as passed tests ÷ tests
+    × ``max_score``, which is right only when every check is worth the same:
+    the Classroom starter's workflow therefore gives the reporter one runner per
+    check (``classroom_check_result``), and this one-runner form is for tools
+    that add up the tests' scores themselves.
     """
-    tests = []
-    for exercise in report.exercises:
-        for check in exercise.checks:
-            if not check.counts:
-                continue
-            test = {
-                "name": f"{qualified_id(exercise, check)}: {check.name}",
-                "status": classroom_status(check.status),
-                "score": check.points,
-                # Each step's result travels in an environment variable: keep every message short.
-                "message": explanation(exercise, check)[:CLASSROOM_MESSAGE_CHARS],
-                "line_no": 0,  # a check tests behaviour, not one line of the learner's file
-                "execution_time": f"{check.duration_s:.2f}s",
-            }
-            if check.status is not Status.PASSED:
-                # The reporter's log shows a failed test's name only, but prints its test_code: the
-                # message and hint go there too, so the learner reads why, as in every other format.
-                test["test_code"] = test["message"]
-            tests.append(test)
+    tests = [classroom_test(exercise, check) for exercise in report.exercises for check in exercise.checks
+             if check.counts]
     has_problem = any(exercise.problem for exercise in report.exercises)
     status = "error" if has_problem else ("pass" if report.exit_code == 0 else "fail")
-    result = {"version": 1, "status": status, "max_score": report.max_score, "tests": tests}
-    return base64.b64encode(json.dumps(result).encode()).decode()
+    return encode_classroom({"version": 1, "status": status, "max_score": report.max_score, "tests": tests})
 
 
 CLASSROOM_MESSAGE_CHARS = 1000
@@ -177,6 +163,55 @@ def classroom_status(status: Status) -> str:
     if status is Status.PASSED:
         return "pass"
     return "error" if status is Status.ERROR else "fail"
+
+
+def encode_classroom(result: dict) -> str:
+    """Base64 of the JSON, as the reporter decodes it (ASCII, so no byte of it is ever re-encoded)."""
+    return base64.b64encode(json.dumps(result).encode()).decode()
+
+
+def classroom_test(exercise: ExerciseResult, check: CheckResult) -> dict:
+    """One test entry, written for what the reporter prints of each status.
+
+    A pass prints its name; a failure prints its name, then ``test_code``
+    (which carries what was observed, and the hint); an error prints only
+    ``Error: <message>``, so its message starts with the check's name.
+    """
+    status = classroom_status(check.status)
+    message = message_of(exercise, check)
+    lines = [message if check.status is Status.FAILED and message
+             else f"{STATUS_WORDS[check.status]}: {message}" if message else STATUS_WORDS[check.status]]
+    if first_hint(check):
+        lines.append(f"Hint: {first_hint(check)}")
+    text = "\n".join(lines)[:CLASSROOM_MESSAGE_CHARS]  # each result travels in an environment variable
+    test = {
+        "name": f"{qualified_id(exercise, check)}: {check.name}",
+        "status": status,
+        "score": check.points if check.counts else 0.0,
+        "message": f"{check.name}: {text}" if status == "error" else text,
+        "line_no": 0,  # a check tests behaviour, not one line of the learner's file
+        "execution_time": f"{check.duration_s:.2f}s",
+    }
+    if status == "fail":
+        test["test_code"] = text  # the reporter prints a failed test's name only, then its test_code
+    return test
+
+
+def classroom_check_result(exercise: ExerciseResult, check: CheckResult) -> str:
+    """One check as a whole runner's result, for the reporter's v1 arithmetic.
+
+    With one test per runner, passed ÷ tests × ``max_score`` is exactly the
+    check's points (1 × points, or 0 × points), so every number the reporter
+    prints, per runner, in its table and in the "Points X/Y" it sends to
+    Classroom, is the kit's own. A skipped check is a runner worth 0 that
+    passed: it counts in neither the score nor the maximum, as everywhere.
+    """
+    test = classroom_test(exercise, check)
+    if not check.counts:
+        test.update(status="pass", name=f"{test['name']} (skipped, not counted: {message_of(exercise, check)})"[:300])
+    status = test["status"]
+    return encode_classroom({"version": 1, "status": status, "max_score": check.max_points if check.counts else 0.0,
+                             "tests": [test]})
 
 
 # -- JUnit XML -------------------------------------------------------------------
