@@ -269,9 +269,9 @@ def workflow(exercises: list[course.Exercise], checks: dict[str, list[CheckResul
 # a runner of its own for the reporter, so that the points it prints are the grader's.
 name: Autograding Tests
 "on":
-  - push
-  - workflow_dispatch
-  - repository_dispatch
+  push:
+  workflow_dispatch:
+  repository_dispatch:
 permissions:
   checks: write
   actions: read
