@@ -20,7 +20,9 @@ The CSV has one row per learner, preceded by a row whose learner is
 ``(max points)``: the most points each column can give on this machine (checks
 skipped here, such as the ones that need CUDA on a CPU machine, are left out),
 so a spreadsheet can compute percentages. A check's cell holds the points
-earned; a skipped check's cell is empty. Nothing is written in SUBMISSIONS_DIR
+earned (empty when skipped), and the column after it, ``<check>:status``, how
+the check ended, so that a failure, a time-out and an untouched stub, all
+worth 0, can be told apart. Text cells never start a formula. Nothing is written in SUBMISSIONS_DIR
 (the grader only puts back a file that learner code changed while it ran).
 """
 
@@ -48,7 +50,8 @@ LOST_PREFIX = "not graded:"  # how the runner marks an exercise whose worker die
 
 EPILOG = (
     "Each learner's files are found by name anywhere in their folder (the shallowest copy wins). "
-    "The CSV has a column per check (points earned; empty when skipped), one per exercise total, then "
+    "The CSV has two columns per check (points earned, empty when skipped; and how it ended: passed, failed, "
+    "not_started, error, timeout or skipped), one per exercise total, then "
     "total, max_total and note; its first row after the header, learner '(max points)', holds the most "
     "points each column can give. A learner whose file crashes the grader never stops the others.")
 
@@ -241,8 +244,11 @@ def gradebook_rows(exercises: list[course.Exercise], learners: list[Learner],
         # A check skipped for anyone is one this machine cannot grade (the CUDA ones on a CPU): not in the maximum.
         exercise_max = sum(max_points for _, max_points, skipped in columns if not skipped)
         grand_max += exercise_max
-        header += [f"{exercise.name}:{check_id}" for check_id, _, _ in columns] + [exercise.name]
-        max_row += ["" if skipped else points(max_points) for _, max_points, skipped in columns] + [points(exercise_max)]
+        for check_id, max_points, skipped in columns:
+            header += [f"{exercise.name}:{check_id}", f"{exercise.name}:{check_id}:status"]
+            max_row += ["" if skipped else points(max_points), ""]
+        header.append(exercise.name)
+        max_row.append(points(exercise_max))
     header += ["total", "max_total", "note"]
     max_row += [points(grand_max), points(grand_max), "checks skipped on this machine are left out"]
     rows = [header, max_row]
@@ -254,6 +260,8 @@ def gradebook_rows(exercises: list[course.Exercise], learners: list[Learner],
             for check_id, _, _ in columns:
                 check = by_id.get(check_id)
                 row.append("" if check is None or not check.counts else points(check.points))
+                # How the check ended: failed, timeout and not_started all earn 0, and say different things.
+                row.append(check.status.value if check is not None else "")
             row.append(points(result.score))
             total += result.score
             max_total += result.max_score
@@ -262,6 +270,32 @@ def gradebook_rows(exercises: list[course.Exercise], learners: list[Learner],
                 notes.append(f"{exercise.name}: {note}")
         rows.append(row + [points(total), points(max_total), "; ".join(notes)])
     return rows
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(cell: str) -> str:
+    """A cell a spreadsheet shows as text: never a formula (CSV injection), always valid UTF-8.
+
+    Learners name their own folders, and notes quote their files: ``=1+2`` (or
+    ``=HYPERLINK(...)``) would otherwise run as a formula when the teacher opens
+    the gradebook. A name that is not UTF-8 keeps its undecodable bytes visible
+    as ``\\xNN``.
+    """
+    try:
+        cell = cell.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no file name decoding made
+        cell = cell.encode("utf-8", "replace").decode("utf-8")
+    return "'" + cell if cell.startswith(FORMULA_START) and not is_number(cell) else cell
+
+
+def is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def open_output(path: Path, submissions: Path):
@@ -288,7 +322,7 @@ def open_output(path: Path, submissions: Path):
 
 
 def write_csv(rows: list[list[str]], out) -> None:
-    csv.writer(out, lineterminator="\n").writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows([[safe_cell(cell) for cell in row] for row in rows])
 
 
 # -- the command ----------------------------------------------------------------
@@ -377,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     """Grade the class; 0 when the gradebook was written, 2 for a usage error."""
 
     def grade_the_class() -> int:
-        run(build_parser().parse_args(argv))
+        # Intermixed: the exercises may come after the options, as with `python -m grader`.
+        run(build_parser().parse_intermixed_args(argv))
         return 0
 
     return run_command("gradebook", grade_the_class, interrupted="interrupted; no gradebook was written")
