@@ -312,3 +312,32 @@ def test_statuses_formula_names_non_utf8_names_and_options_after_the_exercises(t
     assert "timeout" in statuses("loops") and "passed" in statuses("loops")
     assert by_learner["caf\\xe9"]["total"] == "0" and by_learner["'=1+2"]["total"] == by_learner["'=1+2"]["max_total"]
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+
+
+def test_shards_merged_equal_one_parallel_grading_of_the_whole_class(tmp_path):
+    """--shard I/N splits the learners without overlap; merge joins the CSVs into the whole class's,
+    and --jobs 2 grades the whole class into the same CSV as --jobs 1 would."""
+    root = tmp_path / "class"
+    name = "exercise_00_tensors.py"
+    for index, learner in enumerate(("a1", "a2", "a10", "b")):
+        source = KIT / ("solutions" if index % 2 else "exercises") / name
+        write(root / learner / name, source.read_text())
+    whole, shard_csvs = tmp_path / "whole.csv", []
+    assert run_gradebook(str(root), "0", "--seed", SEED, "--jobs", "2", "--output", str(whole)).returncode == 0
+    for shard in ("1/2", "2/2"):
+        shard_csvs.append(tmp_path / f"shard{shard[0]}.csv")
+        process = run_gradebook(str(root), "0", "--seed", SEED, "--jobs", "1", "--shard", shard,
+                                "--output", str(shard_csvs[-1]))
+        assert process.returncode == 0, process.stderr
+    learners_in = lambda path: [row[0] for row in csv.reader(io.StringIO(path.read_text()))][2:]
+    assert learners_in(shard_csvs[0]) == ["a1", "a10"] and learners_in(shard_csvs[1]) == ["a2", "b"]
+    merged = tmp_path / "merged.csv"
+    process = run_gradebook("merge", str(shard_csvs[1]), str(shard_csvs[0]), "--output", str(merged))
+    assert process.returncode == 0, process.stderr
+    assert merged.read_text() == whole.read_text()
+    assert learners_in(merged) == ["a1", "a2", "a10", "b"]
+    # Merging a shard twice, or a file that is not a gradebook, is a usage error.
+    assert run_gradebook("merge", str(shard_csvs[0]), str(shard_csvs[0])).returncode == 2
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    assert run_gradebook("merge", str(tmp_path / "other.csv")).returncode == 2
+    assert run_gradebook(str(root), "--shard", "3/2").returncode == 2
