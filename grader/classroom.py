@@ -3,39 +3,56 @@
 In GitHub Classroom every learner owns a whole copy of the starter repository,
 workflow included, so nothing that grades them can live in it: the starter
 holds the lessons, the exercise stubs, a short README and the grading workflow,
-and the workflow installs the grader, with its hidden suites, at a pinned
-version from outside the repository (PyPI by default, or the teacher's own
-repository with ``--grader-requirement``). Never copied: solutions/, grader/,
-tests/, .ci/, scripts/, docs/.
+and the workflow installs the grader, with its hidden suites, from a source the
+teacher controls: their repository at a tag, or a wheel they host
+(``--grader-requirement``, or else this checkout's ``origin`` remote at the tag
+of its current commit). Never copied: solutions/, grader/, tests/, .ci/,
+scripts/, docs/.
 
-The workflow grades each exercise in a step of its own and hands each step's
-``--format classroom`` result to GitHub Classroom's grading reporter
-(``classroom-resources/autograding-grading-reporter@v1``), which adds up the
-points of every check. The reporter and GitHub Classroom find the results by
-name, so the workflow keeps the names they look for: the workflow
-``Autograding Tests``, the job ``run-autograding-tests``, and for a step with
-``id: exercise_03`` the variable ``EXERCISE_03_RESULTS`` and the runner
-``exercise_03``.
+The workflow grades each exercise in a step of its own
+(``python -m grader.classroom results``), which saves one result per check as
+the step's outputs, and hands every check to GitHub Classroom's grading
+reporter (``classroom-resources/autograding-grading-reporter@v1``) as a runner
+of its own. The reporter's v1 prints a runner's points as passed tests ÷ tests
+× the runner's maximum: with one check per runner that is exactly the check's
+points, so every number it prints, and the "Points X/Y" that Classroom
+records, equals the kit's own score. Each step writes a result for every check
+even when the grader cannot run at all (0 points, and why). The reporter and
+GitHub Classroom find the results by name: the workflow ``Autograding Tests``,
+the job ``run-autograding-tests``, and for the runner ``ex03zerogradorder`` the
+variable ``EX03ZEROGRADORDER_RESULTS``. Runner names are letters and digits
+only, as the reporter's check of its ``runners`` input requires.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shlex
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from grader import __version__, course
-from grader.cli import Parser
-from grader.runner import KIT_ROOT, UsageError, named_exercise
+from grader.cli import DEFAULT_TIMEOUT_S, Parser, check_limits, run_command
+from grader.results import CheckResult, ExerciseResult, Status
+from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade, named_exercise
 
 WORKFLOW = Path(".github/workflows/classroom.yml")
-DEFAULT_REQUIREMENT = f"pytorch-workflow-kit=={__version__}"
-CPU_TORCH = "python -m pip install torch --index-url https://download.pytorch.org/whl/cpu"
+PACKAGE = "pytorch-workflow-kit"
+EXAMPLE_REQUIREMENT = f"{PACKAGE} @ git+https://github.com/TEACHER/kit@v{__version__}"
+# torch is pinned to the range the kit is tested with; the CPU index keeps the download small (no GPU on runners).
+CPU_TORCH = "python -m pip install 'torch>=2.2,<3' --index-url https://download.pytorch.org/whl/cpu"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+CHECKOUT = "actions/checkout@v5"
+SETUP_PYTHON = "actions/setup-python@v6"
 
-REQUIREMENT_HELP = (f"what the workflow installs the grader from, pinned (default: {DEFAULT_REQUIREMENT}; "
-                    "for your own copy: 'pytorch-workflow-kit @ git+https://github.com/TEACHER/kit@v0.1.0')")
+REQUIREMENT_HELP = ("where the workflow installs the grader from: your repository at a tag "
+                    f"('{EXAMPLE_REQUIREMENT}') or a wheel you host ('{PACKAGE} @ https://.../"
+                    f"pytorch_workflow_kit-{__version__}-py3-none-any.whl'); default: this checkout's origin "
+                    "remote at the tag of its current commit")
 
 GITIGNORE = """\
 __pycache__/
@@ -64,7 +81,19 @@ def build_parser() -> Parser:
     starter.add_argument("exercises", nargs="*", metavar="EXERCISE",
                          help="the exercises this assignment grades: exercise_03, 03 or 3 (default: all)")
     starter.add_argument("--all", action="store_true", help="every exercise of the course (the default)")
-    starter.add_argument("--grader-requirement", default=DEFAULT_REQUIREMENT, metavar="SPEC", help=REQUIREMENT_HELP)
+    starter.add_argument("--grader-requirement", metavar="SPEC", help=REQUIREMENT_HELP)
+    results = commands.add_parser(
+        "results", help="grade one exercise in a workflow step: one reporter result per check, as step outputs",
+        description="Grade one exercise and write, for each check, a line CHECK_ID=RESULT (GitHub Classroom's "
+                    "base64 result) to FILE, to be appended to $GITHUB_OUTPUT.")
+    results.add_argument("exercise", metavar="EXERCISE", help="exercise_03, 03 or 3")
+    results.add_argument("--source", required=True, metavar="DIR", help="the folder of the learner's exercise files")
+    results.add_argument("--output", required=True, metavar="FILE", help="where to write the CHECK_ID=RESULT lines")
+    results.add_argument("--seed", type=int, metavar="N", help="the seed for the checks' random data")
+    results.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                         help="time limit for one check")
+    results.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB",
+                         help="memory learner code may use")
     return parser
 
 
@@ -79,14 +108,53 @@ def chosen_exercises(names: list[str], everything: bool) -> list[course.Exercise
 
 
 def check_requirement(spec: str) -> str:
-    """``spec`` if it is one pinned pip requirement: learners must all be graded by the same grader."""
+    """``spec`` if it installs the grader from a source the teacher controls, pinned.
+
+    A bare version pin (``pytorch-workflow-kit==0.1.0``) asks an index for a
+    name the kit never published there: the install would fail, or install
+    whatever someone registered under that name. Only a direct reference is
+    accepted: a git repository at a tag or commit, or a wheel's URL.
+    """
     spec = spec.strip()
     if not spec or "\n" in spec:
-        raise UsageError("--grader-requirement must be one pip requirement, such as " + DEFAULT_REQUIREMENT)
-    if "==" not in spec and "@" not in spec:
-        raise UsageError(f"--grader-requirement {spec!r} is not pinned: give a version "
-                         f"({DEFAULT_REQUIREMENT}) or a tag ('pytorch-workflow-kit @ git+https://...@v0.1.0')")
+        raise UsageError(f"--grader-requirement must be one pip requirement, such as '{EXAMPLE_REQUIREMENT}'")
+    name, at, url = (part.strip() for part in spec.partition("@"))
+    if not at:
+        raise UsageError(f"--grader-requirement {spec!r} would install a name from a package index, where the kit "
+                         f"is not published: give your repository at a tag ('{EXAMPLE_REQUIREMENT}') or a wheel you host")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise UsageError(f"--grader-requirement {spec!r} must start with the package name: '{EXAMPLE_REQUIREMENT}'")
+    if url.startswith("git+"):
+        if not re.search(r"\.[a-z]+/.+@[^/@]+$", url) and not re.search(r"/[^/@]+@[^/@]+$", url):
+            raise UsageError(f"--grader-requirement {spec!r} is not pinned: end the URL with @ and a tag "
+                             f"('{EXAMPLE_REQUIREMENT}'), so every learner is graded by the same grader")
+    elif not (url.startswith("https://") and url.split("#")[0].endswith(".whl")):
+        raise UsageError(f"--grader-requirement {spec!r}: give a git+https:// URL at a tag or the https:// URL of a wheel")
     return spec
+
+
+def requirement_from_checkout(root: Path = KIT_ROOT) -> str:
+    """``pytorch-workflow-kit @ git+<origin>@<tag>``: this checkout's remote at the tag of its current commit."""
+    def git(*args: str) -> str:
+        try:
+            process = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+        except OSError:
+            return ""
+        return process.stdout.strip() if process.returncode == 0 else ""
+
+    remote = git("remote", "get-url", "origin")
+    tag = git("describe", "--tags", "--exact-match", "HEAD")
+    if not remote or not tag:
+        missing = "no origin remote" if not remote else "no tag on the current commit"
+        raise UsageError(f"--grader-requirement not given, and this checkout has {missing} to install the grader "
+                         f"from: tag and push a release (git tag v{__version__} && git push origin v{__version__}), "
+                         f"or give --grader-requirement '{EXAMPLE_REQUIREMENT}'")
+    ssh = re.fullmatch(r"[^@/]+@([^:/]+):(.+)", remote)  # git@github.com:OWNER/REPO.git
+    url = f"https://{ssh.group(1)}/{ssh.group(2)}" if ssh else remote
+    if not url.startswith("https://"):
+        raise UsageError(f"the origin remote {remote} is not an https URL learners' runners can read: "
+                         f"give --grader-requirement '{EXAMPLE_REQUIREMENT}'")
+    return f"{PACKAGE} @ git+{url}@{tag}"
 
 
 def check_sources(exercises: list[course.Exercise]) -> None:
@@ -110,7 +178,8 @@ def check_out_dir(out_dir: Path) -> None:
         raise UsageError(f"{out_dir} already exists and is not an empty folder: choose a new OUT_DIR")
 
 
-def make_starter(out_dir: Path, exercises: list[course.Exercise], requirement: str) -> None:
+def make_starter(out_dir: Path, exercises: list[course.Exercise], checks: dict[str, list[CheckResult]],
+                 requirement: str) -> None:
     """Write the starter repository into ``out_dir`` (which must be new or empty)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     # Every lesson, its images and the scripts that draw them: reading material is never secret,
@@ -122,7 +191,7 @@ def make_starter(out_dir: Path, exercises: list[course.Exercise], requirement: s
     (out_dir / "README.md").write_text(learner_readme(exercises, requirement), encoding="utf-8")
     (out_dir / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     (out_dir / WORKFLOW).parent.mkdir(parents=True)
-    (out_dir / WORKFLOW).write_text(workflow(exercises, requirement), encoding="utf-8")
+    (out_dir / WORKFLOW).write_text(workflow(exercises, checks, requirement), encoding="utf-8")
 
 
 def learner_readme(exercises: list[course.Exercise], requirement: str) -> str:
@@ -169,22 +238,40 @@ teacher grades with it.
 """
 
 
-def workflow(exercises: list[course.Exercise], requirement: str) -> str:
+def runner_names(exercise: course.Exercise, checks: list[CheckResult]) -> dict[str, str]:
+    """``{check id: reporter runner name}``: ``ex03zerogradorder``, letters and digits only, unique."""
+    names: dict[str, str] = {}
+    for check in checks:
+        name = f"ex{exercise.number:02d}" + re.sub(r"[^a-z0-9]", "", check.id.lower())
+        while name in names.values():  # two ids that differ only in case or underscores
+            name += "x"
+        names[check.id] = name
+    return names
+
+
+def step_id(exercise: course.Exercise) -> str:
+    """``exercise03``: letters and digits, like every name the reporter reads."""
+    return exercise.name.replace("_", "")
+
+
+def workflow(exercises: list[course.Exercise], checks: dict[str, list[CheckResult]], requirement: str) -> str:
     """The text of ``.github/workflows/classroom.yml``: install, one step per exercise, then the reporter."""
-    steps = "".join(grading_step(exercise) for exercise in exercises)
-    results = "".join(f"          {e.name.upper()}_RESULTS: ${{{{ steps.{e.name}.outputs.result }}}}\n"
-                      for e in exercises)
-    runners = ",".join(e.name for e in exercises)
+    steps = "".join(grading_step(exercise, checks[exercise.name]) for exercise in exercises)
+    results, runners = "", []
+    for exercise in exercises:
+        for check_id, runner in runner_names(exercise, checks[exercise.name]).items():
+            results += f"          {runner.upper()}_RESULTS: ${{{{ steps.{step_id(exercise)}.outputs.{check_id} }}}}\n"
+            runners.append(runner)
     return f"""\
 # Made by `python -m grader.classroom starter` (pytorch-workflow-kit {__version__}).
 # GitHub Classroom reads the points this workflow reports: it looks for the workflow
-# "Autograding Tests" and its job "run-autograding-tests", and the reporter finds each
-# exercise's result through its step id, so keep those names.
+# "Autograding Tests" and its job "run-autograding-tests". Each check of each exercise is
+# a runner of its own for the reporter, so that the points it prints are the grader's.
 name: Autograding Tests
 "on":
-  - push
-  - workflow_dispatch
-  - repository_dispatch
+  push:
+  workflow_dispatch:
+  repository_dispatch:
 permissions:
   checks: write
   actions: read
@@ -196,9 +283,9 @@ jobs:
     timeout-minutes: 30
     steps:
       - name: Check out the exercises
-        uses: actions/checkout@v4
+        uses: {CHECKOUT}
       - name: Set up Python
-        uses: actions/setup-python@v5
+        uses: {SETUP_PYTHON}
         with:
           python-version: "3.11"
       - name: Install the grader and its checks, from outside this repository
@@ -209,58 +296,105 @@ jobs:
         uses: {REPORTER}
         env:
 {results}        with:
-          runners: {runners}
+          runners: {",".join(runners)}
 """
 
 
-def grading_step(exercise: course.Exercise) -> str:
-    """One exercise's step: its ``result`` output is the grader's ``--format classroom`` text."""
-    name, file = exercise.name, exercise.filename
-    missing = (f"{file} is missing from the exercises/ folder of your repository: restore it "
-               f"from an earlier commit (git log --oneline -- exercises/{file} lists them)")
+def fallback_result(exercise: course.Exercise, check: CheckResult) -> str:
+    """A check's result for when the grader gave none at all: 0 of its points, and where to look."""
+    from grader.formats import classroom_check_result
+
+    lost = CheckResult(check.id, check.name, check.max_points, Status.ERROR, message=(
+        f"not graded: the grader gave no result for this check; the log of the step "
+        f"\"{exercise.name}: {exercise.title}\" says why"))
+    return classroom_check_result(ExerciseResult(exercise.name, exercise.title, exercise.filename, [lost]), lost)
+
+
+def grading_step(exercise: course.Exercise, checks: list[CheckResult]) -> str:
+    """One exercise's step: an output per check, named by its id, holding the reporter's result for it."""
+    name = exercise.name
+    fallbacks = "".join(f"          {check.id}={fallback_result(exercise, check)}\n" for check in checks)
     # continue-on-error: an unfinished exercise fails its own step, and the next exercises are still graded.
     return f"""\
       - name: "{name}: {exercise.title}"
-        id: {name}
+        id: {step_id(exercise)}
         continue-on-error: true
         run: |
-          exercises="$GITHUB_WORKSPACE/exercises"
-          if [ ! -f "$exercises/{file}" ]; then
-            # A missing file still gets a result, 0 of the exercise's points, with the reason.
-            exercises="$RUNNER_TEMP/missing_{name}"
-            mkdir -p "$exercises"
-            echo 'raise FileNotFoundError("{missing}")' > "$exercises/{file}"
-          fi
           # From a folder of its own, and with -I, so a grader/ folder in this repository
           # cannot stand in for the installed grader.
           cd "$RUNNER_TEMP"
+          graded="$RUNNER_TEMP/{name}.results"
           status=0
-          result="$(python -I -m grader {name} --source "$exercises" --format classroom)" || status=$?
-          if [ -z "$result" ]; then
-            echo "::error::the grader gave no result for {name} (exit $status): the lines above say why"
-            exit 1
-          fi
-          echo "result=$result" >> "$GITHUB_OUTPUT"
+          python -I -m grader.classroom results {name} --source "$GITHUB_WORKSPACE/exercises" --output "$graded" || status=$?
+          # Every check gets a result, the grader's or, should it have given none, 0 points and why:
+          # the reporter cannot read an empty one, and would then report no points at all.
+          while read -r fallback; do
+            line="$(grep -m 1 "^${{fallback%%=*}}=" "$graded" 2>/dev/null)" || line="$fallback"
+            echo "$line" >> "$GITHUB_OUTPUT"
+          done <<'FALLBACK'
+{fallbacks}          FALLBACK
           exit "$status"
 """
 
 
+def grade_one_exercise(options) -> int:
+    """``results``: grade one exercise and write each check's reporter result; the grader's exit status."""
+    from grader.formats import classroom_check_result
+
+    check_limits(options)
+    exercise = named_exercise(options.exercise)
+    suite = Path(__file__).with_name("suites") / exercise.suite_filename
+    source = Path(options.source)
+    # A missing file is graded as `python -m grader --all` grades it: every check not started, saying why.
+    task = Task(exercise, source / exercise.filename, suite)
+    seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(2), "big")
+    report = grade([task], device="cpu", timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
+    [result] = report.exercises
+    lines = "".join(f"{check.id}={classroom_check_result(result, check)}\n" for check in result.checks)
+    output = Path(options.output)
+    with tempfile.NamedTemporaryFile("w", dir=output.parent, delete=False, encoding="ascii") as temporary:
+        temporary.write(lines)  # complete or not there at all: the step's fallback covers what is missing
+    os.replace(temporary.name, output)
+    print(f"{exercise.name}: {result.score:g} of {result.max_score:g} points (seed {seed})", file=sys.stderr)
+    for check in result.checks:
+        print(f"  {check.status.value:<11} {check.points:g}/{check.max_points:g}  {check.name}"
+              + (f": {check.message}" if check.message and check.status is not Status.PASSED else ""), file=sys.stderr)
+    if result.problem:
+        print(f"  {result.problem}", file=sys.stderr)
+    return report.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 done, 2 usage error)."""
-    try:
+    """Run the command line; return the exit status (0 done, 1 checks did not all pass, 2 usage error)."""
+    options = None
+
+    def body() -> int:
+        nonlocal options
         options = build_parser().parse_args(argv)
-        exercises = chosen_exercises(options.exercises, options.all)
-        requirement = check_requirement(options.grader_requirement)
-        out_dir = Path(options.out_dir)
-        check_out_dir(out_dir)
-        check_sources(exercises)
-        make_starter(out_dir, exercises, requirement)
-    except UsageError as exc:
-        print(f"grader.classroom: {exc}", file=sys.stderr)
-        return 2
+        if options.command == "results":
+            return grade_one_exercise(options)
+        return make_starter_command(options)
+
+    try:
+        return run_command("grader.classroom", body)
     except OSError as exc:
-        print(f"grader.classroom: cannot write the starter in {options.out_dir}: {exc}", file=sys.stderr)
+        where = getattr(options, "out_dir", None) or getattr(options, "output", "")
+        print(f"grader.classroom: cannot write {where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+
+
+def make_starter_command(options) -> int:
+    """``starter``: check everything, then write the starter repository."""
+    from grader.declared import declared_checks
+
+    exercises = chosen_exercises(options.exercises, options.all)
+    requirement = check_requirement(options.grader_requirement or requirement_from_checkout())
+    out_dir = Path(options.out_dir)
+    check_out_dir(out_dir)
+    check_sources(exercises)
+    suites = Path(__file__).with_name("suites")
+    checks = declared_checks([(exercise, suites / exercise.suite_filename) for exercise in exercises])
+    make_starter(out_dir, exercises, checks, requirement)
     print(f"Wrote a starter repository for {len(exercises)} exercise(s) to {out_dir}, "
           f"graded by {requirement}.")
     print(f"Next: cd {shlex.quote(str(out_dir))} && git init && git add -A && git commit -m 'Starter', push it "

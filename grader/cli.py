@@ -96,10 +96,10 @@ def named_file(text: str) -> Path | None:
 
 def suite_for(exercise: course.Exercise, suites: Path) -> Path | None:
     """The suite for ``exercise`` in ``suites``: ``test_03_training.py``, or any ``test_03_*.py``."""
-    exact = suites / exercise.suite_filename
-    if exact.is_file():
-        return exact
     matches = sorted(suites.glob(f"test_{exercise.number:02d}_*.py"))
+    if len(matches) > 1:  # grading with one and silently ignoring the other would hide checks
+        raise UsageError(f"{len(matches)} suites for {exercise.name} in {suites} ({', '.join(m.name for m in matches)}): "
+                         "keep one file per exercise")
     return matches[0] if matches else None
 
 

@@ -102,10 +102,10 @@ def to_gradescope(report: Report) -> str:
     """
     tests = []
     for exercise in report.exercises:
-        for check in exercise.checks:
+        for position, check in enumerate(exercise.checks, start=1):
             entry = {
                 "name": f"{exercise.exercise}: {check.name}",
-                "number": qualified_id(exercise, check),
+                "number": gradescope_number(exercise, position),
                 "score": check.points if check.counts else 0.0,
                 "max_score": check.max_points if check.counts else 0.0,
                 "output": explanation(exercise, check),
@@ -120,6 +120,12 @@ def to_gradescope(report: Report) -> str:
         "output": summary(report),
         "tests": tests,
     }, indent=2)
+
+
+def gradescope_number(exercise: ExerciseResult, position: int) -> str:
+    """Gradescope's ``number``, a dotted string it sorts tests by: ``3.2`` for exercise 03's second check."""
+    number = exercise.exercise.removeprefix("exercise_")
+    return f"{int(number) if number.isdigit() else number}.{position}"
 
 
 def summary(report: Report) -> str:
@@ -149,34 +155,20 @@ def sandbox_off(report: Report) -> str:
 def to_classroom(report: Report) -> str:
     """The base64-encoded JSON that GitHub Classroom's grading reporter reads from a step's ``result``.
 
-    One test per counted check, with its points, so the reporter gives partial
-    credit; skipped checks are left out, as they are of the score. The step's
-    ``max_score`` is the exercises' maximum: an exercise that is not started
-    shows 0 of its maximum, never 0 of 0.
+    One test per counted check, with its points; skipped checks are left out,
+    as they are of the score. The step's ``max_score`` is the exercises'
+    maximum: an exercise that is not started shows 0 of its maximum, never 0
+    of 0. The reporter's v1 prints each runner's points as passed tests ÷ tests
+    × ``max_score``, which is right only when every check is worth the same:
+    the Classroom starter's workflow therefore gives the reporter one runner per
+    check (``classroom_check_result``), and this one-runner form is for tools
+    that add up the tests' scores themselves.
     """
-    tests = []
-    for exercise in report.exercises:
-        for check in exercise.checks:
-            if not check.counts:
-                continue
-            test = {
-                "name": f"{qualified_id(exercise, check)}: {check.name}",
-                "status": classroom_status(check.status),
-                "score": check.points,
-                # Each step's result travels in an environment variable: keep every message short.
-                "message": explanation(exercise, check)[:CLASSROOM_MESSAGE_CHARS],
-                "line_no": 0,  # a check tests behaviour, not one line of the learner's file
-                "execution_time": f"{check.duration_s:.2f}s",
-            }
-            if check.status is not Status.PASSED:
-                # The reporter's log shows a failed test's name only, but prints its test_code: the
-                # message and hint go there too, so the learner reads why, as in every other format.
-                test["test_code"] = test["message"]
-            tests.append(test)
+    tests = [classroom_test(exercise, check) for exercise in report.exercises for check in exercise.checks
+             if check.counts]
     has_problem = any(exercise.problem for exercise in report.exercises)
     status = "error" if has_problem else ("pass" if report.exit_code == 0 else "fail")
-    result = {"version": 1, "status": status, "max_score": report.max_score, "tests": tests}
-    return base64.b64encode(json.dumps(result).encode()).decode()
+    return encode_classroom({"version": 1, "status": status, "max_score": report.max_score, "tests": tests})
 
 
 CLASSROOM_MESSAGE_CHARS = 1000
@@ -189,17 +181,71 @@ def classroom_status(status: Status) -> str:
     return "error" if status is Status.ERROR else "fail"
 
 
+def encode_classroom(result: dict) -> str:
+    """Base64 of the JSON, as the reporter decodes it (ASCII, so no byte of it is ever re-encoded)."""
+    return base64.b64encode(json.dumps(result).encode()).decode()
+
+
+def classroom_test(exercise: ExerciseResult, check: CheckResult) -> dict:
+    """One test entry, written for what the reporter prints of each status.
+
+    A pass prints its name; a failure prints its name, then ``test_code``
+    (which carries what was observed, and the hint); an error prints only
+    ``Error: <message>``, so its message starts with the check's name.
+    """
+    status = classroom_status(check.status)
+    message = message_of(exercise, check)
+    # The status in words where the reporter's own mark does not say it (not started, timed out, skipped).
+    said = check.status in (Status.FAILED, Status.ERROR, Status.PASSED)
+    lines = [message if said and message else f"{STATUS_WORDS[check.status]}: {message}" if message
+             else STATUS_WORDS[check.status]]
+    if first_hint(check):
+        lines.append(f"Hint: {first_hint(check)}")
+    text = "\n".join(lines)[:CLASSROOM_MESSAGE_CHARS]  # each result travels in an environment variable
+    test = {
+        "name": f"{qualified_id(exercise, check)}: {check.name}",
+        "status": status,
+        "score": check.points if check.counts else 0.0,
+        "message": f"{check.name}: {text}" if status == "error" else text,
+        "line_no": 0,  # a check tests behaviour, not one line of the learner's file
+        "execution_time": f"{check.duration_s:.2f}s",
+    }
+    if status == "fail":
+        test["test_code"] = text  # the reporter prints a failed test's name only, then its test_code
+    return test
+
+
+def classroom_check_result(exercise: ExerciseResult, check: CheckResult) -> str:
+    """One check as a whole runner's result, for the reporter's v1 arithmetic.
+
+    With one test per runner, passed ÷ tests × ``max_score`` is exactly the
+    check's points (1 × points, or 0 × points), so every number the reporter
+    prints, per runner, in its table and in the "Points X/Y" it sends to
+    Classroom, is the kit's own. A skipped check is a runner worth 0 that
+    passed: it counts in neither the score nor the maximum, as everywhere.
+    """
+    test = classroom_test(exercise, check)
+    if not check.counts:
+        test.update(status="pass", name=f"{test['name']} (skipped, not counted: {message_of(exercise, check)})"[:300])
+    status = test["status"]
+    return encode_classroom({"version": 1, "status": status, "max_score": check.max_points if check.counts else 0.0,
+                             "tests": [test]})
+
+
 # -- JUnit XML -------------------------------------------------------------------
 
 
 def to_junit(report: Report) -> str:
     """JUnit XML, as CI systems read it: a test suite per exercise, a test case per check.
 
-    A check that did not pass is a ``<failure>`` (failed, not started, timed
-    out) or an ``<error>`` (the learner's code raised), with the message as its
-    ``message`` and the message and hint as its text; a skipped check is
-    ``<skipped>``. JUnit has no points, so each suite's properties carry its
-    score, its maximum, and every check's points as ``points:<check id>``.
+    Each case's name is the check's readable name with its points,
+    ``train_step returns the loss [2 pts]``, and its classname the exercise, so
+    dashboards show what was checked and what it is worth. A check that did not
+    pass is a ``<failure>`` (failed, not started, timed out) or an ``<error>``
+    (the learner's code raised), with the message as its ``message`` and the
+    message and hint as its text; a skipped check is ``<skipped>``. Each suite's
+    properties carry its score, its maximum, and every check's stable id with
+    its points as ``points:<check id>``.
     """
     root = ET.Element("testsuites", name="pytorch-workflow-kit", tests=str(count(report.exercises)),
                       failures=str(count(report.exercises, FAILURES)), errors=str(count(report.exercises, ERRORS)),
@@ -245,8 +291,15 @@ def count(exercises: list[ExerciseResult], statuses: tuple[Status, ...] | None =
                if statuses is None or check.status in statuses)
 
 
+def junit_name(check: CheckResult) -> str:
+    """``train_step returns the loss [2 pts]``: what a dashboard shows of the check."""
+    unit = "pt" if check.max_points == 1 else "pts"
+    return f"{check.name} [{check.max_points:g} {unit}]"
+
+
 def junit_case(exercise: ExerciseResult, check: CheckResult) -> ET.Element:
-    case = ET.Element("testcase", classname=exercise.exercise, name=check.id, time=f"{check.duration_s:.3f}")
+    case = ET.Element("testcase", classname=exercise.exercise, name=xml_text(junit_name(check)),
+                      time=f"{check.duration_s:.3f}")
     message = message_of(exercise, check)
     if check.status in FAILURES or check.status in ERRORS:
         tag = "error" if check.status in ERRORS else "failure"

@@ -20,7 +20,9 @@ The CSV has one row per learner, preceded by a row whose learner is
 ``(max points)``: the most points each column can give on this machine (checks
 skipped here, such as the ones that need CUDA on a CPU machine, are left out),
 so a spreadsheet can compute percentages. A check's cell holds the points
-earned; a skipped check's cell is empty. Nothing is written in SUBMISSIONS_DIR
+earned (empty when skipped), and the column after it, ``<check>:status``, how
+the check ended, so that a failure, a time-out and an untouched stub, all
+worth 0, can be told apart. Text cells never start a formula. Nothing is written in SUBMISSIONS_DIR
 (the grader only puts back a file that learner code changed while it ran).
 """
 
@@ -48,7 +50,8 @@ LOST_PREFIX = "not graded:"  # how the runner marks an exercise whose worker die
 
 EPILOG = (
     "Each learner's files are found by name anywhere in their folder (the shallowest copy wins). "
-    "The CSV has a column per check (points earned; empty when skipped), one per exercise total, then "
+    "The CSV has two columns per check (points earned, empty when skipped; and how it ended: passed, failed, "
+    "not_started, error, timeout or skipped), one per exercise total, then "
     "total, max_total and note; its first row after the header, learner '(max points)', holds the most "
     "points each column can give. A learner whose file crashes the grader never stops the others.")
 
@@ -68,7 +71,24 @@ def build_parser() -> Parser:
     parser.add_argument("--seed", type=int, metavar="N", help="the seed for the checks' random data (default: a fresh one)")
     parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB",
                         help=f"memory one learner's code may use, in MiB (default: {DEFAULT_MEMORY_MIB})")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="grade N learners at a time, each batch in its own grading process (default: the cores)")
+    parser.add_argument("--shard", metavar="I/N", help=SHARD_HELP)
     return parser
+
+
+SHARD_HELP = ("grade only the I-th of N equal shares of the learners (1/4, 2/4, ...), for a batch system, a CI "
+              "matrix or a Slurm array; join the shards' CSVs with: python -m grader.gradebook merge A.csv B.csv ...")
+
+
+def shard_of(text: str | None) -> tuple[int, int]:
+    """``(I, N)`` from ``--shard I/N`` (``(1, 1)`` without it)."""
+    if text is None:
+        return 1, 1
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise UsageError(f"--shard {text!r}: write I/N with 1 <= I <= N, such as 2/4 for the second of four shares")
+    return int(match.group(1)), int(match.group(2))
 
 
 # -- finding the class --------------------------------------------------------
@@ -241,8 +261,11 @@ def gradebook_rows(exercises: list[course.Exercise], learners: list[Learner],
         # A check skipped for anyone is one this machine cannot grade (the CUDA ones on a CPU): not in the maximum.
         exercise_max = sum(max_points for _, max_points, skipped in columns if not skipped)
         grand_max += exercise_max
-        header += [f"{exercise.name}:{check_id}" for check_id, _, _ in columns] + [exercise.name]
-        max_row += ["" if skipped else points(max_points) for _, max_points, skipped in columns] + [points(exercise_max)]
+        for check_id, max_points, skipped in columns:
+            header += [f"{exercise.name}:{check_id}", f"{exercise.name}:{check_id}:status"]
+            max_row += ["" if skipped else points(max_points), ""]
+        header.append(exercise.name)
+        max_row.append(points(exercise_max))
     header += ["total", "max_total", "note"]
     max_row += [points(grand_max), points(grand_max), "checks skipped on this machine are left out"]
     rows = [header, max_row]
@@ -254,6 +277,8 @@ def gradebook_rows(exercises: list[course.Exercise], learners: list[Learner],
             for check_id, _, _ in columns:
                 check = by_id.get(check_id)
                 row.append("" if check is None or not check.counts else points(check.points))
+                # How the check ended: failed, timeout and not_started all earn 0, and say different things.
+                row.append(check.status.value if check is not None else "")
             row.append(points(result.score))
             total += result.score
             max_total += result.max_score
@@ -262,6 +287,32 @@ def gradebook_rows(exercises: list[course.Exercise], learners: list[Learner],
                 notes.append(f"{exercise.name}: {note}")
         rows.append(row + [points(total), points(max_total), "; ".join(notes)])
     return rows
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(cell: str) -> str:
+    """A cell a spreadsheet shows as text: never a formula (CSV injection), always valid UTF-8.
+
+    Learners name their own folders, and notes quote their files: ``=1+2`` (or
+    ``=HYPERLINK(...)``) would otherwise run as a formula when the teacher opens
+    the gradebook. A name that is not UTF-8 keeps its undecodable bytes visible
+    as ``\\xNN``.
+    """
+    try:
+        cell = cell.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no file name decoding made
+        cell = cell.encode("utf-8", "replace").decode("utf-8")
+    return "'" + cell if cell.startswith(FORMULA_START) and not is_number(cell) else cell
+
+
+def is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def open_output(path: Path, submissions: Path):
@@ -288,7 +339,7 @@ def open_output(path: Path, submissions: Path):
 
 
 def write_csv(rows: list[list[str]], out) -> None:
-    csv.writer(out, lineterminator="\n").writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows([[safe_cell(cell) for cell in row] for row in rows])
 
 
 # -- the command ----------------------------------------------------------------
@@ -326,6 +377,34 @@ def plan_tasks(learners: list[Learner], chosen: list[tuple[course.Exercise, Path
     return tasks, slots
 
 
+def grade_in_parallel(learners: list[Learner], chosen: list[tuple[course.Exercise, Path]], jobs: int, **settings
+                      ) -> tuple[dict[tuple[str, str], ExerciseResult], set[tuple[str, str]]]:
+    """Grade the class in ``jobs`` batches of learners at once; return the results by (learner, exercise)
+    and the pairs that had to be graded alone.
+
+    Each batch is graded by its own grading process (``grade_class``), started
+    from a thread of this process, which only waits: one learner's crash or
+    hang costs only their own batch a restart, as with one batch.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [learners[index::jobs] for index in range(min(jobs, len(learners)))]
+
+    def grade_batch(batch: list[Learner]):
+        tasks, slots = plan_tasks(batch, chosen)
+        results, alone = grade_class(tasks, **settings)
+        return ({key: results[index] for key, index in slots.items()},
+                {key for key, index in slots.items() if index in alone})
+
+    by_key: dict[tuple[str, str], ExerciseResult] = {}
+    graded_alone: set[tuple[str, str]] = set()
+    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+        for results, alone in pool.map(grade_batch, batches):
+            by_key.update(results)
+            graded_alone |= alone
+    return by_key, graded_alone
+
+
 def run(options) -> None:
     """Check the options, find the class, grade it and write the CSV; a UsageError for what cannot be done."""
     check_limits(options)
@@ -337,21 +416,25 @@ def run(options) -> None:
     chosen = select_exercises(options, suites)
     exercises = [exercise for exercise, _ in chosen]
     submissions = Path(options.submissions)
-    learners = [find_learner(folder, exercises) for folder in learner_folders(submissions)]
+    if options.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, got {options.jobs}")
+    shard, shards = shard_of(options.shard)
+    # Every shard sees the same sorted list of folders and keeps every N-th: the shares never overlap.
+    learners = [find_learner(folder, exercises) for index, folder in enumerate(learner_folders(submissions))
+                if index % shards == shard - 1]
+    if not learners:
+        raise UsageError(f"--shard {shard}/{shards} holds no learner: there are fewer learners than shards")
     output = Path(options.output) if options.output else None
     out, temporary = open_output(output, submissions) if output else (sys.stdout, None)
     try:
         seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
-        tasks, slots = plan_tasks(learners, chosen)
         print(f"gradebook: grading {len(learners)} learners, {len(exercises)} exercises each (seed {seed})...",
               file=sys.stderr)
         before = file_contents(learners)
         start = time.perf_counter()
-        results, alone = grade_class(tasks, device=options.device, timeout=options.timeout, seed=seed,
-                                     memory_mib=options.memory_limit)
+        by_key, graded_alone = grade_in_parallel(learners, chosen, options.jobs, device=options.device,
+                                                 timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
         elapsed = time.perf_counter() - start
-        by_key = {key: results[index] for key, index in slots.items()}
-        graded_alone = {key for key, index in slots.items() if index in alone}
         after = file_contents(learners)
         for learner in learners:
             # Another learner's code could write here (it runs as you): say so rather than trust the grade.
@@ -373,11 +456,50 @@ def run(options) -> None:
           f"{again}; CSV written to {where}", file=sys.stderr)
 
 
+def merge(argv: list[str]) -> int:
+    """``merge SHARD.csv ... [--output FILE]``: one gradebook from the shards' CSVs, learners in order."""
+    parser = Parser(prog="python -m grader.gradebook merge", description=(
+        "Join the CSVs of a class graded in shards (--shard I/N) into one gradebook."))
+    parser.add_argument("shards", nargs="+", metavar="SHARD_CSV", help="the CSV of each shard")
+    parser.add_argument("--output", metavar="FILE", help="write the joined CSV to FILE instead of standard output")
+    options = parser.parse_intermixed_args(argv)
+    header, max_row, rows = None, None, []
+    for name in options.shards:
+        try:
+            with open(name, encoding="utf-8", newline="") as handle:
+                table = list(csv.reader(handle))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {name}: {getattr(exc, 'strerror', None) or exc}") from exc
+        if len(table) < 2 or table[0][:1] != ["learner"] or table[1][:1] != [MAX_ROW_NAME]:
+            raise UsageError(f"{name} is not a gradebook CSV (its first rows must be the header and {MAX_ROW_NAME})")
+        if header is not None and (table[0] != header or table[1] != max_row):
+            raise UsageError(f"{name} has other columns or maximum points than {options.shards[0]}: merge shards "
+                             "graded with the same exercises, suites and device")
+        header, max_row = table[0], table[1]
+        rows += table[2:]
+    names = [row[0] for row in rows]
+    if len(set(names)) != len(names):
+        raise UsageError("a learner appears in more than one shard: merge the CSVs of one grading, each shard once")
+    rows.sort(key=lambda row: (natural_order(row[0].removeprefix("'")), row[0]))
+    out = open(options.output, "w", encoding="utf-8", newline="") if options.output else sys.stdout
+    try:
+        csv.writer(out, lineterminator="\n").writerows([header, max_row, *rows])
+    finally:
+        if options.output:
+            out.close()
+    print(f"gradebook: merged {len(rows)} learners from {len(options.shards)} shard(s)", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Grade the class; 0 when the gradebook was written, 2 for a usage error."""
+    """Grade the class (or ``merge`` shards); 0 when the gradebook was written, 2 for a usage error."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["merge"]:
+        return run_command("gradebook", lambda: merge(argv[1:]))
 
     def grade_the_class() -> int:
-        run(build_parser().parse_args(argv))
+        # Intermixed: the exercises may come after the options, as with `python -m grader`.
+        run(build_parser().parse_intermixed_args(argv))
         return 0
 
     return run_command("gradebook", grade_the_class, interrupted="interrupted; no gradebook was written")

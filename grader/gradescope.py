@@ -29,6 +29,7 @@ from pathlib import Path
 from grader import course
 from grader.gradescope_run import CONFIG_NAME, VISIBILITIES, fallback, run, write_results
 from grader.cli import Parser, exercises_with_suites
+from grader.declared import declared_checks
 from grader.runner import UsageError
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,13 @@ if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
 fi
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python3 -m pip install --upgrade pip
-/autograder/venv/bin/python3 -m pip install --index-url {CPU_TORCH_INDEX} "$(grep -E '^torch([^a-z]|$)' requirements.txt)"
+# torch: the version range the kit is tested with (requirements.txt), from PyTorch's CPU-only index,
+# chosen on purpose: the default index would install the multi-GB CUDA build, useless without a GPU.
+# Override (an offline mirror, or a wheel file you provide): TORCH_REQUIREMENT=/path/to/torch-....whl
+# and/or TORCH_INDEX_URL=https://your.mirror/simple.
+TORCH_REQUIREMENT="${{TORCH_REQUIREMENT:-$(grep -E '^torch([^a-z]|$)' requirements.txt)}}"
+TORCH_INDEX_URL="${{TORCH_INDEX_URL:-{CPU_TORCH_INDEX}}}"
+/autograder/venv/bin/python3 -m pip install --index-url "$TORCH_INDEX_URL" "$TORCH_REQUIREMENT"
 /autograder/venv/bin/python3 -m pip install -r requirements.txt
 # Fail the image build now, not every submission later, if something did not install.
 /autograder/venv/bin/python3 -c "import torch, numpy, matplotlib, rich, pytest, pytest_timeout"
@@ -144,8 +151,9 @@ def requirements() -> str:
         dependencies = re.findall(r'"([^"]+)"', block.group(1)) if block else []
     else:
         dependencies = tomllib.loads(text)["project"]["dependencies"]
-    if not any(re.match(r"torch([^a-z]|$)", line) for line in dependencies):
-        raise UsageError("pyproject.toml lists no torch dependency: the bundle's setup.sh needs one")
+    if not any(re.fullmatch(r"torch\s*>=[^,]+,\s*<.+", line) for line in dependencies):
+        raise UsageError("pyproject.toml lists no torch dependency with a version range (torch>=A,<B): "
+                         "the bundle's setup.sh installs torch within it")
     return "".join(f"{line}\n" for line in dependencies)
 
 
@@ -197,6 +205,7 @@ def build(options) -> Path:
     if not options.timeout > 0 or not options.time_limit > 0:
         raise UsageError("--timeout and --time-limit must be positive numbers of seconds")
     chosen = chosen_exercises(options, suites)
+    declared_checks(chosen)  # a suite that cannot be used is refused here, not shown to learners as 0 of 0
     config = {
         "exercises": [exercise.name for exercise, _ in chosen],
         "visibility": options.visibility,

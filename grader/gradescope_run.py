@@ -129,7 +129,7 @@ def upload_entry(upload: Upload, exercises: list[course.Exercise], submission: P
     lines = [f"{exercise.filename}: graded {upload.files[exercise.name].relative_to(submission.parent).as_posix()}"
              for exercise in exercises if exercise.name in upload.files]
     lines += upload.notes
-    return {"name": "Files in your upload", "number": "upload", "score": 0.0, "max_score": 0.0,
+    return {"name": "Files in your upload", "number": "0", "score": 0.0, "max_score": 0.0,
             "status": "failed" if upload.problems else "passed", "output": "\n".join(lines),
             "visibility": "visible"}
 
@@ -202,10 +202,16 @@ def without_folder(text: str, folder: Path) -> str:
 def finish(results: dict, upload: Upload, config: dict, exercises: list[course.Exercise],
            submission: Path, folder: Path) -> dict:
     """The grader's results with the instructor's visibility, the upload entry and a summary for people."""
+    missing = {exercise.name: exercise.filename for exercise in exercises if exercise.name not in upload.files}
     for test in results["tests"]:
         test["visibility"] = config["visibility"]
         if isinstance(test.get("output"), str):
             test["output"] = without_folder(test["output"], folder)
+        exercise = str(test.get("name", "")).split(":")[0]
+        if exercise in missing:
+            # The grader's own message speaks of folders and --source; a Gradescope learner only uploads files.
+            test["output"] = (f"Not started\n{missing[exercise]} is not in your upload, so this check could not run: "
+                              "upload it under exactly that name and submit again.")
     results["tests"].insert(0, upload_entry(upload, exercises, submission))
     graders_summary = without_folder(str(results.get("output", "")), folder)
     print(graders_summary)  # for the instructor's log, whatever learners may see

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
+import re
 import signal
 import sys
 import time
+import traceback
 import zlib
 from dataclasses import dataclass, field
 
 import pytest
+from _pytest.fixtures import FixtureLookupError
 from _pytest.outcomes import Exit, Skipped, XFailed
 
 from grader import learner as learner_files
@@ -53,6 +57,15 @@ class Channel:
             data = data[os.write(self.fd, data):]
 
 
+MARKER_KEYWORDS = ("id", "name", "points", "hint")
+MAX_HINTS = 3
+CHECK_ID = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+class SuiteError(Exception):
+    """The suite cannot be used as written: the instructor's error, never the learner's."""
+
+
 @dataclass(frozen=True)
 class CheckInfo:
     """A check's metadata, read from its marker."""
@@ -64,17 +77,70 @@ class CheckInfo:
 
     @classmethod
     def from_item(cls, item: pytest.Item) -> CheckInfo:
-        """Read ``@pytest.mark.check(...)``; a test without one still counts, with defaults."""
+        """Read ``@pytest.mark.check(...)``; a test without one still counts, with defaults.
+
+        A declaration the grader would otherwise misread (an unknown keyword such as
+        ``hnit=``, points that are not a number, more than three hints) is a SuiteError.
+        """
         marker = item.get_closest_marker("check")
         kwargs = dict(marker.kwargs) if marker else {}
         args = list(marker.args) if marker else []
-        default_id = item.name.removeprefix("test_")
-        check_id = kwargs.pop("id", args[0] if args else default_id)
-        name = kwargs.pop("name", args[1] if len(args) > 1 else check_id.replace("_", " "))
-        points = float(kwargs.pop("points", 1))
-        hint = kwargs.pop("hint", kwargs.pop("hints", ""))
-        hints = [hint] if isinstance(hint, str) else list(hint)
-        return cls(str(check_id), str(name), points, [h for h in hints if h])
+        where = f"line {suite_line(item)}, {item.name}"
+        if "hints" in kwargs:  # the plural reads naturally for a list: accepted as a synonym
+            kwargs.setdefault("hint", kwargs.pop("hints"))
+        unknown = sorted(set(kwargs) - set(MARKER_KEYWORDS))
+        if unknown:
+            raise SuiteError(f"{where}: @pytest.mark.check has no keyword {unknown[0]!r} "
+                             f"(it takes {', '.join(MARKER_KEYWORDS)})")
+        if len(args) > 2:
+            raise SuiteError(f"{where}: @pytest.mark.check takes at most two values without a keyword (id, name)")
+        check_id = kwargs.get("id", args[0] if args else item.name.removeprefix("test_"))
+        if not isinstance(check_id, str) or not CHECK_ID.fullmatch(check_id):
+            raise SuiteError(f"{where}: the check id {check_id!r} must be letters, digits, '_', '.' or '-'")
+        name = kwargs.get("name", args[1] if len(args) > 1 else check_id.replace("_", " "))
+        points = kwargs.get("points", 1)
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points) or points < 0:
+            raise SuiteError(f"{where}: points={points!r} must be a number of 0 or more")
+        hint = kwargs.get("hint", "")
+        hints = [hint] if isinstance(hint, str) else list(hint) if isinstance(hint, (list, tuple)) else None
+        if hints is None or not all(isinstance(h, str) for h in hints):
+            raise SuiteError(f"{where}: hint must be a string or a list of strings")
+        if len(hints) > MAX_HINTS:
+            raise SuiteError(f"{where}: {len(hints)} hints; give at most {MAX_HINTS}, from a nudge to a near-answer")
+        return cls(check_id, str(name), float(points), [h for h in hints if h])
+
+
+def suite_line(item: pytest.Item) -> int:
+    """The line of the suite where the check is declared (its first decorator)."""
+    return item.location[1] + 1 if item.location[1] is not None else 0
+
+
+def collection_error_text(report: pytest.CollectReport) -> str:
+    """Where in the suite, and what, from the report of a suite that could not be imported."""
+    text = str(report.longrepr)
+    name = report.fspath.rsplit("/", 1)[-1] if report.fspath else ""
+    lines = [int(n) for n in re.findall(rf'{re.escape(name)}"?(?:, line |:)(\d+)', text)] if name else []
+    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    what = next((e for e in reversed(errors) if re.match(r"[A-Za-z_.]*(Error|Exception)\b", e)), None)
+    what = what or (errors[-1] if errors else text.strip().splitlines()[-1])
+    where = f"line {lines[-1]}: " if lines else ""
+    return learner_files.one_line(f"{where}it cannot be imported: {what}")
+
+
+def suite_fault(exc: BaseException, item: pytest.Item, learner_file: str) -> str:
+    """Where the suite's own code failed, when ``exc`` is the suite's bug rather than the learner's; else "".
+
+    A misspelt fixture, or a NameError, ImportError or SyntaxError raised in the
+    suite's own lines with no learner code on the way, is the instructor's to fix.
+    Anything else stays the learner's: the suite's ``.shape`` failing on the
+    ``None`` a learner returned is the learner's bug.
+    """
+    if isinstance(exc, FixtureLookupError):
+        return f"line {suite_line(item)}: fixture {exc.argname!r} not found"
+    if not isinstance(exc, (NameError, ImportError, SyntaxError)) or learner_files.learner_frames(exc, learner_file):
+        return ""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(item.path)]
+    return f"line {frames[-1].lineno}: {learner_files.describe_exception(exc)}" if frames else ""
 
 
 @dataclass
@@ -94,6 +160,8 @@ class GradingSettings:
     """Learner functions that already ran out of time in this grading, each with the check where it first did."""
     short_limit: float = 1.0
     """Seconds each later call of such a function may take."""
+    suite_dir: str = ""
+    """The folder of the suite as the instructor wrote it: helper modules beside the suite import from there."""
 
 
 @dataclass
@@ -116,6 +184,7 @@ class GraderPlugin:
         self.import_error: BaseException | None = None
         self.checks: dict[str, CheckInfo] = {}
         self.states: dict[str, _ItemState] = {}
+        self.suite_broken = False
 
     # -- set-up -------------------------------------------------------------
 
@@ -125,22 +194,41 @@ class GraderPlugin:
 
         config.addinivalue_line("markers", CHECK_MARKER_HELP)
         self.guard = FunctionGuard(comparison_owners())
+        if self.settings.suite_dir and self.settings.suite_dir not in sys.path:
+            sys.path.insert(0, self.settings.suite_dir)  # helper modules the instructor keeps beside the suite
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        """A suite that cannot be collected is the grader's problem, not the learner's."""
-        if report.failed:
-            message = learner_files.one_line(str(report.longrepr).strip().splitlines()[-1])
-            self.settings.channel.send({"type": "suite_error", "message": message})
+        """A suite that cannot be imported is the instructor's error, not the learner's (see ``suite_error``)."""
+        if report.failed and not self.suite_broken:
+            self.suite_error(collection_error_text(report))
+
+    def suite_error(self, message: str) -> None:
+        """Say once that the suite cannot be used: the supervisor makes it a usage error, and no check runs."""
+        self.suite_broken = True
+        self.settings.channel.send({"type": "suite_error", "message": message})
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        """Announce every check, then leave out those decided already."""
+        """Read and validate every check's declaration, announce the checks, then leave out those decided already."""
         infos = []
-        for item in items:
-            info = CheckInfo.from_item(item)
-            if info.id in self.checks:
-                raise pytest.UsageError(f"two checks have the id {info.id!r}: check ids must be unique")
-            self.checks[item.nodeid] = info
-            infos.append(info)
+        lines: dict[str, int] = {}
+        try:
+            if not items and not self.suite_broken:
+                raise SuiteError("it collects no check: a check is a function whose name starts with test_")
+            for item in items:
+                info = CheckInfo.from_item(item)
+                if info.id in lines:
+                    raise SuiteError(f"line {suite_line(item)}: two checks have the id {info.id!r} "
+                                     f"(the other at line {lines[info.id]}): check ids must be unique")
+                lines[info.id] = suite_line(item)
+                self.checks[item.nodeid] = info
+                infos.append(info)
+        except SuiteError as exc:
+            if not self.suite_broken:
+                self.suite_error(str(exc))
+        if self.suite_broken:
+            config.hook.pytest_deselected(items=list(items))
+            items[:] = []
+            return
         self.settings.channel.send({"type": "collected", "checks": [info.__dict__ for info in infos]})
         only = self.settings.only_ids
         keep = [item for item in items if only is None or self.checks[item.nodeid].id in only]
@@ -264,6 +352,11 @@ class GraderPlugin:
         if exc is None:
             return report
         filename = self.settings.snapshot.filename if self.settings.snapshot else ""
+        fault = suite_fault(exc, item, filename)
+        if fault:
+            state.status, state.message = Status.ERROR, learner_files.one_line(
+                f"the check itself is broken, not your code: {item.path.name}, {fault}; tell your teacher")
+            return report
         if isinstance(exc, Skipped) and call.when == "setup" or isinstance(exc, Skipped) and call.when == "call":
             state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or "skipped")
         elif isinstance(exc, pytest.fail.Exception) and str(exc.msg).startswith(TIMEOUT_MESSAGE_START):

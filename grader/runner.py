@@ -17,7 +17,7 @@ from pathlib import Path
 from grader.course import Exercise
 from grader.results import CheckResult, ExerciseResult, Report, Status
 from grader.sandbox import Sandbox, SandboxFailed, probe
-from grader.supervisor import Supervisor
+from grader.supervisor import SuiteUnusable, Supervisor
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,10 @@ class Task:
             source = None
         try:
             suite_source = self.suite.read_text(encoding="utf-8")
+            # Helper modules an instructor keeps beside the suite travel with it (the folder itself is not
+            # bound into the sandbox: the other hidden suites in it stay out of learner code's reach).
+            helpers = {path.name: path.read_text(encoding="utf-8") for path in sorted(self.suite.parent.glob("*.py"))
+                       if not path.name.startswith("test_") and path.name != "__init__.py"}
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read the suite {self.suite}: {exc}") from exc
         return {
@@ -52,6 +56,7 @@ class Task:
             "module": self.file.stem,
             "suite": str(self.suite.resolve()),
             "suite_source": suite_source,
+            "suite_helpers": helpers,
             "source": source,
             "read_at": time.time(),
             "missing_message": (f"{display_path(self.file)} does not exist: run python -m grader "
@@ -174,9 +179,12 @@ class Worker:
                 result = ExerciseResult(task.exercise.name, task.exercise.title, display_path(task.file),
                                         problem=f"not graded: {failed}")
             else:
-                result = ExerciseResult.from_dict(supervisor.grade(
-                    plan, on_collected=lambda checks: progress("collected", checks),
-                    on_check=lambda check: progress("check", check)))
+                try:
+                    graded = supervisor.grade(plan, on_collected=lambda checks: progress("collected", checks),
+                                              on_check=lambda check: progress("check", check))
+                except SuiteUnusable as exc:
+                    raise UsageError(f"{exc}; fix the suite (see docs/writing-suites.md)") from exc
+                result = ExerciseResult.from_dict(graded)
             result.note = task.check_file_after(plan["source"])
             result.missing = plan["source"] is None
             report.exercises.append(result)

@@ -23,6 +23,12 @@ from grader.sandbox import SandboxFailed
 from grader.watchdog import ChildRun, Limits, describe_exit, watch
 
 GRADER_PACKAGE = Path(__file__).resolve().parent
+
+
+class SuiteUnusable(Exception):
+    """A suite failed to import, collected no check or declared one badly (see ``grader.plugin``)."""
+
+
 BUDGET_CHECKS = 4  # time lost to checks that run out of time, in --timeout's, before an exercise stops
 MIN_BUDGET_S = 30.0
 SHORT_LIMIT_FRACTION = 4  # a function that ran out of time once gets a quarter of the limit ...
@@ -89,6 +95,9 @@ class Supervisor:
             expected = [check_id for check_id in checks if check_id not in decided] if checks else None
             run = self.run_child(task, expected, limits, hung, collected if expected is None else None, decided_one)
             tampered = files.restore() if files else []
+            if run.collected is None and run.suite_error:
+                # The instructor's suite cannot be used: a usage error (exit 2), never a learner's 0 of 0.
+                raise SuiteUnusable(f"suite {task['suite']}: {run.suite_error}")
             if run.collected is None:
                 problem = run.suite_error or run.child_error or (
                     f"the grading process ended before the suite was loaded ({self.describe_end(run)})")
@@ -190,6 +199,7 @@ class Supervisor:
             "missing_message": task["missing_message"],
             "module": task["module"],
             "suite_name": Path(task["suite"]).name,
+            "suite_helpers": task["suite_helpers"],
             "suite_source": task["suite_source"],
             "device": self.device,
             "seed": self.seed,

@@ -3,12 +3,16 @@
 ``python -m grader.classroom starter`` writes the learners' repository; these
 tests check what is in it and what must never be, then run the commands of its
 workflow locally, as a GitHub runner would: the install step (offline: pip is
-pointed at a wheel built from this checkout instead of PyPI, and finds torch
-already installed), then each exercise's grading step under ``bash -e``, with
-``GITHUB_WORKSPACE``, ``RUNNER_TEMP`` and ``GITHUB_OUTPUT`` set. Each step's
-output is decoded the way ``classroom-resources/autograding-grading-reporter``
-does it and must give the same points as ``--format json`` with the same seed
-(the one change made to a step's script is adding that ``--seed``).
+handed a wheel built from this checkout instead of the teacher's repository, and
+finds torch already installed), then each exercise's grading step under
+``bash -e``, with ``GITHUB_WORKSPACE``, ``RUNNER_TEMP`` and ``GITHUB_OUTPUT``
+set. The reporter step's environment is then rebuilt from the workflow and the
+steps' outputs, and read as ``classroom-resources/autograding-grading-reporter@v1``
+reads it: ``reporter_v1`` below does its arithmetic, line for line from its
+source, and where a copy of the reporter itself is at hand (``CLASSROOM_REPORTER_JS``,
+the path of its ``dist/main.js``), node runs it exactly as the runner does. Every
+number it prints must be ``--format json``'s score with the same seed (the one
+change made to a step's script is adding that ``--seed``).
 """
 
 from __future__ import annotations
@@ -35,11 +39,12 @@ GIT_REQUIREMENT = "pytorch-workflow-kit @ git+https://github.com/TEACHER/kit@v0.
 NEVER_COPIED = ("solutions", "grader", "tests", ".ci", "scripts", "docs")
 
 
-def make_starter(out_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def make_starter(out_dir: Path, *args: str, requirement: str | None = GIT_REQUIREMENT) -> subprocess.CompletedProcess:
     """Run ``python -m grader.classroom starter OUT_DIR ARGS`` from this checkout."""
     env = {**os.environ, "PYTHONPATH": str(KIT)}
-    return subprocess.run([sys.executable, "-m", "grader.classroom", "starter", str(out_dir), *args],
-                          cwd=out_dir.parent, env=env, capture_output=True, text=True, timeout=60)
+    pin = ["--grader-requirement", requirement] if requirement and "--grader-requirement" not in args else []
+    return subprocess.run([sys.executable, "-m", "grader.classroom", "starter", str(out_dir), *args, *pin],
+                          cwd=out_dir.parent, env=env, capture_output=True, text=True, timeout=120)
 
 
 def files_under(folder: Path) -> set[str]:
@@ -66,27 +71,88 @@ def step_outputs(output_file: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
-def reporter_reads(workflow: dict, outputs: dict[str, dict[str, str]]) -> dict[str, dict]:
-    """What the reporter step decodes, runner by runner, from the steps' outputs.
-
-    As the reporter does it: ``runners`` split on commas; for each runner the
-    variable ``<RUNNER>_RESULTS`` of its step's env; base64, then JSON.
-    """
+def reporter_step(workflow: dict) -> dict:
     [job] = workflow["jobs"].values()
     [reporter] = [s for s in job["steps"] if s.get("uses", "").startswith(classroom.REPORTER.split("@")[0])]
-    results = {}
-    for runner in reporter["with"]["runners"].split(","):
-        if runner not in outputs:
-            continue
-        template = reporter["env"][f"{runner.strip().upper()}_RESULTS"]
-        assert template == f"${{{{ steps.{runner}.outputs.result }}}}"
-        results[runner] = json.loads(base64.b64decode(outputs[runner]["result"], validate=True))
-    return results
+    return reporter
 
 
-def points(result: dict) -> tuple[float, float]:
-    """``(score, max)`` of one runner, as the reporter adds them up for GitHub Classroom."""
-    return sum(test["score"] for test in result["tests"]), result["max_score"]
+def reporter_environment(workflow: dict, outputs: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The reporter step's environment, as the runner gives it: its ``env`` with each
+    ``${{ steps.ID.outputs.NAME }}`` filled in (empty when the step set no such output), and
+    ``INPUT_RUNNERS`` from its ``with``."""
+    reporter = reporter_step(workflow)
+    fill = lambda match: outputs.get(match.group(1), {}).get(match.group(2), "")
+    env = {name: re.sub(r"\$\{\{ steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+) \}\}", fill, value)
+           for name, value in reporter["env"].items()}
+    return {**env, "INPUT_RUNNERS": reporter["with"]["runners"]}
+
+
+def reporter_v1(env: dict[str, str]) -> dict:
+    """What the reporter's v1 prints, computed as its source does (src/main.js, console-results.js,
+    aggregate-results.js, notify-classroom.js and helpers/test-helpers.js of the v1 bundle).
+
+    Runners are ``runners`` split on ","; each runner's result is ``<RUNNER>_RESULTS``,
+    base64 then JSON (an empty one makes ``JSON.parse`` throw: nothing is printed at all).
+    A runner's "score" is passed tests / tests * max_score; the table's total adds those;
+    the "Points X/Y" notice adds every test's own ``score`` and the max_score of each runner
+    that has one. Floating-point sums in the same order as JavaScript's.
+    """
+    runners = [(name, json.loads(base64.b64decode(env[f"{name.strip().upper()}_RESULTS"], validate=True)))
+               for name in env["INPUT_RUNNERS"].split(",")]
+    lines, table = {}, {}
+    for name, results in runners:
+        maximum = results["max_score"] or 0
+        score = sum(1 for test in results["tests"] if test["status"] == "pass") / len(results["tests"]) * maximum
+        table[name.strip()] = (score, maximum)
+        if maximum != 0:
+            lines[name] = (round(score, 2), maximum)  # printed with toFixed(2)
+    total = maximum_total = 0.0
+    for score, maximum in table.values():
+        total, maximum_total = total + score, maximum_total + maximum
+    points = max_points = 0
+    for _, results in runners:
+        if results["max_score"]:
+            max_points += results["max_score"]
+            for test in results["tests"]:
+                points += test["score"]
+    return {"lines": lines, "table": table, "table_total": (total, maximum_total),
+            "notice": (points, max_points) if max_points else None}
+
+
+def run_real_reporter(env: dict[str, str], tmp: Path) -> str | None:
+    """stdout of the real reporter (``node dist/main.js``, as the runner starts a node action), or None."""
+    script = os.environ.get("CLASSROOM_REPORTER_JS")
+    if not script or not shutil.which("node"):
+        return None
+    process = subprocess.run(["node", script], env={"PATH": os.environ["PATH"], "HOME": str(tmp), **env},
+                             capture_output=True, text=True, timeout=60, cwd=tmp)
+    return re.sub(r"\x1b\[[0-9;]*m", "", process.stdout + process.stderr)  # without colours
+
+
+def assert_reporter_agrees(workflow: dict, outputs: dict[str, dict[str, str]], expected: dict, tmp: Path) -> dict:
+    """Every number the reporter prints is the kit's JSON score, to two decimals; returns what it printed."""
+    env = reporter_environment(workflow, outputs)
+    assert all(value for value in env.values()), [name for name, value in env.items() if not value]
+    printed = reporter_v1(env)
+    score, maximum = expected["score"], expected["max_score"]
+    assert printed["notice"] is not None and round(printed["notice"][0], 2) == round(score, 2)
+    assert printed["notice"][1] == maximum
+    assert (round(printed["table_total"][0], 2), printed["table_total"][1]) == (round(score, 2), maximum)
+    for (line_score, line_max), (table_score, table_max) in zip(printed["lines"].values(), printed["table"].values()):
+        assert line_score == round(table_score, 2) and table_score in (0, table_max) and line_max == table_max
+    real = run_real_reporter(env, tmp)
+    if real is not None:  # the reporter itself: its notice, its table's total and each runner's line
+        assert f"::notice title=Autograding complete::Points {js_number(printed['notice'][0])}/{js_number(maximum)}" in real, real
+        assert re.search(rf"Total: .*│ {re.escape(js_number(printed['table_total'][0]))} +│ {js_number(maximum)} ", real), real
+        for runner, (line_score, line_max) in printed["lines"].items():
+            assert f"Total points for {runner}: {line_score:.2f}/{js_number(line_max)}" in real, real
+    return printed
+
+
+def js_number(value: float) -> str:
+    """How JavaScript prints a number in a template string: 3 for 3.0."""
+    return f"{value:g}" if float(value).is_integer() else repr(float(value))
 
 
 # -- what the starter holds ------------------------------------------------------------------
@@ -136,7 +202,7 @@ def test_every_link_in_the_starters_markdown_leads_to_a_file_in_it(starter):
 
 def test_learner_readme_says_how_to_install_the_pinned_grader_and_how_grading_works(starter):
     readme = (starter / "README.md").read_text(encoding="utf-8")
-    assert f"python -m pip install {classroom.DEFAULT_REQUIREMENT}" in readme
+    assert f"python -m pip install '{GIT_REQUIREMENT}'" in readme
     assert "lessons/README.md" in readme and "python -m grader" in readme
     assert "On every push" in readme and ".github/workflows/classroom.yml" in readme
     assert all(f"`exercises/{e.filename}`" in readme for e in course.EXERCISES)
@@ -150,29 +216,34 @@ def test_workflow_has_the_names_classroom_looks_for_and_a_step_per_exercise(work
     python = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python"))
     assert python["with"]["python-version"] == "3.11"
     install = next(s for s in job["steps"] if "pip install" in s.get("run", ""))
-    assert "--index-url https://download.pytorch.org/whl/cpu" in install["run"]
-    assert f"pip install {classroom.DEFAULT_REQUIREMENT}" in install["run"]
-    ids = [e.name for e in course.EXERCISES]
+    assert "--index-url https://download.pytorch.org/whl/cpu" in install["run"] and "'torch>=2.2,<3'" in install["run"]
+    assert f"pip install '{GIT_REQUIREMENT}'" in install["run"]
     grading = steps_by_id(workflow)
-    assert list(grading) == ids
-    for name, step in grading.items():
+    assert list(grading) == [e.name.replace("_", "") for e in course.EXERCISES]
+    for exercise, (step_id, step) in zip(course.EXERCISES, grading.items()):
         assert step["continue-on-error"] is True  # an unfinished exercise never stops the next ones
         assert "${{" not in step["run"]  # nothing for GitHub to fill in: the script runs here as written
-        assert f"python -I -m grader {name} " in step["run"] and "--format classroom" in step["run"]
+        assert f"python -I -m grader.classroom results {exercise.name} " in step["run"]
     reporter = job["steps"][-1]
     assert reporter["uses"] == "classroom-resources/autograding-grading-reporter@v1"
-    assert reporter["with"]["runners"].split(",") == ids
-    assert reporter["env"] == {f"{i.upper()}_RESULTS": f"${{{{ steps.{i}.outputs.result }}}}" for i in ids}
+    runners = reporter["with"]["runners"].split(",")
+    # The reporter's own check of its input: letters and digits, comma-separated.
+    assert re.fullmatch(r"([a-zA-Z0-9]+,)*[a-zA-Z0-9]+", reporter["with"]["runners"])
+    assert len(runners) == len(set(runners)) == len(reporter["env"])
+    assert {f"{runner.upper()}_RESULTS" for runner in runners} == set(reporter["env"])
+    assert all(re.fullmatch(r"\$\{\{ steps\.exercise\d\d\.outputs\.[a-z0-9_]+ \}\}", value)
+               for value in reporter["env"].values())
 
 
 def test_named_exercises_and_a_git_requirement_make_a_smaller_starter(tmp_path):
     out_dir = tmp_path / "starter"
-    assert make_starter(out_dir, "0", "exercise_03", "--grader-requirement", GIT_REQUIREMENT).returncode == 0
+    assert make_starter(out_dir, "0", "exercise_03").returncode == 0
     stubs = sorted(p.name for p in (out_dir / "exercises").iterdir())
     assert stubs == ["exercise_00_tensors.py", "exercise_03_training.py"]
     workflow = yaml.safe_load((out_dir / classroom.WORKFLOW).read_text())
-    assert list(steps_by_id(workflow)) == ["exercise_00", "exercise_03"]
-    assert workflow["jobs"]["run-autograding-tests"]["steps"][-1]["with"]["runners"] == "exercise_00,exercise_03"
+    assert list(steps_by_id(workflow)) == ["exercise00", "exercise03"]
+    runners = workflow["jobs"]["run-autograding-tests"]["steps"][-1]["with"]["runners"].split(",")
+    assert {runner[:4] for runner in runners} == {"ex00", "ex03"}
     assert f"python -m pip install '{GIT_REQUIREMENT}'" in (out_dir / "README.md").read_text()
     # The install step hands pip the requirement as one argument, spaces and all: run it with a
     # stand-in python that writes down its arguments.
@@ -185,9 +256,24 @@ def test_named_exercises_and_a_git_requirement_make_a_smaller_starter(tmp_path):
     env = {"PATH": f"{fake_bin}:/usr/bin:/bin", "CALLS": str(calls)}
     assert run_step(install["run"], env, tmp_path).returncode == 0
     assert calls.read_text().splitlines() == [
-        "-m|pip|install|torch|--index-url|https://download.pytorch.org/whl/cpu|",
+        "-m|pip|install|torch>=2.2,<3|--index-url|https://download.pytorch.org/whl/cpu|",
         f"-m|pip|install|{GIT_REQUIREMENT}|",
     ]
+
+
+def test_without_a_requirement_the_checkouts_remote_and_tag_are_used(tmp_path, monkeypatch):
+    repo = tmp_path / "kit"
+    repo.mkdir()
+    git = lambda *args: subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+    git("init", "-q")
+    git("-c", "user.name=T", "-c", "user.email=t@example.org", "commit", "-q", "--allow-empty", "-m", "release")
+    with pytest.raises(classroom.UsageError, match="no origin remote"):
+        classroom.requirement_from_checkout(repo)
+    git("remote", "add", "origin", "git@github.com:TEACHER/kit.git")
+    with pytest.raises(classroom.UsageError, match="no tag on the current commit"):
+        classroom.requirement_from_checkout(repo)
+    git("tag", "v0.1.0")
+    assert classroom.requirement_from_checkout(repo) == GIT_REQUIREMENT.replace("/kit@", "/kit.git@")
 
 
 # -- what the starter command refuses ----------------------------------------------------------
@@ -204,7 +290,9 @@ def test_a_folder_that_is_not_empty_is_refused_and_left_alone(tmp_path):
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--grader-requirement", "pytorch-workflow-kit"], "is not pinned"),
+    (["--grader-requirement", "pytorch-workflow-kit==0.1.0"], "where the kit is not published"),
+    (["--grader-requirement", "pytorch-workflow-kit"], "where the kit is not published"),
+    (["--grader-requirement", "pytorch-workflow-kit @ git+https://github.com/T/kit"], "is not pinned"),
     (["--grader-requirement", "  "], "must be one pip requirement"),
     (["9"], "unknown exercise '9'"),
     (["3", "--all"], "not both"),
@@ -222,12 +310,12 @@ def test_a_kit_whose_stub_was_solved_is_refused(tmp_path, monkeypatch, capsys):
     shutil.copytree(KIT / "exercises", fake_kit / "exercises")
     shutil.copy(KIT / "solutions" / "exercise_02_models.py", fake_kit / "exercises")
     monkeypatch.setattr(classroom, "KIT_ROOT", fake_kit)
-    assert classroom.main(["starter", str(tmp_path / "starter")]) == 2
+    assert classroom.main(["starter", str(tmp_path / "starter"), "--grader-requirement", GIT_REQUIREMENT]) == 2
     assert "exercise_02_models.py has no `raise NotImplementedError` left" in capsys.readouterr().err
     assert not (tmp_path / "starter").exists()
     # An installed grader has no lessons to copy: it says where to run the command instead.
     shutil.rmtree(fake_kit / "lessons")
-    assert classroom.main(["starter", str(tmp_path / "starter")]) == 2
+    assert classroom.main(["starter", str(tmp_path / "starter"), "--grader-requirement", GIT_REQUIREMENT]) == 2
     assert "run this from a checkout of the kit" in capsys.readouterr().err
 
 
@@ -272,7 +360,11 @@ def runner_env(workflow, tmp_path_factory) -> dict:
            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     [job] = workflow["jobs"].values()
     install = next(s for s in job["steps"] if "pip install" in s.get("run", ""))
-    process = run_step(install["run"], env, root)
+    # The teacher's repository at a tag, offline: the wheel of this checkout stands in for it.
+    [wheel] = wheels.glob("*.whl")
+    script = install["run"].replace(GIT_REQUIREMENT, f"pytorch-workflow-kit @ {wheel.as_uri()}")
+    assert script != install["run"]
+    process = run_step(script, env, root)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     assert (site / "grader" / "suites").is_dir() and not (site / "exercises").exists()
     return env
@@ -280,9 +372,10 @@ def runner_env(workflow, tmp_path_factory) -> dict:
 
 def run_grading_step(workflow, exercise: str, workspace: Path, env: dict, tmp: Path):
     """Run one exercise's step with this test's seed; return the process and its outputs."""
-    script = steps_by_id(workflow)[exercise]["run"]
-    assert script.count("--format classroom") == 1
-    script = script.replace("--format classroom", f"--format classroom --seed {SEED}")
+    script = steps_by_id(workflow)[exercise.replace("_", "")]["run"]
+    command = f"python -I -m grader.classroom results {exercise} "
+    assert script.count(command) == 1
+    script = script.replace(command, f"{command}--seed {SEED} ")
     runner_temp = tmp / f"temp_{exercise}"
     runner_temp.mkdir()
     output = runner_temp / "github_output"
@@ -292,13 +385,13 @@ def run_grading_step(workflow, exercise: str, workspace: Path, env: dict, tmp: P
     return process, step_outputs(output)
 
 
-def grade_json(exercises: tuple[str, ...], source: Path, env: dict, cwd: Path) -> dict[str, dict]:
-    """``--format json`` of the installed grader, same seed: ``{exercise: its report}``."""
+def grade_json(exercises: tuple[str, ...], source: Path, env: dict, cwd: Path, *more: str) -> dict:
+    """``--format json`` of the installed grader, same seed, as one report."""
     process = subprocess.run(["python", "-I", "-m", "grader", *exercises, "--source", str(source),
-                              "--format", "json", "--seed", str(SEED)],
+                              "--format", "json", "--seed", str(SEED), *more],
                              env=env, cwd=cwd, capture_output=True, text=True, timeout=240)
     assert process.stdout, process.stderr
-    return {e["exercise"]: e for e in json.loads(process.stdout)["exercises"]}
+    return json.loads(process.stdout)
 
 
 @pytest.fixture
@@ -316,10 +409,15 @@ def plant_fake_grader(repo: Path) -> str:
     (repo / "grader").mkdir()
     (repo / "grader" / "__init__.py").write_text("")
     (repo / "grader" / "__main__.py").write_text(f"print({fake!r})\n")
+    (repo / "grader" / "classroom.py").write_text(f"print({fake!r})\n")
     return fake
 
 
-def test_grading_steps_report_each_stubs_points_as_zero_of_its_maximum(workflow, runner_env, learner_repo, tmp_path):
+def decoded(outputs: dict[str, dict[str, str]]) -> list[dict]:
+    return [json.loads(base64.b64decode(value)) for step in outputs.values() for value in step.values()]
+
+
+def test_stubs_get_zero_of_every_checks_points_from_the_real_grader(workflow, runner_env, learner_repo, tmp_path):
     fake = plant_fake_grader(learner_repo)
     # The planted package does shadow the grader for a plain `python -m grader` run in the repository...
     shadowed = subprocess.run(["python", "-m", "grader", "0"], cwd=learner_repo, env=runner_env,
@@ -327,42 +425,97 @@ def test_grading_steps_report_each_stubs_points_as_zero_of_its_maximum(workflow,
     assert shadowed.stdout.strip() == fake
     outputs = {}
     for exercise in GRADED:
-        process, outputs[exercise] = run_grading_step(workflow, exercise, learner_repo, runner_env, tmp_path)
+        process, outputs[exercise.replace("_", "")] = run_grading_step(workflow, exercise, learner_repo, runner_env, tmp_path)
         assert process.returncode == 1, process.stderr  # not finished: the step fails, the job goes on
     expected = grade_json(GRADED, learner_repo / "exercises", runner_env, tmp_path)
-    for exercise, result in reporter_reads(workflow, outputs).items():
-        # ...but not the workflow's steps: they report the real grader's points.
-        assert outputs[exercise]["result"] != fake
-        score, maximum = points(result)
-        assert (score, maximum) == (expected[exercise]["score"], expected[exercise]["max_score"]) == (0, maximum)
-        assert maximum > 0 and result["tests"]  # never 0 of 0, never an empty list (the reporter divides by it)
-        assert result["version"] == 1 and result["status"] == "fail"
-        assert len(result["tests"]) == len(expected[exercise]["checks"])
-        assert {t["status"] for t in result["tests"]} == {"fail"}
-        assert all(t["line_no"] == 0 and t["name"] and t["message"] for t in result["tests"])
-        assert len(outputs[exercise]["result"]) < 100_000  # far below what one environment variable may hold
+    # ...but not the workflow's steps: they report the real grader's points, 0 of the maximum.
+    assert expected["score"] == 0 and expected["max_score"] > 0
+    assert_reporter_agrees(workflow_for(workflow, *outputs), outputs, expected, tmp_path)
+    results = decoded(outputs)
+    assert len(results) == sum(len(e["checks"]) for e in expected["exercises"])
+    assert {r["status"] for r in results} == {"fail"} and all(len(r["tests"]) == 1 for r in results)
+    assert all(r["tests"][0]["test_code"].startswith("Not started: `") for r in results)
 
 
 def test_a_solved_exercise_gets_every_point_and_a_passing_step(workflow, runner_env, learner_repo, tmp_path):
     shutil.copy(KIT / "solutions" / "exercise_00_tensors.py", learner_repo / "exercises")
     process, outputs = run_grading_step(workflow, "exercise_00", learner_repo, runner_env, tmp_path)
     assert process.returncode == 0, process.stderr
-    [result] = reporter_reads(workflow, {"exercise_00": outputs}).values()
-    expected = grade_json(("exercise_00",), learner_repo / "exercises", runner_env, tmp_path)["exercise_00"]
-    assert points(result) == (expected["score"], expected["max_score"]) == (expected["max_score"],) * 2
-    assert result["status"] == "pass" and {t["status"] for t in result["tests"]} == {"pass"}
+    expected = grade_json(("exercise_00",), learner_repo / "exercises", runner_env, tmp_path)
+    assert expected["score"] == expected["max_score"] > 0
+    assert_reporter_agrees(workflow_for(workflow, "exercise00"), {"exercise00": outputs}, expected, tmp_path)
+    assert {r["status"] for r in decoded({"exercise00": outputs})} == {"pass"}
 
 
-def test_a_missing_exercise_file_reports_zero_of_its_points_and_says_why(workflow, runner_env, learner_repo, tmp_path):
-    stub = grade_json(("exercise_02",), learner_repo / "exercises", runner_env, tmp_path)["exercise_02"]
+def workflow_for(workflow: dict, *step_ids: str) -> dict:
+    """The workflow with the reporter reading only these steps' checks (a test that runs only them)."""
+    copy = json.loads(json.dumps(workflow))
+    reporter = reporter_step(copy)
+    reporter["env"] = {name: value for name, value in reporter["env"].items()
+                       if any(f"steps.{step_id}." in value for step_id in step_ids)}
+    runners = [r for r in reporter["with"]["runners"].split(",") if f"{r.upper()}_RESULTS" in reporter["env"]]
+    reporter["with"]["runners"] = ",".join(runners)
+    return copy
+
+
+def test_a_realistic_bug_loses_exactly_its_checks_points_in_every_number(workflow, runner_env, learner_repo, tmp_path):
+    """Checks worth different points, some lost: the case where the reporter's v1 arithmetic went wrong."""
+    solution = (KIT / "solutions" / "exercise_02_models.py").read_text()
+    buggy = solution.replace("return self.weights * x + self.bias", "return self.weights * x")
+    assert buggy != solution
+    (learner_repo / "exercises" / "exercise_02_models.py").write_text(buggy)
+    process, outputs = run_grading_step(workflow, "exercise_02", learner_repo, runner_env, tmp_path)
+    assert process.returncode == 1, process.stderr
+    expected = grade_json(("exercise_02",), learner_repo / "exercises", runner_env, tmp_path)
+    lost = [c for c in expected["exercises"][0]["checks"] if c["status"] != "passed"]
+    assert 0 < expected["score"] < expected["max_score"] and lost
+    printed = assert_reporter_agrees(workflow_for(workflow, "exercise02"), {"exercise02": outputs}, expected, tmp_path)
+    # The same numbers with one runner per exercise, as the kit sent them before: three numbers for one grade.
+    env = {"INPUT_RUNNERS": "exercise02", "EXERCISE02_RESULTS": classroom_one_runner(expected)}
+    old = reporter_v1(env)
+    assert round(old["table_total"][0], 2) != round(expected["score"], 2) == round(printed["table_total"][0], 2)
+
+
+def classroom_one_runner(report: dict) -> str:
+    tests = [{"name": c["id"], "status": "pass" if c["status"] == "passed" else "fail", "score": c["points"]}
+             for e in report["exercises"] for c in e["checks"]]
+    return base64.b64encode(json.dumps({"version": 1, "status": "fail", "max_score": report["max_score"],
+                                        "tests": tests}).encode()).decode()
+
+
+def test_a_missing_exercise_file_reports_zero_of_its_points_as_json_does(workflow, runner_env, learner_repo, tmp_path):
     (learner_repo / "exercises" / "exercise_02_models.py").unlink()
     process, outputs = run_grading_step(workflow, "exercise_02", learner_repo, runner_env, tmp_path)
     assert process.returncode == 1, process.stderr
-    [result] = reporter_reads(workflow, {"exercise_02": outputs}).values()
-    assert points(result) == (0, stub["max_score"])
-    # The reporter prints an "error" test's message: the learner reads what is missing.
-    assert result["status"] != "pass" and {t["status"] for t in result["tests"]} == {"error"}
-    assert all("exercise_02_models.py is missing" in t["message"] for t in result["tests"])
+    expected = grade_json((), learner_repo / "exercises", runner_env, tmp_path, "--all")
+    [exercise] = [e for e in expected["exercises"] if e["exercise"] == "exercise_02"]
+    expected = {"score": exercise["score"], "max_score": exercise["max_score"], "exercises": [exercise]}
+    assert expected["score"] == 0 < expected["max_score"]
+    assert_reporter_agrees(workflow_for(workflow, "exercise02"), {"exercise02": outputs}, expected, tmp_path)
+    # The same status and message as --format json gives: the learner reads what is missing.
+    tests = [r["tests"][0] for r in decoded({"exercise02": outputs})]
+    assert {c["status"] for c in exercise["checks"]} == {"not_started"} and {t["status"] for t in tests} == {"fail"}
+    assert all(exercise["checks"][0]["message"] in t["test_code"] for t in tests)
+    assert "exercise_02_models.py does not exist" in exercise["checks"][0]["message"]
+
+
+def test_a_grader_that_cannot_run_still_gives_every_check_a_result(workflow, runner_env, learner_repo, tmp_path):
+    """The grader is not installed at all: each check gets 0 of its points and a message, never an empty result."""
+    broken_env = {**runner_env, "PATH": f"{tmp_path / 'nothing'}:/usr/bin:/bin"}
+    stub = grade_json(("exercise_00",), learner_repo / "exercises", runner_env, tmp_path)
+    bin_dir = tmp_path / "nothing"
+    bin_dir.mkdir()
+    (bin_dir / "python").write_text("#!/bin/sh\necho 'python: killed' >&2\nexit 137\n")
+    (bin_dir / "python").chmod(0o755)
+    process, outputs = run_grading_step(workflow, "exercise_00", learner_repo, broken_env, tmp_path)
+    assert process.returncode == 137
+    assert_reporter_agrees(workflow_for(workflow, "exercise00"), {"exercise00": outputs}, stub, tmp_path)
+    tests = [r["tests"][0] for r in decoded({"exercise00": outputs})]
+    assert {t["status"] for t in tests} == {"error"}
+    # An error prints "Error: <message>" only: the message names the check, once, and says what happened.
+    for test, check in zip(tests, stub["exercises"][0]["checks"]):
+        assert test["message"].startswith(f"{check['name']}: not graded: the grader gave no result")
+        assert "test_code" not in test and test["message"].count("not graded") == 1
 
 
 def test_installed_grader_grades_the_repositorys_exercises_by_default(runner_env, learner_repo):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -82,13 +83,19 @@ def test_gradescope_follows_the_specification(mixed_report):
             assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
         else:
             assert "status" not in test and test["output"].startswith("Skipped")
-    by_number = {test["number"]: test for test in results["tests"]}
-    assert {number: test["score"] for number, test in by_number.items()} == json_scores(mixed_report)
-    assert results["score"] == mixed_report.score == sum(by_number[n]["score"] for n in by_number)
+    # Numbers are dotted strings, exercise then check, as Gradescope sorts them: "0.1", "0.2", ..., "6.1".
+    assert all(isinstance(n, str) and re.fullmatch(r"\d+\.\d+", n) for n in numbers)
+    expected_numbers = [f"{int(e.exercise[-2:])}.{i}" for e in mixed_report.exercises for i in range(1, len(e.checks) + 1)]
+    assert numbers == expected_numbers
+    by_id = {f"{e.exercise}:{c.id}": test for e, c, test in
+             zip([e for e in mixed_report.exercises for _ in e.checks],
+                 [c for e in mixed_report.exercises for c in e.checks], results["tests"])}
+    assert {key: test["score"] for key, test in by_id.items()} == json_scores(mixed_report)
+    assert results["score"] == mixed_report.score == sum(test["score"] for test in results["tests"])
     # Statuses Gradescope does not know are said in words, with the message and the hint.
-    timed_out = by_number["exercise_00:gradient_returns_float"]
+    timed_out = by_id["exercise_00:gradient_returns_float"]
     assert timed_out["output"].startswith("Timed out") and "\nHint: " in timed_out["output"]
-    assert by_number["exercise_02:count_all_parameters"]["output"].startswith("Not started")
+    assert by_id["exercise_02:count_all_parameters"]["output"].startswith("Not started")
 
 
 def test_classroom_result_is_what_the_reporter_decodes(mixed_report):
@@ -105,11 +112,29 @@ def test_classroom_result_is_what_the_reporter_decodes(mixed_report):
     scores = json_scores(mixed_report)
     for key, test in tests.items():
         keys = {"name", "status", "score", "message", "line_no", "execution_time"}
-        assert set(test) == (keys if statuses[key] == "passed" else keys | {"test_code"}), test
+        # The reporter prints a failure's name, then its test_code; an error's "Error: <message>" only.
+        assert set(test) == (keys | {"test_code"} if test["status"] == "fail" else keys), test
         assert test["score"] == scores[key]
         expected = {"passed": "pass", "error": "error"}.get(statuses[key], "fail")
         assert test["status"] == expected, (key, statuses[key], test["status"])
-    assert tests["exercise_00:make_tensor_float32"]["status"] == "error"
+    errored = tests["exercise_00:make_tensor_float32"]
+    assert errored["status"] == "error"
+    # Shown as "Error: <message>": the check's name, then what happened, once, without a second "Error".
+    check = next(c for e in mixed_report.exercises for c in e.checks if c.id == "make_tensor_float32")
+    assert errored["message"].startswith(f"{check.name}: ") and "Error: Error" not in errored["message"]
+    assert errored["message"].count(check.message) == 1
+
+
+def test_each_check_as_a_classroom_runner_gives_exactly_its_points(mixed_report):
+    """With one test per runner, the reporter's passed / tests * max_score is the check's own points."""
+    for exercise in mixed_report.exercises:
+        for check in exercise.checks:
+            result = json.loads(base64.b64decode(formats.classroom_check_result(exercise, check)))
+            [test] = result["tests"]
+            passed = 1 if test["status"] == "pass" else 0
+            assert passed / 1 * result["max_score"] == test["score"] == (check.points if check.counts else 0)
+            assert result["max_score"] == (check.max_points if check.counts else 0)
+            assert result["status"] == test["status"]
 
 
 def test_classroom_never_reports_zero_of_zero_for_an_untouched_exercise(mixed_report):
@@ -125,7 +150,10 @@ def test_junit_is_valid_against_the_schema_and_keeps_the_scores(mixed_report):
     text = formats.to_junit(mixed_report)
     schema.validate(text)  # raises with the reason when the document is not valid
     root = ET.fromstring(text)
-    cases = {f"{case.get('classname')}:{case.get('name')}": case for case in root.iter("testcase")}
+    names = {f"{e.exercise}:{c.id}": f"{e.exercise}:{formats.junit_name(c)}" for e in mixed_report.exercises for c in e.checks}
+    found = {f"{case.get('classname')}:{case.get('name')}": case for case in root.iter("testcase")}
+    assert set(found) == set(names.values())
+    cases = {key: found[name] for key, name in names.items()}
     assert set(cases) == set(json_scores(mixed_report))
     statuses = {f"{exercise.exercise}:{check.id}": check.status.value
                 for exercise in mixed_report.exercises for check in exercise.checks}
@@ -147,6 +175,27 @@ def test_junit_is_valid_against_the_schema_and_keeps_the_scores(mixed_report):
     # What the learner printed survives, minus what XML cannot hold.
     output = cases["exercise_00:make_tensor_float32"].find("system-out").text
     assert "red" in output and "\x00" not in output and "\x1b" not in output
+
+
+def test_junit_dashboards_read_names_points_and_outcomes_with_junitparser(mixed_report, tmp_path):
+    """A real consumer of JUnit XML: junitparser sees each check's name, exercise, points and outcome."""
+    junitparser = pytest.importorskip("junitparser", reason="the dev extra installs junitparser")
+    path = tmp_path / "report.xml"
+    path.write_text(formats.to_junit(mixed_report), encoding="utf-8")
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    read = {}
+    for suite in xml:
+        for case in suite:
+            kinds = {type(result).__name__ for result in case.result}
+            read[(case.classname, case.name)] = kinds
+    expected = {}
+    for exercise in mixed_report.exercises:
+        for check in exercise.checks:
+            points = f"{check.max_points:g} {'pt' if check.max_points == 1 else 'pts'}"
+            kind = {"passed": set(), "skipped": {"Skipped"}, "error": {"Error"}}.get(check.status.value, {"Failure"})
+            expected[(exercise.exercise, f"{check.name} [{points}]")] = kind
+    assert read == expected
+    assert any("[2 pts]" in name for _, name in read) and any("[1 pt]" in name for _, name in read)
 
 
 @pytest.mark.parametrize("fmt", ["gradescope", "classroom", "junit"])

@@ -120,8 +120,12 @@ def test_one_row_per_learner_in_order_after_the_max_row(graded_class):
 
 def test_columns_are_every_check_then_the_totals(graded_class, grader_json):
     header = graded_class["header"]
-    ids = [column.split(":", 1)[1] for column in header if column.startswith("exercise_02:")]
+    ids = [column.split(":", 1)[1] for column in header if column.startswith("exercise_02:")
+           and not column.endswith(":status")]
     assert header[0] == "learner"
+    # Each check's points, then how it ended.
+    assert [c for c in header if c.endswith(":status")] == [f"exercise_02:{i}:status" for i in ids]
+    assert header.index(f"exercise_02:{ids[0]}:status") == header.index(f"exercise_02:{ids[0]}") + 1
     assert header[-4:] == ["exercise_02", "total", "max_total", "note"]
     assert ids == [check["id"] for check in grader_json("cat/exercises")["exercises"][0]["checks"]]
 
@@ -135,6 +139,7 @@ def test_cells_agree_with_the_graders_json(graded_class, grader_json, learner, s
         cell = row[f"exercise_02:{check['id']}"]
         expected = "" if check["status"] == "skipped" else check["points"]
         assert (cell if cell == "" else float(cell)) == expected, (learner, check["id"], check["status"])
+        assert row[f"exercise_02:{check['id']}:status"] == check["status"], (learner, check["id"])
     assert float(row["exercise_02"]) == exercise["score"]
     assert float(row["total"]) == report["score"]
     assert float(row["max_total"]) == report["max_score"]
@@ -143,7 +148,9 @@ def test_cells_agree_with_the_graders_json(graded_class, grader_json, learner, s
 def test_max_row_holds_each_checks_points(graded_class):
     maximum = graded_class["by_learner"][MAX_ROW_NAME]
     correct = graded_class["by_learner"]["cat"]
-    checks = [column for column in graded_class["header"] if column.startswith("exercise_02:")]
+    checks = [column for column in graded_class["header"] if column.startswith("exercise_02:")
+              and not column.endswith(":status")]
+    assert all(maximum[f"{column}:status"] == "" for column in checks)
     assert all(float(maximum[column]) > 0 for column in checks)
     # the correct file earns exactly the maximum, column by column
     assert [maximum[column] for column in checks] == [correct[column] for column in checks]
@@ -209,7 +216,8 @@ def test_own_suites_missing_files_and_standard_output(tmp_path):
     rows = list(csv.reader(io.StringIO(process.stdout)))
     assert [row[0] for row in rows] == ["learner", MAX_ROW_NAME, "yan", "zed", "zoe"]
     assert {column.split(":")[0] for column in rows[0][1:-3]} == {"exercise_00"}
-    assert rows[2][1:-1] == rows[1][1:-1]  # the solution earns the maximum
+    points = [i for i, column in enumerate(rows[0]) if 0 < i < len(rows[0]) - 1 and not column.endswith(":status")]
+    assert [rows[2][i] for i in points] == [rows[1][i] for i in points]  # the solution earns the maximum
     by_learner = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
     report, _ = grade_json("--all", "--empty-source-ok", "--source", str(tmp_path / "class" / "zed"), "--suites", str(suites),
                            "--seed", SEED, "--device", "cpu")
@@ -247,11 +255,12 @@ def test_a_check_skipped_on_this_machine_is_empty_and_out_of_the_maximum(tmp_pat
     }
     learners = [Learner("ok", tmp_path), Learner("ko", tmp_path)]
     header, maximum, ok, ko = gradebook_rows([EXERCISE], learners, results, alone=set())
-    assert header == ["learner", "exercise_02:a", "exercise_02:gpu", "exercise_02", "total", "max_total", "note"]
-    assert maximum[:6] == [MAX_ROW_NAME, "2", "", "2", "2", "2"]
-    assert ok == ["ok", "2", "", "2", "2", "2", ""]
+    assert header == ["learner", "exercise_02:a", "exercise_02:a:status", "exercise_02:gpu", "exercise_02:gpu:status",
+                      "exercise_02", "total", "max_total", "note"]
+    assert maximum[:8] == [MAX_ROW_NAME, "2", "", "", "", "2", "2", "2"]
+    assert ok == ["ok", "2", "passed", "", "skipped", "2", "2", "2", ""]
     # the grader's own max_score for this learner counts the check, as --format json does
-    assert ko == ["ko", "0", "0", "0", "0", "5", f"exercise_02: {broken}"]
+    assert ko == ["ko", "0", "error", "0", "error", "0", "0", "5", f"exercise_02: {broken}"]
 
 
 def test_learners_are_in_natural_order():
@@ -284,3 +293,57 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, make_args, words):
     assert len(lines) == 1 and lines[0].startswith("gradebook: ") and words in lines[0], process.stderr
     assert "grading" not in lines[0]  # refused before any grading started
     assert not (tmp_path / "class" / "al" / "grades.csv").exists()
+
+
+def test_statuses_formula_names_non_utf8_names_and_options_after_the_exercises(tmp_path):
+    """An untouched stub, a loop that never ends and a pass all earn different statuses; a folder named
+    like a formula is text in a spreadsheet; a name that is not UTF-8 is graded and shown; and the
+    exercises may come after the options, as with `python -m grader`."""
+    root = tmp_path / "class"
+    name = "exercise_00_tensors.py"
+    solution_00 = (KIT / "solutions" / name).read_text()
+    write(root / "=1+2" / name, solution_00)
+    write(Path(os.fsdecode(bytes(root) + b"/caf\xe9")) / name, (KIT / "exercises" / name).read_text())
+    looping = solution_00.replace("def gradient(f, x: float) -> float:\n", "def gradient(f, x: float) -> float:\n    while True:\n        pass\n")
+    assert looping != solution_00
+    write(root / "loops" / name, looping)
+    output = tmp_path / "grades.csv"
+    process = run_gradebook(str(root), "--seed", SEED, "--timeout", "3", "0", "--output", str(output))
+    assert process.returncode == 0, process.stderr
+    rows = list(csv.reader(io.StringIO(output.read_text(encoding="utf-8"))))
+    by_learner = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
+    assert set(by_learner) == {MAX_ROW_NAME, "'=1+2", "caf\\xe9", "loops"}
+    statuses = lambda who: {v for k, v in by_learner[who].items() if k.endswith(":status")}
+    assert statuses("'=1+2") == {"passed"} and statuses("caf\\xe9") == {"not_started"}
+    assert "timeout" in statuses("loops") and "passed" in statuses("loops")
+    assert by_learner["caf\\xe9"]["total"] == "0" and by_learner["'=1+2"]["total"] == by_learner["'=1+2"]["max_total"]
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+
+
+def test_shards_merged_equal_one_parallel_grading_of_the_whole_class(tmp_path):
+    """--shard I/N splits the learners without overlap; merge joins the CSVs into the whole class's,
+    and --jobs 2 grades the whole class into the same CSV as --jobs 1 would."""
+    root = tmp_path / "class"
+    name = "exercise_00_tensors.py"
+    for index, learner in enumerate(("a1", "a2", "a10", "b")):
+        source = KIT / ("solutions" if index % 2 else "exercises") / name
+        write(root / learner / name, source.read_text())
+    whole, shard_csvs = tmp_path / "whole.csv", []
+    assert run_gradebook(str(root), "0", "--seed", SEED, "--jobs", "2", "--output", str(whole)).returncode == 0
+    for shard in ("1/2", "2/2"):
+        shard_csvs.append(tmp_path / f"shard{shard[0]}.csv")
+        process = run_gradebook(str(root), "0", "--seed", SEED, "--jobs", "1", "--shard", shard,
+                                "--output", str(shard_csvs[-1]))
+        assert process.returncode == 0, process.stderr
+    learners_in = lambda path: [row[0] for row in csv.reader(io.StringIO(path.read_text()))][2:]
+    assert learners_in(shard_csvs[0]) == ["a1", "a10"] and learners_in(shard_csvs[1]) == ["a2", "b"]
+    merged = tmp_path / "merged.csv"
+    process = run_gradebook("merge", str(shard_csvs[1]), str(shard_csvs[0]), "--output", str(merged))
+    assert process.returncode == 0, process.stderr
+    assert merged.read_text() == whole.read_text()
+    assert learners_in(merged) == ["a1", "a2", "a10", "b"]
+    # Merging a shard twice, or a file that is not a gradebook, is a usage error.
+    assert run_gradebook("merge", str(shard_csvs[0]), str(shard_csvs[0])).returncode == 2
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    assert run_gradebook("merge", str(tmp_path / "other.csv")).returncode == 2
+    assert run_gradebook(str(root), "--shard", "3/2").returncode == 2

@@ -110,13 +110,16 @@ def check_spec(results: dict) -> None:
 
 
 def checks_of(results: dict) -> dict[str, dict]:
-    """The grader's entries, by qualified check id (``exercise_02:model_forward``); the upload entry left out."""
-    return {test["number"]: test for test in results["tests"] if test["number"] != "upload"}
+    """The grader's entries, by Gradescope number (``2.3``: exercise 02's third check); the upload entry left out."""
+    return {test["number"]: test for test in results["tests"] if test["number"] != UPLOAD_NUMBER}
+
+
+UPLOAD_NUMBER = "0"  # sorts before every check's number
 
 
 def upload_entry(results: dict) -> dict:
     entry = results["tests"][0]
-    assert entry["number"] == "upload" and entry["visibility"] == "visible" and entry["max_score"] == 0
+    assert entry["number"] == UPLOAD_NUMBER and entry["visibility"] == "visible" and entry["max_score"] == 0
     return entry
 
 
@@ -124,8 +127,8 @@ def expect_same_scores(results: dict, learner_folder: Path, root: Path) -> None:
     """The bundle's scores are the plain grader's for the same files, suites and seed, check by check."""
     report, _ = grade_json("--all", "--source", str(learner_folder), "--suites", str(root / "source" / "suites"),
                            "--seed", str(SEED))
-    plain = {f"{exercise['exercise']}:{check['id']}": check["points"]
-             for exercise in report["exercises"] for check in exercise["checks"]}
+    plain = {f"{int(exercise['exercise'][-2:])}.{position}": check["points"]
+             for exercise in report["exercises"] for position, check in enumerate(exercise["checks"], start=1)}
     assert {number: test["score"] for number, test in checks_of(results).items()} == plain
     assert results["score"] == report["score"]
 
@@ -183,8 +186,10 @@ def test_bundle_has_gradescopes_layout_and_executable_scripts(bundle, tmp_path):
         "suites/test_00_tensors.py", "suites/test_02_models.py"}
     assert not [name for name in infos if "__pycache__" in name or name.endswith(".pyc")]
     assert config["exercises"] == ["exercise_00", "exercise_02"] and config["visibility"] == "visible"
-    assert "--index-url https://download.pytorch.org/whl/cpu" in setup
-    assert "torch" in requirements and "pytest-timeout" in requirements
+    # torch within a version range, from the CPU-only index on purpose, with a documented override.
+    assert 'TORCH_INDEX_URL="${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}"' in setup
+    assert '--index-url "$TORCH_INDEX_URL" "$TORCH_REQUIREMENT"' in setup and "TORCH_REQUIREMENT=/path/to/" in setup
+    assert "torch>=2.2,<3\n" in requirements and "pytest-timeout" in requirements
     unpack(bundle, tmp_path)
     for script in ("setup.sh", "run_autograder"):
         check = subprocess.run(["bash", "-n", str(tmp_path / "source" / script)], capture_output=True, text=True)
@@ -230,7 +235,8 @@ def test_correct_submission_gets_full_marks_and_the_graders_scores(root):
     results, _ = run_autograder(root)
     check_spec(results)
     tests = checks_of(results)
-    assert {number.split(":")[0] for number in tests} == {"exercise_00", "exercise_02"}
+    assert {number.split(".")[0] for number in tests} == {"0", "2"}
+    assert {test["name"].split(":")[0] for test in tests.values()} == {"exercise_00", "exercise_02"}
     assert all(test["status"] == "passed" and test["score"] == test["max_score"] > 0 for test in tests.values())
     assert upload_entry(results)["status"] == "passed"
     assert results["output"].startswith(f"Score: {results['score']:g} of {results['score']:g} points")
@@ -246,7 +252,11 @@ def test_buggy_submission_loses_exactly_the_checks_the_grader_fails(root, tmp_pa
     shutil.copy(learner / "exercise_02_models.py", root / "submission")
     results, _ = run_autograder(root)
     check_spec(results)
-    tests = checks_of(results)
+    report, _ = grade_json("--all", "--source", str(learner), "--suites", str(root / "source" / "suites"),
+                           "--seed", str(SEED))
+    numbers = {f"{e['exercise']}:{c['id']}": f"{int(e['exercise'][-2:])}.{i}"
+               for e in report["exercises"] for i, c in enumerate(e["checks"], start=1)}
+    tests = {check_id: checks_of(results)[number] for check_id, number in numbers.items()}
     for check_id in json.loads(BUGGY_CASE.read_text())["expect"]:
         assert tests[f"exercise_02:{check_id}"]["status"] == "failed"
         assert tests[f"exercise_02:{check_id}"]["score"] == 0
@@ -262,9 +272,9 @@ def test_files_in_a_sub_folder_are_graded_and_the_shallowest_copy_wins(root):
     results, _ = run_autograder(root)
     check_spec(results)
     tests = checks_of(results)
-    assert all(t["status"] == "passed" for n, t in tests.items() if n.startswith("exercise_02:"))
-    missing = [t for n, t in tests.items() if n.startswith("exercise_00:")]
-    assert missing and all(t["score"] == 0 and "exercise_00_tensors.py does not exist" in t["output"]
+    assert all(t["status"] == "passed" for n, t in tests.items() if n.startswith("2."))
+    missing = [t for n, t in tests.items() if n.startswith("0.")]
+    assert missing and all(t["score"] == 0 and "exercise_00_tensors.py is not in your upload" in t["output"]
                            for t in missing)
     entry = upload_entry(results)
     assert "graded submission/homework/exercise_02_models.py" in entry["output"]
@@ -280,6 +290,9 @@ def test_empty_upload_gets_results_that_say_what_was_expected(root):
     assert upload_entry(results)["status"] == "failed"
     for name in ("exercise_00_tensors.py", "exercise_02_models.py"):
         assert f"no file named {name} in your upload" in results["output"]
+    # Each check speaks to a Gradescope learner, who uploads files: of the upload, not of folders or --source.
+    for test in checks_of(results).values():
+        assert "is not in your upload" in test["output"] and "--source" not in test["output"], test["output"]
 
 
 def test_near_miss_file_names_are_told_even_while_checks_are_hidden(root):

@@ -143,6 +143,7 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
         only_ids=None if request["only_ids"] is None else frozenset(request["only_ids"]),
         hung=dict(request.get("hung", {})),
         short_limit=float(request.get("short_limit", 1.0)),
+        suite_dir=str(workdir),  # where the suite and its helper modules are written
     )
     pid = os.fork()
     if pid == 0:
@@ -151,6 +152,8 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
         workdir.mkdir(parents=True, exist_ok=True)
         suite = workdir / request["suite_name"]
         suite.write_text(request["suite_source"])
+        for name, source in request.get("suite_helpers", {}).items():
+            (workdir / Path(name).name).write_text(source)
         child.run(settings, suite, workdir, float(request["timeout"]), output_w, close_fds=[])
     os.close(record_w)
     os.close(output_w)
