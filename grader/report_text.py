@@ -95,7 +95,7 @@ def render_exercise(exercise: ExerciseResult, console, all_hints: bool) -> None:
         return
     said: dict[tuple, str] = {}  # an error already shown in full: the check it was shown under
     for check in exercise.checks:
-        key = (check.status, check.message, check.traceback)
+        key = (check.status, check.message)
         if check.status is Status.ERROR and key in said:
             mark, colour = MARKS[check.status]
             console.print(f"  [{colour}]{mark}[/] {escape(check.name)}  0/{points(check.max_points)}  "

@@ -271,3 +271,33 @@ def test_an_edit_saved_during_grading_survives_and_the_report_says_which_version
     assert learner_file.read_text() == edited, "the grader undid the learner's edit"
     exercise = json.loads(out)["exercises"][0]
     assert exercise["note"].startswith("exercise_03_training.py changed while it was being graded"), exercise["note"]
+
+
+def test_an_untouched_exercise_fits_on_one_screen_one_line_per_function():
+    text = run_grader("3", "--source", str(KIT / "exercises")).stdout
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) <= 8, text
+    for function in ("train_step", "test_step", "fit", "plot_loss_curves"):
+        assert sum(f"`{function}` is not written yet" in line for line in lines) == 1, text
+
+
+def test_a_file_that_cannot_be_imported_gets_one_message_and_no_hints(tmp_path):
+    folder = learner_folder(tmp_path, text=SOLUTION_03.read_text() + "\ndef broken(:\n")
+    text = run_grader("3", "--source", str(folder)).stdout
+    assert text.count("could not import") == 1 and "hint" not in text, text
+
+
+def test_one_exception_shared_by_several_checks_is_shown_once(tmp_path):
+    source = SOLUTION_03.read_text()
+    start = source.index('"""', source.index('"""', source.index("def train_step(")) + 3) + 3
+    folder = learner_folder(tmp_path, text=source[:start] + "\n    raise ValueError('oops')\n" + source[start:])
+    text = run_grader("3", "--source", str(folder)).stdout
+    assert text.count("ValueError: oops") == 2, text  # the message and its traceback, under the first check only
+    assert "the same error as" in text
+
+
+def test_the_overview_shows_a_missing_file_as_missing(tmp_path):
+    folder = learner_folder(tmp_path)
+    text = run_grader("--source", str(folder)).stdout
+    assert "missing" in text and "--reset" in text
+    assert "exercise_03" in text
