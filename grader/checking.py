@@ -94,3 +94,52 @@ def expect_equal_tensors(observed, expected, what: str, tolerance: float = 1e-5)
         flat_observed, flat_expected = observed.reshape(-1), expected.reshape(-1)
         raise AssertionError(f"{what} differs: at position {worst} it is {fmt(flat_observed[worst])}, "
                              f"expected {fmt(flat_expected[worst])}")
+
+
+# -- helpers for checks that train or look inside a model -------------------------
+
+
+def parameters_of(model) -> list:
+    """Detached copies of the model's parameters, in ``model.parameters()`` order."""
+    return [parameter.detach().clone() for parameter in model.parameters()]
+
+
+def largest_difference(a: list, b: list) -> float:
+    """The largest absolute difference between two lists of tensors of matching shapes."""
+    return max((x - y).abs().max().item() for x, y in zip(a, b))
+
+
+def count_steps(optimizer) -> list[int]:
+    """Count the optimizer's steps through its public hook, however the learner calls ``step``.
+
+    Returns a one-item list that the hook updates: ``steps[0]`` is the count so far.
+    """
+    steps = [0]
+    optimizer.register_step_post_hook(lambda *args: steps.__setitem__(0, steps[0] + 1))
+    return steps
+
+
+def linear_calls(model, x):
+    """Run ``model(x)`` in evaluation mode; return its output and, in call order, each nn.Linear's input and output.
+
+    Forward hooks see every ``nn.Linear`` however the model is written (``nn.Sequential``
+    or a hand-written ``forward``); they are removed again before this returns.
+    """
+    import torch
+    from torch import nn
+
+    calls = []
+
+    def record(module, inputs, output):
+        # Clones: an in-place ReLU after a layer would otherwise change what was recorded.
+        calls.append((module, inputs[0].detach().clone(), output.detach().clone()))
+
+    handles = [module.register_forward_hook(record) for module in model.modules() if isinstance(module, nn.Linear)]
+    try:
+        model.eval()
+        with torch.no_grad():
+            output = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return output, calls

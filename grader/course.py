@@ -55,6 +55,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise(5, "persistence", "Saving and loading", "steps 5 and 6: save, load, resume"),
     Exercise(6, "workflow", "The whole workflow", "all six steps, on any device"),
     Exercise(7, "classification", "Classification with DataLoaders", "beyond regression: batches and classes"),
+    Exercise(9, "binary", "Binary classification", "two classes: one logit, a threshold, precision and recall"),
 )
 
 

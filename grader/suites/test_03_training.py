@@ -15,7 +15,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from grader.checking import expect_close, expect_float, fmt, fmt_list, kind_of
+from grader.checking import (count_steps, expect_close, expect_float, fmt, fmt_list, kind_of, largest_difference,
+                             parameters_of)
 
 
 class Probe(nn.Module):
@@ -54,26 +55,11 @@ def random_problem(seed: int, n: int = 40):
     return model, X, y
 
 
-def parameters_of(model: nn.Module) -> list[torch.Tensor]:
-    return [parameter.detach().clone() for parameter in model.parameters()]
-
-
 def gradients(model: nn.Module, X, y, loss_fn) -> tuple[float, list[torch.Tensor]]:
     """The loss and d(loss)/d(parameters) at the model's current parameters, without touching ``.grad``."""
     twin = copy.deepcopy(model)
     loss = loss_fn(twin.linear(X), y)
     return loss.item(), [g.detach() for g in torch.autograd.grad(loss, list(twin.parameters()))]
-
-
-def largest_difference(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    return max((x - y).abs().max().item() for x, y in zip(a, b))
-
-
-def count_steps(optimizer) -> list[int]:
-    """Count the optimizer's steps through its public hook, however the learner calls ``step``."""
-    steps = [0]
-    optimizer.register_step_post_hook(lambda *args: steps.__setitem__(0, steps[0] + 1))
-    return steps
 
 
 # -- train_step ----------------------------------------------------------------

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.checking import expect_close, expect_float, expect_tensor, fmt, fmt_list, kind_of
+from grader.checking import (count_steps, expect_close, expect_float, expect_tensor, fmt, fmt_list, kind_of,
+                             largest_difference, linear_calls, parameters_of)
 
 # Every tensor here is tiny, so extra threads only cost: on a busy machine, cross_entropy's
 # parallel loops made one training check take seconds instead of tens of milliseconds.
@@ -52,21 +53,6 @@ class Probe(nn.Module):
         logits = self.layers(x)
         self.seen.append((self.training, torch.is_grad_enabled(), logits.detach().clone()))
         return logits
-
-
-def parameters_of(model: nn.Module) -> list[torch.Tensor]:
-    return [parameter.detach().clone() for parameter in model.parameters()]
-
-
-def largest_difference(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    return max((x - y).abs().max().item() for x, y in zip(a, b))
-
-
-def count_steps(optimizer) -> list[int]:
-    """Count the optimizer's steps through its public hook, however the learner calls ``step``."""
-    steps = [0]
-    optimizer.register_step_post_hook(lambda *args: steps.__setitem__(0, steps[0] + 1))
-    return steps
 
 
 def epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
@@ -117,25 +103,6 @@ def reference_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before 
         if zeroing == "after step":
             optimizer.zero_grad()
     return parameters_of(twin)
-
-
-def linear_calls(model: nn.Module, x: torch.Tensor):
-    """Run ``model(x)`` in evaluation mode; return its output and, in call order, each nn.Linear's input and output."""
-    calls = []
-
-    def record(module, inputs, output):
-        # Clones: an in-place ReLU after a layer would otherwise change what was recorded.
-        calls.append((module, inputs[0].detach().clone(), output.detach().clone()))
-
-    handles = [module.register_forward_hook(record) for module in model.modules() if isinstance(module, nn.Linear)]
-    try:
-        model.eval()
-        with torch.no_grad():
-            output = model(x)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return output, calls
 
 
 def make_classifier(learner, seed: int, in_features: int, n_classes: int, hidden: int):
