@@ -31,16 +31,20 @@ torch.set_num_threads(1)
 # -- make_circles ------------------------------------------------------------------
 
 
-def circles(learner, n_samples: int, **arguments):
-    """Call ``make_circles``; check it returns a pair ``(X, y)`` of plain tensors of the contract's shapes."""
+def circles(learner, n_samples: int, dtypes: bool = False, **arguments):
+    """Call ``make_circles``; check it returns a pair ``(X, y)`` of plain tensors of the contract's shapes.
+
+    Their dtypes are checked only when ``dtypes`` is set (by the check about them): float64 points still
+    show whether the circles are right.
+    """
     shown = ", ".join([str(n_samples)] + [f"{key}={value}" for key, value in arguments.items()])
     call = f"make_circles({shown})"
     result = learner.make_circles(n_samples, **arguments)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise AssertionError(f"{call} returned {kind_of(result)}; expected a pair (X, y)")
     X, y = result
-    expect_tensor(X, f"X from {call}", shape=(n_samples, 2), dtype=torch.float32)
-    expect_tensor(y, f"y from {call}", shape=(n_samples,), dtype=torch.float32)
+    expect_tensor(X, f"X from {call}", shape=(n_samples, 2), dtype=torch.float32 if dtypes else None)
+    expect_tensor(y, f"y from {call}", shape=(n_samples,), dtype=torch.float32 if dtypes else None)
     return X, y, call
 
 
@@ -55,8 +59,8 @@ def circles(learner, n_samples: int, **arguments):
 def test_circles_shapes(learner, seed):
     generator = torch.Generator().manual_seed(seed)
     n_samples = 2 * int(torch.randint(10, 30, (1,), generator=generator)) + 1
-    circles(learner, n_samples, seed=seed)
-    circles(learner, n_samples + 1, noise=0.1, factor=0.5, seed=seed)
+    circles(learner, n_samples, dtypes=True, seed=seed)
+    circles(learner, n_samples + 1, dtypes=True, noise=0.1, factor=0.5, seed=seed)
 
 
 @pytest.mark.check(
@@ -170,6 +174,7 @@ def test_circles_seeded(learner, seed):
     again = circles(learner, 40, noise=0.1, seed=seed)
     for part, a, b in (("X", first[0], again[0]), ("y", first[1], again[1])):
         assert torch.equal(a, b), f"two calls with seed={seed} gave different {part}: the same seed must give the same data"
+    torch.rand(7)  # so that the global state is not the one a torch.manual_seed(seed) inside would leave behind
     state = torch.get_rng_state()
     circles(learner, 40, noise=0.1, seed=seed)
     assert torch.equal(state, torch.get_rng_state()), (
@@ -436,7 +441,10 @@ def test_train_step_returns_loss(learner, seed):
 )
 def test_train_step_logits(learner, seed):
     model, X, y = problem(seed, confident=True)
-    result = learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=1e-4))
+    # lr=0: the loss is the same before and after the step, so this check is about the loss alone.
+    result = learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=0.0))
+    if type(result) is torch.Tensor and result.numel() == 1:
+        result = result.item()  # returning a tensor is train_step_returns_loss's business, not this check's
     value = expect_float(result, "binary_train_step")
     assert model.seen, "binary_train_step never called the model (no forward pass)"
     logits = model.seen[0][2]
@@ -567,15 +575,11 @@ def test_predict_proba_values(learner, seed):
 def test_predict_proba_eval_mode(learner, seed):
     model, X, _ = problem(seed, dropout=0.5)
     model.train()
-    expected = eval_probabilities(model, X)
-    result = learner.predict_proba(model, X)
+    learner.predict_proba(model, X)
     assert model.seen, "predict_proba never called the model (no forward pass)"
     assert not any(training for training, _, _ in model.seen), (
         "the model was in training mode during predict_proba's forward pass, so dropout dropped at random: call "
         "model.eval() first")
-    expect_tensor(result, "predict_proba's result", shape=(len(X),))
-    expect_close(float((result.detach().cpu() - expected).abs().max()), 0.0,
-                 "the largest difference from the evaluation-mode probabilities", tolerance=1e-6)
 
 
 @pytest.mark.check(
@@ -592,9 +596,9 @@ def test_predict_proba_no_grad(learner, seed):
     assert not any(grad for _, grad, _ in model.seen), (
         "gradient tracking was on during predict_proba's forward pass: run it inside torch.inference_mode() or "
         "torch.no_grad()")
-    result = expect_tensor(result, "predict_proba's result")
-    assert not result.requires_grad and result.grad_fn is None, \
-        "predict_proba's result carries autograd history (requires_grad=True): compute it with gradient tracking off"
+    if type(result) is torch.Tensor:  # what else it may be is predict_proba_values' business
+        assert not result.requires_grad and result.grad_fn is None, \
+            "predict_proba's result carries autograd history (requires_grad=True): compute it with gradient tracking off"
     with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
     assert not with_grad, f"after predict_proba these parameters have a .grad: {', '.join(with_grad)}"
 
