@@ -97,8 +97,8 @@ def expect_on_circle(points: torch.Tensor, radius: float, what: str) -> None:
     if (points - expected).abs().max() < 1e-4 and sorted(k.tolist()) == list(range(m)):
         return
     gaps = torch.cdist(points, points) + 10 * torch.eye(m, dtype=torch.float64)
-    repeated = " (two of them are the same point: an angle of 2π is the angle 0 again, which torch.linspace(0, 2π, m) " \
-               "includes)" if bool((gaps < 1e-5).any()) else ""
+    repeated = (" (two of them are the same point: an angle of 2π is the angle 0 again, which "
+                "torch.linspace(0, 2π, m) includes)") if bool((gaps < 1e-5).any()) else ""
     raise AssertionError(f"with noise=0 the {m} points {what} are not at the angles 2πk/{m} for k = 0 … {m - 1}, "
                          f"evenly spaced round the circle{repeated}")
 
@@ -109,8 +109,8 @@ def expect_on_circle(points: torch.Tensor, radius: float, what: str) -> None:
     points=2,
     hint=["With noise=0 every point of label 0 lies on the circle of radius 1 and every point of label 1 on the "
           "circle of radius factor (0.8 by default), both centred on (0, 0).",
-          "A circle of m points has them at the angles 2πk/m for k = 0 … m−1: `torch.arange(m) * 2 * math.pi / m`, "
-          "then (radius·cos, radius·sin). `torch.linspace(0, 2 * math.pi, m)` puts a point at both 0 and 2π, the "
+          "A circle of m points has them at the angles 2πk/m for k = 0 … m−1: "
+          "`torch.arange(m) * 2 * math.pi / m`, then (radius·cos, radius·sin). `torch.linspace(0, 2 * math.pi, m)` puts a point at both 0 and 2π, the "
           "same place."],
 )
 def test_circles_geometry(learner, seed):
@@ -174,7 +174,8 @@ def test_circles_seeded(learner, seed):
     torch.rand(100)  # other code uses the global generator in between
     again = circles(learner, 40, noise=0.1, seed=seed)
     for part, a, b in (("X", first[0], again[0]), ("y", first[1], again[1])):
-        assert torch.equal(a, b), f"two calls with seed={seed} gave different {part}: the same seed must give the same data"
+        assert torch.equal(a, b), \
+            f"two calls with seed={seed} gave different {part}: the same seed must give the same data"
     torch.rand(7)  # so that the global state is not the one a torch.manual_seed(seed) inside would leave behind
     state = torch.get_rng_state()
     circles(learner, 40, noise=0.1, seed=seed)
@@ -244,7 +245,8 @@ def test_classifier_output_shape(learner, seed):
     in_features, hidden = classifier_sizes(seed)
     generator = torch.Generator().manual_seed(seed)
     for model, features, described in (
-            (make_classifier(learner, seed, in_features, hidden), in_features, f"BinaryClassifier({in_features}, {hidden})"),
+            (make_classifier(learner, seed, in_features, hidden), in_features,
+             f"BinaryClassifier({in_features}, {hidden})"),
             (make_classifier(learner, seed), 2, "BinaryClassifier()")):
         for n in (7, 1):
             output = model(torch.randn(n, features, generator=generator))
@@ -340,7 +342,8 @@ def test_classifier_returns_logits(learner, seed):
     if bool(((output >= 0) & (output <= 1)).all()):
         raise AssertionError("every output lies between 0 and 1: is there a sigmoid at the end? Return the last "
                              "Linear layer's output, the logits")
-    raise AssertionError("the model's output is not the output of its last nn.Linear layer: return the logits as they are")
+    raise AssertionError("the model's output is not the output of its last nn.Linear layer: return the logits "
+                         "as they are")
 
 
 # -- the suite's own model, for binary_train_step and predict_proba -------------------------
@@ -368,8 +371,12 @@ class Probe(nn.Module):
 def problem(seed: int, n: int = 24, confident: bool = False, dropout: float = 0.0):
     """A probe model, inputs and float targets of shape [N].
 
-    With ``confident`` the last layer is scaled so that the logits are mostly beyond ±20, where sigmoid
-    rounds to exactly 0 or 1 in float32, and the labels are random: many confident mistakes.
+    With ``confident`` the last layer is shifted and scaled so that the logits have both signs, the largest
+    is 60 and most lie far from 0. Logits between 17 and 90 get the label 0: confident mistakes. There
+    float32 rounds sigmoid to exactly 1.0, so sigmoid followed by BCELoss pays a clamped 100 for each
+    instead of the logit; only BCEWithLogitsLoss prices them right. Every other row far from 0 is labelled
+    correctly (both losses agree on those), so the difference cannot cancel out; rows near 0 keep random
+    labels.
     """
     generator = torch.Generator().manual_seed(seed)
     in_features = int(torch.randint(2, 5, (1,), generator=generator))
@@ -378,10 +385,17 @@ def problem(seed: int, n: int = 24, confident: bool = False, dropout: float = 0.
     X = torch.randn(n, in_features, generator=generator)
     y = (torch.rand(n, generator=generator) < 0.5).float()
     if confident:
+        last = model.layers[-1]
         with torch.no_grad():
-            typical = model.layers(X).abs().median().clamp(min=1e-3)
-            model.layers[-1].weight.mul_(40 / typical)
-            model.layers[-1].bias.mul_(40 / typical)
+            logits = model.layers(X).squeeze(-1)
+            middle = logits.median()
+            scale = 60 / (logits - middle).max().clamp(min=1e-4)  # the largest logit becomes 60: a mistake
+            last.bias.sub_(middle)
+            last.weight.mul_(scale)
+            last.bias.mul_(scale)
+            logits = model.layers(X).squeeze(-1)
+        mistake = (logits > 17) & (logits < 90)
+        y = torch.where(logits.abs() <= 8, y, ((logits > 8) & ~mistake).float())
     model.seen.clear()
     return model, X, y
 
@@ -568,8 +582,8 @@ def test_predict_proba_values(learner, seed):
         if n > 1 and abs(result.double().sum().item() - 1) < 1e-4:
             raise AssertionError(f"{what} adds up to 1 over the batch: that is a softmax across the rows; with one "
                                  "logit per row the probability of class 1 is torch.sigmoid of that logit")
-        expect_close(float((result - expected).abs().max()), 0.0, f"the largest difference from sigmoid(logits) in {what}",
-                     tolerance=1e-6)
+        expect_close(float((result - expected).abs().max()), 0.0,
+                     f"the largest difference from sigmoid(logits) in {what}", tolerance=1e-6)
 
 
 @pytest.mark.check(
@@ -605,7 +619,8 @@ def test_predict_proba_no_grad(learner, seed):
         "torch.no_grad()")
     if type(result) is torch.Tensor:  # what else it may be is predict_proba_values' business
         assert not result.requires_grad and result.grad_fn is None, \
-            "predict_proba's result carries autograd history (requires_grad=True): compute it with gradient tracking off"
+            ("predict_proba's result carries autograd history (requires_grad=True): compute it with gradient "
+             "tracking off")
     with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
     assert not with_grad, f"after predict_proba these parameters have a .grad: {', '.join(with_grad)}"
 
@@ -636,8 +651,8 @@ def test_predict_proba_on_cpu(learner, seed, cuda):
             f"{what} returned a tensor on {result.device}; move the probabilities to the CPU with .cpu()"
         moved_to = next(model.parameters()).device
         assert moved_to.type == "cuda", f"{what} moved the model to {moved_to}: move the inputs to the model instead"
-        expect_close(float((result - expected).abs().max()), 0.0, f"the largest difference from sigmoid(logits) for {what}",
-                     tolerance=1e-5)
+        expect_close(float((result - expected).abs().max()), 0.0,
+                     f"the largest difference from sigmoid(logits) for {what}", tolerance=1e-5)
 
 
 # -- binary_metrics -----------------------------------------------------------------------
@@ -652,7 +667,8 @@ def learner_metrics(learner, probabilities, targets, *threshold) -> dict[str, fl
     if not isinstance(result, dict):
         raise AssertionError(f"binary_metrics returned {kind_of(result)}, not a dict")
     missing = [key for key in KEYS if key not in result]
-    assert not missing, f"the metrics have no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, result))})"
+    assert not missing, \
+        f"the metrics have no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, result))})"
     for key in KEYS:
         value = result[key]
         if type(value) is float and math.isnan(value):
@@ -797,7 +813,8 @@ def test_metrics_threshold(learner, seed):
         if same_metrics(result, learner_metrics(learner, as_decided(probabilities > threshold), targets)):
             raise AssertionError(f"with {called} the rows whose probability is exactly {threshold} were counted "
                                  "negative: a probability at the threshold is predicted positive (>=, not >)")
-        if threshold != 0.5 and same_metrics(result, learner_metrics(learner, as_decided(probabilities >= 0.5), targets)):
+        at_half = as_decided(probabilities >= 0.5)
+        if threshold != 0.5 and same_metrics(result, learner_metrics(learner, at_half, targets)):
             raise AssertionError(f"with {called} the metrics are those of a threshold of 0.5: use the threshold "
                                  "argument")
         raise AssertionError(f"with {called} the metrics differ from those of the predictions "
