@@ -110,8 +110,8 @@ def expect_on_circle(points: torch.Tensor, radius: float, what: str) -> None:
     hint=["With noise=0 every point of label 0 lies on the circle of radius 1 and every point of label 1 on the "
           "circle of radius factor (0.8 by default), both centred on (0, 0).",
           "A circle of m points has them at the angles 2πk/m for k = 0 … m−1: "
-          "`torch.arange(m) * 2 * math.pi / m`, then (radius·cos, radius·sin). `torch.linspace(0, 2 * math.pi, m)` puts a point at both 0 and 2π, the "
-          "same place."],
+          "`torch.arange(m) * 2 * math.pi / m`, then (radius·cos, radius·sin). "
+          "`torch.linspace(0, 2 * math.pi, m)` puts a point at both 0 and 2π, the same place."],
 )
 def test_circles_geometry(learner, seed):
     generator = torch.Generator().manual_seed(seed)
