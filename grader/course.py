@@ -56,6 +56,7 @@ EXERCISES: tuple[Exercise, ...] = (
     Exercise(6, "workflow", "The whole workflow", "all six steps, on any device"),
     Exercise(7, "classification", "Classification with DataLoaders", "beyond regression: batches and classes"),
     Exercise(8, "optimization", "Training well", "optimizers, schedules, validation and early stopping"),
+    Exercise(9, "binary", "Binary classification", "two classes: one logit, a threshold, precision and recall"),
     Exercise(10, "inspection", "Looking inside a model", "beyond: image inputs, skip connections, hooks and summaries"),
 )
 

@@ -294,7 +294,7 @@ def test_a_folder_that_is_not_empty_is_refused_and_left_alone(tmp_path):
     (["--grader-requirement", "pytorch-workflow-kit"], "where the kit is not published"),
     (["--grader-requirement", "pytorch-workflow-kit @ git+https://github.com/T/kit"], "is not pinned"),
     (["--grader-requirement", "  "], "must be one pip requirement"),
-    (["9"], "unknown exercise '9'"),
+    (["99"], "unknown exercise '99'"),
     (["3", "--all"], "not both"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, args, says):
