@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 CONTROLLERS = ("memory", "pids")
+PREFIX = "pytorch-workflow-kit-"
 PROCESS_CAP = 512  # threads count as tasks here; torch starts a few per process
 
 
@@ -40,8 +41,15 @@ def own_path(controller: str) -> str | None:
 
 
 def sweep(parent: Path) -> None:
-    """Remove cgroups of earlier gradings left empty (a grader killed with SIGKILL cannot remove its own)."""
-    for stale in parent.glob("pytorch-workflow-kit-*"):
+    """Remove cgroups left by graders that are gone (one killed with SIGKILL cannot remove its own).
+
+    Each name carries the pid of the grader that made it: a cgroup another
+    running grader (or another job of this one) has just made is never touched.
+    """
+    for stale in parent.glob(f"{PREFIX}*"):
+        owner = stale.name[len(PREFIX):].split("-")[0]
+        if owner.isdigit() and Path(f"/proc/{owner}").exists():
+            continue
         try:
             if not (stale / "cgroup.procs").read_text().split():
                 stale.rmdir()
@@ -58,7 +66,7 @@ class Cgroup:
     @classmethod
     def create(cls) -> Cgroup | None:
         """Make the cgroups, or return None where that is not possible here."""
-        name = f"pytorch-workflow-kit-{uuid.uuid4().hex[:12]}"
+        name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         folders: dict[str, Path] = {}
         for controller in CONTROLLERS:
             mine = own_path(controller)

@@ -25,6 +25,7 @@ import socket
 import sys
 from pathlib import Path
 
+from grader import processes
 from grader.sandbox import wire
 
 PR_SET_DUMPABLE = 4
@@ -173,23 +174,11 @@ def wait_for(pid: int) -> int:
             return status
 
 
-def reap_orphans() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
 def main() -> None:
     control = socket.socket(fileno=int(sys.argv[1]))
     in_sandbox = os.getpid() == 1
     sys.dont_write_bytecode = True
     if not in_sandbox:
-        from grader import processes
-
         processes.die_with_parent()
         processes.become_subreaper()  # orphans of learner code stay below us, where the grader finds them
     protect_myself(in_sandbox)
@@ -213,7 +202,7 @@ def main() -> None:
             for fd in fds:
                 os.close(fd)
             continue
-        reap_orphans()
+        processes.reap()  # orphans of the last child that ended meanwhile
         empty_folder(str(scratch))
         if in_sandbox:
             empty_folder("/dev/shm")
