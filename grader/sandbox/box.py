@@ -7,7 +7,7 @@ What the sandboxed processes get (``bwrap_command``):
 * a new session with no controlling terminal; standard streams are pipes;
 * the host's files read-only, and only those they need: ``/usr`` and the other
   system folders, a few files of ``/etc``, the Python installation, its
-  site-packages and the kit itself; writable only a size-bounded ``/tmp`` and
+  site-packages and the kit's grader package; writable only a size-bounded ``/tmp`` and
   ``/dev/shm`` of their own;
 * an environment built from scratch (``sandbox_environment``);
 * the GPU's device nodes, with ``--device cuda`` or ``auto`` on a machine that has them.
@@ -87,7 +87,8 @@ def sandbox_environment(tmp: str) -> dict[str, str]:
 
 def read_only_paths() -> list[str]:
     """The host paths the sandbox sees, read-only: the Python installation, its packages and the kit."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(KIT_ROOT)}
+    # Of the kit, only its grader package: not its solutions, and not a class folder someone keeps inside it.
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(KIT_ROOT / "grader")}
     # Not sys.path[0], the current folder or a script's (it may be a class folder of learners), nor what
     # PYTHONPATH adds (the zygote runs with -I, which ignores it): only installed packages and the kit.
     added = {os.path.realpath(entry) for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry}
@@ -103,7 +104,8 @@ def read_only_paths() -> list[str]:
             continue
         paths.update(os.path.dirname(os.path.realpath(link.path)) for link in links)
     # Only the outermost of nested paths need binding; /usr covers whatever is below it.
-    ordered = sorted({os.path.realpath(path) for path in paths} - NEVER_BOUND)
+    never = NEVER_BOUND | {os.path.realpath(KIT_ROOT)} if (KIT_ROOT / "exercises").is_dir() else NEVER_BOUND
+    ordered = sorted({os.path.realpath(path) for path in paths} - never)
     kept: list[str] = []
     for path in ordered:
         if path.startswith("/usr/") or any(path == k or path.startswith(k + "/") for k in kept):
