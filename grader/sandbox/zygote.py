@@ -148,14 +148,17 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
     )
     pid = os.fork()
     if pid == 0:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C in learner code: KeyboardInterrupt, as usual
-        control.close()
-        workdir.mkdir(parents=True, exist_ok=True)
-        suite = workdir / request["suite_name"]
-        suite.write_text(request["suite_source"])
-        for name, source in request.get("suite_helpers", {}).items():
-            (workdir / Path(name).name).write_text(source)
-        child.run(settings, suite, workdir, float(request["timeout"]), output_w, close_fds=[])
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C in learner code: KeyboardInterrupt
+            control.close()
+            workdir.mkdir(parents=True, exist_ok=True)
+            suite = workdir / request["suite_name"]
+            suite.write_text(request["suite_source"])
+            for name, source in request.get("suite_helpers", {}).items():
+                (workdir / Path(name).name).write_text(source)
+            child.run(settings, suite, workdir, float(request["timeout"]), output_w, close_fds=[])
+        finally:
+            os._exit(1)  # never back into the zygote's loop, whatever happened above
     os.close(record_w)
     os.close(output_w)
     return pid
