@@ -268,6 +268,8 @@ class Sandbox:
 
     def last_words(self) -> str:
         """The last line the zygote wrote to its standard error, if any."""
+        if self.stderr.closed:
+            return ""
         self.stderr.seek(0)
         lines = self.stderr.read()[-4000:].decode(errors="replace").strip().splitlines()
         return lines[-1] if lines else ""
@@ -298,6 +300,7 @@ class Sandbox:
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
+        self.stderr.close()
 
     # -- one child ----------------------------------------------------------
 
