@@ -53,8 +53,10 @@ def site_packages():
 def kit_folder():
     import grader
 
-    kit = os.path.dirname(os.path.dirname(os.path.abspath(grader.__file__)))
-    return [os.path.join(kit, PLANTED["marker"] + ".txt"), os.path.join(kit, "grader", PLANTED["marker"] + ".py")]
+    # Only the kit's grader package is in the sandbox (read-only); the checkout around it is not there at all,
+    # and the test checks from outside that the real kit is unchanged.
+    package = os.path.dirname(os.path.abspath(grader.__file__))
+    return [os.path.join(package, PLANTED["marker"] + ".py"), os.path.join(package, "suites", PLANTED["marker"] + ".py")]
 
 
 def terminals():
