@@ -77,14 +77,24 @@ def load(snapshot: Snapshot, module_name: str) -> types.ModuleType:
     return module
 
 
+def remote(exc: BaseException):
+    """What the learner process said about ``exc`` when it was raised there (``boundary.values.Raised``), or None."""
+    return getattr(exc, "kit_remote", None)
+
+
 def learner_frames(exc: BaseException, filename: str) -> list[traceback.FrameSummary]:
     """The frames of ``exc``'s traceback that belong to the learner's file, outermost first."""
+    if remote(exc) is not None:
+        return [traceback.FrameSummary(filename, int(line), str(name), line=str(text))
+                for line, name, text in remote(exc).frames]
     frames = traceback.extract_tb(exc.__traceback__)
     return [frame for frame in frames if frame.filename == filename]
 
 
 def raised_in_learner_code(exc: BaseException, filename: str) -> bool:
     """Whether the innermost frame of ``exc`` is in the learner's file."""
+    if remote(exc) is not None:
+        return remote(exc).innermost is True
     frames = traceback.extract_tb(exc.__traceback__)
     return bool(frames) and frames[-1].filename == filename
 
@@ -162,10 +172,10 @@ def explain(exc: BaseException, filename: str) -> tuple[Status, str]:
     location = where(exc, filename)
     if location:
         return Status.ERROR, one_line(f"{location}: {describe_exception(exc)}")
-    if isinstance(exc, AttributeError) and getattr(getattr(exc, "obj", None), "__file__", None) == filename:
+    if isinstance(exc, AttributeError) and remote(exc) is not None and remote(exc).missing_name:
         name = Path(filename).name
-        return Status.ERROR, one_line(f"{name} has no `{exc.name}`: the check needs it, with the name and "
-                                      "arguments the exercise gives (was it renamed or deleted?)")
+        return Status.ERROR, one_line(f"{name} has no `{remote(exc).missing_name}`: the check needs it, with the "
+                                      "name and arguments the exercise gives (was it renamed or deleted?)")
     # Raised outside the learner's frames: usually calling their function with
     # the contract's arguments failed (wrong signature), or what it returned
     # could not be used.
@@ -175,6 +185,8 @@ def explain(exc: BaseException, filename: str) -> tuple[Status, str]:
 def learner_function_names(exc: BaseException, filename: str) -> list[str]:
     """The learner's functions on ``exc``'s traceback, outermost first, qualified where Python can
     (``LinearRegressionModel.__init__``, not just ``__init__``)."""
+    if remote(exc) is not None:
+        return [str(name) for name in remote(exc).names]
     names = []
     tb = exc.__traceback__
     while tb is not None:

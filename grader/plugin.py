@@ -34,6 +34,7 @@ from _pytest.fixtures import FixtureLookupError
 from _pytest.outcomes import Exit, Skipped, XFailed
 
 from grader import learner as learner_files
+from grader.boundary.judge import CrossingRefused, LearnerModule, LearnerProcess, LearnerProcessEnded
 from grader.learner import LearnerEscaped, LearnerFileMissing, LearnerHung, LearnerImportFailed, Snapshot
 from grader.results import Status
 
@@ -137,6 +138,9 @@ def suite_fault(exc: BaseException, item: pytest.Item, learner_file: str) -> str
     """
     if isinstance(exc, FixtureLookupError):
         return f"line {suite_line(item)}: fixture {exc.argname!r} not found"
+    if isinstance(exc, CrossingRefused):
+        frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(item.path)]
+        return f"line {frames[-1].lineno if frames else suite_line(item)}: {exc}"
     if not isinstance(exc, (NameError, ImportError, SyntaxError)) or learner_files.learner_frames(exc, learner_file):
         return ""
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(item.path)]
@@ -180,7 +184,8 @@ class GraderPlugin:
 
     def __init__(self, settings: GradingSettings):
         self.settings = settings
-        self.module = None
+        self.process: LearnerProcess | None = None
+        self.fresh = False  # the learner process has just imported the file: nothing to forget before this check
         self.import_error: BaseException | None = None
         self.checks: dict[str, CheckInfo] = {}
         self.states: dict[str, _ItemState] = {}
@@ -189,11 +194,8 @@ class GraderPlugin:
     # -- set-up -------------------------------------------------------------
 
     def pytest_configure(self, config: pytest.Config) -> None:
-        """Register the ``check`` marker, and remember the functions checks rely on before any learner code runs."""
-        from grader.integrity import FunctionGuard, comparison_owners
-
+        """Register the ``check`` marker; let the suite import the helper modules kept beside it."""
         config.addinivalue_line("markers", CHECK_MARKER_HELP)
-        self.guard = FunctionGuard(comparison_owners())
         if self.settings.suite_dir and self.settings.suite_dir not in sys.path:
             sys.path.insert(0, self.settings.suite_dir)  # helper modules the instructor keeps beside the suite
 
@@ -239,37 +241,43 @@ class GraderPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
-        """Import the learner's file once, after the suite (and its comparison functions) is loaded."""
+        """Start the learner process, which imports the learner's file, once the suite is loaded here."""
         if self.settings.snapshot is None or not session.items:
             return
         self.settings.channel.send({"type": "phase", "phase": "import"})
-        try:
-            self.module = learner_files.load(self.settings.snapshot, self.settings.module_name)
-        except BaseException as exc:  # noqa: BLE001 - whatever the file does at import is reported
-            message = learner_files.explain_import_failure(exc, self.settings.snapshot.filename)
-            self.import_error = LearnerImportFailed(message)
-            self.import_traceback = learner_files.format_learner_traceback(exc, self.settings.snapshot.filename)
-        if self.module is not None:
-            for name, first_check in self.settings.hung.items():
-                limit_calls(self.module, name, first_check, self.settings.short_limit)
-        replaced = self.guard.restore()
-        if replaced and self.import_error is None:
-            name = self.settings.snapshot.path.name
-            self.import_error = LearnerImportFailed(
-                f"{name} replaced {', '.join(replaced[:3])} while it was imported; the grader put the originals "
-                "back, and no check of a file that does this counts")
+        seal_import_path(self.settings.suite_dir)
+        self.process = LearnerProcess(self.settings.snapshot, self.settings.module_name, [self.settings.channel.fd])
+        for name, first_check in self.settings.hung.items():
+            self.process.limit(name, first_check, self.settings.short_limit)
+        self.start_learner_process()
         self.settings.channel.send({"type": "phase", "phase": "checks"})
+
+    def start_learner_process(self) -> None:
+        failed = self.process.start()
+        if failed is not None:
+            self.import_error = LearnerImportFailed(failed[0])
+            self.import_traceback = failed[1]
+        self.fresh = True
+
+    def pytest_unconfigure(self) -> None:
+        if self.process is not None:
+            self.process.stop()
 
     # -- fixtures for suites ------------------------------------------------
 
     @pytest.fixture
     def learner(self):
-        """The learner's module: ``learner.train_step(...)``."""
+        """The learner's module, living in the learner process: ``learner.train_step(...)``."""
         if self.settings.snapshot is None:
             raise LearnerFileMissing(self.settings.missing_message)
+        if self.import_error is None and not self.process.running:
+            self.start_learner_process()  # the last check's learner process ended: a fresh one for this check
         if self.import_error is not None:
             raise self.import_error
-        return self.module
+        if not self.fresh:
+            self.process.reset()
+        self.fresh = False
+        return LearnerModule(self.process)
 
     @pytest.fixture
     def device(self):
@@ -298,7 +306,6 @@ class GraderPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Announce the check and seed torch's global generator for it."""
         info = self.checks[item.nodeid]
-        self.guard.restore()
         self.states[item.nodeid] = _ItemState()
         self.settings.channel.send({"type": "start", "id": info.id})
         import torch
@@ -335,14 +342,8 @@ class GraderPlugin:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
         """Decide the status of each phase while the exception itself is at hand."""
         report = yield
-        replaced = self.guard.restore()  # before anything below is trusted to decide the verdict
         state = self.states.get(item.nodeid)
         if state is None or state.status is not Status.PASSED:
-            return report
-        if replaced:
-            state.status, state.message = Status.ERROR, learner_files.one_line(
-                f"your code replaced {', '.join(replaced[:3])} during this check; the grader put the originals back, "
-                "and a check during which this happens does not count")
             return report
         exc = call.excinfo.value if call.excinfo is not None else None
         if call.when == "call" and exc is None and not state.returned:
@@ -353,11 +354,13 @@ class GraderPlugin:
             return report
         filename = self.settings.snapshot.filename if self.settings.snapshot else ""
         fault = suite_fault(exc, item, filename)
-        if fault:
+        if isinstance(exc, LearnerProcessEnded):
+            state.status, state.message = Status.ERROR, learner_files.one_line(str(exc))
+        elif fault:
             state.status, state.message = Status.ERROR, learner_files.one_line(
                 f"the check itself is broken, not your code: {item.path.name}, {fault}; tell your teacher")
             return report
-        if isinstance(exc, Skipped) and call.when == "setup" or isinstance(exc, Skipped) and call.when == "call":
+        elif isinstance(exc, Skipped) and call.when == "setup" or isinstance(exc, Skipped) and call.when == "call":
             state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or "skipped")
         elif isinstance(exc, pytest.fail.Exception) and str(exc.msg).startswith(TIMEOUT_MESSAGE_START):
             state.status, state.message = Status.TIMEOUT, timeout_message(item)
@@ -388,14 +391,12 @@ class GraderPlugin:
         })
 
     def note_hung_function(self, exc: BaseException, check_name: str) -> list[str]:
-        """Find the learner function that was running when time ran out; limit its later calls here too."""
-        if self.module is None:
-            return []
-        name = hung_function(exc, self.module)
+        """The learner function that was running when time ran out: its later calls get a short limit."""
+        name = self.process.hung_in if self.process is not None else None
         if name is None or name in self.settings.hung:
             return []
         self.settings.hung[name] = check_name
-        limit_calls(self.module, name, check_name, self.settings.short_limit)
+        self.process.limit(name, check_name, self.settings.short_limit)
         return [name]
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
@@ -405,16 +406,11 @@ class GraderPlugin:
             pyplot.close("all")
 
 
-def hung_function(exc: BaseException, module) -> str | None:
-    """The innermost learner function on ``exc``'s traceback that can be reached by name from ``module``.
+def hung_function_of(codes: list, module) -> str | None:
+    """The innermost learner function among ``codes`` (outermost first) that can be reached by name from ``module``.
 
     ``train_step``, or ``Model.forward`` for a method of a class defined in the module.
     """
-    codes = []
-    tb = exc.__traceback__
-    while tb is not None:
-        codes.append(tb.tb_frame.f_code)
-        tb = tb.tb_next
     reachable = {}
     for name, value in vars(module).items():
         if getattr(value, "__module__", None) != module.__name__:
@@ -496,3 +492,25 @@ def timeout_message(item: pytest.Item) -> str:
     """One line for a check stopped by the time limit."""
     limit = item.config.getoption("timeout", None)
     return f"the check took longer than {limit} s and was stopped: look for a loop that never ends, or far too many epochs"
+
+
+def seal_import_path(suite_dir: str) -> None:
+    """Import the helper modules beside the suite now, then take the suite's folder off the import path.
+
+    The folder is writable by the learner process: a module planted there must never be found by an
+    import the judge makes later.
+    """
+    if not suite_dir:
+        return
+    import importlib
+    from pathlib import Path
+
+    for helper in sorted(Path(suite_dir).glob("*.py")):
+        if not helper.name.startswith("test_") and helper.stem.isidentifier():
+            try:
+                importlib.import_module(helper.stem)
+            except Exception:  # noqa: BLE001 - a helper the suite does not import may be unfinished
+                pass
+    while suite_dir in sys.path:
+        sys.path.remove(suite_dir)
+    sys.path_importer_cache.pop(suite_dir, None)

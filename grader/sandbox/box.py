@@ -145,7 +145,9 @@ def bwrap_command(bwrap: str, gpu: bool, mpl_cache: Path | None) -> list[str]:
             command += ["--dev-bind", node, node]
         if os.path.isdir("/sys"):
             command += ["--ro-bind", "/sys", "/sys"]  # the CUDA driver reads the PCI topology there
-    command += ["--chdir", "/tmp", "--clearenv"]
+    # Everything bubblewrap made itself (/, the folders above each bind) read-only: the folders above the kit
+    # are on every sandboxed process's import path, and a module planted there would run in the judge.
+    command += ["--remount-ro", "/", "--chdir", "/tmp", "--clearenv"]
     env = sandbox_environment("/tmp")
     if mpl_cache is not None:
         env["KIT_MPL_CACHE"] = "/opt/kit-matplotlib"

@@ -1,0 +1,9 @@
+"""The verdict boundary: checks run in a judge process that never imports or runs the learner's code.
+
+The learner's file runs in a second process, the learner process (``host``),
+forked by the judge before any learner code exists. The judge reaches it only
+through ``judge.LearnerProcess``: arguments go over by value, values come back
+through ``torch.load(weights_only=True)`` with a short allow-list
+(``values``), and objects of the learner's own classes stay behind handles.
+See ``docs/design/verdict-boundary.md``.
+"""

@@ -1,0 +1,313 @@
+"""The learner process: it imports the learner's file and runs what the judge asks, nothing else.
+
+Forked by the judge before the learner's file is imported, it keeps none of the
+judge's channels. Each request is one call, ``callee(*args, **kwargs)``: a
+learner function, a method of one of the learner's objects, or ``getattr``,
+``next``, ``len`` on one of them. Around every call it takes on the judge's
+process-wide state (random generators, grad mode, default dtype, working folder,
+the models the judge mirrors) and sends back what the call left there.
+
+Everything here can be rewritten by the learner's code, so nothing here is
+trusted: the judge reads each reply as data (``values.load``) and decides.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import pickle
+import random
+import signal
+import sys
+
+import numpy
+import torch
+
+from grader import learner as learner_files
+from grader.boundary import figures, framing, values
+from grader.boundary.values import ModuleSpec, NodeSpec, ParameterRef, Raised, apply_tensor_state, put, tensor_state
+
+ESCAPES = ("SystemExit", "KeyboardInterrupt", "Exit", "Skipped", "XFailed", "Failed")
+
+
+class Host:
+    def __init__(self, sock, snapshot, module_name: str):
+        self.sock = sock
+        self.snapshot = snapshot
+        self.filename = snapshot.filename
+        self.module_name = module_name
+        self.module = None
+        self.objects: dict[int, object] = {}  # what the judge holds a reference to, by number
+        self.numbers: dict[int, int] = {}  # id(object) -> number
+        self.mirrored: dict[int, torch.nn.Module] = {}  # models the judge mirrors, by number
+
+    # -- references -------------------------------------------------------------
+
+    def keep(self, value) -> int:
+        number = self.numbers.get(id(value))
+        if number is None:
+            number = len(self.objects) + 1
+            self.objects[number] = value
+            self.numbers[id(value)] = number
+        return number
+
+    def resolve(self, pid):
+        kind = pid[0]
+        if kind == "module":
+            return self.module
+        if kind == "object":
+            return self.objects[pid[1]]
+        if kind == "node":
+            return self.mirrored[pid[1]].get_submodule(pid[2])
+        if kind == "parameter":
+            return self.mirrored[pid[1]].get_parameter(pid[2])
+        raise pickle.UnpicklingError(f"unknown reference {kind!r}")
+
+    def parameter_refs(self) -> dict:
+        return {id(parameter): ParameterRef(number, name) for number, model in self.mirrored.items()
+                for name, parameter in model.named_parameters()}
+
+    # -- the models the judge mirrors ---------------------------------------------
+
+    def describe_module(self, model: torch.nn.Module, encode) -> ModuleSpec:
+        number = self.keep(model)
+        self.mirrored[number] = model
+        nodes = []
+        for path, module in model.named_modules():
+            attributes = {key: encode(value) for key, value in vars(module).items()
+                          if not key.startswith("_") and key != "training" and simple(value)}
+            parameters = {name: tensor_state(parameter) for name, parameter in module._parameters.items()
+                          if parameter is not None}
+            buffers = {name: buffer.detach().clone() for name, buffer in module._buffers.items() if buffer is not None}
+            nodes.append(NodeSpec(path, type(module).__name__, torch_base(type(module)), attributes, parameters,
+                                  buffers, bool(module.training)))
+        encode.parameter_refs.update({id(p): ParameterRef(number, name) for name, p in model.named_parameters()})
+        return ModuleSpec(number, nodes)
+
+    def take_mirror_states(self, states: dict) -> None:
+        """Before a call: the judge's view of each mirrored model (it may have changed modes, weights, grads)."""
+        for number, nodes in states.items():
+            model = self.mirrored.get(number)
+            if model is None:
+                continue
+            for path, (parameters, buffers, training) in nodes.items():
+                try:
+                    module = model.get_submodule(path)
+                except AttributeError:
+                    continue
+                module.training = training
+                for name, state in parameters.items():
+                    if module._parameters.get(name) is not None:
+                        apply_tensor_state(module._parameters[name], state)
+                for name, tensor in buffers.items():
+                    if module._buffers.get(name) is not None:
+                        put(module._buffers[name], tensor)
+
+    # -- one request --------------------------------------------------------------
+
+    def send(self, reply) -> None:
+        try:
+            data = values.dump(reply)
+        except Exception as exc:  # noqa: BLE001 - something learner code made that torch.save refuses
+            data = values.dump({"grader_error": f"what your code returned could not be sent to the grader ({exc})"})
+        framing.send(self.sock, data)
+
+    def import_file(self):
+        try:
+            self.module = learner_files.load(self.snapshot, self.module_name)
+        except BaseException as exc:  # noqa: BLE001 - whatever the file does at import is reported
+            return (learner_files.explain_import_failure(exc, self.filename),
+                    learner_files.format_learner_traceback(exc, self.filename))
+        return None
+
+    def handle(self, request: bytes) -> dict:
+        unpickler = Unpickler(request, self)
+        try:
+            kind, *rest = unpickler.load()
+        except Exception as exc:  # noqa: BLE001
+            return {"grader_error": f"the grader's request could not be read here ({type(exc).__name__}: {exc})"}
+        if kind == "reset":
+            self.objects.clear()
+            self.numbers.clear()
+            self.mirrored.clear()
+            sys.modules["matplotlib.pyplot"].close("all")
+            return {"ok": True}
+        callee, args, kwargs, lent, world = rest
+        steps = count_steps_of(lent)
+        self.take_world(world)
+        reply: dict = {}
+        try:
+            result = callee(*args, **kwargs)
+        except BaseException as exc:  # noqa: BLE001 - every way learner code can end is told to the judge
+            reply.update(self.describe_raised(exc, callee, args))
+        else:
+            reply["value"] = result
+        encode = values.Encoder(self.keep, {id(obj): index for index, obj in enumerate(lent)}, self.parameter_refs(),
+                                self.describe_module, figures.describe)
+        try:
+            if "value" in reply:
+                reply["value"] = encode(reply["value"])
+            reply["lent"] = [lent_state(obj, steps.get(id(obj), 0), encode) for obj in lent]
+            reply["mirrors"] = [self.describe_module(model, encode) for model in list(self.mirrored.values())]
+        except BaseException as exc:  # noqa: BLE001 - a property that raises, a tensor that cannot be copied
+            return {"grader_error": f"what your code returned could not be read ({type(exc).__name__}: {exc})"}
+        reply["world"] = world_now()
+        return reply
+
+    def take_world(self, world: dict) -> None:
+        torch.set_rng_state(world["torch"])
+        if world["cuda"] is not None:
+            torch.cuda.set_rng_state_all(world["cuda"])
+        numpy.random.set_state(world["numpy"])
+        random.setstate(world["random"])
+        torch.set_grad_enabled(world["grad"])
+        torch.set_default_dtype(world["dtype"])
+        try:
+            os.chdir(world["cwd"])
+        except OSError:
+            pass
+        self.take_mirror_states(world["mirrors"])
+
+    def describe_raised(self, exc: BaseException, callee, args) -> dict:
+        name = type(exc).__name__
+        if isinstance(exc, learner_files.LearnerHung):
+            return {"hung": str(exc)}
+        if name in ESCAPES and not isinstance(exc, Exception) or name in ("Exit", "Skipped", "XFailed"):
+            from grader.plugin import escape_message
+
+            return {"escaped": escape_message(exc)}
+        builtin = next((base.__name__ for base in type(exc).__mro__
+                        if getattr(builtins, base.__name__, None) is base), "Exception")
+        frames = [(frame.lineno, frame.name, frame.line or "")
+                  for frame in learner_files.learner_frames(exc, self.filename)]
+        missing = ""
+        if isinstance(exc, AttributeError) and callee is builtins.getattr and args and args[0] is self.module:
+            missing = str(args[1])
+        syntax = (exc.filename, exc.lineno, exc.msg) if isinstance(exc, SyntaxError) else None
+        return {"raised": Raised(name, builtin, str(exc), frames, learner_files.learner_function_names(exc, self.filename),
+                                 learner_files.raised_in_learner_code(exc, self.filename), missing, syntax)}
+
+    def say_where(self, signum, frame) -> None:
+        """The judge's time limit ran out: tell it which learner function was running, for later limits."""
+        from grader.plugin import hung_function_of
+
+        codes = []
+        while frame is not None:
+            codes.append(frame.f_code)
+            frame = frame.f_back
+        name = hung_function_of(list(reversed(codes)), self.module) if self.module is not None else None
+        self.send({"where": name})
+
+
+class Unpickler(pickle.Unpickler):
+    """Reads the judge's request; references to objects that live here become those objects."""
+
+    def __init__(self, data: bytes, host: Host):
+        import io
+
+        super().__init__(io.BytesIO(data))
+        self.host = host
+
+    def persistent_load(self, pid):
+        return self.host.resolve(pid)
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def simple(value) -> bool:
+    """Attributes a mirror carries: numbers, strings, tuples of them (``kernel_size``), tensors, lists of them."""
+    if values.plain(value) or type(value) in (torch.Tensor, torch.Size, torch.dtype, torch.device):
+        return True
+    return type(value) in (tuple, list) and len(value) <= 10_000 and all(simple(item) for item in value)
+
+
+def torch_base(kind: type) -> str:
+    """The nearest class of ``torch.nn`` that ``kind`` is, by its qualified name."""
+    for base in kind.__mro__:
+        if base.__module__.startswith("torch.nn.modules."):
+            return f"{base.__module__}.{base.__qualname__}"
+    return "torch.nn.modules.module.Module"
+
+
+def count_steps_of(lent: list) -> dict:
+    """Count each lent optimizer's steps here, through its public hook, for the judge to replay."""
+    steps: dict[int, int] = {}
+    for obj in lent:
+        if isinstance(obj, torch.optim.Optimizer):
+            steps[id(obj)] = 0
+            obj.register_step_post_hook(lambda optimizer, *_: steps.__setitem__(id(optimizer), steps[id(optimizer)] + 1))
+    return steps
+
+
+def lent_state(obj, steps: int, encode):
+    """What a call left in an object the judge lent it."""
+    if isinstance(obj, torch.Tensor):
+        return tensor_state(obj)
+    if isinstance(obj, torch.optim.Optimizer):
+        return {"optimizer": encode(obj.state_dict()), "steps": steps}
+    if isinstance(obj, torch.nn.Module):
+        return {"training": bool(obj.training),
+                "attributes": {key: encode(value) for key, value in vars(obj).items()
+                               if not key.startswith("_") and key != "training" and simple(value)}}
+    return None
+
+
+def world_now() -> dict:
+    """The process-wide state a call leaves, for the judge to take on."""
+    name, keys, position, has_gauss, gauss = numpy.random.get_state()
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
+            "numpy": (str(name), torch.from_numpy(keys.astype(numpy.int64)), int(position), int(has_gauss),
+                      float(gauss)),
+            "random": random.getstate(),
+            "grad": torch.is_grad_enabled(),
+            "dtype": torch.get_default_dtype()}
+
+
+def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -> None:
+    """Run in the freshly forked learner process; never returns."""
+    try:
+        from grader import processes
+
+        processes.die_with_parent()
+        for fd in close_fds:  # the judge's channel to the report: never in reach of learner code
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        host = Host(sock, snapshot, module_name)
+        patch_show()
+        imported = host.import_file()
+        if imported is None:
+            from grader.plugin import limit_calls
+
+            for name, first_check, limit in limits:
+                limit_calls(host.module, name, first_check, limit)
+        signal.signal(signal.SIGUSR1, host.say_where)
+        host.send({"imported": imported})
+        while True:
+            try:
+                request = framing.receive(sock)
+            except framing.ProcessGone:
+                break
+            host.send(host.handle(request))
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+        os._exit(0)
+
+
+def patch_show() -> None:
+    """Note on a Figure that learner code showed it (the judge's copy of the Figure repeats the call)."""
+    from matplotlib.figure import Figure
+
+    def show(self, *args, **kwargs):
+        setattr(self, figures.SHOWN, True)  # nothing to show it on here
+
+    Figure.show = show
+

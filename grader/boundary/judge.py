@@ -1,0 +1,559 @@
+"""The judge's side of the boundary: the learner process, and the objects that stand for what lives in it.
+
+A check calls ``learner.train_step(model, X, y, loss_fn, optimizer)`` with its
+own objects. ``LearnerProcess.call`` sends them over by value (one pickle, so an
+optimizer still points at the model it came with), the learner's function runs
+on those copies, and what the call left in them comes back and is written into
+the judge's objects: parameters and their ``.grad``, buffers, modes, optimizer
+state and steps, attributes such as a probe's records, tensors changed in place.
+Random generators, grad mode and the default dtype travel both ways too.
+
+What learner code makes comes back as plain data (``values``); its models as a
+``Mirror``, a real ``nn.Module`` here with the same tree, parameters and modes,
+whose ``forward`` runs in the learner process; other objects (datasets, loaders,
+iterators, functions) as a ``RemoteObject`` that forwards every use.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import copy
+import io
+import operator
+import os
+import pathlib
+import pickle
+import random
+import signal
+import socket
+import sys
+
+import numpy
+import torch
+
+from grader.boundary import figures, framing, values
+from grader.boundary.values import (FigureSpec, LentRef, ModuleSpec, NumpyValue, ObjectRef, ParameterRef, PathValue,
+                                    TensorState, TensorValue)
+from grader.learner import LearnerEscaped, LearnerHung
+
+WHERE_WAIT_S = 0.5  # how long a process past its time limit gets to say where it was
+
+
+class LearnerProcessEnded(Exception):
+    """The learner process ended (or sent what is not plain data) during a call: the learner's error."""
+
+
+class CrossingRefused(Exception):
+    """The check handed the learner's code something that cannot be sent to its process: the suite's error."""
+
+
+class LearnerProcess:
+    """The process that runs the learner's file for one grading, forked from the judge."""
+
+    def __init__(self, snapshot, module_name: str, close_fds: list[int]):
+        self.snapshot, self.module_name, self.close_fds = snapshot, module_name, close_fds
+        self.sock: socket.socket | None = None
+        self.pid = 0
+        self.limits: list[tuple[str, str, float]] = []  # functions that ran out of time: a short limit each
+        self.hung_in: str | None = None  # the learner function that was running when time last ran out
+        self.ended = ""  # why the process is gone, once it is
+        self.mirrors: dict[int, Mirror] = {}
+        self.mirror_parameters: dict[int, tuple] = {}  # id(parameter) -> its reference in the learner process
+
+    # -- the process itself ------------------------------------------------------
+
+    def start(self):
+        """Fork the learner process and import the learner's file there: None, or (message, traceback)."""
+        from grader.boundary import host
+
+        judge_end, learner_end = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            judge_end.close()
+            host.main(learner_end, self.snapshot, self.module_name, self.close_fds, list(self.limits))
+        learner_end.close()
+        self.sock, self.pid, self.ended, self.hung_in = judge_end, pid, "", None
+        self.forget()
+        reply = self.exchange(None)
+        imported = reply.get("imported") if isinstance(reply, dict) else ("the learner's process did not start", "")
+        return tuple(map(str, imported)) if imported is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self.sock is not None
+
+    def stop(self) -> int:
+        """End the learner process; its wait status."""
+        status = 0
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                status = os.waitpid(self.pid, 0)[1]
+            except ChildProcessError:
+                pass
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.pid = None, 0
+        return status
+
+    def limit(self, name: str, first_check: str, seconds: float) -> None:
+        """Give ``name`` a short limit in this learner process and every later one."""
+        self.limits.append((name, first_check, seconds))
+
+    def forget(self) -> None:
+        """A new check: the learner process drops what the last one held, and so does the judge."""
+        self.mirrors.clear()
+        self.mirror_parameters.clear()
+
+    def reset(self) -> None:
+        self.forget()
+        if self.running:
+            self.exchange(self.pickle(("reset",)))
+
+    def exchange(self, request: bytes | None):
+        """Send one request (None: only wait for the greeting) and read its reply as plain data."""
+        if not self.running:
+            raise LearnerProcessEnded(self.ended or "the learner's process is not running")
+        try:
+            if request is not None:
+                framing.send(self.sock, request)
+            data = framing.receive(self.sock)
+        except (framing.ProcessGone, OSError):
+            from grader.watchdog import describe_exit
+
+            status = self.stop()
+            self.ended = (f"your code ended the grading process during this check ({describe_exit(status)}): "
+                          "os._exit(), a crash in native code, or the process was killed")
+            raise LearnerProcessEnded(self.ended) from None
+        except BaseException:
+            # The check's time limit (pytest-timeout raises it here, while the judge waits), or Ctrl-C.
+            self.hung_in = self.ask_where()
+            self.stop()
+            self.ended = "the learner's process was stopped when the check ran out of time"
+            raise
+        try:
+            return values.load(data)
+        except Exception as exc:  # noqa: BLE001 - whatever the learner process sent, it is not plain data
+            self.stop()
+            self.ended = f"your code's process answered with something that is not plain data ({type(exc).__name__})"
+            raise LearnerProcessEnded(self.ended) from None
+
+    def ask_where(self) -> str | None:
+        """Which learner function was running: the learner process says it when signalled (best effort)."""
+        try:
+            os.kill(self.pid, signal.SIGUSR1)
+            self.sock.settimeout(WHERE_WAIT_S)
+            reply = values.load(framing.receive(self.sock))
+        except BaseException:  # noqa: BLE001 - only a better message is lost
+            return None
+        where = reply.get("where") if isinstance(reply, dict) else None
+        return where if isinstance(where, str) else None
+
+    # -- calls ----------------------------------------------------------------
+
+    def pickle(self, request) -> bytes:
+        buffer = io.BytesIO()
+        try:
+            RequestPickler(buffer, self).dump(request)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            raise CrossingRefused(f"it handed the learner's code something that cannot be sent to the learner's "
+                                  f"process ({exc}); pass tensors, models, optimizers and plain values") from None
+        return buffer.getvalue()
+
+    def call(self, callee, args=(), kwargs=None):
+        """``callee(*args, **kwargs)`` in the learner process, with the judge's objects lent by value."""
+        kwargs = kwargs or {}
+        lent = lent_objects((args, kwargs), self.mirror_parameters)
+        reply = self.exchange(self.pickle(("call", callee, args, kwargs, lent, self.world())))
+        if not isinstance(reply, dict):
+            raise LearnerProcessEnded("your code's process answered with something the grader does not read")
+        self.take_world(reply.get("world"))
+        for spec in reply.get("mirrors", []):
+            if isinstance(spec, ModuleSpec):
+                self.mirror(spec)
+        for obj, state in zip(lent, reply.get("lent", [])):
+            self.take_back(obj, state)
+        if "raised" in reply:
+            raise rebuild_exception(reply["raised"])
+        if "escaped" in reply:
+            raise LearnerEscaped(str(reply["escaped"]))
+        if "hung" in reply:
+            raise LearnerHung(str(reply["hung"]))
+        if "value" not in reply:
+            raise LearnerProcessEnded(str(reply.get("grader_error", "your code's process sent no answer")))
+        return self.decode(reply["value"], lent)
+
+    # -- process-wide state -------------------------------------------------------
+
+    def world(self) -> dict:
+        mirrors = {number: {path: ({name: values.tensor_state(p) for name, p in module._parameters.items()
+                                    if p is not None},
+                                   {name: b.detach() for name, b in module._buffers.items() if b is not None},
+                                   module.training)
+                            for path, module in root.named_modules()}
+                   for number, root in self.mirrors.items()}
+        return {"torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
+                "numpy": numpy.random.get_state(), "random": random.getstate(),
+                "grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
+                "cwd": os.getcwd(), "mirrors": mirrors}
+
+    def take_world(self, world) -> None:
+        """Take on the generator states, grad mode and dtype a call left; anything malformed is ignored."""
+        if not isinstance(world, dict):
+            return
+        for apply in (lambda: torch.set_rng_state(world["torch"]),
+                      lambda: world["cuda"] is not None and torch.cuda.set_rng_state_all(world["cuda"]),
+                      lambda: numpy.random.set_state((str(world["numpy"][0]),
+                                                      world["numpy"][1].numpy().astype(numpy.uint32),
+                                                      *map(int, world["numpy"][2:4]), float(world["numpy"][4]))),
+                      lambda: random.setstate(world["random"]),
+                      lambda: torch.set_grad_enabled(world["grad"] is True),
+                      lambda: world["dtype"] in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+                      and torch.set_default_dtype(world["dtype"])):
+            try:
+                apply()
+            except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError):
+                pass
+
+    def take_back(self, obj, state) -> None:
+        """Write what a call left in a lent object back into the judge's own object."""
+        try:
+            if isinstance(obj, torch.Tensor) and isinstance(state, TensorState):
+                values.apply_tensor_state(obj, state)
+            elif isinstance(obj, torch.optim.Optimizer) and isinstance(state, dict):
+                obj.load_state_dict(self.decode(state["optimizer"]))
+                for _ in range(min(int(state["steps"]), 1_000_000)):
+                    for hook in list(obj._optimizer_step_post_hooks.values()):
+                        hook(obj, (), {})  # the judge's own hooks (count_steps) see each step the learner took
+            elif isinstance(obj, torch.nn.Module) and isinstance(state, dict):
+                obj.training = state["training"] is True
+                for key, value in state["attributes"].items():
+                    setattr(obj, str(key), self.decode(value))
+        except (KeyError, TypeError, ValueError, RuntimeError):
+            pass
+
+    # -- values ---------------------------------------------------------------------
+
+    def decode(self, value, lent=()):
+        kind = type(value)
+        if kind in (list, tuple, set, frozenset):
+            return kind(self.decode(item, lent) for item in value)
+        if kind in (dict, collections.OrderedDict):
+            return kind((self.decode(key, lent), self.decode(item, lent)) for key, item in value.items())
+        if kind is TensorValue:
+            return tensor_of(value)
+        if kind is ObjectRef:
+            return remote_object(self, value)
+        if kind is ModuleSpec:
+            return self.mirror(value)
+        if kind is ParameterRef:
+            root = self.mirrors.get(value.number)
+            return root.get_parameter(value.name) if root is not None else None
+        if kind is LentRef:
+            return lent[value.index] if 0 <= value.index < len(lent) else None
+        if kind is NumpyValue:
+            return numpy_of(value)
+        if kind is PathValue:
+            return pathlib.Path(str(value.text))
+        if kind is FigureSpec:
+            return figures.rebuild(value)
+        return value
+
+    def mirror(self, spec: ModuleSpec) -> Mirror:
+        """The judge's mirror of a learner model, made or brought up to date from ``spec``."""
+        root = self.mirrors.get(spec.number)
+        existing = dict(root.named_modules()) if root is not None else {}
+        for node_spec in spec.nodes:
+            node = existing.get(node_spec.path)
+            if node is None or type(node).__name__ != node_spec.type_name:
+                node = new_node(self, spec.number, node_spec)
+                if node_spec.path == "":
+                    root = node
+                else:
+                    parent, _, name = node_spec.path.rpartition(".")
+                    existing.get(parent, root)._modules[name] = node
+                existing[node_spec.path] = node
+            fill_node(self, node, node_spec)
+        kept = {node_spec.path for node_spec in spec.nodes}
+        for path in [path for path in existing if path not in kept]:
+            parent, _, name = path.rpartition(".")
+            existing.get(parent, root)._modules.pop(name, None)
+        self.mirrors[spec.number] = root
+        self.mirror_parameters = {id(p): ("parameter", number, name) for number, model in self.mirrors.items()
+                                  for name, p in model.named_parameters()}
+        return root
+
+
+class RequestPickler(pickle.Pickler):
+    """Pickles a request; what lives in the learner process goes as a reference to it."""
+
+    def __init__(self, file, process: LearnerProcess):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.process = process
+
+    def persistent_id(self, obj):
+        if isinstance(obj, (RemoteObject, LearnerModule)):
+            return object.__getattribute__(obj, "_kit_pid")
+        if isinstance(obj, Mirror):
+            return ("node", obj.__dict__["_kit_number"], obj.__dict__["_kit_path"])
+        if isinstance(obj, torch.Tensor):
+            return self.process.mirror_parameters.get(id(obj))
+        return None
+
+
+def lent_objects(root, mirror_parameters: dict) -> list:
+    """The judge's tensors, models and optimizers reachable from a call's arguments, each once, in a fixed order."""
+    found, seen = [], set()
+
+    def walk(obj, depth: int) -> None:
+        if id(obj) in seen or depth > 50 or isinstance(obj, (RemoteObject, LearnerModule, Mirror)):
+            return
+        kind = type(obj)
+        if isinstance(obj, torch.Tensor):
+            if id(obj) not in mirror_parameters:
+                seen.add(id(obj))
+                found.append(obj)
+            return
+        if isinstance(obj, torch.nn.Module):
+            seen.add(id(obj))
+            found.append(obj)
+            for item in [*obj._parameters.values(), *obj._buffers.values(), *obj._modules.values(),
+                         *(value for key, value in vars(obj).items() if not key.startswith("_"))]:
+                walk(item, depth + 1)
+        elif isinstance(obj, torch.optim.Optimizer):
+            seen.add(id(obj))
+            found.append(obj)
+            for group in obj.param_groups:
+                for parameter in group["params"]:
+                    walk(parameter, depth + 1)
+        elif kind in (list, tuple, set, frozenset):
+            seen.add(id(obj))
+            for item in obj:
+                walk(item, depth + 1)
+        elif kind in (dict, collections.OrderedDict):
+            seen.add(id(obj))
+            for item in obj.values():
+                walk(item, depth + 1)
+
+    walk(root, 0)
+    return found
+
+
+def tensor_of(value: TensorValue) -> torch.Tensor:
+    data = value.data
+    if value.is_parameter:
+        return torch.nn.Parameter(data, requires_grad=value.requires_grad is True)
+    if value.has_history is True:
+        return data.requires_grad_(True).clone()  # a tensor with a history, as the learner's was
+    return data.requires_grad_(value.requires_grad is True) if data.is_floating_point() or data.is_complex() else data
+
+
+def numpy_of(value: NumpyValue):
+    data = value.data.numpy() if isinstance(value.data, torch.Tensor) else value.data
+    try:
+        array = numpy.asarray(data, dtype=numpy.dtype(str(value.dtype)))
+    except (TypeError, ValueError):
+        array = numpy.asarray(data)
+    return array[()] if value.scalar and array.ndim == 0 else array
+
+
+# -- what stands for the learner's objects -------------------------------------------------
+
+
+class LearnerModule:
+    """The ``learner`` fixture: the learner's file, as a module that lives in the learner process."""
+
+    def __init__(self, process: LearnerProcess):
+        object.__setattr__(self, "_kit_process", process)
+        object.__setattr__(self, "_kit_pid", ("module",))
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._kit_process.call(builtins.getattr, (self, name))
+
+    def __setattr__(self, name: str, value) -> None:
+        self._kit_process.call(builtins.setattr, (self, name, value))
+
+    def __delattr__(self, name: str) -> None:
+        self._kit_process.call(builtins.delattr, (self, name))
+
+    def __repr__(self) -> str:
+        return "<the learner's module>"
+
+
+LOCAL_NAMES = frozenset({"_kit_process", "_kit_pid", "_kit_type", "__class__", "__dict__", "__repr__", "__str__",
+                         "__deepcopy__", "__copy__", "__reduce_ex__", "__reduce__", "__getstate__",
+                         "__instancecheck__", "__subclasshook__", "__init_subclass__", "__module__", "__doc__",
+                         "__orig_class__", "__parameters__"})
+
+
+class RemoteObject:
+    """An object of the learner's that stays in the learner process: every use of it is a call there."""
+
+    def __getattribute__(self, name: str):
+        if name in LOCAL_NAMES or name.startswith("_kit_"):
+            return object.__getattribute__(self, name)
+        return object.__getattribute__(self, "_kit_process").call(builtins.getattr, (self, name))
+
+    def __setattr__(self, name: str, value) -> None:
+        self._kit_process.call(builtins.setattr, (self, name, value))
+
+    def __call__(self, *args, **kwargs):
+        return self._kit_process.call(self, args, kwargs)
+
+    def __iter__(self):
+        return self._kit_process.call(builtins.iter, (self,))
+
+    def __next__(self):
+        return self._kit_process.call(builtins.next, (self,))
+
+    def __len__(self):
+        return self._kit_process.call(builtins.len, (self,))
+
+    def __getitem__(self, key):
+        return self._kit_process.call(operator.getitem, (self, key))
+
+    def __contains__(self, item):
+        return self._kit_process.call(operator.contains, (self, item))
+
+    def __bool__(self):
+        return self._kit_process.call(builtins.bool, (self,))
+
+    def __deepcopy__(self, memo):
+        return self._kit_process.call(copy.deepcopy, (self,))
+
+    def __repr__(self) -> str:
+        return f"<{self._kit_type} object>"
+
+
+ALLOWED_BASES = ("torch.utils.data.", "torch.optim.")  # what a learner's object may also be, for isinstance
+_remote_classes: dict[tuple, type] = {}
+
+
+def remote_object(process: LearnerProcess, ref: ObjectRef) -> RemoteObject:
+    bases = tuple(allowed_classes(ref.bases, ALLOWED_BASES, object))
+    name = str(ref.type_name) if str(ref.type_name).isidentifier() else "LearnerObject"
+    key = (name, bases)
+    if key not in _remote_classes:
+        _remote_classes[key] = type(name, (RemoteObject, *[b for b in bases if b is not object]),
+                                    {"__module__": "learner"})
+    obj = object.__new__(_remote_classes[key])
+    object.__setattr__(obj, "_kit_process", process)
+    object.__setattr__(obj, "_kit_pid", ("object", int(ref.number)))
+    object.__setattr__(obj, "_kit_type", name)
+    return obj
+
+
+def allowed_classes(names, prefixes: tuple, fallback: type) -> list[type]:
+    """The classes named in ``names`` that the judge already has, from modules under ``prefixes``; the most
+    derived only. Looked up in ``sys.modules``: nothing is imported for a name the learner process sent."""
+    found = []
+    for name in names if isinstance(names, (list, tuple)) else []:
+        module_name, _, qualname = str(name).rpartition(".")
+        if not module_name.startswith(prefixes):
+            continue
+        owner = sys.modules.get(module_name)
+        cls = getattr(owner, qualname, None) if owner is not None and qualname.isidentifier() else None
+        if isinstance(cls, type) and not any(issubclass(known, cls) for known in found):
+            found.append(cls)
+    return found or [fallback]
+
+
+class Mirror(torch.nn.Module):
+    """The judge's copy of a learner model: same tree, parameters, buffers and modes; ``forward`` runs there.
+
+    Methods ``nn.Module`` defines (``parameters``, ``state_dict``, ``train``, ``to``...) work on the copy,
+    which is sent back before every call; methods the learner's class adds run in the learner process.
+    """
+
+    def forward(self, *args, **kwargs):
+        return self.__dict__["_kit_process"].call(self, args, kwargs)
+
+    def __getattr__(self, name: str):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            process = self.__dict__.get("_kit_process")
+            if process is None or name.startswith("_"):
+                raise
+            return process.call(builtins.getattr, (self, name))
+
+    def __deepcopy__(self, memo):
+        return self.__dict__["_kit_process"].call(copy.deepcopy, (self,))
+
+
+_mirror_classes: dict[tuple, type] = {}
+
+
+def new_node(process: LearnerProcess, number: int, spec) -> Mirror:
+    base = allowed_classes([spec.base], ("torch.nn.modules.",), torch.nn.Module)[0]
+    if not issubclass(base, torch.nn.Module):
+        base = torch.nn.Module
+    name = str(spec.type_name) if str(spec.type_name).isidentifier() else "LearnerModel"
+    key = (name, base)
+    if key not in _mirror_classes:
+        _mirror_classes[key] = type(name, (Mirror,) if base is torch.nn.Module else (Mirror, base),
+                                    {"__module__": "learner"})
+    node = _mirror_classes[key].__new__(_mirror_classes[key])
+    torch.nn.Module.__init__(node)
+    node.__dict__.update(_kit_process=process, _kit_number=number, _kit_path=str(spec.path))
+    return node
+
+
+def fill_node(process: LearnerProcess, node: Mirror, spec) -> None:
+    """Bring one mirrored module up to date: mode, plain attributes, parameters (in place), buffers."""
+    node.training = spec.training is True
+    for key, value in spec.attributes.items():
+        if isinstance(key, str) and not key.startswith("_") and key not in type(node).__dict__:
+            node.__dict__[key] = process.decode(value)
+    for name in [name for name in node._parameters if name not in spec.parameters]:
+        del node._parameters[name]
+    for name, state in spec.parameters.items():
+        parameter = node._parameters.get(name)
+        if parameter is None:
+            parameter = node._parameters[name] = torch.nn.Parameter(state.data.clone())
+        try:
+            values.apply_tensor_state(parameter, state)
+        except (RuntimeError, TypeError):
+            pass
+    for name in [name for name in node._buffers if name not in spec.buffers]:
+        del node._buffers[name]
+    for name, tensor in spec.buffers.items():
+        if node._buffers.get(name) is None:
+            node._buffers[name] = tensor
+        else:
+            values.put(node._buffers[name], tensor)
+
+
+# -- exceptions ----------------------------------------------------------------------------------
+
+_exception_classes: dict[tuple, type] = {}
+
+
+def rebuild_exception(raised) -> Exception:
+    """An exception standing for one raised in the learner process: same name, a built-in base, its message.
+
+    Never a BaseException that is not an Exception (those are told apart by the learner process as escapes).
+    """
+    if not isinstance(raised, values.Raised):
+        return LearnerProcessEnded("your code's process described an error in a way the grader does not read")
+    base = getattr(builtins, str(raised.builtin), None)
+    if not (isinstance(base, type) and issubclass(base, Exception)):
+        base = Exception
+    name = str(raised.type_name) if str(raised.type_name).isidentifier() else base.__name__
+    key = (name, base)
+    if key not in _exception_classes:
+        _exception_classes[key] = type(name, (base,), {"__str__": lambda self: self.kit_message,
+                                                        "__module__": "learner"})
+    exc = _exception_classes[key].__new__(_exception_classes[key])
+    exc.kit_message = str(raised.message)
+    exc.kit_remote = raised
+    if raised.syntax is not None and issubclass(base, SyntaxError):
+        exc.filename, exc.lineno, exc.msg = raised.syntax
+    return exc

@@ -1,0 +1,218 @@
+"""What crosses from the learner process to the judge, and how the judge reads it without running it.
+
+The learner process turns what learner code gives back into plain data
+(``encode``): numbers, strings, tensors, and the small record classes below.
+It writes that with ``torch.save``; the judge reads it with ``torch.load(...,
+weights_only=True)``, whose unpickler builds only tensors, containers and the
+classes on ``ALLOWED``: never a function, never a module-wide allow-list.
+Everything else a learner's code made (their model, dataset, loader, iterator)
+stays in the learner process, and what crosses is a reference to it.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import pathlib
+
+import torch
+
+MAX_ITEMS = 100_000  # values in one reply; past that, the rest stays behind a handle
+MAX_DEPTH = 30
+
+
+class TensorValue:
+    """A tensor: its data detached, and what autograd knew about it."""
+
+    def __init__(self, data, requires_grad: bool, has_history: bool, is_parameter: bool):
+        self.data, self.requires_grad, self.has_history, self.is_parameter = data, requires_grad, has_history, is_parameter
+
+
+class TensorState:
+    """What a call left in a tensor the judge lent: its data, its ``.grad`` and ``requires_grad``."""
+
+    def __init__(self, data, grad, requires_grad: bool):
+        self.data, self.grad, self.requires_grad = data, grad, requires_grad
+
+
+class ObjectRef:
+    """An object that stays in the learner process, by its number there, with what the judge may know of its type."""
+
+    def __init__(self, number: int, type_name: str, bases: list):
+        self.number, self.type_name, self.bases = number, type_name, bases
+
+
+class ModuleSpec:
+    """A learner's ``nn.Module``: its tree of submodules, parameters, buffers and modes (see ``judge.Mirror``)."""
+
+    def __init__(self, number: int, nodes: list):
+        self.number, self.nodes = number, nodes  # nodes: [NodeSpec], the root first
+
+
+class NodeSpec:
+    """One module in a learner model's tree, at ``path`` ("" for the root)."""
+
+    def __init__(self, path: str, type_name: str, base: str, attributes: dict, parameters: dict, buffers: dict,
+                 training: bool):
+        self.path, self.type_name, self.base = path, type_name, base
+        self.attributes, self.parameters, self.buffers, self.training = attributes, parameters, buffers, training
+
+
+class ParameterRef:
+    """A parameter of a learner model the judge mirrors, by the model's number and the parameter's name."""
+
+    def __init__(self, number: int, name: str):
+        self.number, self.name = number, name
+
+
+class LentRef:
+    """One of the objects the judge lent to this call, given back (``return model``)."""
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+class NumpyValue:
+    """A numpy array or scalar, as a tensor (or a list, for types torch has not) and its numpy dtype's name."""
+
+    def __init__(self, data, dtype: str, scalar: bool):
+        self.data, self.dtype, self.scalar = data, dtype, scalar
+
+
+class PathValue:
+    def __init__(self, text: str):
+        self.text = text
+
+
+class FigureSpec:
+    """A matplotlib Figure as plain data: its Axes, what is drawn on them, its legends (see ``figures``)."""
+
+    def __init__(self, axes: list, legends: list, shown: bool):
+        self.axes, self.legends, self.shown = axes, legends, shown
+
+
+class Raised:
+    """An exception raised in the learner process, described for ``grader.learner.explain``."""
+
+    def __init__(self, type_name: str, builtin: str, message: str, frames: list, names: list, innermost: bool,
+                 missing_name: str, syntax: tuple | None):
+        self.type_name, self.builtin, self.message = type_name, builtin, message
+        self.frames, self.names, self.innermost = frames, names, innermost  # learner frames: (line, function, text)
+        self.missing_name, self.syntax = missing_name, syntax
+
+
+ALLOWED = [TensorValue, TensorState, ObjectRef, ModuleSpec, NodeSpec, ParameterRef, LentRef, NumpyValue, PathValue,
+           FigureSpec, Raised]
+
+
+def dump(payload) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(payload, buffer, _use_new_zipfile_serialization=False)
+    return buffer.getvalue()
+
+
+def load(data: bytes):
+    """Read a reply from the learner process: only tensors, containers and the classes on ALLOWED are built."""
+    with torch.serialization.safe_globals(ALLOWED):
+        return torch.load(io.BytesIO(data), map_location=None, weights_only=True)
+
+
+# -- tensors, on both sides ---------------------------------------------------------
+
+
+def tensor_state(tensor) -> TensorState:
+    grad = tensor.grad.detach().clone() if tensor.grad is not None else None
+    return TensorState(tensor.detach().clone(), grad, bool(tensor.requires_grad))
+
+
+def put(tensor, data) -> None:
+    """Make ``tensor`` hold ``data``, in place where shapes agree (optimizers keep pointing at it)."""
+    with torch.no_grad():
+        if tensor.shape == data.shape and tensor.dtype == data.dtype and tensor.device == data.device:
+            tensor.copy_(data)
+        else:
+            tensor.data = data
+
+
+def apply_tensor_state(tensor, state: TensorState) -> None:
+    put(tensor, state.data)
+    if tensor.is_leaf:
+        tensor.requires_grad_(state.requires_grad)
+        tensor.grad = state.grad
+
+
+# -- the learner process's side -------------------------------------------------
+
+
+def plain(value) -> bool:
+    return value is None or type(value) in (bool, int, float, str, bytes, complex)
+
+
+class Encoder:
+    """Turns what learner code returned into plain data; ``keep`` stores what must stay in the learner process."""
+
+    def __init__(self, keep, lent_index: dict, parameter_refs: dict, describe_module, describe_figure):
+        self.keep = keep  # object -> its number in the learner process
+        self.lent_index = lent_index  # id(object) -> its index among the objects the judge lent to this call
+        self.parameter_refs = parameter_refs  # id(parameter) -> ParameterRef, for the models the judge mirrors
+        self.describe_module = describe_module
+        self.describe_figure = describe_figure
+        self.count = 0
+
+    def __call__(self, value, depth: int = 0):
+        self.count += 1
+        kind = type(value)
+        if plain(value):
+            return value
+        if id(value) in self.lent_index:
+            return LentRef(self.lent_index[id(value)])
+        if id(value) in self.parameter_refs:
+            return self.parameter_refs[id(value)]
+        if depth > MAX_DEPTH or self.count > MAX_ITEMS:
+            return self.reference(value)
+        if kind in (list, tuple, set, frozenset):
+            return kind(self(item, depth + 1) for item in value)
+        if kind is dict:
+            return {self(key, depth + 1): self(item, depth + 1) for key, item in value.items()}
+        if kind in (torch.Tensor, torch.nn.Parameter):
+            return TensorValue(value.detach().clone(), value.requires_grad, value.grad_fn is not None,
+                               kind is torch.nn.Parameter)
+        if kind in (torch.Size, torch.dtype, torch.device):
+            return value
+        if kind is collections.OrderedDict:  # a state_dict
+            return collections.OrderedDict((self(key, depth + 1), self(item, depth + 1)) for key, item in value.items())
+        if kind is pathlib.PosixPath or kind is pathlib.WindowsPath:
+            return PathValue(str(value))
+        if kind.__module__ == "numpy" and kind.__name__ == "ndarray" or isinstance(value, _numpy_generic()):
+            return encode_numpy(value)
+        if isinstance(value, torch.nn.Module):
+            return self.describe_module(value, self)
+        if _is_figure(value):
+            return self.describe_figure(value)
+        return self.reference(value)
+
+    def reference(self, value) -> ObjectRef:
+        bases = [f"{base.__module__}.{base.__qualname__}" for base in type(value).__mro__]
+        return ObjectRef(self.keep(value), type(value).__name__, bases)
+
+
+def _numpy_generic():
+    import numpy
+
+    return numpy.generic
+
+
+def encode_numpy(value) -> NumpyValue:
+    import numpy
+
+    array = numpy.asarray(value)
+    try:
+        data = torch.from_numpy(array.copy())
+    except TypeError:  # strings, objects: as a list of plain values (anything else stays text)
+        data = [item if plain(item) else str(item) for item in array.ravel().tolist()]
+    return NumpyValue(data, str(array.dtype), isinstance(value, numpy.generic))
+
+
+def _is_figure(value) -> bool:
+    figure = getattr(type(value), "__module__", "")
+    return figure.startswith("matplotlib.figure") and type(value).__name__ in ("Figure", "SubFigure")
