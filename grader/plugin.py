@@ -246,7 +246,8 @@ class GraderPlugin:
             return
         self.settings.channel.send({"type": "phase", "phase": "import"})
         seal_import_path(self.settings.suite_dir)
-        self.process = LearnerProcess(self.settings.snapshot, self.settings.module_name, [self.settings.channel.fd])
+        self.process = LearnerProcess(self.settings.snapshot, self.settings.module_name, [self.settings.channel.fd],
+                                      self.settings.suite_dir)
         for name, first_check in self.settings.hung.items():
             self.process.limit(name, first_check, self.settings.short_limit)
         self.start_learner_process()

@@ -40,6 +40,7 @@ class Host:
         self.objects: dict[int, object] = {}  # what the judge holds a reference to, by number
         self.numbers: dict[int, int] = {}  # id(object) -> number
         self.mirrored: dict[int, torch.nn.Module] = {}  # models the judge mirrors, by number
+        self.graphs: list[tuple[list, list]] = []  # forward passes kept for the judge's backward: (outputs, inputs)
 
     # -- references -------------------------------------------------------------
 
@@ -127,17 +128,32 @@ class Host:
         except Exception as exc:  # noqa: BLE001
             return {"grader_error": f"the grader's request could not be read here ({type(exc).__name__}: {exc})"}
         if kind == "reset":
+            self.graphs.clear()
             self.objects.clear()
             self.numbers.clear()
             self.mirrored.clear()
             sys.modules["matplotlib.pyplot"].close("all")
             return {"ok": True}
-        callee, args, kwargs, lent, world = rest
+        if kind == "backward":
+            return self.backward(*rest)
+        callee, args, kwargs, (lent, grads), world, graph = rest
+        for obj, grad in zip(lent, grads):
+            if grad is not None:
+                obj.grad = grad
         steps = count_steps_of(lent)
         self.take_world(world)
         reply: dict = {}
         try:
-            result = callee(*args, **kwargs)
+            if graph is None:
+                result = callee(*args, **kwargs)
+            else:  # a forward pass the judge will differentiate: keep its graph here for the backward pass
+                with torch.enable_grad():
+                    result = callee(*args, **kwargs)
+                positions, names = graph
+                outputs = result if type(result) is tuple else (result,)
+                wrt = [args[i] for i in positions] + [callee.get_parameter(name) for name in names]
+                self.graphs.append(([out for out in outputs if isinstance(out, torch.Tensor)], wrt))
+                reply["graph"] = len(self.graphs) - 1
         except BaseException as exc:  # noqa: BLE001 - every way learner code can end is told to the judge
             reply.update(self.describe_raised(exc, callee, args))
         else:
@@ -153,6 +169,18 @@ class Host:
             return {"grader_error": f"what your code returned could not be read ({type(exc).__name__}: {exc})"}
         reply["world"] = world_now()
         return reply
+
+    def backward(self, token: int, grad_outputs) -> dict:
+        """The gradients of a kept forward pass with respect to its inputs and the model's parameters."""
+        try:
+            outputs, wrt = self.graphs[token]
+            pairs = [(out, grad) for out, grad in zip(outputs, grad_outputs) if grad is not None and out.requires_grad]
+            grads = torch.autograd.grad([out for out, _ in pairs], wrt, [grad for _, grad in pairs],
+                                        allow_unused=True, retain_graph=True) if pairs else [None] * len(wrt)
+        except BaseException as exc:  # noqa: BLE001
+            return self.describe_raised(exc, None, ())
+        return {"value": [None if grad is None else values.TensorValue(grad.detach(), False, False, False)
+                          for grad in grads]}
 
     def take_world(self, world: dict) -> None:
         torch.set_rng_state(world["torch"])
@@ -184,7 +212,8 @@ class Host:
         if isinstance(exc, AttributeError) and callee is builtins.getattr and args and args[0] is self.module:
             missing = str(args[1])
         syntax = (exc.filename, exc.lineno, exc.msg) if isinstance(exc, SyntaxError) else None
-        return {"raised": Raised(name, builtin, str(exc), frames, learner_files.learner_function_names(exc, self.filename),
+        bases = [f"{base.__module__}.{base.__qualname__}" for base in type(exc).__mro__]
+        return {"raised": Raised(name, bases, builtin, str(exc), frames, learner_files.learner_function_names(exc, self.filename),
                                  learner_files.raised_in_learner_code(exc, self.filename), missing, syntax)}
 
     def say_where(self, signum, frame) -> None:

@@ -28,6 +28,7 @@ import random
 import signal
 import socket
 import sys
+import unittest
 
 import numpy
 import torch
@@ -51,8 +52,9 @@ class CrossingRefused(Exception):
 class LearnerProcess:
     """The process that runs the learner's file for one grading, forked from the judge."""
 
-    def __init__(self, snapshot, module_name: str, close_fds: list[int]):
+    def __init__(self, snapshot, module_name: str, close_fds: list[int], suite_dir: str = ""):
         self.snapshot, self.module_name, self.close_fds = snapshot, module_name, close_fds
+        self.suite_dir = suite_dir  # exceptions of the suite's own classes are rebuilt as those classes
         self.sock: socket.socket | None = None
         self.pid = 0
         self.limits: list[tuple[str, str, float]] = []  # functions that ran out of time: a short limit each
@@ -164,11 +166,16 @@ class LearnerProcess:
                                   f"process ({exc}); pass tensors, models, optimizers and plain values") from None
         return buffer.getvalue()
 
-    def call(self, callee, args=(), kwargs=None):
-        """``callee(*args, **kwargs)`` in the learner process, with the judge's objects lent by value."""
+    def call(self, callee, args=(), kwargs=None, graph=None):
+        """``callee(*args, **kwargs)`` in the learner process, with the judge's objects lent by value.
+
+        ``graph`` (positions of the arguments, names of the parameters) asks the learner process to keep
+        the forward pass's graph for ``backward``; the reply's value then comes with its number.
+        """
         kwargs = kwargs or {}
         lent = lent_objects((args, kwargs), self.mirror_parameters)
-        reply = self.exchange(self.pickle(("call", callee, args, kwargs, lent, self.world())))
+        grads = [obj.grad if isinstance(obj, torch.Tensor) else None for obj in lent]  # pickle leaves .grad out
+        reply = self.exchange(self.pickle(("call", callee, args, kwargs, (lent, grads), self.world(), graph)))
         if not isinstance(reply, dict):
             raise LearnerProcessEnded("your code's process answered with something the grader does not read")
         self.take_world(reply.get("world"))
@@ -178,14 +185,23 @@ class LearnerProcess:
         for obj, state in zip(lent, reply.get("lent", [])):
             self.take_back(obj, state)
         if "raised" in reply:
-            raise rebuild_exception(reply["raised"])
+            raise rebuild_exception(reply["raised"], self.suite_dir)
         if "escaped" in reply:
             raise LearnerEscaped(str(reply["escaped"]))
         if "hung" in reply:
             raise LearnerHung(str(reply["hung"]))
         if "value" not in reply:
             raise LearnerProcessEnded(str(reply.get("grader_error", "your code's process sent no answer")))
-        return self.decode(reply["value"], lent)
+        value = self.decode(reply["value"], lent)
+        return value if graph is None else (value, reply.get("graph"))
+
+    def backward(self, token, grad_outputs) -> list:
+        """Gradients of a kept forward pass, for its inputs and parameters (None where nothing flowed)."""
+        reply = self.exchange(self.pickle(("backward", token, grad_outputs)))
+        if isinstance(reply, dict) and "raised" in reply:
+            raise rebuild_exception(reply["raised"], self.suite_dir)
+        grads = self.decode(reply.get("value", [])) if isinstance(reply, dict) else []
+        return [grad.detach() if isinstance(grad, torch.Tensor) else None for grad in grads]
 
     # -- process-wide state -------------------------------------------------------
 
@@ -365,6 +381,15 @@ def numpy_of(value: NumpyValue):
 # -- what stands for the learner's objects -------------------------------------------------
 
 
+def process_of(anchor) -> LearnerProcess:
+    """The learner process that ``anchor`` (the ``learner`` fixture, a mirrored model, a remote object) lives in."""
+    if isinstance(anchor, Mirror):
+        return anchor.__dict__["_kit_process"]
+    if isinstance(anchor, (LearnerModule, RemoteObject)):
+        return object.__getattribute__(anchor, "_kit_process")
+    raise TypeError(f"{type(anchor).__name__} does not live in the learner process")
+
+
 class LearnerModule:
     """The ``learner`` fixture: the learner's file, as a module that lives in the learner process."""
 
@@ -456,7 +481,7 @@ def allowed_classes(names, prefixes: tuple, fallback: type) -> list[type]:
     found = []
     for name in names if isinstance(names, (list, tuple)) else []:
         module_name, _, qualname = str(name).rpartition(".")
-        if not module_name.startswith(prefixes):
+        if not str(name).startswith(prefixes):
             continue
         owner = sys.modules.get(module_name)
         cls = getattr(owner, qualname, None) if owner is not None and qualname.isidentifier() else None
@@ -473,7 +498,14 @@ class Mirror(torch.nn.Module):
     """
 
     def forward(self, *args, **kwargs):
-        return self.__dict__["_kit_process"].call(self, args, kwargs)
+        process = self.__dict__["_kit_process"]
+        positions = [index for index, arg in enumerate(args) if isinstance(arg, torch.Tensor) and arg.requires_grad]
+        names = [name for name, parameter in self.named_parameters() if parameter.requires_grad]
+        if not torch.is_grad_enabled() or not positions and not names:
+            return process.call(self, args, kwargs)
+        # Gradients must reach this model's parameters here: the backward pass runs in the learner process.
+        tensors = [args[index] for index in positions] + [self.get_parameter(name) for name in names]
+        return RemoteForward.apply(process, self, args, kwargs, (positions, names), *tensors)
 
     def __getattr__(self, name: str):
         try:
@@ -486,6 +518,27 @@ class Mirror(torch.nn.Module):
 
     def __deepcopy__(self, memo):
         return self.__dict__["_kit_process"].call(copy.deepcopy, (self,))
+
+
+class RemoteForward(torch.autograd.Function):
+    """A mirrored model's forward pass as one step of the judge's graph; its backward asks the learner process."""
+
+    @staticmethod
+    def forward(ctx, process, node, args, kwargs, graph, *tensors):
+        value, token = process.call(node, args, kwargs, graph=graph)
+        ctx.process, ctx.token, ctx.count = process, token, len(tensors)
+        if isinstance(value, torch.Tensor):
+            return value.detach()
+        if type(value) is tuple and all(isinstance(item, torch.Tensor) for item in value):
+            return tuple(item.detach() for item in value)
+        return value
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, *grad_outputs):
+        grads = ctx.process.backward(ctx.token, list(grad_outputs))
+        grads = (grads + [None] * ctx.count)[:ctx.count]
+        return (None, None, None, None, None, *grads)
 
 
 _mirror_classes: dict[tuple, type] = {}
@@ -534,18 +587,29 @@ def fill_node(process: LearnerProcess, node: Mirror, spec) -> None:
 # -- exceptions ----------------------------------------------------------------------------------
 
 _exception_classes: dict[tuple, type] = {}
+EXCEPTION_MODULES = ("torch.", "numpy.", "pickle.", "_pickle.", "zipfile.", "json.", "io.", "builtins.")
 
 
-def rebuild_exception(raised) -> Exception:
+def suite_modules(folder: str) -> list[str]:
+    """The names of the modules loaded from the suite's folder (the suite and its helpers), each ending in a dot."""
+    return [f"{name}." for name, module in list(sys.modules.items())
+            if folder and str(getattr(module, "__file__", "") or "").startswith(folder + os.sep)]
+
+
+def rebuild_exception(raised, suite_dir: str) -> Exception:
     """An exception standing for one raised in the learner process: same name, a built-in base, its message.
 
     Never a BaseException that is not an Exception (those are told apart by the learner process as escapes).
     """
     if not isinstance(raised, values.Raised):
         return LearnerProcessEnded("your code's process described an error in a way the grader does not read")
-    base = getattr(builtins, str(raised.builtin), None)
-    if not (isinstance(base, type) and issubclass(base, Exception)):
-        base = Exception
+    # The class itself where the judge has it already (pickle's, torch's, the suite's own): checks may catch it.
+    # Never one of the grader's or pytest's: those would decide a status instead of describing an error.
+    base = allowed_classes(raised.bases, EXCEPTION_MODULES + tuple(suite_modules(suite_dir)), Exception)[0]
+    if not issubclass(base, Exception) or issubclass(base, unittest.SkipTest):
+        base = getattr(builtins, str(raised.builtin), None)
+        if not (isinstance(base, type) and issubclass(base, Exception)):
+            base = Exception
     name = str(raised.type_name) if str(raised.type_name).isidentifier() else base.__name__
     key = (name, base)
     if key not in _exception_classes:

@@ -94,9 +94,9 @@ class FigureSpec:
 class Raised:
     """An exception raised in the learner process, described for ``grader.learner.explain``."""
 
-    def __init__(self, type_name: str, builtin: str, message: str, frames: list, names: list, innermost: bool,
-                 missing_name: str, syntax: tuple | None):
-        self.type_name, self.builtin, self.message = type_name, builtin, message
+    def __init__(self, type_name: str, bases: list, builtin: str, message: str, frames: list, names: list,
+                 innermost: bool, missing_name: str, syntax: tuple | None):
+        self.type_name, self.bases, self.builtin, self.message = type_name, bases, builtin, message
         self.frames, self.names, self.innermost = frames, names, innermost  # learner frames: (line, function, text)
         self.missing_name, self.syntax = missing_name, syntax
 
