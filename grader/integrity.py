@@ -1,20 +1,15 @@
-"""Keeping the grader honest: its files, and the functions its checks use, as they were.
+"""Keeping the grader's files as they were, and the cache and backup folders.
 
-Learner code runs in the same process as the checks, so it could try to change
-what they rely on. Two guards undo that:
+``FileGuard`` remembers every file of the grader (and of the suites in use)
+before any learner code runs, where there is no sandbox to keep them
+read-only. After each grading child it looks again: a changed, added or
+deleted file is put back as it was and reported, so the checks that ran
+alongside count as errors ("the grader's files were tampered with"), and the
+next run is not affected either.
 
-* ``FileGuard`` remembers every file of the grader (and of the suites in use)
-  before any learner code runs. After each grading child it looks again: a
-  changed, added or deleted file is put back as it was and reported, so the
-  checks that ran alongside count as errors ("the grader's files were
-  tampered with"), and the next run is not affected either.
-* ``FunctionGuard`` remembers the functions and classes that checks use for
-  comparing and reporting (``torch.allclose``, ``math.isclose``, builtins,
-  pytest's and the grader's own machinery) before the learner's file is
-  imported, and puts back any that were replaced, before each check and again
-  before its verdict is decided.
-
-What they cannot stop is written in docs/security.md.
+Functions in memory need no guard: learner code runs in a process of its own,
+and the checks in a judge process it cannot reach (``grader.boundary``).
+What the file guard cannot stop is written in docs/security.md.
 """
 
 from __future__ import annotations
@@ -23,9 +18,6 @@ import itertools
 import os
 import time
 from pathlib import Path
-
-_MISSING = object()
-
 
 class FileGuard:
     """The grader's own files and the suites in use, remembered byte for byte.
@@ -121,67 +113,3 @@ def keep_backup(data: bytes, name: str) -> Path:
             backup.unlink(missing_ok=True)  # half a backup would look like a whole one
             raise
         return backup
-
-
-def guarded(value) -> bool:
-    """Whether a FunctionGuard keeps ``value``: functions, classes and method descriptors, not modules or data."""
-    if isinstance(value, (classmethod, staticmethod, property)):
-        return True  # not callable themselves, but they are how classes hold methods
-    return callable(value) and not isinstance(value, type(time))
-
-
-class FunctionGuard:
-    """Remembers the callables of some modules and classes, and puts back any that get replaced."""
-
-    def __init__(self, owners: list[object]):
-        self.saved = []
-        for owner in owners:
-            entries = {name: value for name, value in vars(owner).items() if guarded(value)}
-            self.saved.append((owner, entries))
-
-    def restore(self) -> list[str]:
-        """Undo replacements; return what had been replaced, as ``module.name``."""
-        replaced = []
-        for owner, entries in self.saved:
-            current = vars(owner)
-            for name, value in entries.items():
-                if current.get(name, _MISSING) is not value:
-                    try:
-                        setattr(owner, name, value)
-                    except (AttributeError, TypeError):
-                        continue
-                    replaced.append(f"{getattr(owner, '__name__', owner)}.{name}")
-            if isinstance(owner, type):
-                # On a class, a new attribute can shadow an inherited method (Tensor.__eq__ over TensorBase's).
-                for name in [name for name, value in current.items() if name not in entries and guarded(value)]:
-                    try:
-                        delattr(owner, name)
-                    except (AttributeError, TypeError):
-                        continue
-                    replaced.append(f"{owner.__name__}.{name}")
-        return replaced
-
-
-def comparison_owners() -> list[object]:
-    """The modules and classes whose functions checks rely on to compare values and report verdicts."""
-    import builtins
-    import math
-    import operator
-
-    import _pytest.outcomes
-    import _pytest.python
-    import _pytest.reports
-    import _pytest.runner
-    import numpy
-    import pytest
-    import torch
-    import torch.testing
-
-    import grader.checking
-    import grader.learner
-    import grader.plugin
-
-    return [builtins, math, operator, numpy, torch, torch.testing, torch.Tensor, torch._C.TensorBase,
-            pytest, _pytest.outcomes, _pytest.runner, _pytest.runner.CallInfo, _pytest.python,
-            _pytest.python.Function, _pytest.reports, _pytest.reports.TestReport,
-            grader.checking, grader.learner, grader.plugin, grader.plugin.GraderPlugin, grader.plugin.Channel]

@@ -22,6 +22,7 @@ import sys
 
 import numpy
 import torch
+from torch.nn.modules import module as module_internals
 
 from grader import learner as learner_files
 from grader.boundary import figures, framing, values
@@ -40,6 +41,7 @@ class Host:
         self.objects: dict[int, object] = {}  # what the judge holds a reference to, by number
         self.numbers: dict[int, int] = {}  # id(object) -> number
         self.mirrored: dict[int, torch.nn.Module] = {}  # models the judge mirrors, by number
+        self.seen_parameters: dict[tuple, int] = {}  # (model, module path, name) -> id of the parameter last sent
         self.graphs: list[tuple[list, list]] = []  # forward passes kept for the judge's backward: (outputs, inputs)
 
     # -- references -------------------------------------------------------------
@@ -80,8 +82,16 @@ class Host:
             parameters = {name: tensor_state(parameter) for name, parameter in module._parameters.items()
                           if parameter is not None}
             buffers = {name: buffer.detach().clone() for name, buffer in module._buffers.items() if buffer is not None}
-            nodes.append(NodeSpec(path, type(module).__name__, torch_base(type(module)), attributes, parameters,
-                                  buffers, bool(module.training)))
+            replaced = [name for name, parameter in module._parameters.items() if parameter is not None
+                        and self.seen_parameters.get((number, path, name), id(parameter)) != id(parameter)]
+            for name, parameter in module._parameters.items():
+                if parameter is not None:
+                    self.seen_parameters[(number, path, name)] = id(parameter)
+            base = torch_base(type(module))
+            nodes.append(NodeSpec(path, type(module).__name__, base,
+                                  f"{type(module).__module__}.{type(module).__qualname__}" == base,
+                                  type(module).forward is not torch.nn.Module.forward, attributes, parameters,
+                                  buffers, bool(module.training), replaced))
         encode.parameter_refs.update({id(p): ParameterRef(number, name) for name, p in model.named_parameters()})
         return ModuleSpec(number, nodes)
 
@@ -91,12 +101,15 @@ class Host:
             model = self.mirrored.get(number)
             if model is None:
                 continue
-            for path, (parameters, buffers, training) in nodes.items():
+            for path, (parameters, buffers, tensors, training) in nodes.items():
                 try:
                     module = model.get_submodule(path)
                 except AttributeError:
                     continue
                 module.training = training
+                for name, tensor in tensors.items():
+                    if type(getattr(module, name, None)) is torch.Tensor:
+                        put(getattr(module, name), tensor)
                 for name, state in parameters.items():
                     if module._parameters.get(name) is not None:
                         apply_tensor_state(module._parameters[name], state)
@@ -129,6 +142,7 @@ class Host:
             return {"grader_error": f"the grader's request could not be read here ({type(exc).__name__}: {exc})"}
         if kind == "reset":
             self.graphs.clear()
+            self.seen_parameters.clear()
             self.objects.clear()
             self.numbers.clear()
             self.mirrored.clear()
@@ -141,6 +155,8 @@ class Host:
             if grad is not None:
                 obj.grad = grad
         steps = count_steps_of(lent)
+        lent_parameters = {id(obj): {name: id(p) for name, p in obj.named_parameters()}
+                           for obj in lent if isinstance(obj, torch.nn.Module)}
         self.take_world(world)
         reply: dict = {}
         try:
@@ -163,7 +179,8 @@ class Host:
         try:
             if "value" in reply:
                 reply["value"] = encode(reply["value"])
-            reply["lent"] = [lent_state(obj, steps.get(id(obj), 0), encode) for obj in lent]
+            reply["lent"] = [lent_state(obj, steps.get(id(obj), 0), lent_parameters.get(id(obj), {}), encode)
+                             for obj in lent]
             reply["mirrors"] = [self.describe_module(model, encode) for model in list(self.mirrored.values())]
         except BaseException as exc:  # noqa: BLE001 - a property that raises, a tensor that cannot be copied
             return {"grader_error": f"what your code returned could not be read ({type(exc).__name__}: {exc})"}
@@ -190,6 +207,11 @@ class Host:
         random.setstate(world["random"])
         torch.set_grad_enabled(world["grad"])
         torch.set_default_dtype(world["dtype"])
+        # Global module hooks the judge has removed (a check cleaning up) are removed here too, newest first.
+        for kind, wanted in zip(values.HOOK_KINDS, world["global_hooks"]):
+            hooks = getattr(module_internals, "_global" + kind)
+            while len(hooks) > wanted:
+                hooks.popitem()
         try:
             os.chdir(world["cwd"])
         except OSError:
@@ -269,7 +291,7 @@ def count_steps_of(lent: list) -> dict:
     return steps
 
 
-def lent_state(obj, steps: int, encode):
+def lent_state(obj, steps: int, parameters_before: dict, encode):
     """What a call left in an object the judge lent it."""
     if isinstance(obj, torch.Tensor):
         return tensor_state(obj)
@@ -278,7 +300,12 @@ def lent_state(obj, steps: int, encode):
     if isinstance(obj, torch.nn.Module):
         return {"training": bool(obj.training),
                 "attributes": {key: encode(value) for key, value in vars(obj).items()
-                               if not key.startswith("_") and key != "training" and simple(value)}}
+                               if not key.startswith("_") and key != "training" and simple(value)},
+                # By name, so that a parameter the call replaced (load_state_dict(assign=True)) is seen as new.
+                "parameters": {name: (tensor_state(p), parameters_before.get(name) != id(p))
+                               for name, p in obj.named_parameters()},
+                "buffers": {name: b.detach().clone() for name, b in obj.named_buffers()},
+                "hooks": {path: values.hook_counts(module) for path, module in obj.named_modules()}}
     return None
 
 
@@ -291,7 +318,8 @@ def world_now() -> dict:
                       float(gauss)),
             "random": random.getstate(),
             "grad": torch.is_grad_enabled(),
-            "dtype": torch.get_default_dtype()}
+            "dtype": torch.get_default_dtype(),
+            "global_hooks": values.hook_counts(module_internals, "_global")}
 
 
 def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -> None:
@@ -333,10 +361,16 @@ def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -
 
 def patch_show() -> None:
     """Note on a Figure that learner code showed it (the judge's copy of the Figure repeats the call)."""
+    from matplotlib import pyplot
     from matplotlib.figure import Figure
 
     def show(self, *args, **kwargs):
         setattr(self, figures.SHOWN, True)  # nothing to show it on here
 
+    def show_all(*args, **kwargs):
+        for number in pyplot.get_fignums():
+            show(pyplot.figure(number))
+
     Figure.show = show
+    pyplot.show = show_all
 

@@ -32,6 +32,8 @@ import unittest
 
 import numpy
 import torch
+import torch.utils.hooks
+from torch.nn.modules import module as module_internals
 
 from grader.boundary import figures, framing, values
 from grader.boundary.values import (FigureSpec, LentRef, ModuleSpec, NumpyValue, ObjectRef, ParameterRef, PathValue,
@@ -182,7 +184,9 @@ class LearnerProcess:
         for spec in reply.get("mirrors", []):
             if isinstance(spec, ModuleSpec):
                 self.mirror(spec)
-        for obj, state in zip(lent, reply.get("lent", [])):
+        states = list(zip(lent, reply.get("lent", [])))
+        # Tensors first, then modules: a module's parameters by name win over a parameter it no longer holds.
+        for obj, state in sorted(states, key=lambda pair: not isinstance(pair[0], torch.Tensor)):
             self.take_back(obj, state)
         if "raised" in reply:
             raise rebuild_exception(reply["raised"], self.suite_dir)
@@ -209,6 +213,8 @@ class LearnerProcess:
         mirrors = {number: {path: ({name: values.tensor_state(p) for name, p in module._parameters.items()
                                     if p is not None},
                                    {name: b.detach() for name, b in module._buffers.items() if b is not None},
+                                   {key: value.detach() for key, value in vars(module).items()
+                                    if type(value) is torch.Tensor and not key.startswith("_")},
                                    module.training)
                             for path, module in root.named_modules()}
                    for number, root in self.mirrors.items()}
@@ -216,6 +222,7 @@ class LearnerProcess:
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
                 "numpy": numpy.random.get_state(), "random": random.getstate(),
                 "grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
+                "global_hooks": values.hook_counts(module_internals, "_global"),
                 "cwd": os.getcwd(), "mirrors": mirrors}
 
     def take_world(self, world) -> None:
@@ -230,7 +237,8 @@ class LearnerProcess:
                       lambda: random.setstate(world["random"]),
                       lambda: torch.set_grad_enabled(world["grad"] is True),
                       lambda: world["dtype"] in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-                      and torch.set_default_dtype(world["dtype"])):
+                      and torch.set_default_dtype(world["dtype"]),
+                      lambda: stand_in_hooks(module_internals, world["global_hooks"], "_global")):
             try:
                 apply()
             except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError):
@@ -250,7 +258,18 @@ class LearnerProcess:
                 obj.training = state["training"] is True
                 for key, value in state["attributes"].items():
                     setattr(obj, str(key), self.decode(value))
-        except (KeyError, TypeError, ValueError, RuntimeError):
+                for name, (tensor_state, replaced) in state["parameters"].items():
+                    owner, _, attribute = str(name).rpartition(".")
+                    module = obj.get_submodule(owner)
+                    if replaced is True:  # a new object there, as in the learner process: old references go stale
+                        module._parameters[attribute] = torch.nn.Parameter(tensor_state.data.clone())
+                    values.apply_tensor_state(module._parameters[attribute], tensor_state)
+                for name, tensor in state["buffers"].items():
+                    owner, _, attribute = str(name).rpartition(".")
+                    values.put(obj.get_submodule(owner)._buffers[attribute], tensor)
+                for path, counts in state["hooks"].items():
+                    stand_in_hooks(obj.get_submodule(str(path)), counts)
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError):
             pass
 
     # -- values ---------------------------------------------------------------------
@@ -322,6 +341,27 @@ class RequestPickler(pickle.Pickler):
         return None
 
 
+def stand_in_hook(*args, **kwargs):
+    """Stands, in the judge, for a hook learner code left registered in the learner process. Does nothing."""
+    return None
+
+
+def stand_in_hooks(owner, counts, prefix: str = "") -> None:
+    """Make ``owner`` hold as many hooks of each kind as its copy in the learner process was left with.
+
+    The judge's own hooks stay; stand-ins make up the difference, so a check that looks for hooks left
+    behind (``module._forward_hooks``) sees them. Hooks do not travel: they are not called from here.
+    """
+    for kind, count in zip(values.HOOK_KINDS, counts):
+        hooks = getattr(owner, prefix + kind, None)
+        if hooks is None or not isinstance(count, int):
+            continue
+        for key in [key for key, hook in hooks.items() if hook is stand_in_hook]:
+            del hooks[key]
+        for _ in range(max(0, min(count, 10_000) - len(hooks))):
+            hooks[torch.utils.hooks.RemovableHandle(hooks).id] = stand_in_hook
+
+
 def lent_objects(root, mirror_parameters: dict) -> list:
     """The judge's tensors, models and optimizers reachable from a call's arguments, each once, in a fixed order."""
     found, seen = [], set()
@@ -364,8 +404,9 @@ def tensor_of(value: TensorValue) -> torch.Tensor:
     data = value.data
     if value.is_parameter:
         return torch.nn.Parameter(data, requires_grad=value.requires_grad is True)
-    if value.has_history is True:
-        return data.requires_grad_(True).clone()  # a tensor with a history, as the learner's was
+    if value.has_history is True and (data.is_floating_point() or data.is_complex()):
+        with torch.enable_grad():
+            return data.requires_grad_(True).clone()  # a tensor with a history, as the learner's was
     return data.requires_grad_(value.requires_grad is True) if data.is_floating_point() or data.is_complex() else data
 
 
@@ -527,11 +568,14 @@ class RemoteForward(torch.autograd.Function):
     def forward(ctx, process, node, args, kwargs, graph, *tensors):
         value, token = process.call(node, args, kwargs, graph=graph)
         ctx.process, ctx.token, ctx.count = process, token, len(tensors)
-        if isinstance(value, torch.Tensor):
-            return value.detach()
-        if type(value) is tuple and all(isinstance(item, torch.Tensor) for item in value):
-            return tuple(item.detach() for item in value)
-        return value
+        outputs = value if type(value) is tuple else (value,)
+        if not all(isinstance(item, torch.Tensor) for item in outputs):
+            return value
+        detached = tuple(item.detach() for item in outputs)
+        for item, copy_ in zip(outputs, detached):
+            if not item.requires_grad:  # no graph there (.data, no_grad in forward): none here either
+                ctx.mark_non_differentiable(copy_)
+        return detached if type(value) is tuple else detached[0]
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -549,10 +593,13 @@ def new_node(process: LearnerProcess, number: int, spec) -> Mirror:
     if not issubclass(base, torch.nn.Module):
         base = torch.nn.Module
     name = str(spec.type_name) if str(spec.type_name).isidentifier() else "LearnerModel"
-    key = (name, base)
+    exact = spec.exact is True and name == base.__name__  # the learner's layer is exactly torch's nn.Linear, say
+    key = (name, base, exact, spec.own_forward is True)
     if key not in _mirror_classes:
-        _mirror_classes[key] = type(name, (Mirror,) if base is torch.nn.Module else (Mirror, base),
-                                    {"__module__": "learner"})
+        namespace = {"__module__": base.__module__ if exact else "learner"}
+        if spec.own_forward is not True:
+            namespace["forward"] = torch.nn.Module.forward  # the class has none: calling it fails, as it would there
+        _mirror_classes[key] = type(name, (Mirror,) if base is torch.nn.Module else (Mirror, base), namespace)
     node = _mirror_classes[key].__new__(_mirror_classes[key])
     torch.nn.Module.__init__(node)
     node.__dict__.update(_kit_process=process, _kit_number=number, _kit_path=str(spec.path))
@@ -569,7 +616,7 @@ def fill_node(process: LearnerProcess, node: Mirror, spec) -> None:
         del node._parameters[name]
     for name, state in spec.parameters.items():
         parameter = node._parameters.get(name)
-        if parameter is None:
+        if parameter is None or name in spec.replaced:
             parameter = node._parameters[name] = torch.nn.Parameter(state.data.clone())
         try:
             values.apply_tensor_state(parameter, state)

@@ -52,10 +52,11 @@ class ModuleSpec:
 class NodeSpec:
     """One module in a learner model's tree, at ``path`` ("" for the root)."""
 
-    def __init__(self, path: str, type_name: str, base: str, attributes: dict, parameters: dict, buffers: dict,
-                 training: bool):
-        self.path, self.type_name, self.base = path, type_name, base
+    def __init__(self, path: str, type_name: str, base: str, exact: bool, own_forward: bool, attributes: dict,
+                 parameters: dict, buffers: dict, training: bool, replaced: list):
+        self.path, self.type_name, self.base, self.exact, self.own_forward = path, type_name, base, exact, own_forward
         self.attributes, self.parameters, self.buffers, self.training = attributes, parameters, buffers, training
+        self.replaced = replaced  # parameters that are new objects since the judge last saw them
 
 
 class ParameterRef:
@@ -139,6 +140,16 @@ def apply_tensor_state(tensor, state: TensorState) -> None:
     if tensor.is_leaf:
         tensor.requires_grad_(state.requires_grad)
         tensor.grad = state.grad
+
+
+# -- hooks, on both sides ---------------------------------------------------------
+
+HOOK_KINDS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
+def hook_counts(owner, prefix: str = "") -> list[int]:
+    """How many hooks of each kind ``owner`` holds (a module, or ``torch.nn.modules.module`` with ``_global``)."""
+    return [len(getattr(owner, prefix + kind, None) or {}) for kind in HOOK_KINDS]
 
 
 # -- the learner process's side -------------------------------------------------

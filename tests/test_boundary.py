@@ -1,0 +1,191 @@
+"""The verdict boundary: checks run in a judge process that never imports the learner's file.
+
+A suite written here and a learner file written here are graded with the real
+command line; each check's message reports what it saw, so the test can read it.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import pytest
+import torch
+
+from grader.boundary import values
+from tests.conftest import grade_json
+
+# The learner's file records, at import, which process imported it, in the folder both processes share.
+RECORDING_LEARNER = '''
+import os
+import torch
+from torch import nn
+
+with open("/tmp/imported-by", "a") as record:
+    record.write(f"{os.getpid()}\\n")
+
+
+def seeded_model():
+    return nn.Linear(3, 2)
+
+
+def draw():
+    return torch.rand(4)
+
+
+def train_step(model, X, y, loss_fn, optimizer):
+    model.train()
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+    model.seen.append("stepped")
+    X.mul_(2)
+    return loss.item()
+
+
+def make_loader():
+    data = torch.utils.data.TensorDataset(torch.arange(6.0).reshape(6, 1), torch.arange(6.0))
+    return torch.utils.data.DataLoader(data, batch_size=4)
+
+
+class Twice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(2, 1)
+
+    def forward(self, x):
+        return 2 * self.layer(x)
+'''
+
+SUITE = '''
+import os
+import sys
+
+import pytest
+import torch
+from torch import nn
+
+
+class Probe(nn.Linear):
+    def __init__(self):
+        super().__init__(2, 1)
+        self.seen = []
+
+
+@pytest.mark.check(id="who_imported", name="who imported the learner's file", points=1)
+def test_who_imported(learner):
+    learner.draw()  # the learner process has certainly imported the file by now
+    with open("/tmp/imported-by") as record:
+        importers = record.read().split()
+    names = [name for name in sys.modules if name.startswith("exercise_")]
+    raise AssertionError(f"judge={os.getpid()} importers={','.join(importers)} modules={','.join(names) or 'none'}")
+
+
+@pytest.mark.check(id="seeded_alike", name="a seeded learner model has the weights the judge expects", points=1)
+def test_seeded_alike(learner):
+    torch.manual_seed(7)
+    theirs = learner.seeded_model()
+    torch.manual_seed(7)
+    ours = nn.Linear(3, 2)
+    assert torch.equal(theirs.weight, ours.weight) and torch.equal(theirs.bias, ours.bias), "weights differ"
+    assert isinstance(theirs, nn.Linear) and theirs.in_features == 3, "not a Linear(3, 2)"
+    after = torch.rand(4)
+    torch.manual_seed(7)
+    nn.Linear(3, 2)
+    assert torch.equal(after, torch.rand(4)), "the generator did not come back where the learner left it"
+
+
+@pytest.mark.check(id="lent_objects", name="what a call changes in the judge's objects comes back", points=1)
+def test_lent_objects(learner):
+    torch.manual_seed(0)
+    model, X, y = Probe(), torch.rand(8, 2), torch.rand(8, 1)
+    model.eval()
+    start = model.weight.detach().clone()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    steps = []
+    optimizer.register_step_post_hook(lambda *args: steps.append(1))
+    original = X.clone()
+    loss = learner.train_step(model, X, y, nn.MSELoss(), optimizer)
+    assert type(loss) is float, f"loss came back as {type(loss).__name__}"
+    assert model.training, "the mode did not come back"
+    assert model.seen == ["stepped"], f"the probe's records did not come back: {model.seen}"
+    assert not torch.equal(model.weight, start), "the parameters did not come back"
+    assert model.weight.grad is not None, "the gradients did not come back"
+    assert steps == [1], f"steps seen here: {steps}"
+    assert torch.equal(X, 2 * original), "a tensor changed in place did not come back"
+
+
+@pytest.mark.check(id="remote_objects", name="a learner's loader is used through a handle", points=1)
+def test_remote_objects(learner):
+    loader = learner.make_loader()
+    assert isinstance(loader, torch.utils.data.DataLoader), f"{type(loader).__mro__}"
+    assert len(loader) == 2 and loader.batch_size == 4, "len or batch_size"
+    batches = [X.shape[0] for X, _ in loader]
+    assert batches == [4, 2], f"batches {batches}"
+
+
+@pytest.mark.check(id="gradients_through", name="the judge trains a learner's model with its own loop", points=1)
+def test_gradients_through(learner):
+    torch.manual_seed(1)
+    model = learner.Twice()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    X = torch.rand(16, 2)
+    y = X.sum(dim=1, keepdim=True)
+    first = None
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = nn.functional.mse_loss(model(X), y)
+        loss.backward()
+        optimizer.step()
+        first = first if first is not None else loss.item()
+    assert model.layer.weight.grad is not None, "no gradient reached the mirrored layer"
+    with torch.no_grad():
+        assert torch.allclose(model(X), 2 * model.layer(X)), "the learner process does not use the judge's weights"
+    assert loss.item() < first / 2, f"loss went from {first} to {loss.item()}"
+'''
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("boundary")
+    (root / "suites").mkdir()
+    (root / "suites" / "test_03_training.py").write_text(SUITE)
+    (root / "learner").mkdir()
+    (root / "learner" / "exercise_03_training.py").write_text(RECORDING_LEARNER)
+    report, _ = grade_json("3", "--source", str(root / "learner"), "--suites", str(root / "suites"))
+    return {check["id"]: check for check in report["exercises"][0]["checks"]}
+
+
+def test_the_judge_never_imports_the_learners_file(graded):
+    message = graded["who_imported"]["message"]
+    fields = dict(part.split("=", 1) for part in message.split())
+    importers = fields["importers"].split(",")
+    assert fields["modules"] == "none", message
+    assert importers and fields["judge"] not in importers, message
+
+
+@pytest.mark.parametrize("check_id", ["seeded_alike", "lent_objects", "remote_objects", "gradients_through"])
+def test_objects_cross_the_boundary_as_checks_expect(graded, check_id):
+    assert graded[check_id]["status"] == "passed", graded[check_id]["message"]
+
+
+class RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.makedirs, ("/tmp/should-never-exist",))
+
+
+@pytest.mark.parametrize("payload", [RunsCode(), eval, {"key": RunsCode()}])
+def test_a_reply_that_would_run_code_is_refused(payload):
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with pytest.raises(pickle.UnpicklingError):
+        values.load(buffer.getvalue())
+
+
+def test_plain_replies_are_read():
+    reply = {"value": [1, 2.5, "x", None, values.TensorValue(torch.ones(2), False, False, False)]}
+    assert values.load(values.dump(reply))["value"][:4] == [1, 2.5, "x", None]
+
