@@ -167,7 +167,7 @@ class Host:
                     result = callee(*args, **kwargs)
                 positions, names = graph
                 outputs = result if type(result) is tuple else (result,)
-                wrt = [args[i] for i in positions] + [callee.get_parameter(name) for name in names]
+                wrt = [args[i] for i in positions] + [attribute_at(callee, name) for name in names]
                 self.graphs.append(([out for out in outputs if isinstance(out, torch.Tensor)], wrt))
                 reply["graph"] = len(self.graphs) - 1
         except BaseException as exc:  # noqa: BLE001 - every way learner code can end is told to the judge
@@ -264,6 +264,12 @@ class Unpickler(pickle.Unpickler):
 
 
 # -- helpers ----------------------------------------------------------------------
+
+
+def attribute_at(model, dotted: str):
+    """``model.block.fc1.weight`` from ``"block.fc1.weight"``."""
+    owner, _, name = dotted.rpartition(".")
+    return getattr(model.get_submodule(owner), name)
 
 
 def simple(value) -> bool:

@@ -541,11 +541,16 @@ class Mirror(torch.nn.Module):
     def forward(self, *args, **kwargs):
         process = self.__dict__["_kit_process"]
         positions = [index for index, arg in enumerate(args) if isinstance(arg, torch.Tensor) and arg.requires_grad]
-        names = [name for name, parameter in self.named_parameters() if parameter.requires_grad]
-        if not torch.is_grad_enabled() or not positions and not names:
+        # What gradients must reach here: the parameters, and tensors kept as plain attributes (a mistake a
+        # check names, so it must see it as it is).
+        trained = {name: parameter for name, parameter in self.named_parameters() if parameter.requires_grad}
+        trained.update({f"{path}.{key}".lstrip("."): value for path, module in self.named_modules()
+                        for key, value in vars(module).items()
+                        if type(value) is torch.Tensor and value.requires_grad and value.is_leaf})
+        if not torch.is_grad_enabled() or not positions and not trained:
             return process.call(self, args, kwargs)
-        # Gradients must reach this model's parameters here: the backward pass runs in the learner process.
-        tensors = [args[index] for index in positions] + [self.get_parameter(name) for name in names]
+        names = list(trained)
+        tensors = [args[index] for index in positions] + list(trained.values())
         return RemoteForward.apply(process, self, args, kwargs, (positions, names), *tensors)
 
     def __getattr__(self, name: str):
