@@ -87,7 +87,8 @@ IN_SANDBOX = {
     "tampers_with_grader": ({EVERY: ("error", "Read-only file system")}, []),
     "tampers_during_check": ({"train_step_returns_loss": ("error", "Read-only file system")}, []),
     "deletes_itself": ({EVERY: ("error", "No such file or directory")}, []),
-    "kills_the_grader": ({"train_step_returns_loss": ("failed", "")}, []),
+    # Its parent is now the judge, which it can kill: that check is an error, and a fresh judge goes on.
+    "kills_the_grader": ({"train_step_returns_loss": ("error", "ended the grading process")}, []),
 }
 SANDBOX_ON = probe().on
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 import builtins
 import os
 import pickle
-import random
 import signal
 import sys
 
-import numpy
 import torch
 from torch.nn.modules import module as module_internals
 
@@ -200,11 +198,7 @@ class Host:
                           for grad in grads]}
 
     def take_world(self, world: dict) -> None:
-        torch.set_rng_state(world["torch"])
-        if world["cuda"] is not None:
-            torch.cuda.set_rng_state_all(world["cuda"])
-        numpy.random.set_state(world["numpy"])
-        random.setstate(world["random"])
+        values.set_generator_states(world["generators"])
         torch.set_grad_enabled(world["grad"])
         torch.set_default_dtype(world["dtype"])
         # Global module hooks the judge has removed (a check cleaning up) are removed here too, newest first.
@@ -317,12 +311,7 @@ def lent_state(obj, steps: int, parameters_before: dict, encode):
 
 def world_now() -> dict:
     """The process-wide state a call leaves, for the judge to take on."""
-    name, keys, position, has_gauss, gauss = numpy.random.get_state()
-    return {"torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
-            "numpy": (str(name), torch.from_numpy(keys.astype(numpy.int64)), int(position), int(has_gauss),
-                      float(gauss)),
-            "random": random.getstate(),
+    return {"generators": values.generator_states(),
             "grad": torch.is_grad_enabled(),
             "dtype": torch.get_default_dtype(),
             "global_hooks": values.hook_counts(module_internals, "_global")}

@@ -24,7 +24,6 @@ import operator
 import os
 import pathlib
 import pickle
-import random
 import signal
 import socket
 import sys
@@ -218,10 +217,7 @@ class LearnerProcess:
                                    module.training)
                             for path, module in root.named_modules()}
                    for number, root in self.mirrors.items()}
-        return {"torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
-                "numpy": numpy.random.get_state(), "random": random.getstate(),
-                "grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
+        return {"generators": values.generator_states(), "grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
                 "global_hooks": values.hook_counts(module_internals, "_global"),
                 "cwd": os.getcwd(), "mirrors": mirrors}
 
@@ -229,13 +225,8 @@ class LearnerProcess:
         """Take on the generator states, grad mode and dtype a call left; anything malformed is ignored."""
         if not isinstance(world, dict):
             return
-        for apply in (lambda: torch.set_rng_state(world["torch"]),
-                      lambda: world["cuda"] is not None and torch.cuda.set_rng_state_all(world["cuda"]),
-                      lambda: numpy.random.set_state((str(world["numpy"][0]),
-                                                      world["numpy"][1].numpy().astype(numpy.uint32),
-                                                      *map(int, world["numpy"][2:4]), float(world["numpy"][4]))),
-                      lambda: random.setstate(world["random"]),
-                      lambda: torch.set_grad_enabled(world["grad"] is True),
+        values.set_generator_states(world.get("generators", {}))
+        for apply in (lambda: torch.set_grad_enabled(world["grad"] is True),
                       lambda: world["dtype"] in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
                       and torch.set_default_dtype(world["dtype"]),
                       lambda: stand_in_hooks(module_internals, world["global_hooks"], "_global")):
@@ -441,12 +432,20 @@ class LearnerModule:
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._kit_process.call(builtins.getattr, (self, name))
+        known = self.__dict__.setdefault("_kit_known", {})
+        if name not in known:
+            value = self._kit_process.call(builtins.getattr, (self, name))
+            if not isinstance(value, RemoteObject):
+                return value  # a number or a model: asked for afresh each time, as learner code may change it
+            known[name] = value  # a function or class: one round trip per check, not one per use
+        return known[name]
 
     def __setattr__(self, name: str, value) -> None:
+        self.__dict__.get("_kit_known", {}).pop(name, None)
         self._kit_process.call(builtins.setattr, (self, name, value))
 
     def __delattr__(self, name: str) -> None:
+        self.__dict__.get("_kit_known", {}).pop(name, None)
         self._kit_process.call(builtins.delattr, (self, name))
 
     def __repr__(self) -> str:

@@ -142,6 +142,43 @@ def apply_tensor_state(tensor, state: TensorState) -> None:
         tensor.grad = state.grad
 
 
+# -- generator states, on both sides ------------------------------------------------
+# As a few tensors rather than hundreds of numbers: every element costs time in the judge's safe unpickler.
+
+
+def generator_states() -> dict:
+    import random
+
+    import numpy
+
+    name, keys, position, has_gauss, gauss = numpy.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
+            "numpy": (str(name), torch.from_numpy(keys.astype("int64")), int(position), int(has_gauss), float(gauss)),
+            "random": (int(version), torch.tensor(internal, dtype=torch.int64), gauss_next)}
+
+
+def set_generator_states(states: dict) -> None:
+    """Take on generator states; whatever is malformed is left as it is."""
+    import random
+
+    import numpy
+
+    for apply in (lambda: torch.set_rng_state(states["torch"]),
+                  lambda: states["cuda"] is not None and torch.cuda.set_rng_state_all(states["cuda"]),
+                  lambda: numpy.random.set_state((str(states["numpy"][0]),
+                                                  states["numpy"][1].numpy().astype(numpy.uint32),
+                                                  int(states["numpy"][2]), int(states["numpy"][3]),
+                                                  float(states["numpy"][4]))),
+                  lambda: random.setstate((int(states["random"][0]), tuple(states["random"][1].tolist()),
+                                           None if states["random"][2] is None else float(states["random"][2])))):
+        try:
+            apply()
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError):
+            pass
+
+
 # -- hooks, on both sides ---------------------------------------------------------
 
 HOOK_KINDS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
