@@ -149,13 +149,16 @@ class Host:
         if kind == "backward":
             return self.backward(*rest)
         callee, args, kwargs, (lent, grads), world, graph = rest
-        for obj, grad in zip(lent, grads):
-            if grad is not None:
-                obj.grad = grad
-        steps = count_steps_of(lent)
-        lent_parameters = {id(obj): {name: id(p) for name, p in obj.named_parameters()}
-                           for obj in lent if isinstance(obj, torch.nn.Module)}
-        self.take_world(world)
+        try:
+            for obj, grad in zip(lent, grads):
+                if grad is not None:
+                    obj.grad = grad
+            steps = count_steps_of(lent)
+            lent_parameters = {id(obj): {name: id(p) for name, p in obj.named_parameters()}
+                               for obj in lent if isinstance(obj, torch.nn.Module)}
+            self.take_world(world)
+        except Exception as exc:  # noqa: BLE001 - learner code may have broken what these rely on
+            return {"grader_error": f"the learner's process could not take the grader's state ({exc})"}
         reply: dict = {}
         try:
             if graph is None:
