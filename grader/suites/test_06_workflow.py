@@ -1,27 +1,50 @@
 """Hidden suite for exercise 06 (the whole workflow, device-agnostic).
 
-The checks watch what ``run_workflow`` does through PyTorch's public hooks, never
-how it is spelled:
+The learner's file runs in a process of its own, the learner process; the checks
+run here, in the judge. The checks watch what ``run_workflow`` does through
+PyTorch's public hooks, never how it is spelled. Hooks see only the process they
+are set in, so ``record_workflow`` runs the call in the learner process (sent
+there with ``grader.checking.in_learner_process``), sets them around it, and
+sends back a report of what they saw:
 
 * a global optimizer step hook (``torch.optim.optimizer.register_optimizer_step_pre_hook``)
   sees every ``step()`` of every ``torch.optim`` optimizer: how many, with which
-  learning rate, and the parameters before the first one;
+  learning rate, and the parameters before the first one and at the end;
 * a global forward pre-hook (``torch.nn.modules.module.register_module_forward_pre_hook``)
   sees every module call (the model and the loss function) with the devices of
   its inputs and parameters;
 * ``nn.Module.load_state_dict`` is wrapped to see which model the saved file is
-  loaded into;
-* files are looked for everywhere under the check's temporary folder, which is
-  also the working directory during the call.
+  loaded into.
+
+Files are looked for here, everywhere under the check's temporary folder, which
+is also the working directory during the call (both processes share it).
+
+The learner's code runs beside those hooks and could rewrite the report, so a
+report decides a check only as far as the judge can check it for itself:
+
+* the trained parameters it reports must be those ``run_workflow`` returned (or,
+  where the file is not what the check judges, saved): ``expect_reported_end``;
+* where a verdict rests on the report's numbers (the step count, the learning
+  rate, the trained parameters of the summary), they must add up: the judge
+  replays the run itself, from the reported starting parameters with the
+  reported optimizer, steps and learning rate, with the contract's loss and data
+  or the usual mistakes, and must land on those trained parameters
+  (``expect_replayed``). The recipe check replays the contract's recipe only.
+
+What no output shows (the devices of the tensors, which model the file was
+loaded into, the parameters before training) rests on the report alone.
 
 ``get_device`` is checked by faking availability consistently through every
 public way to ask (``torch.cuda.is_available``, ``torch.backends.mps.is_available``,
-``torch.accelerator``...), so its order of preference is checked on any machine.
-Arguments (the line to learn, epochs, learning rate, seed) come from each
-check's ``seed``. Where a check depends on where the code runs, it runs on the
-``device`` fixture; the end-to-end CUDA check needs the ``cuda`` fixture.
+``torch.accelerator``...), in the learner process, so its order of preference is
+checked on any machine. Arguments (the line to learn, epochs, learning rate,
+seed) come from each check's ``seed``. Where a check depends on where the code
+runs, it runs on the ``device`` fixture; the end-to-end CUDA check needs the
+``cuda`` fixture.
 """
 
+import inspect
+import itertools
 import math
 import os
 import pathlib
@@ -32,13 +55,15 @@ import torch.nn.modules.module as module_hooks
 import torch.optim.optimizer as optimizer_hooks
 from torch import nn
 
-from grader.checking import expect_close, fmt, kind_of, steps_note
+from grader.checking import expect_close, fmt, in_learner_process, kind_of, steps_note
 
 SUMMARY_KEYS = ("weight", "bias", "test_loss", "model_path", "device")
 N_POINTS, N_TRAIN = 50, 40  # torch.arange(0, 1, 0.02) has 50 points; int(0.8 * 50) = 40 train
 
 
-# -- observing a run -----------------------------------------------------------
+# -- in the learner process: observing a run ------------------------------------------
+# These run where the learner's code runs (sent there by name), so they see what it does. What they send back
+# is plain data: numbers, strings, tensors, lists and dicts, and the learner's models (as mirrors).
 
 
 class Recorder:
@@ -48,8 +73,8 @@ class Recorder:
         self.optimizers: list = []  # each optimizer that stepped, in order of its first step
         self.steps: dict[int, int] = {}  # id(optimizer) -> number of steps
         self.lrs: dict[int, set] = {}  # id(optimizer) -> learning rates seen at its steps
-        self.start: dict[int, list[torch.Tensor]] = {}  # id(optimizer) -> parameters before its first step
-        self.forwards: list[tuple[nn.Module, list[torch.device]]] = []  # module, devices of inputs and parameters
+        self.start: dict[int, list] = {}  # id(optimizer) -> parameters before its first step
+        self.forwards: dict[tuple, None] = {}  # (module type, has parameters, devices of inputs and parameters)
         self.loaded: list[nn.Module] = []  # modules that had load_state_dict called on them
         self.handles = []
         self.original_load_state_dict = nn.Module.__dict__["load_state_dict"]
@@ -77,20 +102,122 @@ class Recorder:
         if key not in self.steps:
             self.optimizers.append(optimizer)
             self.steps[key], self.lrs[key] = 0, set()
-            # (A meta tensor has no numbers to copy: keep its shape only. Only a wrong run gets there.)
-            self.start[key] = [p.detach().clone() if p.is_meta else p.detach().to("cpu", copy=True)
-                               for p in parameters_of(optimizer)]
+            self.start[key] = cpu_copies(parameters_of(optimizer))
         self.steps[key] += 1
         self.lrs[key].update(float(group["lr"]) for group in optimizer.param_groups)
 
     def _before_forward(self, module, args):
-        devices = [value.device for value in args if isinstance(value, torch.Tensor)]
-        devices += [parameter.device for parameter in module.parameters()]
-        self.forwards.append((module, devices))
+        devices = [str(value.device) for value in args if isinstance(value, torch.Tensor)]
+        parameters = list(module.parameters())
+        devices += [str(parameter.device) for parameter in parameters]
+        self.forwards[(type(module).__name__, bool(parameters), tuple(devices))] = None  # each kind of call once
 
-    # -- what was seen -----------------------------------------------------------
+    def used(self, device_type: str) -> bool:
+        return any(torch.device(name).type == device_type for _, _, devices in self.forwards for name in devices)
 
-    def optimizer(self):
+    def report(self) -> dict:
+        """What was seen, as plain data (the judge reads it as ``Report``)."""
+        trained = {id(parameter) for optimizer in self.optimizers for parameter in parameters_of(optimizer)}
+        return {
+            "optimizers": [{"type": type(optimizer).__name__, "is_sgd": isinstance(optimizer, torch.optim.SGD),
+                            "settings": settings_of(optimizer),
+                            "steps": self.steps[id(optimizer)], "lrs": sorted(self.lrs[id(optimizer)]),
+                            "start": self.start[id(optimizer)], "end": cpu_copies(parameters_of(optimizer)),
+                            "shapes": [list(p.shape) for p in parameters_of(optimizer)],
+                            "devices": [str(p.device) for p in parameters_of(optimizer)]}
+                           for optimizer in self.optimizers],
+            "forwards": [{"type": name, "has_parameters": has_parameters, "devices": list(devices)}
+                         for name, has_parameters, devices in self.forwards],
+            "loaded": [{"model": module, "fresh": not any(id(p) in trained for p in module.parameters())}
+                       for module in self.loaded],
+        }
+
+
+def parameters_of(optimizer) -> list[torch.Tensor]:
+    return [parameter for group in optimizer.param_groups for parameter in group["params"]]
+
+
+def settings_of(optimizer) -> dict:
+    """The optimizer's numeric settings (momentum, betas, weight_decay...) as its first parameter group holds them."""
+    group = optimizer.param_groups[0]
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in group.items()
+            if key not in ("params", "lr") and (type(value) in (bool, int, float) or isinstance(value, tuple)
+                                                and all(type(item) in (int, float) for item in value))}
+
+
+def cpu_copies(tensors) -> list:
+    """Copies on the CPU; None for a meta tensor, which has no numbers to copy (only a wrong run gets there)."""
+    return [None if t.is_meta else t.detach().to("cpu", copy=True) for t in tensors]
+
+
+def record_workflow(module, out_dir, arguments: dict, fake_get_device: bool = False):
+    """``run_workflow(out_dir, **arguments)`` while a Recorder records; returns ``(result, report)``.
+
+    Runs in the learner process (``module`` is the learner's module there). With ``fake_get_device``, the
+    module's ``get_device`` answers "meta" during the call, a device with no data at all: using it fails or
+    shows. A run that then fails after asking for it and using it returns ``(None, {"failed_on_meta": True})``.
+    """
+    asked = []
+
+    def get_device():
+        asked.append(True)
+        return torch.device("meta")
+
+    original = module.get_device if fake_get_device else None
+    if fake_get_device:
+        module.get_device = get_device
+    recorder = Recorder()
+    try:
+        with recorder:
+            result = module.run_workflow(out_dir, **arguments)
+    except Exception:
+        if not (asked and recorder.used("meta")):
+            raise  # the learner's own error, reported as it is
+        return None, {"failed_on_meta": True}
+    finally:
+        if fake_get_device:
+            module.get_device = original
+    return result, recorder.report()
+
+
+def get_device_on(get_device, cuda: bool, mps: bool):
+    """``get_device()`` on a machine faked to have ``cuda`` and/or ``mps``; runs in the learner process."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        fake_machine(monkeypatch, cuda, mps)
+        return get_device()
+
+
+def fake_machine(monkeypatch, cuda: bool, mps: bool) -> None:
+    """Make every public way of asking for an accelerator agree that this machine has ``cuda`` and/or ``mps``."""
+    accelerator = torch.device("cuda") if cuda else torch.device("mps") if mps else None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: int(cuda))
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    monkeypatch.setattr(torch.backends.mps, "is_built", lambda: mps)
+    if hasattr(torch, "mps"):
+        for name, value in (("is_available", lambda: mps), ("device_count", lambda: int(mps))):
+            if hasattr(torch.mps, name):
+                monkeypatch.setattr(torch.mps, name, value)
+    if hasattr(torch, "accelerator"):
+        monkeypatch.setattr(torch.accelerator, "is_available", lambda: accelerator is not None)
+        monkeypatch.setattr(torch.accelerator, "current_accelerator",
+                            lambda check_available=False: accelerator)
+        monkeypatch.setattr(torch.accelerator, "device_count", lambda: int(accelerator is not None))
+
+
+# -- in the judge: what the learner process reported ---------------------------------
+
+
+class Report:
+    """What ``Recorder`` saw during one run, as the learner process reported it: believe it only where checked."""
+
+    def __init__(self, report: dict):
+        self.failed_on_meta = report.get("failed_on_meta") is True
+        self.optimizers: list[dict] = report.get("optimizers", [])
+        self.forwards: list[dict] = report.get("forwards", [])
+        self.loaded: list[dict] = report.get("loaded", [])
+
+    def optimizer(self) -> dict:
         """The one optimizer that trained the model; fail with a message if there was none or several."""
         if not self.optimizers:
             raise AssertionError("no optimizer step was seen: train with torch.optim.SGD and call "
@@ -101,39 +228,36 @@ class Recorder:
         return self.optimizers[0]
 
     def trained(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """``(start, end)``: the trained parameters before the first step and now, flattened, on the CPU."""
+        """``(start, end)``: the trained parameters before the first step and at the end, flattened, on the CPU."""
         optimizer = self.optimizer()
-        start = self.start[id(optimizer)]
-        end = [p.detach().to("cpu", copy=True) for p in parameters_of(optimizer)]
-        if len(end) != 2 or any(p.numel() != 1 for p in end):
-            shapes = ", ".join(str(list(p.shape)) for p in end)
+        if len(optimizer["shapes"]) != 2 or any(math.prod(shape) != 1 for shape in optimizer["shapes"]):
+            shapes = ", ".join(str(shape) for shape in optimizer["shapes"])
             raise AssertionError(f"the optimizer held parameters of shapes {shapes}; expected the model's two "
                                  "one-number parameters (the weight, then the bias)")
+        start, end = optimizer["start"], optimizer["end"]
+        if any(type(p) is not torch.Tensor for p in [*start, *end]):
+            raise AssertionError(f"the trained parameters were on {', '.join(optimizer['devices'])}, with no numbers "
+                                 "in them: keep the model on the device the run is given")
         return [p.reshape(1) for p in start], [p.reshape(1) for p in end]
 
     def expect_on(self, device: torch.device, what: str) -> None:
         """Fail unless every model call had its inputs and parameters on ``device``, and the trained parameters too."""
         if not self.forwards:
             raise AssertionError(f"{what}: no model was ever called")
-        for module, devices in self.forwards:
-            if not any(True for _ in module.parameters()):
+        for call in self.forwards:
+            if not call["has_parameters"]:
                 continue  # a loss function: where it runs is the learner's choice, as long as it runs
-            wrong = sorted({str(d) for d in devices if d.type != device.type})
+            wrong = sorted({name for name in call["devices"] if torch.device(name).type != device.type})
             if wrong:
-                raise AssertionError(f"{what}: {type(module).__name__} was called with tensors on "
+                raise AssertionError(f"{what}: {call['type']} was called with tensors on "
                                      f"{', '.join(wrong)}, expected everything on {device.type}")
-        for parameter in parameters_of(self.optimizer()):
-            if parameter.device.type != device.type:
-                raise AssertionError(f"{what}: the trained parameters were on {parameter.device}, "
-                                     f"expected {device.type}")
+        for name in self.optimizer()["devices"]:
+            if torch.device(name).type != device.type:
+                raise AssertionError(f"{what}: the trained parameters were on {name}, expected {device.type}")
 
 
-def parameters_of(optimizer) -> list[torch.Tensor]:
-    return [parameter for group in optimizer.param_groups for parameter in group["params"]]
-
-
-def run(learner, monkeypatch, out_dir, recorder=None, **kwargs):
-    """Call ``run_workflow(out_dir, **kwargs)`` while recording; return ``(result, recorder)``.
+def run(learner, monkeypatch, out_dir, fake_get_device: bool = False, **kwargs) -> tuple[object, Report]:
+    """Call ``run_workflow(out_dir, **kwargs)`` in the learner process while recording; return ``(result, report)``.
 
     The working directory is an empty folder in the check's temporary folder (the
     nearest existing parent of ``out_dir``), so that a file saved in the wrong
@@ -142,18 +266,64 @@ def run(learner, monkeypatch, out_dir, recorder=None, **kwargs):
     base = next(parent for parent in pathlib.Path(out_dir).parents if parent.is_dir())
     working = base / "working_directory"
     working.mkdir(parents=True, exist_ok=True)
-    monkeypatch.chdir(working)
-    recorder = recorder or Recorder()
-    with recorder:
-        result = learner.run_workflow(out_dir, **kwargs)
-    return result, recorder
+    monkeypatch.chdir(working)  # the learner process takes on the judge's working directory at each call
+    result, report = in_learner_process(learner, record_workflow, learner, out_dir, kwargs, fake_get_device)
+    return result, Report(report)
 
 
-def steps_taken(recorder: Recorder, epochs: int, what: str) -> str:
+def steps_taken(recorder: Report, epochs: int, what: str) -> str:
     """``"; the optimizer took 299 steps in ..., expected 300"`` when one optimizer trained and its count differs."""
     if len(recorder.optimizers) != 1:
         return ""  # none or several: the checks about the recipe say so
-    return steps_note(recorder.steps[id(recorder.optimizers[0])], epochs, what)
+    return steps_note(recorder.optimizers[0]["steps"], epochs, what)
+
+
+# -- in the judge: checking a report against what the judge sees ----------------------
+
+
+def returned_parameters(result) -> list[float] | None:
+    """The weight and bias ``run_workflow`` returned, as numbers (floats or one-number tensors), or None."""
+    if not isinstance(result, dict):
+        return None
+    values = [result.get("weight"), result.get("bias")]
+    if all(type(value) in (int, float) or isinstance(value, torch.Tensor) and value.numel() == 1
+           and not value.is_meta for value in values):
+        return [float(value) for value in values]
+    return None
+
+
+def saved_parameters(result) -> list[float] | None:
+    """The two numbers of the state dict ``run_workflow`` saved, read here, or None (no such file)."""
+    try:
+        path = model_path_of(result)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - no readable state dict: the checks about saving say so
+        return None
+    values = list(state.values()) if isinstance(state, dict) else []
+    if len(values) == 2 and all(type(value) is torch.Tensor and value.numel() == 1 for value in values):
+        return [float(value) for value in values]
+    return None
+
+
+def agree(a: list[float], b: list[float], tolerance: float = 1e-6) -> bool:
+    return all(abs(x - y) <= tolerance * max(1.0, abs(y)) for x, y in zip(a, b))
+
+
+def expect_reported_end(end: list[torch.Tensor], result, saved: bool = True) -> None:
+    """Fail where ``run_workflow``'s outputs contradict the trained parameters the learner process reported.
+
+    The outputs are seen here: the weight and bias it returned and, with ``saved``, the
+    file it saved. The report stands where one of them agrees with it (in either order:
+    a model may declare its bias first); where neither can be read, other checks say so.
+    """
+    reported = [p.item() for p in end]
+    outputs = {"returned": returned_parameters(result), "saved": saved_parameters(result) if saved else None}
+    seen = {how: values for how, values in outputs.items() if values is not None}
+    if not seen or any(agree(values, reported) or agree(values, reported[::-1]) for values in seen.values()):
+        return
+    shown = " and ".join(f"{how} {fmt(values[0])}, {fmt(values[1])}" for how, values in seen.items())
+    raise AssertionError(f"run_workflow {shown}, but the grader saw its optimizer end at {fmt(reported[0])}, "
+                         f"{fmt(reported[1])}: return (and save) the parameters of the model you trained")
 
 
 def described(**kwargs) -> str:
@@ -228,15 +398,36 @@ def line(weight: float, bias: float) -> str:
 # -- a reference run, computed here -----------------------------------------------
 
 
+MISTAKES = {  # the usual ways to train otherwise: replayed to name the mistake in a message
+    "with MSE loss instead of L1": {"loss_fn": nn.MSELoss()},
+    "on all the data, the test split too": {"rows": slice(0, N_POINTS)},
+    "on the test split": {"rows": slice(N_TRAIN, N_POINTS)},
+    "without zeroing the gradients": {"zero_grad": False},
+}
+
+KNOWN_CHOICES = {  # what a replay may choose, to confirm a report: the contract's choice first, then the usual others
+    "loss_fn": (nn.L1Loss(), nn.MSELoss()),
+    "rows": (slice(0, N_TRAIN), slice(0, N_POINTS), slice(N_TRAIN, N_POINTS)),
+    "zero_grad": (True, False),
+    "swapped": (False, True),
+}
+
+
 def reference_training(start: list[torch.Tensor], weight: float, bias: float, epochs: int, lr: float,
-                       loss_fn=None, rows: slice = slice(0, N_TRAIN), zero_grad: bool = True):
-    """The contract's training from the parameters ``start`` (weight, bias): returns ``(weight, bias)``."""
+                       loss_fn=None, rows: slice = slice(0, N_TRAIN), zero_grad: bool = True,
+                       optimizer=torch.optim.SGD, swapped: bool = False):
+    """The contract's training from the parameters ``start`` (weight, bias): returns ``(weight, bias)``.
+
+    The keywords replay other trainings: another loss, other rows, no ``zero_grad()``,
+    another optimizer (a ``torch.optim`` class, or a function of the parameters and ``lr``),
+    or the data made with the line's weight and bias swapped.
+    """
     X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    y = weight * X + bias
+    y = bias * X + weight if swapped else weight * X + bias
     X_train, y_train = X[rows], y[rows]
     w, b = (nn.Parameter(p.clone().float().reshape(1)) for p in start)
     loss_fn = loss_fn or nn.L1Loss()
-    optimizer = torch.optim.SGD([w, b], lr=lr)
+    optimizer = optimizer([w, b], lr=lr)
     with torch.enable_grad():
         for _ in range(epochs):
             loss = loss_fn(w * X_train + b, y_train)
@@ -245,6 +436,70 @@ def reference_training(start: list[torch.Tensor], weight: float, bias: float, ep
             loss.backward()
             optimizer.step()
     return w.item(), b.item()
+
+
+def lands_on(start: list[torch.Tensor], end: list[torch.Tensor], **training) -> bool:
+    """Whether ``reference_training(start, **training)`` ends at ``end`` (within 1e-4), the parameters in either order."""
+    observed = [p.item() for p in end]
+    for first, order in ((start, 1), (start[::-1], -1)):  # a model may declare its bias before its weight
+        expected = reference_training(first, **training)[::order]
+        if all(abs(o - e) <= 1e-4 for o, e in zip(observed, expected)):
+            return True
+    return False
+
+
+def expect_replayed(recorder: Report, result, weight: float, bias: float) -> None:
+    """Fail unless a replay here of the run as reported ends where ``run_workflow``'s training ended.
+
+    From the reported starting parameters, with the reported optimizer (a ``torch.optim``
+    class and its settings), number of steps and learning rate, one of the loss and data
+    choices this suite knows (the contract's, the usual mistakes and their mixes) must
+    end at the trained parameters, which the outputs confirm (``expect_reported_end``).
+    A count, a learning rate or trained parameters written into the report by the
+    learner's code then cannot pass for the real ones. The starting parameters cannot
+    be checked here (a run may rightly start anywhere its seed puts it).
+    """
+    reported = recorder.optimizer()
+    start, end = recorder.trained()
+    expect_reported_end(end, result)
+    steps, lrs = reported["steps"], reported["lrs"]
+    if len(lrs) != 1:
+        raise AssertionError(f"the learning rate changed during training ({', '.join(map(fmt, lrs))}): the grader "
+                             "can confirm only a run with one learning rate; pass `lr` to the optimizer and keep it")
+    optimizer = optimizer_named(reported)
+    if optimizer is not None:
+        training = {"weight": weight, "bias": bias, "epochs": steps, "lr": lrs[0], "optimizer": optimizer}
+        for choices in itertools.product(*KNOWN_CHOICES.values()):
+            if lands_on(start, end, **training, **dict(zip(KNOWN_CHOICES, choices))):
+                return
+    raise AssertionError(f"the grader could not confirm what it saw: {steps} steps of {reported['type']} with "
+                         f"learning rate {fmt(lrs[0])} from where the optimizer started ({fmt(start[0].item())}, "
+                         f"{fmt(start[1].item())}), replayed here with L1 or MSE loss, do not end where "
+                         f"run_workflow's training did ({fmt(end[0].item())}, {fmt(end[1].item())}); "
+                         "train as the contract says: L1 loss, SGD, one step per epoch")
+
+
+def optimizer_named(reported: dict):
+    """A function ``(parameters, lr) -> optimizer`` that builds the reported optimizer, or None.
+
+    Only a ``torch.optim`` class is built, with the reported settings it accepts (numbers
+    and flags); anything else the report names cannot be replayed here.
+    """
+    kind = getattr(torch.optim, str(reported["type"]), None)
+    if not (isinstance(kind, type) and issubclass(kind, torch.optim.Optimizer)):
+        return None
+    accepted = inspect.signature(kind).parameters
+    settings = {key: tuple(value) if isinstance(value, list) else value
+                for key, value in reported["settings"].items() if key in accepted and key not in ("params", "lr")}
+
+    def build(parameters, lr):
+        return kind(parameters, lr=lr, **settings)
+
+    try:
+        build([nn.Parameter(torch.zeros(1))], 0.01)  # settings it refuses: nothing to replay
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return build
 
 
 def held_out(weight: float, bias: float):
@@ -291,24 +546,6 @@ def expect_device(value, expected: str, situation: str) -> None:
         raise AssertionError(f"{situation}, get_device returned {value}, expected {expected}")
 
 
-def fake_machine(monkeypatch, cuda: bool, mps: bool) -> None:
-    """Make every public way of asking for an accelerator agree that this machine has ``cuda`` and/or ``mps``."""
-    accelerator = torch.device("cuda") if cuda else torch.device("mps") if mps else None
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: int(cuda))
-    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
-    monkeypatch.setattr(torch.backends.mps, "is_built", lambda: mps)
-    if hasattr(torch, "mps"):
-        for name, value in (("is_available", lambda: mps), ("device_count", lambda: int(mps))):
-            if hasattr(torch.mps, name):
-                monkeypatch.setattr(torch.mps, name, value)
-    if hasattr(torch, "accelerator"):
-        monkeypatch.setattr(torch.accelerator, "is_available", lambda: accelerator is not None)
-        monkeypatch.setattr(torch.accelerator, "current_accelerator",
-                            lambda check_available=False: accelerator)
-        monkeypatch.setattr(torch.accelerator, "device_count", lambda: int(accelerator is not None))
-
-
 @pytest.mark.check(
     id="get_device_returns_device",
     name="get_device returns a torch.device for the best device of this machine",
@@ -331,12 +568,13 @@ def test_get_device_returns_device(learner):
           "`torch.device(\"cpu\")` (or `torch.accelerator.current_accelerator(check_available=True)`, which "
           "covers both, and None when there is neither)."],
 )
-def test_get_device_preference(learner, monkeypatch):
+def test_get_device_preference(learner):
     for cuda, mps, expected in ((True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"),
                                 (False, False, "cpu")):
-        fake_machine(monkeypatch, cuda, mps)
+        # The machine is faked where get_device runs: in the learner process, for the length of the call.
+        answer = in_learner_process(learner, get_device_on, learner.get_device, cuda, mps)
         has = " and ".join(name for name, present in (("CUDA", cuda), ("MPS", mps)) if present) or "no accelerator"
-        expect_device(learner.get_device(), expected, f"on a machine with {has}")
+        expect_device(answer, expected, f"on a machine with {has}")
 
 
 # -- run_workflow: what it returns and learns ----------------------------------------
@@ -360,6 +598,8 @@ def test_workflow_summary(learner, seed, tmp_path, monkeypatch):
                  advice="return the trained model's weight")
     expect_close(summary["bias"], bias.item(), "run_workflow()['bias']", tolerance=1e-6,
                  advice="return the trained model's bias")
+    # Those trained parameters came from the report: a replay here must confirm them.
+    expect_replayed(recorder, result, weight=0.7, bias=0.3)
 
 
 @pytest.mark.check(
@@ -408,9 +648,10 @@ def test_workflow_learns_other_lines(learner, seed, tmp_path, monkeypatch):
 )
 def test_workflow_honours_epochs(learner, seed, tmp_path, monkeypatch):
     epochs = 20 + seed % 41
-    _, recorder = run(learner, monkeypatch, tmp_path / "out", epochs=epochs, device="cpu")
-    steps = recorder.steps[id(recorder.optimizer())]
+    result, recorder = run(learner, monkeypatch, tmp_path / "out", epochs=epochs, device="cpu")
+    steps = recorder.optimizer()["steps"]
     assert steps == epochs, f"with epochs={epochs} the optimizer took {steps} steps, expected {epochs}"
+    expect_replayed(recorder, result, weight=0.7, bias=0.3)  # the count as reported, confirmed here
 
 
 @pytest.mark.check(
@@ -422,10 +663,11 @@ def test_workflow_honours_epochs(learner, seed, tmp_path, monkeypatch):
 )
 def test_workflow_honours_lr(learner, seed, tmp_path, monkeypatch):
     lr = round(0.02 + (seed % 31) / 1000, 3)
-    _, recorder = run(learner, monkeypatch, tmp_path / "out", epochs=20, lr=lr, device="cpu")
-    seen = sorted(recorder.lrs[id(recorder.optimizer())])
+    result, recorder = run(learner, monkeypatch, tmp_path / "out", epochs=20, lr=lr, device="cpu")
+    seen = recorder.optimizer()["lrs"]
     assert seen and all(math.isclose(value, lr, rel_tol=1e-9) for value in seen), \
         f"with lr={fmt(lr)} the optimizer stepped with learning rate {', '.join(map(fmt, seen))}"
+    expect_replayed(recorder, result, weight=0.7, bias=0.3)  # the learning rate as reported, confirmed here
 
 
 @pytest.mark.check(
@@ -466,24 +708,18 @@ def test_workflow_training_recipe(learner, seed, tmp_path, monkeypatch):
     # zero_grad) then move the parameters by 1e-3 or more, while any correct code matches within 1e-5.
     arguments = {"weight": weight, "bias": bias, "epochs": 40 + seed % 21,
                  "lr": round(0.02 + torch.rand(1, generator=generator).item() * 0.02, 3), "seed": seed % 10_000}
-    _, recorder = run(learner, monkeypatch, tmp_path / "out", device="cpu", **arguments)
+    result, recorder = run(learner, monkeypatch, tmp_path / "out", device="cpu", **arguments)
     optimizer = recorder.optimizer()
-    if not isinstance(optimizer, torch.optim.SGD):
-        raise AssertionError(f"the model was trained with {type(optimizer).__name__}; use torch.optim.SGD")
+    if not optimizer["is_sgd"]:
+        raise AssertionError(f"the model was trained with {optimizer['type']}; use torch.optim.SGD")
     start, end = recorder.trained()
+    expect_reported_end(end, result)  # so the replay below is compared with what the run gave back
     observed = (end[0].item(), end[1].item())
     training = {key: arguments[key] for key in ("weight", "bias", "epochs", "lr")}
-    for order in (start, start[::-1]):  # a model may declare its bias before its weight
-        expected = reference_training(order, **training)
-        if order is not start:
-            expected = expected[::-1]
-        if all(abs(o - e) <= 1e-4 for o, e in zip(observed, expected)):
-            return
+    if lands_on(start, end, **training):  # the contract's recipe, replayed here, ends where the run did
+        return
     expected = reference_training(start, **training)
-    for mistake, variant in (("with MSE loss instead of L1", {"loss_fn": nn.MSELoss()}),
-                             ("on all the data, the test split too", {"rows": slice(0, N_POINTS)}),
-                             ("on the test split", {"rows": slice(N_TRAIN, N_POINTS)}),
-                             ("without zeroing the gradients", {"zero_grad": False})):
+    for mistake, variant in MISTAKES.items():
         guess = reference_training(start, **training, **variant)
         if all(abs(o - g) <= 1e-4 for o, g in zip(observed, guess)):
             raise AssertionError(f"run_workflow({described(**arguments)}) ended at parameters "
@@ -508,6 +744,7 @@ def test_workflow_test_loss(learner, seed, tmp_path, monkeypatch):
                            lr=0.05, seed=seed % 10_000, device="cpu")
     summary = expect_summary(result, "test_loss")
     _, (w, b) = recorder.trained()
+    expect_reported_end([w, b], result)
     X_test, y_test = held_out(weight, bias)
     expected = nn.functional.l1_loss(w * X_test + b, y_test).item()
     expect_close(summary["test_loss"], expected, "run_workflow()['test_loss']", tolerance=1e-5,
@@ -541,22 +778,11 @@ def test_workflow_device(learner, device, tmp_path, monkeypatch):
           "`device = get_device() if device is None else torch.device(device)`."],
 )
 def test_workflow_uses_given_device(learner, tmp_path, monkeypatch):
-    asked = []
-
-    def get_device():
-        asked.append(True)
-        return torch.device("meta")  # a device with no data at all: using it fails or shows
-
-    monkeypatch.setattr(learner, "get_device", get_device)
-    recorder = Recorder()
-    try:
-        result, _ = run(learner, monkeypatch, tmp_path / "out", recorder=recorder, epochs=15, device="cpu")
-    except Exception:
-        used_meta = any(d.type == "meta" for _, devices in recorder.forwards for d in devices)
-        if not (asked and used_meta):
-            raise
+    # get_device() answers 'meta' during this run (record_workflow fakes it in the learner process).
+    result, recorder = run(learner, monkeypatch, tmp_path / "out", fake_get_device=True, epochs=15, device="cpu")
+    if recorder.failed_on_meta:
         raise AssertionError("with device='cpu' given, run_workflow used the answer of get_device() instead "
-                             "(faked here as 'meta', a device that holds no data, so the run failed)") from None
+                             "(faked here as 'meta', a device that holds no data, so the run failed)")
     recorder.expect_on(torch.device("cpu"), "with device='cpu' (and get_device() faked to answer 'meta')")
     expect_device_named(result, torch.device("cpu"))
 
@@ -579,9 +805,10 @@ def test_workflow_runs_on_cuda(cuda, learner, tmp_path, monkeypatch):
     assert abs(summary["weight"] - 0.7) <= 0.02 and abs(summary["bias"] - 0.3) <= 0.02, (
         f"on the GPU the model learned {line(summary['weight'], summary['bias'])}; expected about y = 0.7x + 0.3")
     start, end = recorder.trained()
+    expect_reported_end(end, result, saved=False)  # the file is judged next
     saved = load_state_dict_file(model_path_of(result))
     expect_saved_parameters(saved, start, end)
-    expect_reloaded(recorder, cuda)
+    expect_reloaded(recorder, result, cuda)
 
 
 # -- run_workflow: saving and loading ------------------------------------------------------
@@ -617,11 +844,15 @@ def expect_saved_parameters(state: dict, start: list[torch.Tensor], end: list[to
                              "save the state dict after training")
 
 
-def expect_reloaded(recorder: Recorder, device: torch.device) -> None:
-    """Fail unless a fresh model had the file loaded into it and now predicts what the trained model predicts."""
-    trained_ids = {id(parameter) for parameter in parameters_of(recorder.optimizer())}
-    fresh = [module for module in recorder.loaded
-             if not any(id(parameter) in trained_ids for parameter in module.parameters())]
+def expect_reloaded(recorder: Report, result, device: torch.device) -> None:
+    """Fail unless a fresh model had the file loaded into it and now predicts what the trained model predicts.
+
+    The reloaded model comes back from the learner process as a mirror: its parameters are
+    copies, its forward pass runs there. Which model the file was loaded into rests on the
+    report; the numbers it holds are compared here with the file itself.
+    """
+    recorder.optimizer()
+    fresh = [entry["model"] for entry in recorder.loaded if entry["fresh"]]
     if not fresh:
         if recorder.loaded:
             raise AssertionError("the state dict was loaded back into the trained model itself; load it into a "
@@ -632,6 +863,7 @@ def expect_reloaded(recorder: Recorder, device: torch.device) -> None:
     wrong = sorted({str(p.device) for p in parameters if p.device.type != device.type})
     assert not wrong, f"the reloaded model is on {', '.join(wrong)}, expected {device.type}"
     _, (w, b) = recorder.trained()
+    expect_reported_end([w, b], result, saved=False)  # the file is part of what is judged here
     X_test = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)[N_TRAIN:]
     with torch.no_grad():
         predictions = model(X_test.to(parameters[0].device if parameters else device))
@@ -642,6 +874,12 @@ def expect_reloaded(recorder: Recorder, device: torch.device) -> None:
     difference = (predictions.detach().cpu().float() - expected).abs().max().item()
     assert difference <= 1e-6, (
         f"the reloaded model's predictions differ from the trained model's by up to {fmt(difference)}")
+    held = [p.detach().cpu().reshape(-1) for p in parameters]
+    saved = saved_parameters(result)
+    if saved is not None and len(held) == 2 and all(p.numel() == 1 for p in held):
+        assert agree([p.item() for p in held], saved), (
+            f"the reloaded model holds {fmt(held[0].item())}, {fmt(held[1].item())}, but the saved file holds "
+            f"{fmt(saved[0])}, {fmt(saved[1])}: load the file you saved")
 
 
 def files_under(folder: pathlib.Path) -> list[pathlib.Path]:
@@ -680,6 +918,7 @@ def test_workflow_saves_state_dict(learner, tmp_path, monkeypatch):
 def test_workflow_saved_model_matches(learner, seed, tmp_path, monkeypatch):
     result, recorder = run(learner, monkeypatch, tmp_path / "out", epochs=15, seed=seed % 10_000, device="cpu")
     start, end = recorder.trained()
+    expect_reported_end(end, result, saved=False)  # confirmed by what it returned: the file is what is judged here
     expect_saved_parameters(load_state_dict_file(model_path_of(result)), start, end)
 
 
@@ -692,5 +931,5 @@ def test_workflow_saved_model_matches(learner, seed, tmp_path, monkeypatch):
           "map_location=device, weights_only=True))` and `loaded.to(device)`."],
 )
 def test_workflow_reloads(learner, seed, tmp_path, monkeypatch, device):
-    _, recorder = run(learner, monkeypatch, tmp_path / "out", epochs=15, seed=seed % 10_000, device=device)
-    expect_reloaded(recorder, device)
+    result, recorder = run(learner, monkeypatch, tmp_path / "out", epochs=15, seed=seed % 10_000, device=device)
+    expect_reloaded(recorder, result, device)
