@@ -254,7 +254,13 @@ class GraderPlugin:
         self.settings.channel.send({"type": "phase", "phase": "checks"})
 
     def start_learner_process(self) -> None:
-        failed = self.process.start()
+        try:
+            failed = self.process.start()
+        except LearnerProcessEnded as exc:
+            name = self.settings.snapshot.path.name
+            failed = (f"{name} was imported, but then its process stopped answering the grader "
+                      f"({str(exc).partition('(')[2].partition(')')[0] or 'it ended'}): does the file replace "
+                      "Python's or torch's own functions at its top level?", "")
         if failed is not None:
             self.import_error = LearnerImportFailed(failed[0])
             self.import_traceback = failed[1]

@@ -57,9 +57,13 @@ EXPECTED = {
     "pytest_skip_at_import": ({EVERY: ("error", "Skipped")}, []),
     "pytest_exit_at_import": ({EVERY: ("error", "Exit")}, []),
     # Patching the grader in memory reaches only the learner process: the judge grades what the code does.
-    "patches_comparisons": ({"train_step_returns_loss": ("failed", "the loss after the update"),
-                             "fit_history": ("failed", "")}, []),
-    "patches_pytest_machinery": ({EVERY: ("error", "ValueError: wrong")}, []),
+    # Replacing isinstance and abs breaks the learner process's own code: every check is an error.
+    "patches_comparisons": ({EVERY: ("error", "stopped answering")}, []),
+    # Its fit raises ValueError for every call, so the check that wants a ValueError for bad arguments is fair.
+    "patches_pytest_machinery": ({"train_step_returns_loss": ("error", "ValueError: wrong"),
+                                  "test_step_returns_loss": ("error", "ValueError: wrong"),
+                                  "fit_history": ("error", "ValueError: wrong"),
+                                  "plot_figure": ("error", "ValueError: wrong")}, []),
     "patches_during_check": ({"train_step_returns_loss": ("failed", ""), "test_step_returns_loss": ("failed", "")}, []),
     "forges_channel_instance": ({EVERY: ("not_started", "not written yet")}, []),
     "empties_check_code": ({"train_step_returns_loss": ("failed", ""), "fit_history": ("failed", ""),
