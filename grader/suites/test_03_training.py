@@ -8,6 +8,7 @@ so a result hard-coded for the lesson's data does not pass.
 """
 
 import copy
+import math
 
 import matplotlib.pyplot as plt
 import pytest
@@ -20,16 +21,52 @@ from grader.checking import (count_steps, describe_labels, expect_close, expect_
 
 
 class Probe(nn.Module):
-    """A linear model that remembers, for each forward pass, its mode and whether gradients were tracked."""
+    """A linear model: the model every check of the update and of ``fit`` trains."""
 
     def __init__(self, in_features: int = 1):
         super().__init__()
         self.linear = nn.Linear(in_features, 1)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+# The mode checks' probe shows the state of its forward pass in its output. Learner code runs in its own
+# process, so the probe's record of its forward passes (``seen``) is a report that code can rewrite: it only
+# names the mistake. Each verdict needs the outcome too: the loss returned, and which layer the step trained.
+GRAD_SHIFT = 10.0  # added to the output when gradients are tracked
+EVAL_OFFSET = -30.0  # the evaluation-mode layer's bias, against the training-mode layer's
+STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
+
+
+class ModeProbe(nn.Module):
+    """A linear model whose output tells the mode and the gradient tracking of its forward pass.
+
+    In training mode it uses ``train_linear``, in evaluation mode ``eval_linear`` (the same weight, a bias
+    30 lower); with gradient tracking on, 10 is added. With the data of ``random_problem`` every residual is
+    under 4.3 in size, so the loss of each of the four states lies in a range of its own: the loss a learner's
+    function returns tells the state its forward pass ran in, and in ``train_step`` only the layer of the mode
+    used gets gradients and moves. It also remembers each forward pass's state (``seen``), to name a mistake.
+    """
+
+    def __init__(self, in_features: int = 1):
+        super().__init__()
+        self.train_linear = nn.Linear(in_features, 1)
+        self.eval_linear = nn.Linear(in_features, 1)
+        with torch.no_grad():
+            self.eval_linear.weight.copy_(self.train_linear.weight)
+            self.eval_linear.bias.copy_(self.train_linear.bias + EVAL_OFFSET)
         self.seen: list[tuple[bool, bool]] = []
 
     def forward(self, x):
         self.seen.append((self.training, torch.is_grad_enabled()))
-        return self.linear(x)
+        return output_in(self, x, self.training, torch.is_grad_enabled())
+
+
+def output_in(probe: ModeProbe, x, training: bool, grad_enabled: bool):
+    """What ``probe`` outputs for ``x`` in the state ``(training, grad_enabled)``."""
+    output = (probe.train_linear if training else probe.eval_linear)(x)
+    return output + GRAD_SHIFT if grad_enabled else output
 
 
 class LinearRegressionModel(nn.Module):
@@ -44,11 +81,11 @@ class LinearRegressionModel(nn.Module):
         return self.weights * x + self.bias
 
 
-def random_problem(seed: int, n: int = 40):
+def random_problem(seed: int, n: int = 40, probe: type[nn.Module] = Probe):
     """A probe model with seeded weights and a noisy linear batch it can learn."""
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = Probe()
+    model = probe()
     X = torch.rand(n, 1, generator=generator) * 2 - 1
     weight, bias = torch.rand(2, generator=generator) * 2 - 1
     y = weight * X + bias + 0.05 * torch.randn(n, 1, generator=generator)
@@ -75,6 +112,75 @@ def why_nothing_moved(model: nn.Module, this_batch: list[torch.Tensor]) -> str:
                 "step() ran before backward(), when there was nothing to step with; call backward() first")
     return ("optimizer.step() ran but no parameter moved: the gradients were empty or zero when it ran "
             "(were they zeroed between backward() and step(), or was backward() never called?)")
+
+
+# -- what the mode checks' probe shows -------------------------------------------
+
+
+def state_losses(model: ModeProbe, X, y, loss_fn) -> dict[tuple[bool, bool], float]:
+    """The loss of the probe's forward pass on (X, y) in each state, computed here on a copy."""
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        return {state: loss_fn(output_in(twin, X, *state), y).item() for state in STATES}
+
+
+def layer_gradient(model: ModeProbe, X, y, loss_fn, training: bool) -> list[torch.Tensor]:
+    """d(loss)/d(the layer of that mode's parameters), for a forward pass in that mode with gradients tracked."""
+    twin = copy.deepcopy(model)
+    layer = twin.train_linear if training else twin.eval_linear
+    loss = loss_fn(output_in(twin, X, training, True), y)
+    return [g.detach() for g in torch.autograd.grad(loss, list(layer.parameters()))]
+
+
+def as_number(value) -> float | None:
+    """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""
+    if type(value) in (float, int):
+        number = float(value)
+    elif type(value) is torch.Tensor and value.numel() == 1:
+        number = value.detach().double().item()
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def states_of(value, losses: dict[tuple[bool, bool], float]) -> list[tuple[bool, bool]]:
+    """The states whose loss ``value`` is (none when it is no number, or another number)."""
+    number = as_number(value)
+    if number is None:
+        return []
+    return [state for state, loss in losses.items() if abs(number - loss) <= 1e-4 * max(1.0, abs(loss))]
+
+
+def along(change: list, direction: list[torch.Tensor]) -> bool:
+    """Whether ``change`` is a positive multiple of ``direction`` (as one or more steps, or backward passes, leave it)."""
+    if any(t is None for t in change):
+        return False
+    a = torch.cat([t.detach().cpu().double().flatten() for t in change])
+    b = torch.cat([t.detach().cpu().double().flatten() for t in direction])
+    if a.shape != b.shape or a.norm() == 0 or b.norm() == 0:
+        return False
+    scale = (a @ b) / (b @ b)
+    return bool(scale > 0) and bool((a - scale * b).norm() <= 1e-3 * a.norm())
+
+
+def trained(layer: nn.Module, start: list[torch.Tensor], gradient: list[torch.Tensor]) -> bool:
+    """Whether a step backpropagated through ``layer``: it moved down ``gradient``, or its .grad holds it."""
+    moved = [before - parameter.detach() for before, parameter in zip(start, layer.parameters())]
+    return along(moved, gradient) or along([parameter.grad for parameter in layer.parameters()], gradient)
+
+
+def records(model: nn.Module, function: str) -> list[tuple[bool, bool]]:
+    """The probe's record of its forward passes as it came back, once it shows at least one."""
+    seen = getattr(model, "seen", None)
+    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
+                                         and all(type(flag) is bool for flag in entry) for entry in seen):
+        raise AssertionError(f"{function} replaced the probe model's record of its forward passes (model.seen) "
+                             "with something else: leave the model's attributes alone")
+    assert seen, f"{function} never called the model (no forward pass)"
+    return seen
+
+
+RECORD_CHANGED = "; the model's own record (model.seen) says otherwise, so something rewrote it: leave the model's attributes alone"
 
 
 # -- train_step ----------------------------------------------------------------
@@ -187,11 +293,34 @@ def test_zero_grad_order(learner, seed):
           "Call `model.train()` at the start of `train_step`, before the forward pass."],
 )
 def test_train_mode(learner, seed):
-    model, X, y = random_problem(seed)
+    model, X, y = random_problem(seed, probe=ModeProbe)
     model.eval()
-    learner.train_step(model, X, y, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1))
-    assert model.seen, "train_step never called the model (no forward pass)"
-    training, grad_enabled = model.seen[0]
+    loss_fn = nn.MSELoss()
+    losses = state_losses(model, X, y, loss_fn)
+    gradient = {training: layer_gradient(model, X, y, loss_fn, training) for training in (True, False)}
+    start = {training: parameters_of(layer) for training, layer in ((True, model.train_linear), (False, model.eval_linear))}
+    result = learner.train_step(model, X, y, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1))
+    # The outcome: which mode's layer the step trained, and which state's loss it returned.
+    in_training = trained(model.train_linear, start[True], gradient[True])
+    in_eval = trained(model.eval_linear, start[False], gradient[False])
+    returned = states_of(result, losses)
+    seen = getattr(model, "seen", None)
+    claimed = type(seen) is list and bool(seen) and seen[0] == (True, True)
+    # Evidence first: the layer the step trained, else (when .grad was cleared and nothing moved) the loss returned.
+    if in_eval or (not in_training and any(not training for training, _ in returned)):
+        raise AssertionError("the model was in evaluation mode during the forward pass of train_step (it arrived in "
+                             f"eval mode){RECORD_CHANGED if claimed else ''}")
+    if not in_training and returned != [(True, True)]:
+        if returned == [(True, False)]:
+            raise AssertionError("gradient tracking was off during the forward pass of train_step, so nothing can be "
+                                 f"learned{RECORD_CHANGED if claimed else ''}")
+        records(model, "train_step")
+        raise AssertionError(
+            "nothing train_step left shows a forward pass in training mode with gradients tracked: neither the loss "
+            "it returned nor the parameters or their .grad afterwards come from one"
+            f"{RECORD_CHANGED if claimed else ''}")
+    # The outcome shows a training-mode forward pass; the record, if it disagrees, names what else happened.
+    training, grad_enabled = records(model, "train_step")[0]
     assert training, "the model was in evaluation mode during the forward pass of train_step (it arrived in eval mode)"
     assert grad_enabled, "gradient tracking was off during the forward pass of train_step, so nothing can be learned"
 
@@ -222,12 +351,22 @@ def test_test_step_returns_loss(learner, seed):
           "Call `model.eval()` (or `model.train(False)`) before the forward pass."],
 )
 def test_test_step_eval_mode(learner, seed):
-    model, X, y = random_problem(seed)
+    model, X, y = random_problem(seed, probe=ModeProbe)
     model.train()
-    learner.test_step(model, X, y, nn.L1Loss())
-    assert model.seen, "test_step never called the model (no forward pass)"
-    assert not any(training for training, _ in model.seen), \
-        "the model was in training mode during the forward pass of test_step"
+    loss_fn = nn.L1Loss()
+    losses = state_losses(model, X, y, loss_fn)
+    result = learner.test_step(model, X, y, loss_fn)
+    returned, seen = states_of(result, losses), records(model, "test_step")
+    claimed = not any(training for training, _ in seen)
+    # The returned loss tells the mode of the forward pass that made it; the record names the mistake.
+    if not claimed or any(training for training, _ in returned):
+        raise AssertionError("the model was in training mode during the forward pass of test_step"
+                             f"{RECORD_CHANGED if claimed else ''}")
+    if not returned:
+        raise AssertionError(
+            f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so the "
+            "mode of that forward pass cannot be told from it: return loss_fn(model(X), y) computed in evaluation "
+            "mode (see the check about test_step's loss)")
 
 
 @pytest.mark.check(
@@ -238,11 +377,20 @@ def test_test_step_eval_mode(learner, seed):
           "Wrap the forward pass and the loss in `with torch.inference_mode():` (or `torch.no_grad()`)."],
 )
 def test_test_step_no_grad(learner, seed):
-    model, X, y = random_problem(seed)
-    learner.test_step(model, X, y, nn.L1Loss())
-    assert model.seen, "test_step never called the model (no forward pass)"
-    assert not any(grad_enabled for _, grad_enabled in model.seen), \
-        "gradient tracking was on during the forward pass of test_step"
+    model, X, y = random_problem(seed, probe=ModeProbe)
+    loss_fn = nn.L1Loss()
+    losses = state_losses(model, X, y, loss_fn)
+    result = learner.test_step(model, X, y, loss_fn)
+    returned, seen = states_of(result, losses), records(model, "test_step")
+    claimed = not any(grad_enabled for _, grad_enabled in seen)
+    # The returned loss tells whether its forward pass tracked gradients; the record names the mistake.
+    if not claimed or any(grad_enabled for _, grad_enabled in returned):
+        raise AssertionError(f"gradient tracking was on during the forward pass of test_step{RECORD_CHANGED if claimed else ''}")
+    if not returned:
+        raise AssertionError(
+            f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so "
+            "whether that forward pass tracked gradients cannot be told from it: return loss_fn(model(X), y) "
+            "computed without gradient tracking (see the check about test_step's loss)")
     assert torch.is_grad_enabled(), (
         "test_step turned gradient tracking off and left it off, so training after it learns nothing: "
         "turn it off only inside a `with` block (or a decorator)")

@@ -4,14 +4,22 @@ Every check observes behaviour, never spelling. ``RegularizedNet``'s layers are
 found by their type, wherever they are kept (attributes with any names, or an
 ``nn.Sequential``), and its dropout is measured from its outputs, so an
 ``nn.Dropout`` module and ``F.dropout(..., training=self.training)`` both pass.
-``predict`` and ``evaluate`` are graded on the suite's own model, which
-remembers for each forward pass whether it ran in training mode and whether
+``predict`` and ``evaluate`` are graded on the suite's own models, which
+remember for each forward pass whether it ran in training mode and whether
 gradients were tracked: ``no_grad``, ``inference_mode``, ``set_grad_enabled(False)``
 and a ``@torch.no_grad()`` decorator all pass. Sizes, weights and data come from
 each check's ``seed``.
+
+Learner code runs in a process of its own, so a model's record of its forward
+passes is a report that code can rewrite: it only names a mistake. Every verdict
+rests on an outcome computed again here: the predictions and metrics returned
+(the models used for gradient tracking add ``GRAD_SHIFT`` to their output when a
+forward pass tracks gradients, so the numbers returned tell it), batch norm's
+running statistics, the parameters and their ``.grad``.
 """
 
 import copy
+import math
 import random
 
 import pytest
@@ -250,14 +258,44 @@ class Net(nn.Module):
         return self.layers(x)
 
 
-def trained_model(seed: int, out: int = 1, n: int = 32) -> tuple[Net, torch.Tensor, torch.Tensor]:
+GRAD_SHIFT = 10.0  # what the models of the gradient-tracking checks add to their output while tracking gradients
+
+
+class GradShowingNet(Net):
+    """``Net``, with ``GRAD_SHIFT`` added to the output of a forward pass that tracks gradients.
+
+    The numbers computed from its output then tell whether the forward pass that made them tracked
+    gradients, whatever the record says.
+    """
+
+    def forward(self, x):
+        output = super().forward(x)
+        return output + GRAD_SHIFT if torch.is_grad_enabled() else output
+
+
+class GradProbe(nn.Module):
+    """A linear model (the same in both modes) that adds ``GRAD_SHIFT`` while tracking gradients, and remembers."""
+
+    def __init__(self, in_features: int, hidden: int, out: int):
+        super().__init__()
+        self.linear = nn.Linear(in_features, out)
+        self.seen: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        output = self.linear(x)
+        return output + GRAD_SHIFT if torch.is_grad_enabled() else output
+
+
+def trained_model(seed: int, out: int = 1, n: int = 32, probe: type[nn.Module] = Net) -> tuple[Net, torch.Tensor, torch.Tensor]:
     """A model in training mode (as training leaves it) with batch norm statistics of its own, and fresh data."""
     rng = random.Random(seed)
     in_features, hidden = rng.randint(2, 5), rng.randint(6, 12)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = Net(in_features, hidden, out)
-    randomise_norm(model.layers[1], generator)
+    model = probe(in_features, hidden, out)
+    if isinstance(model, Net):
+        randomise_norm(model.layers[1], generator)
     model.seen.clear()
     model.train()
     X = torch.randn(n, in_features, generator=generator)
@@ -282,7 +320,46 @@ def changed_buffers(model: nn.Module, before: dict[str, torch.Tensor]) -> list[s
 
 
 def in_training_mode(model: Net) -> bool:
-    return any(training for training, _ in model.seen)
+    """What the model's record says (only to name a mistake: the verdicts rest on the values)."""
+    seen = getattr(model, "seen", None)
+    return type(seen) is list and any(type(entry) is tuple and len(entry) == 2 and entry[0] is True for entry in seen)
+
+
+def records(model: nn.Module, function: str) -> list[tuple[bool, bool]]:
+    """The model's record of its forward passes as it came back, once it shows at least one."""
+    seen = getattr(model, "seen", None)
+    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
+                                         and all(type(flag) is bool for flag in entry) for entry in seen):
+        raise AssertionError(f"{function} replaced the model's record of its forward passes (model.seen) with "
+                             "something else: leave the model's attributes alone")
+    assert seen, f"{function} never called the model (no forward pass)"
+    return seen
+
+
+def same_values(result: torch.Tensor, expected: torch.Tensor) -> bool:
+    """Whether ``result`` holds ``expected``'s values (in any shape of the same size)."""
+    values = result.detach().cpu()
+    return (values.numel() == expected.numel() and values.is_floating_point()
+            and torch.allclose(values.reshape(-1).float(), expected.reshape(-1), rtol=1e-4, atol=1e-4))
+
+
+def numbers_in(result) -> list[float]:
+    """The finite numbers in what ``evaluate`` returned: a dict's values, a tuple's items, one-element tensors."""
+    items = list(result.values()) if isinstance(result, dict) else list(result) if type(result) in (list, tuple) else [result]
+    numbers = []
+    for item in items:
+        if type(item) in (float, int):
+            numbers.append(float(item))
+        elif type(item) is torch.Tensor and item.numel() == 1 and item.is_floating_point():
+            numbers.append(item.detach().double().item())
+    return [number for number in numbers if math.isfinite(number)]
+
+
+def any_close(numbers: list[float], targets: list[float]) -> bool:
+    return any(abs(number - target) <= 1e-5 * max(1.0, abs(target)) for number in numbers for target in targets)
+
+
+RECORD_CHANGED = "; the model's own record (model.seen) says otherwise, so something rewrote it: leave the model's attributes alone"
 
 
 def calling(function, what: str, *args):
@@ -389,16 +466,26 @@ def test_predict_batch_of_one(learner, seed):
           "Run the forward pass inside `with torch.inference_mode():` (or `torch.no_grad()`); never call `backward()` in predict."],
 )
 def test_predict_no_grad(learner, seed):
-    model, X, _ = trained_model(seed)
+    model, X, _ = trained_model(seed, probe=GradProbe)
+    without = eval_predictions(model, X)  # computed without gradient tracking: no GRAD_SHIFT
     result = learner.predict(model, X)
-    assert model.seen, "predict never called the model (no forward pass)"
-    assert not any(grad for _, grad in model.seen), \
+    seen = records(model, "predict")
+    claimed = not any(grad for _, grad in seen)
+    assert claimed, \
         "gradient tracking was on during predict's forward pass: run it inside torch.inference_mode() or torch.no_grad()"
     result = expect_tensor(result, "predict's result")
+    # The output tells whether its forward pass tracked gradients: the model adds GRAD_SHIFT when it does.
+    if same_values(result, without + GRAD_SHIFT):
+        raise AssertionError("gradient tracking was on during predict's forward pass: run it inside "
+                             f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED}")
     assert not result.requires_grad and result.grad_fn is None, \
         "predict's result carries autograd history (requires_grad=True): compute it with gradient tracking off"
     with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
     assert not with_grad, f"after predict these parameters have a .grad: {', '.join(with_grad)}"
+    if not same_values(result, without):
+        raise AssertionError("predict's result is not the model's output for X, so whether its forward pass tracked "
+                             "gradients cannot be told from it: return model(X) as it is, moved to the CPU "
+                             "(see the check about predict's values)")
 
 
 @pytest.mark.check(
@@ -512,13 +599,22 @@ def test_evaluate_mae(learner, seed):
           "compute the loss and the MAE from them."],
 )
 def test_evaluate_changes_nothing(learner, seed):
-    model, X, y = trained_model(seed)
+    # Two outputs, so that a predict that squeezes its result still gives evaluate numbers to recognise.
+    model, X, y = trained_model(seed, out=2, probe=GradShowingNet)
     before = buffers_of(model)
     parameters = [parameter.detach().clone() for parameter in model.parameters()]
-    learner.evaluate(model, X, y, nn.MSELoss())
-    assert model.seen, "evaluate never called the model (no forward pass)"
-    assert not any(grad for _, grad in model.seen), \
-        "gradient tracking was on during evaluate's forward pass: run it inside torch.inference_mode() or torch.no_grad()"
+    # What evaluate returns from evaluation-mode predictions made without, and with, gradient tracking.
+    predictions = eval_predictions(model, X)
+    metrics = {tracked: [nn.MSELoss()(shown, y).item(), (shown - y).abs().mean().item()]
+               for tracked, shown in ((False, predictions), (True, predictions + GRAD_SHIFT))}
+    result = learner.evaluate(model, X, y, nn.MSELoss())
+    seen = records(model, "evaluate")
+    numbers = numbers_in(result)
+    claimed = not any(grad for _, grad in seen)
+    # The numbers returned tell whether the forward pass tracked gradients: the model adds GRAD_SHIFT when it does.
+    if not claimed or (any_close(numbers, metrics[True]) and not any_close(numbers, metrics[False])):
+        raise AssertionError("gradient tracking was on during evaluate's forward pass: run it inside "
+                             f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED if claimed else ''}")
     with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
     assert not with_grad, f"after evaluate these parameters have a .grad: {', '.join(with_grad)}"
     assert all(torch.equal(a, b.detach()) for a, b in zip(parameters, model.parameters())), \
@@ -526,3 +622,7 @@ def test_evaluate_changes_nothing(learner, seed):
     changed = changed_buffers(model, before)
     assert not changed, (f"evaluate changed batch norm's running statistics ({', '.join(changed)}): the forward pass "
                          "ran in training mode; call model.eval() first (or use predict)")
+    if not any_close(numbers, metrics[False]):
+        raise AssertionError("evaluate returned neither the loss nor the MAE of the model's evaluation-mode "
+                             "predictions, so whether their forward pass tracked gradients cannot be told: compute "
+                             "both from predictions made as predict makes them (see the checks of the loss and MAE)")
