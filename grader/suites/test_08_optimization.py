@@ -13,11 +13,21 @@ Every check observes behaviour, never spelling:
   optimizer and scheduler steps had run. A one-weight "scripted" model makes the
   validation losses follow a plan drawn from the seed, so the epoch that stopping
   and the best weights depend on is known in advance.
+
+The learner's code runs in a process of its own. What a check hands it is sent
+there as a copy, and what the call changed comes back: tensors, a model's mode
+and plain attributes (a probe's records), an optimizer's state and its steps.
+What must be seen while the learner's code runs (the steps already taken at each
+forward pass, the lists ``sgd_momentum_step`` leaves) is seen there, by the
+suite's own code. Learner code could rewrite such a report, so none decides a
+verdict on its own word: each is checked against what the judge sees itself.
 """
 
 import copy
 import math
 import numbers
+import warnings
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -25,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.checking import expect_equal_tensors, expect_float, fmt, fmt_list, kind_of
+from grader.checking import count_steps, expect_equal_tensors, expect_float, fmt, fmt_list, in_learner_process, kind_of
 
 # Every tensor here is tiny, so extra threads only cost time on a busy machine.
 torch.set_num_threads(1)
@@ -60,25 +70,61 @@ def reference_sgd(start, gradients, lr, **settings):
     return [parameter.detach().clone() for parameter in params], [buffer.clone() for buffer in buffers]
 
 
-def learner_sgd(learner, start, gradients, lr, momentum=None, weight_decay=None, snapshots=None):
-    """Run the learner's step on fresh parameters; return (params, velocities, original velocity objects).
+def call_sgd_step(learner, params, velocities, lr, settings):
+    """One call of the learner's ``sgd_momentum_step``; what it returned, and the two lists as it left them.
+
+    This runs in the learner's process (``learner_sgd`` sends it there), beside the learner's code, because
+    the lists are the caller's: a velocity put in place of another must stay in the list for the next step,
+    as it would for any caller. Tensors the step changed in place come back as the judge's own tensors, new
+    ones as copies. The names of the autograd history each tensor holds there are only for messages.
+    """
+    result = learner.sgd_momentum_step(params, velocities, lr, **settings)
+    histories = [type(t.grad_fn).__name__ if isinstance(t, torch.Tensor) and t.grad_fn is not None else None
+                 for t in [*params, *velocities]]
+    return result, params, velocities, histories
+
+
+def without_history(tensor):
+    """``tensor`` as the next step should get it: a velocity that took autograd history in the learner's process
+    comes back as a leaf that requires grad, and in-place updates of such a leaf would fail. The values are the
+    same either way; ``momentum_no_graph`` judges what the last step left."""
+    if not isinstance(tensor, torch.Tensor):
+        return tensor
+    return tensor.detach() if tensor.grad_fn is not None else tensor.requires_grad_(False)
+
+
+class Stepped(NamedTuple):
+    """What ``learner_sgd`` gives back: the two lists as the learner's code left them after the last step."""
+
+    params: list
+    velocities: list
+    originals: list  # the velocity tensors the caller made, before any step
+    histories: list  # the autograd history (grad_fn's name or None) of each parameter, then of each velocity
+
+
+def learner_sgd(learner, start, gradients, lr, momentum=None, weight_decay=None, snapshots=None) -> Stepped:
+    """Run the learner's step on fresh parameters, one call per step of gradients, and keep its lists between steps.
 
     With a list as ``snapshots``, each step appends copies of the parameters and velocities after it.
+    What comes back from the learner's process is only what any step function could leave in the lists; the
+    checks judge those tensors here, against torch's own SGD.
     """
     params = [nn.Parameter(value.clone()) for value in start]
     velocities = [torch.zeros_like(value) for value in start]
     originals = list(velocities)
+    # momentum=None: the contract's defaults, momentum=0.9 and weight_decay=0.0, by leaving them out.
+    settings = {} if momentum is None else {"momentum": momentum, "weight_decay": weight_decay}
+    histories: list = []
     for step in gradients:
         for parameter, gradient in zip(params, step):
             parameter.grad = None if gradient is None else gradient.clone()
-        if momentum is None:  # the contract's defaults: momentum=0.9, weight_decay=0.0
-            result = learner.sgd_momentum_step(params, velocities, lr)
-        else:
-            result = learner.sgd_momentum_step(params, velocities, lr, momentum=momentum, weight_decay=weight_decay)
+        velocities = [without_history(velocity) for velocity in velocities]
+        result, params, velocities, histories = in_learner_process(learner, call_sgd_step, learner, params,
+                                                                   velocities, lr, settings)
         assert result is None, f"sgd_momentum_step returned {kind_of(result)}; it changes the tensors in place and returns None"
         if snapshots is not None:
             snapshots.append(([p.detach().clone() for p in params], [v.detach().clone() for v in velocities]))
-    return params, velocities, originals
+    return Stepped(params, velocities, originals, histories)
 
 
 def differs(a, b, tolerance: float = 1e-5) -> bool:
@@ -103,11 +149,11 @@ def test_momentum_matches_sgd(learner, seed):
     for weight_decay in (False, True):
         start, gradients, lr, momentum, decay = momentum_settings(seed + int(weight_decay), weight_decay)
         if weight_decay:
-            params, velocities, _ = learner_sgd(learner, start, gradients, lr, momentum, decay)
+            params, velocities, _, _ = learner_sgd(learner, start, gradients, lr, momentum, decay)
             described = f"lr={fmt(lr)}, momentum={fmt(momentum)}, weight_decay={fmt(decay)}"
         else:
             momentum = 0.9
-            params, velocities, _ = learner_sgd(learner, start, gradients, lr)
+            params, velocities, _, _ = learner_sgd(learner, start, gradients, lr)
             described = f"lr={fmt(lr)} and the default momentum (0.9) and weight_decay (0.0)"
         for value in params:
             if type(value) is not nn.Parameter:
@@ -153,7 +199,7 @@ def test_momentum_matches_sgd(learner, seed):
 )
 def test_momentum_in_place(learner, seed):
     start, gradients, lr, momentum, decay = momentum_settings(seed, weight_decay=True)
-    params, velocities, originals = learner_sgd(learner, start, gradients[:1], lr, momentum, decay)
+    params, velocities, originals, _ = learner_sgd(learner, start, gradients[:1], lr, momentum, decay)
     assert type(velocities) is list and len(velocities) == len(originals), \
         f"the list of velocities now holds {len(velocities)} items; leave the list as it is and change its tensors"
     for index, (velocity, original) in enumerate(zip(velocities, originals)):
@@ -205,15 +251,17 @@ def test_momentum_skips_missing_grad(learner, seed):
 )
 def test_momentum_no_graph(learner, seed):
     start, gradients, lr, momentum, decay = momentum_settings(seed, weight_decay=True)
-    params, velocities, _ = learner_sgd(learner, start, gradients[:2], lr, momentum, decay)
+    params, velocities, _, histories = learner_sgd(learner, start, gradients[:2], lr, momentum, decay)
+    # Judged on the tensors as they came back; the learner's process only names the history (grad_fn) for the message.
+    params_history, velocities_history = histories[:len(params)], histories[len(params):]
     for index, parameter in enumerate(params):
         assert parameter.is_leaf and parameter.grad_fn is None, (
-            f"params[{index}] has autograd history ({type(parameter.grad_fn).__name__}) after the step: do the "
+            f"params[{index}] has autograd history ({params_history[index]}) after the step: do the "
             "update inside torch.no_grad()")
         assert parameter.requires_grad, f"params[{index}] no longer requires grad after the step; leave that flag alone"
     for index, velocity in enumerate(velocities):
         assert velocity.grad_fn is None and not velocity.requires_grad, (
-            f"velocities[{index}] holds autograd history ({type(velocity.grad_fn).__name__}): the gradient plus "
+            f"velocities[{index}] holds autograd history ({velocities_history[index]}): the gradient plus "
             "weight_decay * p was computed with gradient tracking on; compute it inside torch.no_grad() too")
 
 
@@ -390,25 +438,75 @@ def test_groups_work_with_adamw(learner, seed):
 class Probe(nn.Module):
     """A small regression network that remembers each forward pass.
 
-    Each record holds the mode, whether gradients were tracked, the input and the
-    output, the parameters, and the optimizer's and the scheduler's step counts
-    at that moment (read through ``clock``, set by the check).
+    The learner's code runs in its own process, so the probe does its remembering
+    there and keeps it as plain data, which comes back with the model after the call:
+    ``records`` holds one tuple per forward pass (the fields are ``FIELDS``: the mode,
+    whether gradients were tracked, the input and the output, the parameters, and
+    how many optimizer and scheduler steps had run), ``steps`` one (lr, scheduler
+    steps) per optimizer step. ``watch`` gives it the optimizer and scheduler to count;
+    they travel with the call's other arguments, so they are the very objects the
+    learner's code steps, and at its first forward pass the probe hooks them there.
     """
+
+    FIELDS = ("training", "grad", "x", "output", "params", "optimizer_steps", "scheduler_steps")
 
     def __init__(self, hidden: int = 8):
         super().__init__()
         self.layers = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-        self.calls: list[dict] = []
-        self.clock = lambda: (0, 0)
+        self.records: list[tuple] = []
+        self.steps: list[tuple[float, int]] = []
+        self.scheduler_start = 0  # the scheduler's count (last_epoch) before training
+        self.scheduler_steps = 0  # its steps since then, as last seen
+        self._watched = (None, None)  # (optimizer, scheduler)
+        self._hooked = False
+
+    def watch(self, optimizer, scheduler=None) -> None:
+        self._watched = (optimizer, scheduler)
+        self.scheduler_start = scheduler.last_epoch if scheduler is not None else 0
 
     def forward(self, x):
+        if not self._hooked:
+            self.hook()
         output = self.layers(x)
-        optimizer_steps, scheduler_steps = self.clock()
-        self.calls.append({"training": self.training, "grad": torch.is_grad_enabled(), "x": x.detach().cpu().clone(),
-                           "output": output.detach().cpu().clone(), "optimizer_steps": optimizer_steps,
-                           "scheduler_steps": scheduler_steps,
-                           "params": [p.detach().cpu().clone() for p in self.layers.parameters()]})
+        params = [p.detach().cpu().clone() for p in self.layers.parameters()]
+        self.records.append((self.training, torch.is_grad_enabled(), x.detach().cpu().clone(),
+                             output.detach().cpu().clone(), params, len(self.steps), self.count_scheduler_steps()))
         return output
+
+    # What follows runs in the learner's process, where hooks on the learner's optimizer see its steps.
+
+    def hook(self) -> None:
+        optimizer, scheduler = self._watched
+        if optimizer is not None:
+            optimizer.register_step_pre_hook(self.before_step)
+        if scheduler is not None:  # its last step comes after the last forward pass: count it as it happens
+            scheduler.step = self.scheduler_step
+        self._hooked = True
+
+    def before_step(self, optimizer, args, kwargs) -> None:
+        self.steps.append((float(optimizer.param_groups[0]["lr"]), self.count_scheduler_steps()))
+
+    def scheduler_step(self, *args, **kwargs):
+        _, scheduler = self._watched
+        with warnings.catch_warnings():
+            # Pickling left out the wrapper the scheduler had put on optimizer.step (an attribute of the optimizer
+            # object), so PyTorch would blame the learner's code for replacing optimizer.step: it did not.
+            warnings.filterwarnings("ignore", message="Seems like `optimizer.step\\(\\)` has been overridden")
+            result = type(scheduler).step(scheduler, *args, **kwargs)
+        self.count_scheduler_steps()
+        return result
+
+    def count_scheduler_steps(self) -> int:
+        _, scheduler = self._watched
+        if scheduler is not None:
+            self.scheduler_steps = scheduler.last_epoch - self.scheduler_start
+        return self.scheduler_steps
+
+    @property
+    def calls(self) -> list[dict]:
+        """The records, each as a dict of ``FIELDS``."""
+        return [dict(zip(self.FIELDS, record)) for record in self.records
+                if type(record) is tuple and len(record) == len(self.FIELDS)]
 
 
 def regression_problem(seed: int):
@@ -432,33 +530,49 @@ def regression_problem(seed: int):
     return Probe(), train, val
 
 
-def watch_steps(optimizer, model: Probe, scheduler=None) -> list[dict]:
-    """Count the optimizer's steps through its public hooks; make them (and the scheduler's) visible to the probe.
+def watch_steps(optimizer, model: Probe, scheduler=None) -> list[int]:
+    """Have the probe record the optimizer's steps (and the scheduler's) where the learner's code takes them.
 
-    Returns the list of steps, each with the learning rate it used and the scheduler's count at that moment.
+    Returns the judge's own count of the optimizer's steps (``count_steps``), to check the probe's against.
     """
-    steps: list[dict] = []
-    initial = scheduler.last_epoch if scheduler is not None else 0
-
-    def scheduler_steps() -> int:
-        return scheduler.last_epoch - initial if scheduler is not None else 0
-
-    optimizer.register_step_pre_hook(lambda opt, args, kwargs: steps.append(
-        {"lr": float(opt.param_groups[0]["lr"]), "scheduler_steps": scheduler_steps()}))
-    model.clock = lambda: (len(steps), scheduler_steps())
-    return steps
+    model.watch(optimizer, scheduler)
+    return count_steps(optimizer)
 
 
-def sort_calls(calls: list[dict], train_loader, val_loader):
+# The records are written in the learner's process, where the learner's code could rewrite them.
+# So each record must agree with the probe's own layers, and every verdict that rests on them also
+# checks them against what the judge sees itself: the optimizer's steps, and the model's weights.
+
+RECORDS_CHANGED = "the probe model's records do not match {}: leave the model's attributes alone"
+
+
+def confirmed(model: Probe, call: dict) -> bool:
+    """Whether the probe's layers, with the recorded parameters, turn the recorded input into the recorded output."""
+    names = [name for name, _ in model.layers.named_parameters()]
+    params, x, output = call["params"], call["x"], call["output"]
+    if not (isinstance(params, list) and len(params) == len(names)
+            and all(type(value) is torch.Tensor for value in [*params, x, output])):
+        return False
+    try:
+        with torch.no_grad():
+            again = torch.func.functional_call(model.layers, dict(zip(names, params)), (x,))
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return not differs(output, again, tolerance=1e-4)
+
+
+def sort_calls(model: Probe, train_loader, val_loader):
     """Split the recorded forward passes into epochs of training calls and validation passes.
 
-    Each call is matched by its input to a batch of one of the loaders; a call with the first
-    batch of a loader starts a new pass over it. Returns (training passes, validation passes),
-    each a list of lists of (call, targets).
+    Only the records the probe's layers confirm count. Each call is matched by its input to a
+    batch of one of the loaders; a call with the first batch of a loader starts a new pass over
+    it. Returns (training passes, validation passes), each a list of lists of (call, targets).
     """
     kinds = (("train", list(train_loader)), ("val", list(val_loader)))
     passes: dict[str, list] = {"train": [], "val": []}
-    for call in calls:
+    for call in model.calls:
+        if not confirmed(model, call):
+            continue
         for kind, batches in kinds:
             index = next((i for i, (X, _) in enumerate(batches) if X.shape == call["x"].shape
                           and torch.equal(X, call["x"])), None)
@@ -468,6 +582,25 @@ def sort_calls(calls: list[dict], train_loader, val_loader):
                 passes[kind][-1].append((call, batches[index][1]))
                 break
     return passes["train"], passes["val"]
+
+
+def expect_steps_recorded(model: Probe, taken: list[int]) -> list[dict]:
+    """The probe's records of the optimizer's steps, once they agree with the judge's count of those steps."""
+    steps = [{"lr": lr, "scheduler_steps": count} for lr, count in model.steps]
+    assert len(steps) == taken[0], RECORDS_CHANGED.format(f"the optimizer's {taken[0]} steps ({len(steps)} recorded)")
+    return steps
+
+
+def expect_weights_validated(model: Probe, validation: list) -> None:
+    """The model ends training with the weights of one of its recorded validation passes.
+
+    Whatever else the code does, nothing trains after validation: the weights it returns with are those of the
+    best epoch (or of the last) as they were validated. This ties the records to the model the judge holds.
+    """
+    final = [parameter.detach().cpu() for parameter in model.layers.parameters()]
+    assert any(not any_differs(final, one_pass[0][0]["params"]) for one_pass in validation), (
+        "the model ended with weights that none of its recorded validation passes had: return with the weights "
+        "of an epoch as they were validated (and leave the model's attributes alone)")
 
 
 def per_sample_mean(one_pass) -> float:
@@ -507,7 +640,7 @@ class Scripted(nn.Module):
     step, and the weights after epoch k are ``w = 2k``. Validation rows are -1s with
     targets 0: for them the model answers the planned loss of the epoch trained so far
     (counted from its training passes), so the validation loss is known in advance.
-    ``load_state_dict`` remembers what it was given.
+    ``load_state_dict`` remembers the weight ``w`` of each state dict it was given.
     """
 
     def __init__(self, plan: list[float]):
@@ -516,7 +649,7 @@ class Scripted(nn.Module):
         self.plan = list(plan)
         self.training_calls = 0
         self.validation_calls: list[int] = []  # the epoch of each validation forward pass
-        self.loaded: list[dict] = []
+        self.loaded: list = []  # plain data (a tensor, or None), so that it comes back from the learner's process
 
     def forward(self, x):
         if bool((x > 0).all()):
@@ -528,7 +661,8 @@ class Scripted(nn.Module):
         return torch.full_like(x, planned) + 0 * self.w
 
     def load_state_dict(self, state_dict, *args, **kwargs):
-        self.loaded.append({key: value.detach().clone() for key, value in state_dict.items()})
+        weight = state_dict.get("w") if hasattr(state_dict, "get") else None
+        self.loaded.append(weight.detach().clone() if isinstance(weight, torch.Tensor) else None)
         return super().load_state_dict(state_dict, *args, **kwargs)
 
 
@@ -538,16 +672,25 @@ def scripted_loaders():
     return train, val
 
 
-def run_scripted(learner, plan, epochs, lr_scheduler=None, **options):
-    """Fit a scripted model with SGD(lr=1) and nn.L1Loss; return the model, the history and the optimizer."""
+class ScriptedRun(NamedTuple):
+    """What ``run_scripted`` gives back."""
+
+    model: Scripted
+    history: dict
+    optimizer: torch.optim.Optimizer  # as the learner's code left it: its state and learning rate come back
+    steps: int  # the optimizer's steps, counted by the judge
+
+
+def run_scripted(learner, plan, epochs, lr_scheduler=None, **options) -> ScriptedRun:
+    """Fit a scripted model with SGD(lr=1) and nn.L1Loss."""
     model = Scripted(plan)
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    scheduler = lr_scheduler(optimizer) if lr_scheduler else None
-    if scheduler is not None:
-        options["scheduler"] = scheduler
+    if lr_scheduler is not None:
+        options["scheduler"] = lr_scheduler(optimizer)
+    steps = count_steps(optimizer)
     train, val = scripted_loaders()
     history = learner_history(learner, model, train, val, nn.L1Loss(), optimizer, epochs, **options)
-    return model, history, optimizer, scheduler
+    return ScriptedRun(model, history, optimizer, steps[0])
 
 
 def epoch_of_weights(model: Scripted) -> float:
@@ -640,7 +783,7 @@ def test_fit_history(learner, seed):
     for key in ("train_loss", "val_loss", "lr"):
         for index, value in enumerate(history[key]):
             expect_float(value, f"history[{key!r}][{index}]")
-    _, passes = sort_calls(model.calls, train, val)
+    _, passes = sort_calls(model, train, val)
     assert len(passes) == epochs, f"the validation set was run through {len(passes)} times in {epochs} epochs; once an epoch"
 
 
@@ -658,7 +801,7 @@ def test_fit_loss_means(learner, seed, device):
     model.to(device)
     history = learner_history(learner, model, train, val, nn.MSELoss(),
                               torch.optim.SGD(model.parameters(), lr=0.05), 2)
-    training, validation = sort_calls(model.calls, train, val)
+    training, validation = sort_calls(model, train, val)
     assert len(training) >= 2 and len(validation) >= 2, (
         f"in 2 epochs the model saw {len(training)} passes over the training batches and {len(validation)} over the "
         "validation batches; expected 2 of each")
@@ -678,6 +821,7 @@ def test_fit_loss_means(learner, seed, device):
                     f"per sample, {fmt(expected)}")
             raise AssertionError(f"the {which} loss of epoch {epoch} was {fmt(value)}; the mean per sample of the "
                                  f"losses of that epoch's {which} batches (sizes {sizes[key]}) is {fmt(expected)}")
+    expect_weights_validated(model, validation)
 
 
 @pytest.mark.check(
@@ -693,9 +837,9 @@ def test_fit_validation_mode(learner, seed):
     model, train, val = regression_problem(seed)
     model.eval()  # as a model often is, after being looked at
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-    watch_steps(optimizer, model)
+    taken = watch_steps(optimizer, model)
     learner_history(learner, model, train, val, nn.MSELoss(), optimizer, 3)
-    training, validation = sort_calls(model.calls, train, val)
+    training, validation = sort_calls(model, train, val)
     assert training and validation, "fit_with_validation never ran the model on the training or validation batches"
     for epoch, one_pass in enumerate(training, start=1):
         for call, _ in one_pass:
@@ -716,6 +860,9 @@ def test_fit_validation_mode(learner, seed):
             if call["optimizer_steps"] != first["optimizer_steps"] or any_differs(call["params"], first["params"]):
                 raise AssertionError(f"the parameters changed during or right after validation in epoch {epoch}: "
                                      "validation must only measure (no backward, no optimizer step)")
+    # The optimizer steps and weights the records show, against those the judge sees.
+    expect_steps_recorded(model, taken)
+    expect_weights_validated(model, validation)
 
 
 @pytest.mark.check(
@@ -730,15 +877,16 @@ def test_fit_steps(learner, seed):
     model, train, val = regression_problem(seed)
     twin = copy.deepcopy(model)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
-    steps = watch_steps(optimizer, model)
+    taken = watch_steps(optimizer, model)
     epochs, n_batches = 2, len(train)
     learner_history(learner, model, train, val, nn.MSELoss(), optimizer, epochs)
-    assert len(steps) == epochs * n_batches, (
-        f"optimizer.step() ran {len(steps)} times in {epochs} epochs of {n_batches} training batches; take one step "
+    assert taken[0] == epochs * n_batches, (
+        f"optimizer.step() ran {taken[0]} times in {epochs} epochs of {n_batches} training batches; take one step "
         "per training batch")
     # The parameters each validation saw, against the same training done right on a twin.
-    _, validation = sort_calls(model.calls, train, val)
+    _, validation = sort_calls(model, train, val)
     twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.05, momentum=0.5)
+    twin_weights = []  # after each epoch
     for epoch in range(1, epochs + 1):
         twin.train()
         for X, y in train:
@@ -752,9 +900,20 @@ def test_fit_steps(learner, seed):
             raise AssertionError(f"validation in epoch {epoch} came after {seen['optimizer_steps']} optimizer steps; "
                                  f"expected {epoch * n_batches}: train on every batch first, then validate")
         expected = [p.detach().clone() for p in twin.layers.parameters()]
+        twin_weights.append(expected)
         if any_differs(seen["params"], expected):
             raise AssertionError(f"after epoch {epoch} the parameters differ from one SGD step per batch with that "
                                  "batch's gradients (were the gradients zeroed before each backward()?)")
+    # What the records show, against what the judge sees: the steps, the momentum the optimizer ended with
+    # (which every step of the training shaped) and the weights the model ended with (an epoch's).
+    expect_steps_recorded(model, taken)
+    velocities = [optimizer.state[p].get("momentum_buffer") for p in model.layers.parameters()]
+    expected = [twin_optimizer.state[p]["momentum_buffer"] for p in twin.layers.parameters()]
+    assert all(type(v) is torch.Tensor for v in velocities) and not any_differs(velocities, expected), \
+        RECORDS_CHANGED.format("the momentum the optimizer ended with")
+    final = [p.detach().cpu() for p in model.layers.parameters()]
+    assert any(not any_differs(final, weights) for weights in twin_weights), \
+        RECORDS_CHANGED.format("the weights the model ended with")
 
 
 def same_numbers(a: list[float], b: list[float]) -> bool:
@@ -763,6 +922,19 @@ def same_numbers(a: list[float], b: list[float]) -> bool:
 
 def step_lr(optimizer):
     return torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+
+
+def halving(optimizer):
+    return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+
+
+def halvings(optimizer) -> int | None:
+    """How many times ``halving`` halved the optimizer's rate of 1 (None: its rate is no power of 1/2)."""
+    lr = optimizer.param_groups[0]["lr"]
+    if not isinstance(lr, float) or not 0 < lr <= 1:
+        return None
+    count = round(-math.log2(lr))
+    return count if lr == 0.5 ** count else None
 
 
 @pytest.mark.check(
@@ -779,14 +951,19 @@ def test_fit_scheduler(learner, seed):
     lr, epochs, n_batches = 0.05 + 0.05 * (seed % 3), 5, len(train)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     scheduler = step_lr(optimizer)
-    steps = watch_steps(optimizer, model, scheduler)
+    taken = watch_steps(optimizer, model, scheduler)
     history = learner_history(learner, model, train, val, nn.MSELoss(), optimizer, epochs, scheduler=scheduler)
     expected = [lr * 0.5 ** (epoch // 2) for epoch in range(epochs)]  # StepLR(step_size=2, gamma=0.5)
-    scheduler_steps = scheduler.last_epoch
+    # The scheduler's steps as the probe counted them, in the learner's process; the rate the optimizer ended
+    # with, which the judge sees, must be what that many steps give.
+    scheduler_steps, ended_with = model.scheduler_steps, optimizer.param_groups[0]["lr"]
+    assert type(scheduler_steps) is int and abs(ended_with - lr * 0.5 ** (scheduler_steps // 2)) <= 1e-12, \
+        RECORDS_CHANGED.format(f"the learning rate the optimizer ended with, {fmt(ended_with)}")
     if scheduler_steps == epochs * n_batches:
         raise AssertionError(f"scheduler.step() ran {scheduler_steps} times in {epochs} epochs of {n_batches} "
                              "batches, once per batch; step it once per epoch, after the loop over the batches")
     assert scheduler_steps == epochs, f"scheduler.step() ran {scheduler_steps} times in {epochs} epochs; once per epoch"
+    steps = expect_steps_recorded(model, taken)
     assert len(steps) == epochs * n_batches, f"optimizer.step() ran {len(steps)} times; expected {epochs * n_batches}"
     for epoch in range(1, epochs + 1):
         during = steps[(epoch - 1) * n_batches:epoch * n_batches]
@@ -804,16 +981,18 @@ def test_fit_scheduler(learner, seed):
             raise AssertionError(f"history[\"lr\"] is {fmt_list(recorded)}, each read after the scheduler's step; "
                                  f"record the rate the epoch trained with, read before its training: {fmt_list(expected)}")
         raise AssertionError(f"history[\"lr\"] is {fmt_list(recorded)}; the epochs trained with {fmt_list(expected)}")
-    # The epoch after which training stops early gets its scheduler step too.
+    # The epoch after which training stops early gets its scheduler step too. Each step of ExponentialLR(gamma=0.5)
+    # halves the rate, so the rate the optimizer ends with tells the judge how many steps there were.
     plan, patience = early_stopping_plan(seed)
     stop = stopping_epoch(plan, patience)
-    _, history, _, constant = run_scripted(learner, plan, len(plan), patience=patience,
-                                           lr_scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 1.0))
-    if len(history["epoch"]) == stop and constant.last_epoch == stop - 1:
+    run = run_scripted(learner, plan, len(plan), patience=patience, lr_scheduler=halving)
+    ran, stepped = len(run.history["epoch"]), halvings(run.optimizer)
+    assert stepped is not None, (f"the learning rate ended at {fmt(run.optimizer.param_groups[0]['lr'])}, which "
+                                 "ExponentialLR(gamma=0.5) from 1 cannot give: leave the rate to the scheduler")
+    if ran == stop and stepped == stop - 1:
         raise AssertionError(f"training stopped early after epoch {stop} but the scheduler was stepped only "
                              f"{stop - 1} times: step it in every epoch that ran, the last one too, before stopping")
-    assert constant.last_epoch == len(history["epoch"]), (
-        f"the scheduler was stepped {constant.last_epoch} times in {len(history['epoch'])} epochs; once per epoch")
+    assert stepped == ran, f"the scheduler was stepped {stepped} times in {ran} epochs; once per epoch"
 
 
 @pytest.mark.check(
@@ -835,7 +1014,7 @@ def test_fit_plateau(learner, seed):
     def plateau(optimizer):
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
 
-    model, history, optimizer, scheduler = run_scripted(learner, plan, len(plan), lr_scheduler=plateau)
+    history = run_scripted(learner, plan, len(plan), lr_scheduler=plateau).history
     # What the rates should be: the same scheduler on a spare optimizer, given the planned losses.
     spare = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
     reference = plateau(spare)
@@ -872,7 +1051,7 @@ def test_fit_plateau(learner, seed):
 def test_fit_early_stopping(learner, seed):
     plan, patience = early_stopping_plan(seed)
     stop = stopping_epoch(plan, patience)
-    _, history, _, _ = run_scripted(learner, plan, len(plan), patience=patience)
+    history = run_scripted(learner, plan, len(plan), patience=patience).history
     ran = len(history["epoch"])
     if ran != stop:
         told = f"with patience={patience} and validation losses {fmt_list(plan[:stop + patience], 12)}"
@@ -886,7 +1065,7 @@ def test_fit_early_stopping(learner, seed):
         raise AssertionError(f"history[\"val_loss\"] is {fmt_list(observed, 12)}; the validation losses were "
                              f"{fmt_list(plan[:stop], 12)}")
     # Without patience nothing stops early, however long the loss has not improved.
-    _, history, _, _ = run_scripted(learner, plan, len(plan))
+    history = run_scripted(learner, plan, len(plan)).history
     assert len(history["epoch"]) == len(plan), (
         f"without patience training stopped after {len(history['epoch'])} of {len(plan)} epochs; with patience=None "
         "run every epoch")
@@ -910,15 +1089,17 @@ def test_fit_best_weights(learner, seed):
     full[best - 1] = 4.0
     full[int(torch.randint(best + 1, 6, (1,), generator=generator)) - 1] = 4.0  # a tie, later: not a new best
     for label, run_plan, options in (("stopped early", plan, {"patience": patience}), ("ran every epoch", full, {})):
-        model, _, _, _ = run_scripted(learner, run_plan, len(run_plan), **options)
-        # Judged on the epochs that really ran, so a stopping mistake (fit_early_stopping's) does not count here.
-        last = model.training_calls // TRAIN_STEPS_PER_EPOCH
+        run = run_scripted(learner, run_plan, len(run_plan), **options)
+        model = run.model
+        # Judged on the epochs that really ran (two optimizer steps each), so a stopping mistake
+        # (fit_early_stopping's) does not count here.
+        last = run.steps // TRAIN_STEPS_PER_EPOCH
         best_expected = best_epoch(run_plan[:last])
         held = epoch_of_weights(model)
         if held == best_expected:
             continue
         losses = fmt_list(run_plan[:last], 12)
-        if held == last and model.loaded and model.loaded[-1]["w"].item() == model.w.item():
+        if held == last and model.loaded and model.loaded[-1] is not None and model.loaded[-1].item() == model.w.item():
             raise AssertionError(f"when training {label} (validation losses {losses}), the weights loaded back at "
                                  f"the end were those of the last epoch, {last}: the saved best state changed along "
                                  "with the model, because model.state_dict() holds the live tensors; keep a copy "
@@ -954,7 +1135,7 @@ def test_fit_checkpoint(learner, seed, tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    _, history, optimizer, _ = run_scripted(learner, plan, len(plan), checkpoint_path=str(path))
+    optimizer = run_scripted(learner, plan, len(plan), checkpoint_path=str(path)).optimizer
     assert path.is_file(), "no checkpoint file was written at checkpoint_path (its folders did not exist yet)"
     try:
         checkpoint = torch.load(path, weights_only=True)
