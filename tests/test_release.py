@@ -45,6 +45,8 @@ def test_build_gives_an_sdist_and_a_wheel_that_twine_accepts(tmp_path):
     suites = sorted(n for n in names if n.startswith("grader/suites/test_"))
     assert len(suites) == len(list((KIT / "grader" / "suites").glob("test_*.py"))) > 0
     assert {"grader/stubs.json", "grader/suite.ini", "grader/__main__.py"} <= set(names)
+    modules = {str(path.relative_to(KIT)) for path in (KIT / "grader").rglob("*.py")}
+    assert modules <= set(names), f"left out of the wheel: {sorted(modules - set(names))}"
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     assert f"Version: {version}\n" in zipfile.ZipFile(wheel).read(metadata).decode()
     assert 'version = "' not in (KIT / "pyproject.toml").read_text()  # written once, in grader/__init__.py
