@@ -154,6 +154,7 @@ class Host:
                 if grad is not None:
                     obj.grad = grad
             steps = count_steps_of(lent)
+            track_scheduled_steps(lent)
             lent_parameters = {id(obj): {name: id(p) for name, p in obj.named_parameters()}
                                for obj in lent if isinstance(obj, torch.nn.Module)}
             self.take_world(world)
@@ -273,6 +274,8 @@ def simple(value) -> bool:
     """Attributes a mirror carries: numbers, strings, tuples of them (``kernel_size``), tensors, lists of them."""
     if values.plain(value) or type(value) in (torch.Tensor, torch.Size, torch.dtype, torch.device):
         return True
+    if type(value) is dict:
+        return len(value) <= 10_000 and all(values.plain(key) and simple(item) for key, item in value.items())
     return type(value) in (tuple, list) and len(value) <= 10_000 and all(simple(item) for item in value)
 
 
@@ -282,6 +285,28 @@ def torch_base(kind: type) -> str:
         if base.__module__.startswith("torch.nn.modules."):
             return f"{base.__module__}.{base.__qualname__}"
     return "torch.nn.modules.module.Module"
+
+
+def track_scheduled_steps(lent: list) -> None:
+    """Give back a lent scheduler's watch on its optimizer's ``step``: pickling the optimizer leaves it out, and
+    without it the learner's first ``scheduler.step()`` warns that ``optimizer.step()`` was overridden."""
+    import functools
+
+    for scheduler in lent:
+        optimizer = getattr(scheduler, "optimizer", None)
+        if not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler) or optimizer is None:
+            continue
+        if hasattr(optimizer.step, "_wrapped_by_lr_sched"):
+            continue
+        step = type(optimizer).step
+
+        @functools.wraps(step)
+        def wrapper(*args, _optimizer=optimizer, _step=step, **kwargs):
+            _optimizer._opt_called = True
+            return _step(_optimizer, *args, **kwargs)
+
+        wrapper._wrapped_by_lr_sched = True
+        optimizer.step = wrapper
 
 
 def count_steps_of(lent: list) -> dict:
@@ -300,6 +325,8 @@ def lent_state(obj, steps: int, parameters_before: dict, encode):
         return tensor_state(obj)
     if isinstance(obj, torch.optim.Optimizer):
         return {"optimizer": encode(obj.state_dict()), "steps": steps}
+    if isinstance(obj, torch.optim.lr_scheduler.LRScheduler):
+        return {"scheduler": encode(obj.state_dict())}
     if isinstance(obj, torch.nn.Module):
         return {"training": bool(obj.training),
                 "attributes": {key: encode(value) for key, value in vars(obj).items()

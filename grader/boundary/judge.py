@@ -245,6 +245,8 @@ class LearnerProcess:
                 for _ in range(min(int(state["steps"]), 1_000_000)):
                     for hook in list(obj._optimizer_step_post_hooks.values()):
                         hook(obj, (), {})  # the judge's own hooks (count_steps) see each step the learner took
+            elif isinstance(obj, torch.optim.lr_scheduler.LRScheduler) and isinstance(state, dict):
+                obj.load_state_dict(self.decode(state["scheduler"]))
             elif isinstance(obj, torch.nn.Module) and isinstance(state, dict):
                 obj.training = state["training"] is True
                 for key, value in state["attributes"].items():
@@ -322,6 +324,11 @@ class RequestPickler(pickle.Pickler):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.process = process
 
+    def reducer_override(self, obj):
+        if isinstance(obj, torch.Tensor) and obj.requires_grad and obj.__dict__.get(values.HISTORY):
+            return values.with_history, (obj.detach().clone(),)
+        return NotImplemented
+
     def persistent_id(self, obj):
         if isinstance(obj, (RemoteObject, LearnerModule)):
             return object.__getattribute__(obj, "_kit_pid")
@@ -378,6 +385,10 @@ def lent_objects(root, mirror_parameters: dict) -> list:
             for group in obj.param_groups:
                 for parameter in group["params"]:
                     walk(parameter, depth + 1)
+        elif isinstance(obj, torch.optim.lr_scheduler.LRScheduler):
+            seen.add(id(obj))
+            found.append(obj)
+            walk(obj.optimizer, depth + 1)
         elif kind in (list, tuple, set, frozenset):
             seen.add(id(obj))
             for item in obj:

@@ -31,8 +31,8 @@ class TensorValue:
 class TensorState:
     """What a call left in a tensor the judge lent: its data, its ``.grad`` and ``requires_grad``."""
 
-    def __init__(self, data, grad, requires_grad: bool):
-        self.data, self.grad, self.requires_grad = data, grad, requires_grad
+    def __init__(self, data, grad, requires_grad: bool, has_history: bool = False):
+        self.data, self.grad, self.requires_grad, self.has_history = data, grad, requires_grad, has_history
 
 
 class ObjectRef:
@@ -122,8 +122,8 @@ def load(data: bytes):
 
 
 def tensor_state(tensor) -> TensorState:
-    grad = tensor.grad.detach().clone() if tensor.grad is not None else None
-    return TensorState(tensor.detach().clone(), grad, bool(tensor.requires_grad))
+    grad = tensor.grad.detach().clone() if tensor.is_leaf and tensor.grad is not None else None
+    return TensorState(tensor.detach().clone(), grad, bool(tensor.requires_grad), not tensor.is_leaf)
 
 
 def put(tensor, data) -> None:
@@ -137,9 +137,24 @@ def put(tensor, data) -> None:
 
 def apply_tensor_state(tensor, state: TensorState) -> None:
     put(tensor, state.data)
-    if tensor.is_leaf:
-        tensor.requires_grad_(state.requires_grad)
+    if not tensor.is_leaf:
+        return
+    tensor.requires_grad_(state.requires_grad)
+    if state.has_history is True:
+        # It picked up a history over there (v.mul_(0.9).add_(g) with g tracked): here it is a tensor that
+        # requires grad, marked so that it goes back as one with a history, where in-place updates still work.
+        tensor.__dict__[HISTORY] = True
+    else:
+        tensor.__dict__.pop(HISTORY, None)
         tensor.grad = state.grad
+
+
+HISTORY = "_kit_history"
+
+
+def with_history(data):
+    """A tensor holding ``data`` that has an autograd history (is not a leaf), as the one it stands for had."""
+    return data.requires_grad_(True).clone()
 
 
 # -- generator states, on both sides ------------------------------------------------
