@@ -484,7 +484,8 @@ class RemoteObject:
         return self._kit_process.call(self, args, kwargs)
 
     def __iter__(self):
-        return self._kit_process.call(builtins.iter, (self,))
+        iterator = self._kit_process.call(builtins.iter, (self,))
+        return Prefetched(self._kit_process, iterator) if isinstance(iterator, RemoteObject) else iterator
 
     def __next__(self):
         return self._kit_process.call(builtins.next, (self,))
@@ -506,6 +507,32 @@ class RemoteObject:
 
     def __repr__(self) -> str:
         return f"<{self._kit_type} object>"
+
+
+class Prefetched:
+    """Iterating one of the learner's objects: items come over in batches of ``BATCH`` (``host.take``)."""
+
+    BATCH = 32
+
+    def __init__(self, process: LearnerProcess, iterator: RemoteObject):
+        self.process, self.iterator = process, iterator
+        self.waiting: collections.deque = collections.deque()
+        self.finished = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.waiting and not self.finished:
+            from grader.boundary.host import take
+
+            reply = self.process.call(take, (self.iterator, self.BATCH))
+            items, finished = reply if type(reply) is tuple and len(reply) == 2 else ([], True)
+            self.waiting.extend(items if type(items) is list else [])
+            self.finished = finished is True
+        if self.waiting:
+            return self.waiting.popleft()
+        raise StopIteration
 
 
 ALLOWED_BASES = ("torch.utils.data.", "torch.optim.")  # what a learner's object may also be, for isinstance
