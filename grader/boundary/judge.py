@@ -652,7 +652,7 @@ def fill_node(process: LearnerProcess, node: Mirror, spec) -> None:
     """Bring one mirrored module up to date: mode, plain attributes, parameters (in place), buffers."""
     node.training = spec.training is True
     for key, value in spec.attributes.items():
-        if isinstance(key, str) and not key.startswith("_") and key not in type(node).__dict__:
+        if isinstance(key, str) and not key.startswith("_") and not hasattr(type(node), key):  # no method shadowed
             node.__dict__[key] = process.decode(value)
     for name in [name for name in node._parameters if name not in spec.parameters]:
         del node._parameters[name]
