@@ -7,6 +7,13 @@ both pass), what ``train_epoch`` does to a model and what it returns, and the
 numbers the metrics give. The checks of one function never depend on another
 learner function: loaders, models and datasets the suite needs are its own.
 Data comes from each check's ``seed``, so nothing can be hard-coded.
+
+The learner's code runs in a process of its own: a probe's record of its forward
+passes (``seen``) comes back from there, and learner code could rewrite it. So a
+record only counts forward passes and names mistakes; every verdict rests on what
+the judge works out itself. ``train_epoch``'s loss is checked against the logits of
+the epoch the check replays (the one that ends where the parameters did), and its
+mode against ``StateProbe``, whose loss and gradients differ in each state.
 """
 
 import copy
@@ -85,24 +92,237 @@ def epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
     return model, loader, X[order], labels[order]
 
 
-def reference_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward") -> list[torch.Tensor]:
-    """The parameters after one SGD epoch on a copy of ``model``, zeroing the gradients as ``zeroing`` says.
+def replay_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward"):
+    """One SGD epoch on a copy of ``model``, zeroing the gradients as ``zeroing`` says.
 
     ``"before backward"`` is the correct loop; ``"after step"`` and ``"never"`` are the usual mistakes.
+    Returns the parameters after the epoch and the logits of each batch's forward pass (before its update).
     """
     twin = copy.deepcopy(model)
     for copied, parameter in zip(twin.parameters(), model.parameters()):  # deepcopy leaves .grad behind
         copied.grad = None if parameter.grad is None else parameter.grad.clone()
     optimizer = torch.optim.SGD(twin.parameters(), lr=lr)
+    outputs = []
     for X_batch, y_batch in loader:
-        loss = F.cross_entropy(twin.layers(X_batch), y_batch)
+        logits = twin.layers(X_batch)
+        outputs.append(logits.detach().clone())
+        loss = F.cross_entropy(logits, y_batch)
         if zeroing == "before backward":
             optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         if zeroing == "after step":
             optimizer.zero_grad()
-    return parameters_of(twin)
+    return parameters_of(twin), outputs
+
+
+def reference_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward") -> list[torch.Tensor]:
+    """The parameters after one SGD epoch on a copy of ``model``, zeroing the gradients as ``zeroing`` says."""
+    return replay_epoch(model, loader, lr, zeroing)[0]
+
+
+def replayed_epochs(model: Probe, loader, lr: float) -> list[tuple[list[torch.Tensor], list[torch.Tensor]]]:
+    """Each way of running an epoch that the check can replay: (the parameters after it, each batch's logits).
+
+    One step per batch, with the gradients zeroed before each backward(), never, or after each step; or no
+    update inside the loop at all (no step, gradients zeroed before the step, or one step after the loop, with
+    the last batch's gradients or all of them), where every batch meets the parameters the epoch started with.
+    """
+    replays = [replay_epoch(model, loader, lr, zeroing) for zeroing in ("before backward", "never", "after step")]
+    start = parameters_of(model)
+    twin = copy.deepcopy(model)
+    outputs, gradients = [], []
+    for X_batch, y_batch in loader:
+        logits = twin.layers(X_batch)
+        outputs.append(logits.detach().clone())
+        gradients.append(torch.autograd.grad(F.cross_entropy(logits, y_batch), list(twin.parameters())))
+    old = [torch.zeros_like(p) if p.grad is None else p.grad for p in model.parameters()]
+    total = [sum(step[i] for step in gradients) + old[i] for i in range(len(start))]
+    for update in ([torch.zeros_like(p) for p in start], gradients[-1], total):
+        replays.append(([p - lr * g for p, g in zip(start, update)], outputs))
+    return replays
+
+
+def recorded_logits(model: Probe) -> list[torch.Tensor]:
+    """The logits of each forward pass as the probe's record brings them back (only to count and name mistakes)."""
+    seen = getattr(model, "seen", None)
+    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 3 and type(entry[2]) is torch.Tensor
+                                         for entry in seen):
+        raise AssertionError("train_epoch replaced the probe model's record of its forward passes (model.seen) with "
+                             "something else: leave the model's attributes alone")
+    return [logits for _, _, logits in seen]
+
+
+def mean_loss_mistake(value: float, outputs: list[torch.Tensor], batches) -> str | None:
+    """What is wrong with ``value`` as the mean loss per sample of batches whose logits were ``outputs`` (None: right)."""
+    losses = [F.cross_entropy(logits, y_batch).item() for logits, (_, y_batch) in zip(outputs, batches)]
+    sizes = [len(y_batch) for _, y_batch in batches]
+    expected = sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes)
+    if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
+        return None
+    wrong = {
+        "the mean of the batch means, which counts the last batch of "
+        f"{sizes[-1]} as much as a full one of {sizes[0]}": sum(losses) / len(losses),
+        "the sum of the batch losses, not their mean": sum(losses),
+        "the last batch's loss only: add up the whole epoch": losses[-1],
+        "a loss of softmax probabilities: CrossEntropyLoss takes the logits as they are": sum(
+            F.cross_entropy(logits.softmax(dim=1), y_batch).item() * len(y_batch)
+            for logits, (_, y_batch) in zip(outputs, batches)) / sum(sizes),
+    }
+    for meaning, wrong_value in wrong.items():
+        if abs(value - wrong_value) <= 1e-4 * max(1.0, abs(wrong_value)):
+            return f"train_epoch returned {fmt(value)}, {meaning}; expected the mean per sample, {fmt(expected)}"
+    try:
+        expect_close(value, expected, "the returned mean loss", tolerance=1e-4,
+                     advice=f"weight each batch's loss by its size (batches of {fmt_list(sizes)})")
+    except AssertionError as exc:
+        return str(exc)
+    return None
+
+
+# -- the suite's model that shows how it ran: for the check of training mode -----------------------------
+# Learner code runs in a process of its own, so a probe's record of its forward passes (``seen``) is a report
+# that code can rewrite: it only names the mistake. The verdict needs the outcome too: the loss returned, and
+# which head the epoch's backward passes reached.
+
+STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
+
+
+class StateProbe(nn.Module):
+    """A classifier whose logits tell the state of its forward pass.
+
+    In training mode the logits come from ``train_head``, in evaluation mode from ``eval_head``, which gives the
+    same numbers with the opposite sign; with gradient tracking on, ``grad_head``'s output is added. So the four
+    states give four different losses (``state_epoch_problem`` makes sure), and only a forward pass in training
+    mode with gradient tracking on gives ``train_head`` gradients and leaves ``eval_head`` alone. It also
+    remembers each forward pass's state (``seen``), to name a mistake.
+    """
+
+    def __init__(self, in_features: int, n_classes: int, hidden: int = 8):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU())
+        self.train_head = nn.Linear(hidden, n_classes)
+        self.eval_head = nn.Linear(hidden, n_classes)
+        self.grad_head = nn.Linear(hidden, n_classes)
+        self.seen: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        return output_in(self, x, self.training, torch.is_grad_enabled())
+
+
+def output_in(probe: StateProbe, x, training: bool, grad_enabled: bool):
+    """What ``probe`` outputs for ``x`` in the state ``(training, grad_enabled)``."""
+    hidden = probe.body(x)
+    logits = (probe.train_head if training else probe.eval_head)(hidden)
+    return logits + probe.grad_head(hidden) if grad_enabled else logits
+
+
+def epoch_loss_candidates(outputs: list[torch.Tensor], batches) -> list[float]:
+    """The mean loss per sample of an epoch whose batches gave ``outputs``, and what the usual mistakes return."""
+    sizes = [len(y_batch) for _, y_batch in batches]
+    candidates = []
+    for softmax in (False, True):
+        losses = [F.cross_entropy(logits.softmax(dim=1) if softmax else logits, y_batch).item()
+                  for logits, (_, y_batch) in zip(outputs, batches)]
+        candidates += [sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes), sum(losses) / len(losses),
+                       sum(losses), losses[0], losses[-1]]
+    return candidates
+
+
+def state_epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
+    """A StateProbe and an unshuffled loader of blobs whose smaller last batch has its own size.
+
+    Returns the probe, the loader, and for each state the losses an epoch in it could return. A draw is kept
+    only when the losses of different states lie apart.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    X, y = blobs(generator, n_per_class=n // 3 + 1, n_classes=3)
+    X, y = X[:n], y[:n]
+    loader = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=False)
+    batches = list(loader)
+    torch.manual_seed(seed)
+    for _ in range(100):
+        model = StateProbe(2, 3)
+        with torch.no_grad():
+            model.grad_head.weight.mul_(3)
+            model.grad_head.bias.mul_(3)
+            model.eval_head.weight.copy_(-model.train_head.weight)
+            model.eval_head.bias.copy_(-model.train_head.bias)
+            losses = {state: epoch_loss_candidates([output_in(model, X_batch, *state) for X_batch, _ in batches],
+                                                   batches) for state in STATES}
+        if all(abs(p - q) > 1e-3 * max(1.0, abs(p)) for a in STATES for b in STATES if a != b
+               for p in losses[a] for q in losses[b]):
+            model.seen.clear()
+            return model, loader, losses
+    raise RuntimeError("could not make a problem whose states differ")  # never happens for any seed tried
+
+
+def train_head_gradients(model: StateProbe, loader) -> list[list[torch.Tensor]]:
+    """What ``.grad`` of ``train_head`` may hold after an epoch of training-mode passes that changed nothing (lr=0).
+
+    Each batch's gradient (zeroed before each backward()), and their running sums (never zeroed).
+    """
+    twin = copy.deepcopy(model)
+    each = []
+    for X_batch, y_batch in loader:
+        loss = F.cross_entropy(output_in(twin, X_batch, True, True), y_batch)
+        each.append([g.detach() for g in torch.autograd.grad(loss, list(twin.train_head.parameters()))])
+    sums = [[sum(step[i] for step in each[:k + 1]) for i in range(len(each[0]))] for k in range(len(each))]
+    return each + sums
+
+
+def as_number(value) -> float | None:
+    """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""
+    if type(value) in (float, int):
+        number = float(value)
+    elif type(value) is torch.Tensor and value.numel() == 1:
+        number = value.detach().double().item()
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def states_of_loss(value, losses: dict[tuple[bool, bool], list[float]]) -> list[tuple[bool, bool]]:
+    """The states one of whose candidate losses ``value`` is (none when it is no number, or another number)."""
+    number = as_number(value)
+    if number is None:
+        return []
+    return [state for state, candidates in losses.items()
+            if any(abs(number - loss) <= 1e-4 * max(1.0, abs(loss)) for loss in candidates)]
+
+
+def along(change: list, direction: list[torch.Tensor]) -> bool:
+    """Whether ``change`` is a positive multiple of ``direction``."""
+    if any(t is None for t in change):
+        return False
+    a = torch.cat([t.detach().cpu().double().flatten() for t in change])
+    b = torch.cat([t.detach().cpu().double().flatten() for t in direction])
+    if a.shape != b.shape or a.norm() == 0 or b.norm() == 0:
+        return False
+    scale = (a @ b) / (b @ b)
+    return bool(scale > 0) and bool((a - scale * b).norm() <= 1e-3 * a.norm())
+
+
+def touched(layer: nn.Module, start: list[torch.Tensor]) -> bool:
+    """Whether anything reached ``layer``: it moved, or a gradient other than zero lies in its .grad."""
+    return largest_difference(start, parameters_of(layer)) > 0 or any(
+        parameter.grad is not None and bool(parameter.grad.ne(0).any()) for parameter in layer.parameters())
+
+
+def state_records(model: nn.Module) -> list[tuple[bool, bool]]:
+    """The probe's record of its forward passes as it came back, once it shows at least one."""
+    seen = getattr(model, "seen", None)
+    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
+                                         and all(type(flag) is bool for flag in entry) for entry in seen):
+        raise AssertionError("train_epoch replaced the probe model's record of its forward passes (model.seen) "
+                             "with something else: leave the model's attributes alone")
+    assert seen, "train_epoch never called the model (no forward pass)"
+    return seen
+
+
+RECORD_CHANGED = ("; the probe model's own record of its forward passes says otherwise, so something changed that "
+                  "record: leave the model's attributes alone")
 
 
 def make_classifier(learner, seed: int, in_features: int, n_classes: int, hidden: int):
@@ -564,34 +784,43 @@ def test_classifier_returns_logits(learner, seed):
           "return a Python float."],
 )
 def test_train_epoch_mean_loss(learner, seed):
+    # The losses are worked out here. The probe's record of its logits comes from the learner's process, so it
+    # only counts the forward passes and names mistakes: the logits each batch met are those of the epoch the
+    # check replays that ends where the model's parameters did.
     model, loader, _, _ = epoch_problem(seed)
-    loss_fn = nn.CrossEntropyLoss()
-    result = learner.train_epoch(model, loader, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1))
+    lr = 0.1
+    replays = replayed_epochs(model, loader, lr)
+    result = learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=lr))
     value = expect_float(result, "train_epoch")
     batches = list(loader)
-    outputs = [logits for _, _, logits in model.seen]
-    assert len(outputs) == len(batches), (
-        f"the model was called {len(outputs)} times for {len(batches)} batches; call it once per batch")
-    # The losses of the batches, from the logits the model really produced (before each update).
-    losses = [F.cross_entropy(logits, y_batch).item() for logits, (_, y_batch) in zip(outputs, batches)]
-    sizes = [len(y_batch) for _, y_batch in batches]
-    expected = sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes)
-    if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
+    recorded = recorded_logits(model)
+    assert len(recorded) == len(batches), (
+        f"the model was called {len(recorded)} times for {len(batches)} batches; call it once per batch")
+    end = parameters_of(model)
+    outputs = next((logits for final, logits in replays if largest_difference(end, final) < 1e-5), None)
+    if outputs is not None:
+        mistake = mean_loss_mistake(value, outputs, batches)
+        if mistake:
+            raise AssertionError(mistake)
         return
-    wrong = {
-        "the mean of the batch means, which counts the last batch of "
-        f"{sizes[-1]} as much as a full one of {sizes[0]}": sum(losses) / len(losses),
-        "the sum of the batch losses, not their mean": sum(losses),
-        "the last batch's loss only: add up the whole epoch": losses[-1],
-        "a loss of softmax probabilities: CrossEntropyLoss takes the logits as they are": sum(
-            F.cross_entropy(logits.softmax(dim=1), y_batch).item() * len(y_batch)
-            for logits, (_, y_batch) in zip(outputs, batches)) / sum(sizes),
-    }
-    for meaning, wrong_value in wrong.items():
-        if abs(value - wrong_value) <= 1e-4 * max(1.0, abs(wrong_value)):
-            raise AssertionError(f"train_epoch returned {fmt(value)}, {meaning}; expected the mean per sample, {fmt(expected)}")
-    expect_close(value, expected, "the returned mean loss", tolerance=1e-4,
-                 advice=f"weight each batch's loss by its size (batches of {fmt_list(sizes)})")
+    # Training the check cannot replay (a check of its own is about the update): the record names the mistake it
+    # shows; the verdict comes from an epoch with lr=0, where no update can change the logits the batches meet.
+    mistake = mean_loss_mistake(value, recorded, batches)
+    if mistake:
+        raise AssertionError(mistake)
+    model, loader, _, _ = epoch_problem(seed)
+    start = parameters_of(model)
+    with torch.no_grad():
+        outputs = [model.layers(X_batch) for X_batch, _ in batches]
+    value = expect_float(learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.0)),
+                         "train_epoch")
+    if largest_difference(start, parameters_of(model)) > 0:
+        raise AssertionError("with lr=0 train_epoch still changed the parameters, so the logits each batch met cannot "
+                             "be worked out and the loss returned cannot be checked: update the model only through "
+                             "optimizer.step()")
+    mistake = mean_loss_mistake(value, outputs, batches)
+    if mistake:
+        raise AssertionError(f"{mistake} (in an epoch with lr=0)")
 
 
 @pytest.mark.check(
@@ -646,13 +875,36 @@ def test_train_epoch_updates(learner, seed):
           "Call `model.train()` at the start of `train_epoch`, before the loop over the batches."],
 )
 def test_train_epoch_train_mode(learner, seed):
-    model, loader, _, _ = epoch_problem(seed)
+    model, loader, losses = state_epoch_problem(seed)
     model.eval()
-    learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1))
-    assert model.seen, "train_epoch never called the model (no forward pass)"
-    assert all(training for training, _, _ in model.seen), \
+    gradients = train_head_gradients(model, loader)
+    start = parameters_of(model.eval_head)
+    # lr=0: nothing moves, so every batch meets the same parameters and the loss of each state is known here.
+    result = learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.0))
+    # The outcome: which mode's head the backward passes reached, and which state's loss the epoch returned.
+    in_training = any(along([p.grad for p in model.train_head.parameters()], gradient) for gradient in gradients)
+    in_eval = touched(model.eval_head, start)
+    returned = states_of_loss(result, losses)
+    seen = getattr(model, "seen", None)
+    claimed = type(seen) is list and bool(seen) and all(entry == (True, True) for entry in seen)
+    # Evidence first: the head the backward passes reached, else (when .grad was cleared) the loss returned.
+    if in_eval or (not in_training and any(not training for training, _ in returned)):
+        raise AssertionError("the model was in evaluation mode during train_epoch's forward passes (it arrived in eval "
+                             f"mode){RECORD_CHANGED if claimed else ''}")
+    if not in_training and returned != [(True, True)]:
+        if returned == [(True, False)]:
+            raise AssertionError("gradient tracking was off during train_epoch's forward passes, so nothing can be "
+                                 f"learned{RECORD_CHANGED if claimed else ''}")
+        state_records(model)
+        raise AssertionError(
+            "nothing train_epoch left shows forward passes in training mode: neither the loss it returned nor the "
+            "gradients in .grad afterwards come from the batches' forward passes with gradient tracking on"
+            f"{RECORD_CHANGED if claimed else ''}")
+    # The outcome shows training-mode forward passes; the record, if it disagrees, names what else happened.
+    seen = state_records(model)
+    assert all(training for training, _ in seen), \
         "the model was in evaluation mode during train_epoch's forward passes (it arrived in eval mode)"
-    assert all(grad for _, grad, _ in model.seen), \
+    assert all(grad for _, grad in seen), \
         "gradient tracking was off during train_epoch's forward passes, so nothing can be learned"
 
 

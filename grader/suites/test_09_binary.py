@@ -11,6 +11,12 @@ The checks of one function never depend on another learner function. The models
 the suite hands to the learner's functions are its own and, like the contract's
 ``BinaryClassifier``, return logits of shape ``[N]``: a correct function takes them
 as they are, with no reshaping. Data comes from each check's ``seed``.
+
+The learner's code runs in a process of its own: a probe's record of its forward
+passes (``seen``) comes back from there, and learner code could rewrite it. So a
+record only names mistakes; the checks of mode and gradient tracking use
+``StateProbe``, whose output differs in each state, so that the outcome (the loss
+returned, the head a step trained, the order of the probabilities) shows the state.
 """
 
 import copy
@@ -352,14 +358,14 @@ def test_classifier_returns_logits(learner, seed):
 class Probe(nn.Module):
     """The contract's classifier (logits of shape [N]) remembering each forward pass: mode, grad tracking, logits.
 
-    With ``dropout`` set, a Dropout layer after the second ReLU makes training mode show in the output.
+    The record is written in the learner's process: it only ever names a mistake (the checks of modes use
+    ``StateProbe``, whose outcome shows its state).
     """
 
-    def __init__(self, in_features: int, hidden: int = 8, dropout: float = 0.0):
+    def __init__(self, in_features: int, hidden: int = 8):
         super().__init__()
-        layers = [nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU()]
-        layers += [nn.Dropout(dropout)] if dropout else []
-        self.layers = nn.Sequential(*layers, nn.Linear(hidden, 1))
+        self.layers = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                    nn.Linear(hidden, 1))
         self.seen: list[tuple[bool, bool, torch.Tensor]] = []
 
     def forward(self, x):
@@ -368,7 +374,7 @@ class Probe(nn.Module):
         return logits
 
 
-def problem(seed: int, n: int = 24, confident: bool = False, dropout: float = 0.0):
+def problem(seed: int, n: int = 24, confident: bool = False):
     """A probe model, inputs and float targets of shape [N].
 
     With ``confident`` the last layer is shifted and scaled so that the logits have both signs, the largest
@@ -381,7 +387,7 @@ def problem(seed: int, n: int = 24, confident: bool = False, dropout: float = 0.
     generator = torch.Generator().manual_seed(seed)
     in_features = int(torch.randint(2, 5, (1,), generator=generator))
     torch.manual_seed(seed)
-    model = Probe(in_features, dropout=dropout)
+    model = Probe(in_features)
     X = torch.randn(n, in_features, generator=generator)
     y = (torch.rand(n, generator=generator) < 0.5).float()
     if confident:
@@ -414,6 +420,182 @@ def fresh_gradients(model: Probe, X, y) -> list[torch.Tensor]:
     twin = copy.deepcopy(model)
     loss = F.binary_cross_entropy_with_logits(twin.layers(X).squeeze(-1), y)
     return [g.detach() for g in torch.autograd.grad(loss, list(twin.parameters()))]
+
+
+# -- the suite's model that shows how it ran: for the checks of mode and gradient tracking -----------------
+# Learner code runs in a process of its own, so a probe's record of its forward passes (``seen``) is a report
+# that code can rewrite: it only names the mistake. Each verdict about a mode needs the outcome too: the loss
+# returned, which head the step trained, or the order of the probabilities returned.
+
+STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
+
+
+class StateProbe(nn.Module):
+    """A binary classifier (logits of shape [N]) whose output tells the state of its forward pass.
+
+    In training mode the logits come from ``train_head``, in evaluation mode from ``eval_head``, which gives the
+    same numbers with the opposite sign; with gradient tracking on, ``grad_head``'s output is added. So the four
+    states put the rows in four different orders and give four different losses (``state_problem`` makes
+    sure): the loss a learner's function returns, which head its step trained, and the order of the
+    probabilities it returns each tell the state its forward pass ran in. It also remembers each forward pass's
+    state (``seen``), to name a mistake.
+    """
+
+    def __init__(self, in_features: int, hidden: int = 8):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU())
+        self.train_head = nn.Linear(hidden, 1)
+        self.eval_head = nn.Linear(hidden, 1)
+        self.grad_head = nn.Linear(hidden, 1)
+        self.seen: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        return output_in(self, x, self.training, torch.is_grad_enabled())
+
+
+def output_in(probe: StateProbe, x, training: bool, grad_enabled: bool):
+    """What ``probe`` outputs for ``x`` in the state ``(training, grad_enabled)``."""
+    hidden = probe.body(x)
+    logits = (probe.train_head if training else probe.eval_head)(hidden)
+    if grad_enabled:
+        logits = logits + probe.grad_head(hidden)
+    return logits.squeeze(-1)
+
+
+def state_logits(model: StateProbe, X) -> dict[tuple[bool, bool], torch.Tensor]:
+    """The probe's logits for X in each state, computed here on a copy."""
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        return {state: output_in(twin, X, *state) for state in STATES}
+
+
+def loss_candidates(logits: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """The loss binary_train_step should return for these logits, and what the usual mistakes return."""
+    return [bce_loss(logits, y), F.binary_cross_entropy_with_logits(logits, y, reduction="sum").item(),
+            bce_loss(torch.sigmoid(logits), y), F.binary_cross_entropy(torch.sigmoid(logits), y).item()]
+
+
+def follows(result, logits: torch.Tensor) -> bool:
+    """Whether ``result`` holds one number per row that rises with ``logits`` (and is not one constant).
+
+    Probabilities, the logits themselves, labels rounded at 0.5 and a softmax down the batch all do: any of
+    them shows which state's logits it was made from.
+    """
+    if isinstance(result, torch.Tensor):
+        result = result.detach().cpu()
+    try:
+        values = torch.as_tensor(result, dtype=torch.float64).reshape(-1)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    if values.numel() != logits.numel() or not bool(values.isfinite().all()):
+        return False
+    ordered = values[logits.double().reshape(-1).argsort()]
+    return bool((ordered[1:] >= ordered[:-1] - 1e-6).all()) and ordered.max() - ordered.min() > 1e-6
+
+
+def state_problem(seed: int, n: int = 24):
+    """A StateProbe, inputs and float targets whose four states the outcome can always tell apart.
+
+    Each head is shifted so that its logits have both signs (rounded at 0.5 they give both labels). A draw is
+    kept only when no state's logits, nor their signs, rise with another state's, and when the losses of
+    different states (and their usual mistakes) lie apart.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    in_features = int(torch.randint(2, 5, (1,), generator=generator))
+    torch.manual_seed(seed)
+    for _ in range(100):
+        model = StateProbe(in_features)
+        X = torch.randn(n, in_features, generator=generator)
+        y = (torch.rand(n, generator=generator) < 0.5).float()
+        with torch.no_grad():
+            hidden = model.body(X)
+            for head, spread in ((model.train_head, 2.0), (model.grad_head, 4.0)):
+                output = head(hidden).squeeze(-1)
+                middle = output.median()
+                scale = spread / (output - middle).abs().max().clamp(min=1e-4)
+                head.bias.sub_(middle)
+                head.weight.mul_(scale)
+                head.bias.mul_(scale)
+            model.eval_head.weight.copy_(-model.train_head.weight)
+            model.eval_head.bias.copy_(-model.train_head.bias)
+        logits = state_logits(model, X)
+        orders_differ = all(not follows(logits[a], logits[b]) and not follows((logits[a] >= 0).float(), logits[b])
+                            for a in STATES for b in STATES if a != b)
+        losses = {state: loss_candidates(value, y) for state, value in logits.items()}
+        losses_differ = all(abs(p - q) > 1e-3 * max(1.0, abs(p)) for a in STATES for b in STATES if a != b
+                            for p in losses[a] for q in losses[b])
+        if orders_differ and losses_differ:
+            model.seen.clear()
+            return model, X, y
+    raise RuntimeError("could not make a problem whose states differ")  # never happens for any seed tried
+
+
+def as_number(value) -> float | None:
+    """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""
+    if type(value) in (float, int):
+        number = float(value)
+    elif type(value) is torch.Tensor and value.numel() == 1:
+        number = value.detach().double().item()
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def states_of_loss(value, losses: dict[tuple[bool, bool], list[float]]) -> list[tuple[bool, bool]]:
+    """The states one of whose candidate losses ``value`` is (none when it is no number, or another number)."""
+    number = as_number(value)
+    if number is None:
+        return []
+    return [state for state, candidates in losses.items()
+            if any(abs(number - loss) <= 1e-4 * max(1.0, abs(loss)) for loss in candidates)]
+
+
+def head_gradient(model: StateProbe, X, y, training: bool) -> list[torch.Tensor]:
+    """d(BCEWithLogitsLoss)/d(the parameters of that mode's head), for a forward pass in that mode with gradients."""
+    twin = copy.deepcopy(model)
+    head = twin.train_head if training else twin.eval_head
+    loss = F.binary_cross_entropy_with_logits(output_in(twin, X, training, True), y)
+    return [g.detach() for g in torch.autograd.grad(loss, list(head.parameters()))]
+
+
+def along(change: list, direction: list[torch.Tensor]) -> bool:
+    """Whether ``change`` is a positive multiple of ``direction`` (as one step, or a summed loss, leaves it)."""
+    if any(t is None for t in change):
+        return False
+    a = torch.cat([t.detach().cpu().double().flatten() for t in change])
+    b = torch.cat([t.detach().cpu().double().flatten() for t in direction])
+    if a.shape != b.shape or a.norm() == 0 or b.norm() == 0:
+        return False
+    scale = (a @ b) / (b @ b)
+    return bool(scale > 0) and bool((a - scale * b).norm() <= 1e-3 * a.norm())
+
+
+def trained(layer: nn.Module, start: list[torch.Tensor], gradient: list[torch.Tensor]) -> bool:
+    """Whether a step backpropagated through ``layer``: it moved down ``gradient``, or its .grad holds it."""
+    moved = [before - parameter.detach() for before, parameter in zip(start, layer.parameters())]
+    return along(moved, gradient) or along([parameter.grad for parameter in layer.parameters()], gradient)
+
+
+def touched(layer: nn.Module, start: list[torch.Tensor]) -> bool:
+    """Whether anything reached ``layer``: it moved, or a gradient other than zero lies in its .grad."""
+    return largest_difference(start, parameters_of(layer)) > 0 or any(
+        parameter.grad is not None and bool(parameter.grad.ne(0).any()) for parameter in layer.parameters())
+
+
+def records(model: nn.Module, function: str) -> list[tuple[bool, bool]]:
+    """The probe's record of its forward passes as it came back, once it shows at least one."""
+    seen = getattr(model, "seen", None)
+    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
+                                         and all(type(flag) is bool for flag in entry) for entry in seen):
+        raise AssertionError(f"{function} replaced the probe model's record of its forward passes (model.seen) "
+                             "with something else: leave the model's attributes alone")
+    assert seen, f"{function} never called the model (no forward pass)"
+    return seen
+
+
+RECORD_CHANGED = ("; the probe model's own record of its forward passes says otherwise, so something changed that "
+                  "record: leave the model's attributes alone")
 
 
 # -- binary_train_step -------------------------------------------------------------------
@@ -459,13 +641,14 @@ def test_train_step_returns_loss(learner, seed):
 )
 def test_train_step_logits(learner, seed):
     model, X, y = problem(seed, confident=True)
+    with torch.no_grad():  # the logits of this batch, worked out here (the probe has no dropout: any mode)
+        logits = model.layers(X).squeeze(-1)
     # lr=0: the loss is the same before and after the step, so this check is about the loss alone.
     result = learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=0.0))
     if type(result) is torch.Tensor and result.numel() == 1:
         result = result.item()  # returning a tensor is train_step_returns_loss's business, not this check's
     value = expect_float(result, "binary_train_step")
     assert model.seen, "binary_train_step never called the model (no forward pass)"
-    logits = model.seen[0][2]
     expected = bce_loss(logits, y)
     if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
         return
@@ -531,13 +714,37 @@ def test_train_step_updates(learner, seed):
           "Call `model.train()` at the start of `binary_train_step`, before the forward pass."],
 )
 def test_train_step_train_mode(learner, seed):
-    model, X, y = problem(seed)
+    model, X, y = state_problem(seed)
     model.eval()
-    learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=0.1))
-    assert model.seen, "binary_train_step never called the model (no forward pass)"
-    assert all(training for training, _, _ in model.seen), \
+    logits = state_logits(model, X)
+    losses = {state: loss_candidates(value, y) for state, value in logits.items()}
+    gradient = head_gradient(model, X, y, training=True)
+    start = {training: parameters_of(head) for training, head in ((True, model.train_head), (False, model.eval_head))}
+    result = learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=0.1))
+    # The outcome: which mode's head the step trained, and which state's loss it returned.
+    in_training = trained(model.train_head, start[True], gradient)
+    in_eval = touched(model.eval_head, start[False])
+    returned = states_of_loss(result, losses)
+    seen = getattr(model, "seen", None)
+    claimed = type(seen) is list and bool(seen) and all(entry == (True, True) for entry in seen)
+    # Evidence first: the head the step trained, else (when .grad was cleared and nothing moved) the loss returned.
+    if in_eval or (not in_training and any(not training for training, _ in returned)):
+        raise AssertionError("the model was in evaluation mode during binary_train_step's forward pass (it arrived "
+                             f"in evaluation mode){RECORD_CHANGED if claimed else ''}")
+    if not in_training and returned != [(True, True)]:
+        if returned == [(True, False)]:
+            raise AssertionError("gradient tracking was off during binary_train_step's forward pass, so nothing can "
+                                 f"be learned{RECORD_CHANGED if claimed else ''}")
+        records(model, "binary_train_step")
+        raise AssertionError(
+            "nothing binary_train_step left shows a forward pass in training mode: neither the loss it returned nor "
+            "the parameters (or their .grad) afterwards come from this batch's forward pass with gradient tracking "
+            f"on{RECORD_CHANGED if claimed else ''}")
+    # The outcome shows a training-mode forward pass; the record, if it disagrees, names what else happened.
+    seen = records(model, "binary_train_step")
+    assert all(training for training, _ in seen), \
         "the model was in evaluation mode during binary_train_step's forward pass (it arrived in evaluation mode)"
-    assert all(grad for _, grad, _ in model.seen), \
+    assert all(grad for _, grad in seen), \
         "gradient tracking was off during binary_train_step's forward pass, so nothing can be learned"
 
 
@@ -596,13 +803,21 @@ def test_predict_proba_values(learner, seed):
           "Call `model.eval()` before the forward pass in `predict_proba`."],
 )
 def test_predict_proba_eval_mode(learner, seed):
-    model, X, _ = problem(seed, dropout=0.5)
+    model, X, _ = state_problem(seed)
     model.train()
-    learner.predict_proba(model, X)
-    assert model.seen, "predict_proba never called the model (no forward pass)"
-    assert not any(training for training, _, _ in model.seen), (
-        "the model was in training mode during predict_proba's forward pass, so dropout dropped at random: call "
-        "model.eval() first")
+    logits = state_logits(model, X)
+    result = learner.predict_proba(model, X)
+    # The order of the rows in the result tells the state of the forward pass it came from; the record names it.
+    shown = [state for state, value in logits.items() if follows(result, value)]
+    claimed = not any(training for training, _ in records(model, "predict_proba"))
+    if not claimed or any(training for training, _ in shown):
+        raise AssertionError("the model was in training mode during predict_proba's forward pass (where dropout drops "
+                             f"at random): call model.eval() first{RECORD_CHANGED if claimed else ''}")
+    if not shown:
+        raise AssertionError(
+            "predict_proba's result does not rise with the model's logits for X, so the mode of the forward pass it "
+            "came from cannot be told from it: return torch.sigmoid(model(X)) computed in evaluation mode, one "
+            "probability per row (see the check about predict_proba's values)")
 
 
 @pytest.mark.check(
@@ -613,12 +828,20 @@ def test_predict_proba_eval_mode(learner, seed):
           "Run the forward pass inside `with torch.inference_mode():` (or `torch.no_grad()`)."],
 )
 def test_predict_proba_no_grad(learner, seed):
-    model, X, _ = problem(seed)
+    model, X, _ = state_problem(seed)
+    logits = state_logits(model, X)
     result = learner.predict_proba(model, X)
-    assert model.seen, "predict_proba never called the model (no forward pass)"
-    assert not any(grad for _, grad, _ in model.seen), (
-        "gradient tracking was on during predict_proba's forward pass: run it inside torch.inference_mode() or "
-        "torch.no_grad()")
+    # The order of the rows in the result tells the state of the forward pass it came from; the record names it.
+    shown = [state for state, value in logits.items() if follows(result, value)]
+    claimed = not any(grad for _, grad in records(model, "predict_proba"))
+    if not claimed or any(grad for _, grad in shown):
+        raise AssertionError("gradient tracking was on during predict_proba's forward pass: run it inside "
+                             f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED if claimed else ''}")
+    if not shown:
+        raise AssertionError(
+            "predict_proba's result does not rise with the model's logits for X, so whether the forward pass it came "
+            "from tracked gradients cannot be told from it: return torch.sigmoid(model(X)) computed without "
+            "gradient tracking, one probability per row (see the check about predict_proba's values)")
     if type(result) is torch.Tensor:  # what else it may be is predict_proba_values' business
         assert not result.requires_grad and result.grad_fn is None, \
             ("predict_proba's result carries autograd history (requires_grad=True): compute it with gradient "

@@ -8,6 +8,14 @@ models, built to show each mistake: an in-place ReLU after a captured layer, a
 layer that runs twice, one that never runs, a frozen layer, batch norm, a layer
 whose forward raises, a model on the ``meta`` device. Sizes and data come from
 each check's ``seed``, so nothing can be hard-coded.
+
+The learner's code runs in a process of its own: the models' records of their
+forward passes (``seen``) come back from there, and learner code could rewrite
+them. So a record only names mistakes; how a forward pass ran must also show in the
+outcome: a ``Marked`` model's captured output, a ``StateMark``'s row in a summary.
+Two things have no outcome to show them and rest on what the learner's process
+reports: the hooks left on a model there (the copy it ran is thrown away), and
+whether a model ran before a ``KeyError`` (a forward pass that returns nothing).
 """
 
 from __future__ import annotations
@@ -490,11 +498,18 @@ class Fails(nn.Module):
         raise Failure("this layer always fails")
 
 
+GRAD_MARK = 10.0  # what a marked Inspected adds before `pair` when gradients are tracked
+RUN_MARK = 100.0  # and for each forward pass it has already made since its record was cleared
+
+
 class Inspected(nn.Module):
     """The model capture_activations looks into; it remembers each forward pass's mode and gradient tracking.
 
     flatten (a view of the input) -> stem -> act (an in-place ReLU, which changes stem's output tensor)
     -> block (nested) -> drop (dropout: evaluation mode matters) -> shared -> shared again -> pair -> head.
+
+    The record (``seen``) is written in the learner's process, where learner code can rewrite it: it only names
+    a mistake (see ``Marked`` for what shows the state of a forward pass).
     """
 
     def __init__(self, image_size: int, size: int, n_out: int, fail: bool = False):
@@ -511,19 +526,36 @@ class Inspected(nn.Module):
         self.seen: list[tuple[bool, bool]] = []
 
     def forward(self, x):
+        earlier = len(self.seen) if type(self.seen) is list else 0
         self.seen.append((self.training, torch.is_grad_enabled()))
         h = self.act(self.stem(self.flatten(x)))
         h = self.drop(self.block(h))
         h = self.fails(self.shared(self.shared(h)))
-        first, second = self.pair(h)
+        first, second = self.pair(self.mark(h, earlier))
         return self.head(torch.cat([first, second], dim=1))
 
+    def mark(self, h, earlier: int):
+        return h
 
-def inspected(seed: int, fail: bool = False):
+
+class Marked(Inspected):
+    """An Inspected model that shows the state of its forward pass in what reaches ``pair`` and ``head``.
+
+    Dropout changes it in training mode, ``GRAD_MARK`` is added with gradient tracking on and ``RUN_MARK`` for
+    each earlier forward pass (as counted by the record, which a check clears before calling learner code). So a
+    captured output of ``head`` equal to the suite's own (one forward pass in evaluation mode without gradients)
+    is the outcome that shows the learner's forward pass ran that way.
+    """
+
+    def mark(self, h, earlier: int):
+        return h + GRAD_MARK * torch.is_grad_enabled() + RUN_MARK * earlier
+
+
+def inspected(seed: int, fail: bool = False, marked: bool = False):
     """A fresh Inspected model in training mode (its block in evaluation mode) and a batch of images for it."""
     image_size, size, n_out = 3, 2 * sizes(seed, 3, 7, 1)[0], sizes(seed + 1, 2, 6, 1)[0]
     torch.manual_seed(seed)
-    model = Inspected(image_size, size, n_out, fail)
+    model = (Marked if marked else Inspected)(image_size, size, n_out, fail)
     model.train()
     model.block.eval()  # mixed modes: the model must get exactly these flags back
     X = torch.randn(5, 1, image_size, image_size, generator=torch.Generator().manual_seed(seed))
@@ -651,6 +683,29 @@ def test_capture_tuple_output(learner, seed):
     expect_captured(result, truth, ["pair"], "keep a copy of each element of the tuple")
 
 
+def marked_head(model: Marked, X: torch.Tensor, grad_enabled: bool, earlier: int) -> torch.Tensor:
+    """The output of ``head`` in a forward pass of ``model`` in evaluation mode, after ``earlier`` others."""
+    twin = copy.deepcopy(model).eval()
+    twin.seen = [(False, False)] * earlier
+    outputs = []
+    handle = twin.head.register_forward_hook(lambda module, inputs, output: outputs.append(output.detach().clone()))
+    try:
+        with torch.set_grad_enabled(grad_enabled):
+            twin(X)
+    finally:
+        handle.remove()
+    return outputs[-1]
+
+
+def same_tensor(value, expected: torch.Tensor) -> bool:
+    return (isinstance(value, torch.Tensor) and value.shape == expected.shape
+            and torch.allclose(value.detach().float(), expected, atol=1e-5))
+
+
+RECORD_CHANGED = ("; the model's own record of its forward passes says otherwise, so something changed that record: "
+                  "leave the model's attributes alone")
+
+
 @pytest.mark.check(
     id="capture_eval_no_grad",
     name="capture_activations runs the model once, in evaluation mode without gradients, and restores each mode",
@@ -661,14 +716,37 @@ def test_capture_tuple_output(learner, seed):
           "`model(X)` once inside `torch.no_grad()`, and afterwards set each module's `training` back."],
 )
 def test_capture_eval_no_grad(learner, seed):
-    model, X = inspected(seed)
+    model, X = inspected(seed, marked=True)
     before = training_flags(model)
-    capture(learner, model, X, ["block", "head"])
-    assert model.seen, "the model never ran"
-    assert len(model.seen) == 1, f"the model ran {len(model.seen)} times; run it once"
-    training, grad = model.seen[0]
+    truth = true_outputs(model, X, ["head"])["head"]  # one forward pass in evaluation mode, without gradients
+    others = {"the model ran with gradient tracking on: run it inside `torch.no_grad()` (or inference_mode)":
+              marked_head(model, X, grad_enabled=True, earlier=0),
+              "the model ran more than once: run it once": marked_head(model, X, grad_enabled=False, earlier=1),
+              "the model ran more than once, with gradient tracking on: run it once, inside `torch.no_grad()`":
+              marked_head(model, X, grad_enabled=True, earlier=1)}
+    result = capture(learner, model, X, ["block", "head"])
+    seen = model.seen
+    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
+                                         and all(type(flag) is bool for flag in entry) for entry in seen):
+        raise AssertionError("capture_activations replaced the model's record of its forward passes (model.seen) "
+                             "with something else: leave the model's attributes alone")
+    # The record names the mistake; the captured output of 'head' is the outcome that must agree with it.
+    assert seen, "the model never ran"
+    assert len(seen) == 1, f"the model ran {len(seen)} times; run it once"
+    training, grad = seen[0]
     assert not training, "the model ran in training mode: call `model.eval()` first (dropout was on)"
     assert not grad, "the model ran with gradient tracking on: run it inside `torch.no_grad()` (or inference_mode)"
+    head = result["head"]
+    if not same_tensor(head, truth):
+        shown = next((meaning for meaning, value in others.items() if same_tensor(head, value)), None)
+        if shown is None:
+            raise AssertionError(
+                "the captured output of 'head' is not that of one forward pass in evaluation mode without gradient "
+                "tracking (training mode, gradient tracking and an earlier forward pass all change it), though the "
+                "model's own record of its forward passes says it ran so: either the captured outputs are not what "
+                "the layers returned (see the check about captured values) or something changed that record (leave "
+                "the model's attributes alone)")
+        raise AssertionError(f"{shown} (the captured output of 'head' shows it){RECORD_CHANGED}")
     expect_flags(model, before, "capture_activations")
     model.eval()
     capture(learner, model, X, ["head"])
@@ -927,7 +1005,10 @@ def test_summary_tuple_output(learner, seed):
 
 
 class Watched(nn.Module):
-    """A leaf without parameters that remembers what it saw: mode, gradient tracking and its input."""
+    """A leaf without parameters that remembers what it saw: mode, gradient tracking and its input.
+
+    The record is written in the learner's process, where learner code can rewrite it: it only names a mistake.
+    """
 
     def __init__(self):
         super().__init__()
@@ -938,15 +1019,50 @@ class Watched(nn.Module):
         return x
 
 
+# What a StateMark's output shape says about the forward pass it ran in, bit by bit.
+MARK_BITS = ((1, "the model ran in training mode: call `model.eval()` first"),
+             (2, "the model ran with gradient tracking on: run it inside `torch.no_grad()`"),
+             (4, "the batch summarize passed to the model is not all zeros"),
+             (8, "the batch summarize passed to the model is not float32 (`torch.zeros(input_shape)` is)"))
+
+
+class StateMark(nn.Module):
+    """A leaf whose output's shape shows the state of its forward pass: ``[N, 1, 1 + code]``.
+
+    The code adds up the bits of ``MARK_BITS`` that hold: training mode, gradient tracking, a batch that is not
+    all zeros, a batch that is not float32. The rows summarize returns are the outcome: the row of a forward
+    pass in evaluation mode without gradients, on zeros, has the shape ``(N, 1, 1)``.
+    """
+
+    def forward(self, x):
+        code = (int(self.training) + 2 * int(torch.is_grad_enabled()) + 4 * int(bool(x.ne(0).any()))
+                + 8 * int(x.dtype != torch.float32))
+        return x.new_zeros(len(x), 1, 1 + code)
+
+
+class Summarized(nn.Module):
+    """A network, and beside it a StateMark that sees the same batch (its output goes nowhere)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+        self.mark = StateMark()
+
+    def forward(self, x):
+        self.mark(x)
+        return self.net(x)
+
+
 def watched_model(seed: int):
     a, b = sizes(seed, 2, 12, 2)
     torch.manual_seed(seed)
-    model = nn.Sequential(Watched(), nn.Linear(a, b), nn.BatchNorm1d(b), nn.Sequential(nn.Dropout(0.3), Watched()))
+    net = nn.Sequential(Watched(), nn.Linear(a, b), nn.BatchNorm1d(b), nn.Sequential(nn.Dropout(0.3), Watched()))
     with torch.no_grad():  # running statistics that zeros would change, were batch norm in training mode
-        model[2].running_mean.uniform_(-1, 1)
-        model[2].running_var.uniform_(0.5, 2)
+        net[2].running_mean.uniform_(-1, 1)
+        net[2].running_var.uniform_(0.5, 2)
+    model = Summarized(net)
     model.train()
-    model[3].eval()  # mixed modes: each must come back as it was
+    net[3].eval()  # mixed modes: each must come back as it was
     return model, a
 
 
@@ -963,14 +1079,34 @@ def test_summary_eval_no_grad(learner, seed):
     model, a = watched_model(seed)
     before = training_flags(model)
     state = copy.deepcopy(model.state_dict())
-    summary(learner, model, (3, a))
-    seen = model[0].seen
+    rows = summary(learner, model, (3, a))
+    # The record names the mistake; the shape of the StateMark's row is the outcome that must agree with it.
+    seen = model.net[0].seen
+    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 3 for entry in seen):
+        raise AssertionError("summarize replaced a layer's record of its forward passes (seen) with something else: "
+                             "leave the model's attributes alone")
     assert len(seen) == 1, f"the model ran {len(seen)} times; run one batch through it once"
     training, grad, given = seen[0]
     expect_tensor(given, "the batch summarize passed to the model", shape=(3, a), dtype=torch.float32)
     assert not bool(given.any()), "the batch summarize passed to the model is not all zeros"
     assert not training, "the model ran in training mode: call `model.eval()` first"
     assert not grad, "the model ran with gradient tracking on: run it inside `torch.no_grad()`"
+    marks = [shape for _, shape, _ in rows if len(shape) == 3]  # the StateMark's rows: no other leaf gives 3-D
+    if not marks:
+        raise AssertionError(
+            "summarize gave no row for the model's leaf 'mark' (whose output has shape [N, 1, 1 + code]), so how the "
+            "model ran cannot be told from the rows: list every leaf each time it runs (see the check about the rows)")
+    if marks != [(3, 1, 1)]:
+        wrong = next(shape for shape in marks if shape != (3, 1, 1)) if len(marks) == 1 or (3, 1, 1) not in marks \
+            else None
+        if wrong is not None and wrong[2] > 1:
+            shown = "; ".join(meaning for bit, meaning in MARK_BITS if (wrong[2] - 1) & bit) or \
+                f"the model's leaf 'mark' gave an output of shape {list(wrong)}"
+        elif wrong is not None:
+            shown = f"the model's leaf 'mark' gave an output of shape {list(wrong)} for a batch of 3"
+        else:
+            shown = f"the model ran {len(marks)} times; run one batch through it once"
+        raise AssertionError(f"{shown} (the shape of the row of the model's leaf 'mark' shows it){RECORD_CHANGED}")
     for key, value in model.state_dict().items():
         assert torch.equal(value, state[key]), (
             f"summarize changed {key}: batch norm in training mode updates its running statistics; run the "
