@@ -258,9 +258,9 @@ class GraderPlugin:
             failed = self.process.start()
         except LearnerProcessEnded as exc:
             name = self.settings.snapshot.path.name
-            failed = (f"{name} was imported, but then its process stopped answering the grader "
-                      f"({str(exc).partition('(')[2].partition(')')[0] or 'it ended'}): does the file replace "
-                      "Python's or torch's own functions at its top level?", "")
+            failed = (f"{name} ended the grading process while it was being imported "
+                      f"({str(exc).partition('(')[2].partition(')')[0] or 'it ended'}): keep top-level code to "
+                      "definitions, and leave Python's and torch's own functions as they are", "")
         if failed is not None:
             self.import_error = LearnerImportFailed(failed[0])
             self.import_traceback = failed[1]
