@@ -53,6 +53,29 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
+
+
+def new_pid_namespace() -> bool:
+    """Make a user namespace (this user mapped to itself) and a PID namespace for this process's next child.
+
+    True when both were made; False where the system does not allow it, nothing changed then.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    uid, gid = os.getuid(), os.getgid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
+            return False
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as file:
+                file.write(text)
+    except OSError:
+        return False
+    return True
+
+
 def parents() -> dict[int, int]:
     """``{pid: parent pid}`` for every process on the machine (Linux)."""
     parents = {}

@@ -623,11 +623,13 @@ def test_a_fork_bomb_ends_in_time_and_the_next_exercise_is_graded_in_full(sandbo
 
 def test_files_left_in_tmp_and_dev_shm_are_gone_for_the_next_child(sandbox, kit, tmp_path, request):
     marker = new_marker()
-    grading = grade(kit, tmp_path, {EXERCISE_03: learner_source("leaves_files_in_tmp", marker=marker)}, marker=marker)
-    grading.assert_contained()
-    statuses = grading.statuses()
-    status, message = statuses["test_step_returns_loss"]
-    assert status == "error" and message.endswith("RuntimeError: no leftovers"), statuses["test_step_returns_loss"]
+    leaver = learner_source("leaves_files_in_tmp", marker=marker)
+    grading = grade(kit, tmp_path, {EXERCISE_03: leaver, "exercise_04_evaluation.py": leaver}, exercises=("3", "4"),
+                    marker=marker)
+    grading.assert_contained(full_marks=None)
+    assert "LEFTOVERS" in grading.statuses(0)["test_step_returns_loss"][1]  # the control: it does leave files
+    statuses = grading.statuses(1)  # exercise 04: a fresh grading child
+    assert any(message.endswith("RuntimeError: no leftovers") for _, message in statuses.values()), statuses
     found = {check_id: message for check_id, (_, message) in statuses.items() if "LEFTOVERS" in message}
     assert found == {}, found
 

@@ -57,7 +57,8 @@ class LearnerProcess:
         self.snapshot, self.module_name, self.close_fds = snapshot, module_name, close_fds
         self.suite_dir = suite_dir  # exceptions of the suite's own classes are rebuilt as those classes
         self.sock: socket.socket | None = None
-        self.pid = 0
+        self.pid = 0  # the process forked here, which the judge waits for
+        self.learner_pid = 0  # the learner process itself, which the judge signals (the same where no namespace)
         self.limits: list[tuple[str, str, float]] = []  # functions that ran out of time: a short limit each
         self.hung_in: str | None = None  # the learner function that was running when time last ran out
         self.ended = ""  # why the process is gone, once it is
@@ -78,6 +79,9 @@ class LearnerProcess:
         learner_end.close()
         self.sock, self.pid, self.ended, self.hung_in = judge_end, pid, "", None
         self.forget()
+        announced = self.exchange(None)  # the learner process's pid, for signals (see host.become_unreachable)
+        pid_there = announced.get("pid") if isinstance(announced, dict) else None
+        self.learner_pid = pid_there if isinstance(pid_there, int) and pid_there > 1 else pid
         reply = self.exchange(None)
         imported = reply.get("imported") if isinstance(reply, dict) else ("the learner's process did not start", "")
         return tuple(map(str, imported)) if imported is not None else None
@@ -90,10 +94,11 @@ class LearnerProcess:
         """End the learner process; its wait status."""
         status = 0
         if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            for pid in {self.learner_pid, self.pid}:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             try:
                 status = os.waitpid(self.pid, 0)[1]
             except ChildProcessError:
@@ -148,7 +153,7 @@ class LearnerProcess:
     def ask_where(self) -> str | None:
         """Which learner function was running: the learner process says it when signalled (best effort)."""
         try:
-            os.kill(self.pid, signal.SIGUSR1)
+            os.kill(self.learner_pid, signal.SIGUSR1)
             self.sock.settimeout(WHERE_WAIT_S)
             reply = values.load(framing.receive(self.sock))
         except BaseException:  # noqa: BLE001 - only a better message is lost

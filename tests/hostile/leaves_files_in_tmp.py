@@ -1,10 +1,10 @@
-"""Leaves files in ``/tmp``, ``/dev/shm`` and every folder it can write below them, then ends its grading child
-(the judge, its parent process).
+"""Leaves files in ``/tmp``, ``/dev/shm`` and every folder it can write below them, then ends its process.
 
-The grader goes on with a fresh child, which must find none of them. Each
-function first looks for files left by an earlier child (``LEFTOVERS ...`` in
-its error when it finds some, ``no leftovers`` when it finds none). Files are
-named after the test's marker, so nothing else is mistaken for them.
+The next exercise is graded in a fresh grading child, which must find none of
+them (within one exercise the learner's later processes may: they are its own).
+Each function first looks for files left earlier (``LEFTOVERS ...`` in its
+error when it finds some, ``no leftovers`` when it finds none). Files are named
+after the test's marker, so nothing else is mistaken for them.
 """
 import os
 
@@ -42,7 +42,6 @@ def train_step(model, X, y, loss_fn, optimizer):
     if found:
         raise RuntimeError(f"LEFTOVERS {found}")
     leave_files()
-    os.kill(os.getppid(), 9)  # the judge: the grader goes on in a fresh grading child
     os._exit(7)
 
 
@@ -57,3 +56,11 @@ def fit(model, train, test, loss_fn, optimizer, epochs, eval_every=1):
 
 def plot_loss_curves(history):
     raise NotImplementedError("plot_loss_curves")
+
+
+def predict(model, X):  # exercise 04, graded in the next grading child
+    return test_step(model, X, None, None)
+
+
+def evaluate(model, X, y, loss_fn):
+    return test_step(model, X, y, loss_fn)
