@@ -91,8 +91,9 @@ IN_SANDBOX = {
     "tampers_with_grader": ({EVERY: ("error", "Read-only file system")}, []),
     "tampers_during_check": ({"train_step_returns_loss": ("error", "Read-only file system")}, []),
     "deletes_itself": ({EVERY: ("error", "No such file or directory")}, []),
-    # Its parent is now the judge, which it can kill: that check is an error, and a fresh judge goes on.
-    "kills_the_grader": ({"train_step_returns_loss": ("error", "ended the grading process")}, []),
+    # The learner process is PID 1 of a namespace of its own: the judge is out of its sight, and the kill
+    # reaches nothing.
+    "kills_the_grader": ({"train_step_returns_loss": ("failed", "")}, []),
 }
 SANDBOX_ON = probe().on
 
