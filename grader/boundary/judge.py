@@ -332,6 +332,8 @@ class RequestPickler(pickle.Pickler):
     def reducer_override(self, obj):
         if isinstance(obj, torch.Tensor) and obj.requires_grad and obj.__dict__.get(values.HISTORY):
             return values.with_history, (obj.detach().clone(),)
+        if self.process.mirror_parameters.get(id(obj)) is None:  # those go as references (persistent_id)
+            return values.TensorPickler.reducer_override(self, obj)
         return NotImplemented
 
     def persistent_id(self, obj):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import io
 import pathlib
+import pickle
 
 import torch
 
@@ -107,15 +108,84 @@ ALLOWED = [TensorValue, TensorState, ObjectRef, ModuleSpec, NodeSpec, ParameterR
 
 
 def dump(payload) -> bytes:
+    """Plain data as bytes; tensors as their raw bytes (``rebuild_tensor``), for ``load`` on the other side."""
     buffer = io.BytesIO()
-    torch.save(payload, buffer, _use_new_zipfile_serialization=False)
+    TensorPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(payload)
     return buffer.getvalue()
 
 
 def load(data: bytes):
-    """Read a reply from the learner process: only tensors, containers and the classes on ALLOWED are built."""
-    with torch.serialization.safe_globals(ALLOWED):
-        return torch.load(io.BytesIO(data), map_location=None, weights_only=True)
+    """Read a reply from the learner process: only containers, numbers, strings, bytes, tensors (from their
+    bytes) and the classes on ALLOWED are built. Everything else a pickle can name is refused."""
+    return SafeUnpickler(io.BytesIO(data)).load()
+
+
+class TensorPickler(pickle.Pickler):
+    """Pickles tensors as their bytes, shape, dtype and device: fast, and rebuilt by one function on the allow-list."""
+
+    def reducer_override(self, obj):
+        if type(obj) in (torch.Tensor, torch.nn.Parameter) and obj.layout == torch.strided:
+            return tensor_parts(obj)
+        return NotImplemented
+
+
+def tensor_parts(tensor) -> tuple:
+    if tensor.is_meta:  # a shape and a dtype, no data
+        return rebuild_tensor, (str(tensor.dtype).removeprefix("torch."), tuple(tensor.shape), b"", "meta",
+                                bool(tensor.requires_grad) and tensor.is_leaf, type(tensor) is torch.nn.Parameter)
+    data = tensor.detach()
+    if data.is_conj():
+        data = data.resolve_conj()
+    if data.is_neg():
+        data = data.resolve_neg()
+    data = data.cpu().contiguous()
+    raw = data.reshape(-1).view(torch.uint8)
+    return rebuild_tensor, (str(data.dtype).removeprefix("torch."), tuple(data.shape), raw.numpy().tobytes(),
+                            str(tensor.device), bool(tensor.requires_grad) and tensor.is_leaf,
+                            type(tensor) is torch.nn.Parameter)
+
+
+def rebuild_tensor(dtype: str, shape: tuple, data: bytes, device: str, requires_grad: bool, parameter: bool):
+    """A tensor from ``tensor_parts``; refuses a dtype or device it does not know, or bytes of the wrong size."""
+    kind = getattr(torch, str(dtype), None)
+    if not isinstance(kind, torch.dtype) or not all(type(size) is int and size >= 0 for size in shape):
+        raise pickle.UnpicklingError(f"not a tensor: dtype {dtype!r}, shape {shape!r}")
+    count = 1
+    for size in shape:
+        count *= size
+    element = torch.empty(0, dtype=kind).element_size()
+    if str(device) == "meta" and data == b"":
+        return torch.empty(shape, dtype=kind, device="meta")
+    if type(data) is not bytes or len(data) != count * element:
+        raise pickle.UnpicklingError(f"not a tensor: {len(data)} bytes for shape {list(shape)} of {dtype}")
+    tensor = torch.frombuffer(bytearray(data), dtype=kind).reshape(shape) if count else torch.empty(shape, dtype=kind)
+    if str(device) != "cpu":
+        tensor = tensor.to(torch.device(str(device)))  # torch.device refuses what is not a device name
+    if parameter:
+        return torch.nn.Parameter(tensor, requires_grad=requires_grad is True)
+    return tensor.requires_grad_(requires_grad is True) if tensor.is_floating_point() or tensor.is_complex() else tensor
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """Python's own unpickler, told which names it may look up: the restricted-globals pattern of the pickle
+    documentation (and of ``torch.load(weights_only=True)``), with a short list of named classes and functions."""
+
+    def find_class(self, module: str, name: str):
+        if module == __name__ and name in SAFE_NAMES:
+            return SAFE_NAMES[name]
+        if (module, name) in LIBRARY_NAMES:
+            return LIBRARY_NAMES[(module, name)]
+        if module == "torch" and isinstance(getattr(torch, name, None), torch.dtype):
+            return getattr(torch, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not on the list of what the judge reads")
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("no references in a reply")
+
+
+SAFE_NAMES = {cls.__name__: cls for cls in ALLOWED} | {"rebuild_tensor": rebuild_tensor}
+LIBRARY_NAMES = {("collections", "OrderedDict"): collections.OrderedDict, ("torch", "Size"): torch.Size,
+                 ("torch", "device"): torch.device, ("builtins", "complex"): complex}
 
 
 # -- tensors, on both sides ---------------------------------------------------------
