@@ -6,7 +6,6 @@ command line; each check's message reports what it saw, so the test can read it.
 
 from __future__ import annotations
 
-import io
 import pickle
 
 import pytest
@@ -177,15 +176,31 @@ class RunsCode:
         return (os.makedirs, ("/tmp/should-never-exist",))
 
 
-@pytest.mark.parametrize("payload", [RunsCode(), eval, {"key": RunsCode()}])
-def test_a_reply_that_would_run_code_is_refused(payload):
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
+class ForgedTensor:
+    def __reduce__(self):
+        return (values.rebuild_tensor, ("float32", (1000,), b"four", "cpu", False, False))
+
+
+class NotADtype:
+    def __reduce__(self):
+        return (values.rebuild_tensor, ("Tensor", (1,), b"four", "cpu", False, False))
+
+
+@pytest.mark.parametrize("payload", [RunsCode(), eval, {"key": RunsCode()}, [ForgedTensor()], NotADtype(),
+                                     torch.optim.SGD, pickle.loads])
+def test_a_reply_that_would_run_code_or_build_anything_else_is_refused(payload):
     with pytest.raises(pickle.UnpicklingError):
-        values.load(buffer.getvalue())
+        values.load(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def test_plain_replies_are_read():
-    reply = {"value": [1, 2.5, "x", None, values.TensorValue(torch.ones(2), False, False, False)]}
-    assert values.load(values.dump(reply))["value"][:4] == [1, 2.5, "x", None]
-
+    tensors = [torch.tensor(3), torch.randn(3, 4).t(), torch.zeros(0, 2), torch.ones(2, dtype=torch.bfloat16),
+               torch.tensor([True, False]), torch.nn.Parameter(torch.ones(2)), torch.empty(2, 3, device="meta")]
+    reply = {"value": [1, 2.5, "x", None, b"raw", {1, 2}, torch.Size([2]), torch.float64, torch.device("cpu"),
+                       values.TensorValue(torch.ones(2), False, False, False), *tensors]}
+    read = values.load(values.dump(reply))["value"]
+    assert read[:9] == reply["value"][:9]
+    assert isinstance(read[9], values.TensorValue) and torch.equal(read[9].data, torch.ones(2))
+    for sent, got in zip(tensors, read[10:]):
+        assert type(got) is type(sent) and got.dtype == sent.dtype and got.shape == sent.shape
+        assert sent.is_meta or torch.equal(got.detach(), sent.detach())
