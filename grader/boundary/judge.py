@@ -27,6 +27,7 @@ import pickle
 import signal
 import socket
 import sys
+import time
 import unittest
 
 import numpy
@@ -40,6 +41,7 @@ from grader.boundary.values import (FigureSpec, LentRef, ModuleSpec, NumpyValue,
 from grader.learner import LearnerEscaped, LearnerHung
 
 WHERE_WAIT_S = 0.5  # how long a process past its time limit gets to say where it was
+ENDING_WAIT_S = 1.0  # how long a learner process that closed its socket gets to end by itself
 
 
 class LearnerProcessEnded(Exception):
@@ -90,9 +92,21 @@ class LearnerProcess:
     def running(self) -> bool:
         return self.sock is not None
 
-    def stop(self) -> int:
-        """End the learner process; its wait status."""
+    def stop(self, ended: bool = False) -> int:
+        """End the learner process; its wait status. ``ended``: it closed its socket, so it is ending by itself
+        (the process between, there with a PID namespace, passes on its exit status): wait for that first."""
         status = 0
+        deadline = time.monotonic() + (ENDING_WAIT_S if ended else 0)
+        while self.pid and time.monotonic() < deadline:
+            try:
+                done, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                done = self.pid
+            if done:
+                self.sock.close()
+                self.sock, self.pid = None, 0
+                return status
+            time.sleep(0.005)
         if self.pid:
             for pid in {self.learner_pid, self.pid}:
                 try:
@@ -133,7 +147,7 @@ class LearnerProcess:
         except (framing.ProcessGone, OSError):
             from grader.watchdog import describe_exit
 
-            status = self.stop()
+            status = self.stop(ended=True)
             self.ended = (f"your code ended the grading process during this check ({describe_exit(status)}): "
                           "os._exit(), a crash in native code, or the process was killed")
             raise LearnerProcessEnded(self.ended) from None
