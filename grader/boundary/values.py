@@ -1,10 +1,10 @@
 """What crosses from the learner process to the judge, and how the judge reads it without running it.
 
 The learner process turns what learner code gives back into plain data
-(``encode``): numbers, strings, tensors, and the small record classes below.
-It writes that with ``torch.save``; the judge reads it with ``torch.load(...,
-weights_only=True)``, whose unpickler builds only tensors, containers and the
-classes on ``ALLOWED``: never a function, never a module-wide allow-list.
+(``Encoder``): numbers, strings, tensors, and the small record classes below.
+It pickles that (``dump``); the judge reads it with ``load``, whose unpickler
+builds only containers, tensors (``rebuild_tensor``) and the classes on
+``ALLOWED``: never another function, never a module-wide allow-list.
 Everything else a learner's code made (their model, dataset, loader, iterator)
 stays in the learner process, and what crosses is a reference to it.
 """
