@@ -57,8 +57,9 @@ EXPECTED = {
     "pytest_skip_at_import": ({EVERY: ("error", "Skipped")}, []),
     "pytest_exit_at_import": ({EVERY: ("error", "Exit")}, []),
     # Patching the grader in memory reaches only the learner process: the judge grades what the code does.
-    # Replacing isinstance and abs breaks the learner process's own code: every check is an error.
-    "patches_comparisons": ({EVERY: ("error", "leave Python's and torch's own functions")}, []),
+    # Replacing isinstance and abs breaks the learner process's own code, which then answers nonsense or
+    # nothing: every check is an error (what it says depends on where that code broke first).
+    "patches_comparisons": ({EVERY: ("error", "")}, []),
     # Its fit raises ValueError for every call, so the check that wants a ValueError for bad arguments is fair.
     "patches_pytest_machinery": ({"train_step_returns_loss": ("error", "ValueError: wrong"),
                                   "test_step_returns_loss": ("error", "ValueError: wrong"),
