@@ -37,6 +37,8 @@ class Host:
         self.module_name = module_name
         self.module = None
         self.objects: dict[int, object] = {}  # what the judge holds a reference to, by number
+        self.counter = 0
+        self.pinned: set[int] = set()  # numbers of the module's functions and classes, kept from check to check
         self.numbers: dict[int, int] = {}  # id(object) -> number
         self.mirrored: dict[int, torch.nn.Module] = {}  # models the judge mirrors, by number
         self.seen_parameters: dict[tuple, int] = {}  # (model, module path, name) -> id of the parameter last sent
@@ -47,7 +49,8 @@ class Host:
     def keep(self, value) -> int:
         number = self.numbers.get(id(value))
         if number is None:
-            number = len(self.objects) + 1
+            self.counter += 1
+            number = self.counter
             self.objects[number] = value
             self.numbers[id(value)] = number
         return number
@@ -138,17 +141,11 @@ class Host:
             kind, *rest = unpickler.load()
         except Exception as exc:  # noqa: BLE001
             return {"grader_error": f"the grader's request could not be read here ({type(exc).__name__}: {exc})"}
-        if kind == "reset":
-            self.graphs.clear()
-            self.seen_parameters.clear()
-            self.objects.clear()
-            self.numbers.clear()
-            self.mirrored.clear()
-            sys.modules["matplotlib.pyplot"].close("all")
-            return {"ok": True}
         if kind == "backward":
             return self.backward(*rest)
-        callee, args, kwargs, (lent, grads), world, graph = rest
+        callee, args, kwargs, (lent, grads), world, graph, new_check = rest
+        if new_check:  # the first call of a check: what the last one held is dropped (read above, not used)
+            self.forget()
         try:
             for obj, grad in zip(lent, grads):
                 if grad is not None:
@@ -176,11 +173,15 @@ class Host:
             reply.update(self.describe_raised(exc, callee, args))
         else:
             reply["value"] = result
+            if callee is builtins.getattr and args and args[0] is self.module and callable(result):
+                reply["pinned"] = True  # a function or class of the module: the judge keeps it for later checks
         encode = values.Encoder(self.keep, {id(obj): index for index, obj in enumerate(lent)}, self.parameter_refs(),
                                 self.describe_module, figures.describe)
         try:
             if "value" in reply:
                 reply["value"] = encode(reply["value"])
+                if reply.get("pinned") and isinstance(reply["value"], values.ObjectRef):
+                    self.pinned.add(reply["value"].number)
             reply["lent"] = [lent_state(obj, steps.get(id(obj), 0), lent_parameters.get(id(obj), {}), encode)
                              for obj in lent]
             reply["mirrors"] = [self.describe_module(model, encode) for model in list(self.mirrored.values())]
@@ -200,6 +201,17 @@ class Host:
             return self.describe_raised(exc, None, ())
         return {"value": [None if grad is None else values.TensorValue(grad.detach(), False, False, False)
                           for grad in grads]}
+
+    def forget(self) -> None:
+        self.graphs.clear()
+        self.seen_parameters.clear()
+        kept = {number: self.objects[number] for number in self.pinned if number in self.objects}
+        self.objects.clear()
+        self.numbers.clear()
+        for number, value in kept.items():
+            self.objects[number], self.numbers[id(value)] = value, number
+        self.mirrored.clear()
+        sys.modules["matplotlib.pyplot"].close("all")
 
     def take_world(self, world: dict) -> None:
         values.set_generator_states(world["generators"])

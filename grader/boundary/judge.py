@@ -64,6 +64,8 @@ class LearnerProcess:
         self.limits: list[tuple[str, str, float]] = []  # functions that ran out of time: a short limit each
         self.hung_in: str | None = None  # the learner function that was running when time last ran out
         self.ended = ""  # why the process is gone, once it is
+        self.reset_pending = False  # the learner process is to forget the last check's objects first
+        self.functions: dict[str, RemoteObject] = {}  # the module's functions and classes, by name
         self.mirrors: dict[int, Mirror] = {}
         self.mirror_parameters: dict[int, tuple] = {}  # id(parameter) -> its reference in the learner process
 
@@ -81,6 +83,7 @@ class LearnerProcess:
         learner_end.close()
         self.sock, self.pid, self.ended, self.hung_in = judge_end, pid, "", None
         self.forget()
+        self.functions.clear()
         announced = self.exchange(None)  # the learner process's pid, for signals (see host.become_unreachable)
         pid_there = announced.get("pid") if isinstance(announced, dict) else None
         self.learner_pid = pid_there if isinstance(pid_there, int) and pid_there > 1 else pid
@@ -132,9 +135,9 @@ class LearnerProcess:
         self.mirror_parameters.clear()
 
     def reset(self) -> None:
+        """A new check: the learner process forgets the last one's objects with this check's first call."""
         self.forget()
-        if self.running:
-            self.exchange(self.pickle(("reset",)))
+        self.reset_pending = True
 
     def exchange(self, request: bytes | None):
         """Send one request (None: only wait for the greeting) and read its reply as plain data."""
@@ -195,7 +198,9 @@ class LearnerProcess:
         kwargs = kwargs or {}
         lent = lent_objects((args, kwargs), self.mirror_parameters)
         grads = [obj.grad if isinstance(obj, torch.Tensor) else None for obj in lent]  # pickle leaves .grad out
-        reply = self.exchange(self.pickle(("call", callee, args, kwargs, (lent, grads), self.world(), graph)))
+        request = self.pickle(("call", callee, args, kwargs, (lent, grads), self.world(), graph, self.reset_pending))
+        self.reset_pending = False
+        reply = self.exchange(request)
         if not isinstance(reply, dict):
             raise LearnerProcessEnded("your code's process answered with something the grader does not read")
         self.take_world(reply.get("world"))
@@ -464,20 +469,20 @@ class LearnerModule:
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
-        known = self.__dict__.setdefault("_kit_known", {})
+        known = self._kit_process.functions
         if name not in known:
             value = self._kit_process.call(builtins.getattr, (self, name))
             if not isinstance(value, RemoteObject):
                 return value  # a number or a model: asked for afresh each time, as learner code may change it
-            known[name] = value  # a function or class: one round trip per check, not one per use
+            known[name] = value  # a function or class: kept for the learner process's life, not asked each use
         return known[name]
 
     def __setattr__(self, name: str, value) -> None:
-        self.__dict__.get("_kit_known", {}).pop(name, None)
+        self._kit_process.functions.pop(name, None)
         self._kit_process.call(builtins.setattr, (self, name, value))
 
     def __delattr__(self, name: str) -> None:
-        self.__dict__.get("_kit_known", {}).pop(name, None)
+        self._kit_process.functions.pop(name, None)
         self._kit_process.call(builtins.delattr, (self, name))
 
     def __repr__(self) -> str:
