@@ -28,11 +28,17 @@ def pytest_args(suite: Path, workdir: Path, timeout: float) -> list[str]:
         "-c", str(SUITE_INI),  # never a pytest.ini / pyproject.toml found near the learner's file
         "--rootdir", str(workdir),
         "--noconftest",  # nor a conftest.py
+        "--confcutdir", str(workdir),  # collect the suite alone: pytest would otherwise list every folder above it
         "--assert=plain",  # no assertion rewriting: no cached .pyc that could stand in for a suite
         "--import-mode=importlib",
         "-p", "no:cacheprovider",  # no .pytest_cache anywhere
         "-p", "no:stepwise",
         "-p", "no:warnings",
+        # Plugins no check uses, each paid for at every start and check: doctests, JUnit XML, pastebin,
+        # --setup-only/plan, faulthandler (the watchdog and pytest-timeout handle hangs), and log capture
+        # (learner code's logging warnings go to its output, where the learner sees them).
+        "-p", "no:doctest", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:setuponly", "-p", "no:setupplan",
+        "-p", "no:faulthandler", "-p", "no:logging",
         # These two run gc.collect() at the end of the session: with torch loaded that costs 0.3 s.
         "-p", "no:unraisableexception",
         "-p", "no:threadexception",

@@ -705,10 +705,19 @@ _exception_classes: dict[tuple, type] = {}
 EXCEPTION_MODULES = ("torch.", "numpy.", "pickle.", "_pickle.", "zipfile.", "json.", "io.", "builtins.")
 
 
+_suite_modules: dict[tuple[str, int], list[str]] = {}
+
+
 def suite_modules(folder: str) -> list[str]:
-    """The names of the modules loaded from the suite's folder (the suite and its helpers), each ending in a dot."""
-    return [f"{name}." for name, module in list(sys.modules.items())
-            if folder and str(getattr(module, "__file__", "") or "").startswith(folder + os.sep)]
+    """The names of the modules loaded from the suite's folder (the suite and its helpers), each ending in a dot.
+
+    Looked up again only when modules were imported since (going through thousands of modules takes a while).
+    """
+    key = (folder, len(sys.modules))
+    if key not in _suite_modules:
+        _suite_modules[key] = [f"{name}." for name, module in list(sys.modules.items())
+                               if folder and str(getattr(module, "__file__", "") or "").startswith(folder + os.sep)]
+    return _suite_modules[key]
 
 
 def rebuild_exception(raised, suite_dir: str) -> Exception:
