@@ -30,7 +30,7 @@ def learner_file(folder: Path, exercise: Exercise) -> Path:
     if script_changed and notebook_changed:
         raise UsageError(f"{display_path(script)} and {display_path(notebook)} both differ from the kit's stub, so "
                          "which one to grade is unclear: keep your work in one of them and move the other out of "
-                         f"the folder (or reset it: python -m grader {exercise.name} --reset)")
+                         "the folder")
     return notebook if notebook_changed else script
 
 
