@@ -95,8 +95,9 @@ def convert(data: bytes, name: str) -> Converted:
     future, body, left_out, definitions = [], [], [], {}
     for (number, text), (_, original) in zip(chunks, cells):
         lines = text.splitlines()
-        # The list names a line as the learner wrote it (a magic, not its get_ipython() translation).
-        shown = original.splitlines() if len(original.splitlines()) == len(lines) else lines
+        # The list names a line as the learner wrote it (a magic, not its get_ipython() translation): IPython's
+        # transformer keeps line numbers, except that a cell magic becomes one statement on the magic's line.
+        shown = original.splitlines()
         try:
             tree = compile(text, f"cell {number}", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
         except (SyntaxError, ValueError):
