@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader import course, processes, reset
+from grader.pick import learner_file
 from grader.results import Report
 from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade, named_exercise
 from grader.state import ProgressState
@@ -87,9 +88,9 @@ def source_folder(options) -> Path:
 
 
 def named_file(text: str) -> Path | None:
-    """The learner file ``text`` names by its path (``exercises/exercise_03_training.py``), or None."""
+    """The learner file ``text`` names by its path (``exercises/exercise_03_training.py`` or ``.ipynb``), or None."""
     path = Path(text)
-    if path.suffix != ".py" or (len(path.parts) == 1 and not path.is_file()):
+    if path.suffix not in (".py", ".ipynb") or (len(path.parts) == 1 and not path.is_file()):
         return None
     return path
 
@@ -120,7 +121,8 @@ def select_tasks(options) -> list[Task]:
         names.append(text)
     tasks = []
     for exercise, suite in exercises_with_suites(names, suites, " (or run python -m grader to see them all)"):
-        file = files.get(exercise, source / exercise.filename)
+        # Of exercise_03_training.py and .ipynb, the one worked on (the contract's rule, grader.pick).
+        file = files.get(exercise) or learner_file(source, exercise)
         if named and not file.is_file():
             # Named on the command line, so wanted: say what to do. With --all, a missing file is "not started".
             raise UsageError(f"no file {file}: python -m grader {exercise.name} --reset puts the stub back "

@@ -36,6 +36,11 @@ class Exercise:
         return f"{self.name}_{self.slug}.py"
 
     @property
+    def notebook(self) -> str:
+        """The same exercise written as a notebook: ``exercise_03_training.ipynb`` (see ``grader.pick``)."""
+        return f"{self.name}_{self.slug}.ipynb"
+
+    @property
     def lesson(self) -> str:
         """The lesson, relative to the kit: ``lessons/03_training.md``."""
         return f"lessons/{self.number:02d}_{self.slug}.md"
@@ -62,8 +67,8 @@ EXERCISES: tuple[Exercise, ...] = (
 
 
 def find_exercise(text: str) -> Exercise | None:
-    """The exercise meant by ``exercise_03``, ``exercise_03_training``, ``03`` or ``3``; None if none."""
-    match = re.fullmatch(r"(?:exercise_)?0*(\d+)(?:_[a-z0-9_]+)?(?:\.py)?", text.strip().lower())
+    """The exercise meant by ``exercise_03``, ``exercise_03_training(.py|.ipynb)``, ``03`` or ``3``; None if none."""
+    match = re.fullmatch(r"(?:exercise_)?0*(\d+)(?:_[a-z0-9_]+)?(?:\.py|\.ipynb)?", text.strip().lower())
     if match is None:
         return None
     number = int(match.group(1))

@@ -47,10 +47,44 @@ class Snapshot:
 
     path: Path
     source: bytes
+    """The Python graded: the file itself, or what ``grader.notebook`` took from a notebook's cells."""
+    cells: tuple[tuple[int, int], ...] | None = None
+    """For a notebook: the (cell, line) of each line of ``source``, so messages point into the notebook."""
+
+    def __post_init__(self):
+        # Messages are written from a file name (tracebacks carry nothing else): the map is found by it.
+        if self.cells:
+            CELL_MAPS[self.filename] = self.cells
 
     @property
     def filename(self) -> str:
         return str(self.path)
+
+
+CELL_MAPS: dict[str, tuple[tuple[int, int], ...]] = {}
+
+
+def place(filename: str, lineno: int | None) -> str:
+    """``exercise_03_training.py, line 17``, or for a notebook ``exercise_03_training.ipynb, cell 4, line 3``."""
+    name = Path(filename).name
+    cells = CELL_MAPS.get(filename)
+    if cells and lineno and 1 <= lineno <= len(cells):
+        cell, line = cells[lineno - 1]
+        return f"{name}, cell {cell}, line {line}"
+    return f"{name}, line {lineno}"
+
+
+def format_frames(frames: list[traceback.FrameSummary], filename: str) -> str:
+    """Like ``traceback.format_list``, but a notebook's frames name the cell and the line within it."""
+    if filename not in CELL_MAPS:
+        return "".join(traceback.format_list(frames))
+    text = []
+    for frame in frames:
+        cell, line = CELL_MAPS[filename][frame.lineno - 1] if 0 < (frame.lineno or 0) <= len(CELL_MAPS[filename]) else ("?", frame.lineno)
+        text.append(f'  File "{Path(frame.filename).name}", cell {cell}, line {line}, in {frame.name}\n')
+        if frame.line:
+            text.append(f"    {frame.line.strip()}\n")
+    return "".join(text)
 
 
 def take_snapshot(path: Path) -> Snapshot:
@@ -114,6 +148,8 @@ def describe_exception(exc: BaseException) -> str:
 def format_learner_traceback(exc: BaseException, filename: str) -> str:
     """The learner's own frames of the traceback, without the grader's, as text."""
     if isinstance(exc, SyntaxError) and exc.filename == filename:
+        if filename in CELL_MAPS:
+            return f'  File "{place(filename, exc.lineno)}"\n{describe_exception(exc)}'
         return "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
     frames = learner_frames(exc, filename)
     if not frames:
@@ -122,23 +158,22 @@ def format_learner_traceback(exc: BaseException, filename: str) -> str:
         # Deep recursion: the first frames say where it began, the last where it ended.
         head, tail = frames[: TRACEBACK_FRAMES // 2], frames[-TRACEBACK_FRAMES // 2:]
         skipped = f"  [… {len(frames) - len(head) - len(tail)} more frames not shown]\n"
-        return ("".join(traceback.format_list(head)) + skipped + "".join(traceback.format_list(tail))
+        return (format_frames(head, filename) + skipped + format_frames(tail, filename)
                 + describe_exception(exc)).rstrip()
-    return ("".join(traceback.format_list(frames)) + describe_exception(exc)).rstrip()
+    return (format_frames(frames, filename) + describe_exception(exc)).rstrip()
 
 
 def where(exc: BaseException, filename: str) -> str:
     """``exercise_03_training.py, line 17, in train_step``: the innermost learner frame."""
-    name = Path(filename).name
     if isinstance(exc, SyntaxError) and exc.filename == filename:
-        return f"{name}, line {exc.lineno}"
+        return place(filename, exc.lineno)
     frames = learner_frames(exc, filename)
     if not frames:
         return ""
     frame = frames[-1]
     if frame.name == "<module>":
-        return f"{name}, line {frame.lineno}"
-    return f"{name}, line {frame.lineno}, in {frame.name}"
+        return place(filename, frame.lineno)
+    return f"{place(filename, frame.lineno)}, in {frame.name}"
 
 
 def explain_import_failure(exc: BaseException, filename: str) -> str:

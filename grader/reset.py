@@ -1,4 +1,4 @@
-"""``python -m grader exercise_03 --reset``: put an exercise back to its stub.
+"""``python -m grader exercise_03 --reset``: put an exercise back to its stub (its ``.py`` file, its notebook, or both).
 
 The pristine stubs come from ``grader/stubs.json``, a copy made by
 ``scripts/freeze_stubs.py`` (its docstring says why the copy exists). The
@@ -58,11 +58,16 @@ def reset_exercises(exercises: list[course.Exercise], folder: Path) -> Iterator[
         raise UsageError(f"{folder} holds the reference solutions, which --reset never touches: "
                          "give --source the folder of your own exercises")
     stubs = load_stubs()
-    missing = [e.filename for e in exercises if e.filename not in stubs]
+    # A learner may work in the .py file, the notebook, or both: each that is there is reset (with its
+    # backup); with neither there, the .py stub is written.
+    paths = {exercise: [path for path in (folder / exercise.filename, folder / exercise.notebook) if path.exists()]
+             or [folder / exercise.filename] for exercise in exercises}
+    missing = [path.name for chosen in paths.values() for path in chosen if path.name not in stubs]
     if missing:
         raise UsageError(f"the grader's copy of the stubs has no {', '.join(missing)}: reinstall the grader")
     for exercise in exercises:
-        yield reset_one(exercise, folder / exercise.filename, stubs[exercise.filename].encode("utf-8"))
+        for path in paths[exercise]:
+            yield reset_one(exercise, path, stubs[path.name].encode("utf-8"))
 
 
 def reset_one(exercise: course.Exercise, path: Path, stub: bytes) -> str:

@@ -37,9 +37,24 @@ class Task:
     def to_plan(self) -> dict:
         """What the sandbox needs: the learner's file and the suite, both read now, before any learner code runs."""
         try:
-            source = self.file.read_bytes()
+            raw = self.file.read_bytes()
         except OSError:
-            source = None
+            raw = None
+        missing = (f"{display_path(self.file)} does not exist: run python -m grader "
+                   f"{self.exercise.name} --reset to get the stub back (or check --source)")
+        source, cells, not_graded, definitions = raw, None, "", {}
+        if raw is not None and self.file.suffix == ".ipynb":
+            # A notebook is graded as the Python its cells define (grader.notebook); the file itself is never written.
+            from grader import notebook
+
+            try:
+                converted = notebook.convert(raw, self.file.name)
+            except notebook.NotebookUnreadable as exc:
+                source, missing = None, str(exc)
+            else:
+                source, cells = converted.source.encode("utf-8"), [list(where) for where in converted.cells]
+                not_graded = notebook.summary(converted.left_out)
+                definitions = converted.definitions
         try:
             suite_source = self.suite.read_text(encoding="utf-8")
             # Helper modules an instructor keeps beside the suite travel with it (the folder itself is not
@@ -58,9 +73,12 @@ class Task:
             "suite_source": suite_source,
             "suite_helpers": helpers,
             "source": source,
+            "file_bytes": raw,
+            "cells": cells,
+            "not_graded": not_graded,
+            "definitions": definitions,
             "read_at": time.time(),
-            "missing_message": (f"{display_path(self.file)} does not exist: run python -m grader "
-                                f"{self.exercise.name} --reset to get the stub back (or check --source)"),
+            "missing_message": missing,
         }
 
     def check_file_after(self, graded: bytes | None) -> str:
@@ -185,8 +203,12 @@ class Worker:
                 except SuiteUnusable as exc:
                     raise UsageError(f"{exc}; fix the suite (see docs/writing-suites.md)") from exc
                 result = ExerciseResult.from_dict(graded)
-            result.note = task.check_file_after(plan["source"])
-            result.missing = plan["source"] is None
+            result.note = "; ".join(filter(None, [task.check_file_after(plan["file_bytes"]), plan["not_graded"]]))
+            result.missing = plan["file_bytes"] is None
+            if plan["definitions"]:
+                from grader.notebook import name_cells
+
+                name_cells(result.checks, plan["definitions"])
             report.exercises.append(result)
             progress("done", result)
         return report

@@ -197,6 +197,7 @@ class Supervisor:
             "file": task["file"],
             "source": None if source is None else base64.b64encode(source).decode(),
             "missing_message": task["missing_message"],
+            "cells": task.get("cells"),
             "module": task["module"],
             "suite_name": Path(task["suite"]).name,
             "suite_helpers": task["suite_helpers"],

@@ -28,7 +28,10 @@ from grader.reset import STUBS_FILE, STUBS_FORMAT  # noqa: E402
 def frozen_stubs(exercises: Path) -> dict:
     """What ``grader/stubs.json`` holds: every exercise of the course table, as read from ``exercises``."""
     # Decoded from bytes, not read in text mode, so a stub's line endings survive the round trip.
-    stubs = {e.filename: (exercises / e.filename).read_bytes().decode("utf-8") for e in course.EXERCISES}
+    # Each exercise's notebook stub too (made by scripts/make_notebooks.py), for --reset and for telling
+    # which of a learner's two files is the one worked on (grader.pick).
+    stubs = {name: (exercises / name).read_bytes().decode("utf-8")
+             for e in course.EXERCISES for name in (e.filename, e.notebook)}
     return {"format": STUBS_FORMAT, "stubs": stubs}
 
 

@@ -142,7 +142,8 @@ def test_reset_then_grade_gives_not_started(kit, tmp_path):
 
 def test_grader_copy_of_the_stubs_matches_exercises():
     frozen = json.loads((KIT / "grader" / "stubs.json").read_text(encoding="utf-8"))
-    expected = {e.filename: (EXERCISES / e.filename).read_bytes().decode("utf-8") for e in course.EXERCISES}
+    expected = {name: (EXERCISES / name).read_bytes().decode("utf-8")
+                for e in course.EXERCISES for name in (e.filename, e.notebook)}
     assert frozen == {"format": 1, "stubs": expected}, (
         "grader/stubs.json differs from exercises/: run python scripts/freeze_stubs.py")
 

@@ -151,7 +151,9 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
     workdir = scratch / "work"
     snapshot = None
     if request["source"] is not None:
-        snapshot = Snapshot(Path(request["file"]), base64.b64decode(request["source"]))
+        cells = request.get("cells")  # a notebook's map from graded lines to its cells
+        snapshot = Snapshot(Path(request["file"]), base64.b64decode(request["source"]),
+                            tuple(tuple(where) for where in cells) if cells else None)
     settings = GradingSettings(
         snapshot=snapshot,
         missing_message=request["missing_message"],
