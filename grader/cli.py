@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader import course, processes, reset
+from grader.lanes import lanes_for
 from grader.pick import learner_file
 from grader.results import Report
 from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade, named_exercise
@@ -189,7 +190,7 @@ def grade_with_state(tasks: list[Task], options, state: ProgressState, seed: int
     fresh = Report(exercises=[], seed=seed, device=options.device, sandbox="")
     if stale:
         fresh = grade(stale, device=options.device, timeout=options.timeout, seed=seed, memory_mib=options.memory_limit,
-                      on_progress=on_progress)
+                      on_progress=on_progress, lanes=lanes_for(len(stale)))
         state.store(list(zip(keys, stale, fresh.exercises)))
     results = iter(fresh.exercises)
     exercises = [stored.get(task) or next(results) for task in tasks]

@@ -131,12 +131,18 @@ DEFAULT_MEMORY_MIB = 2048
 
 
 def grade(tasks: list[Task], device: str, timeout: float, seed: int, memory_mib: int = DEFAULT_MEMORY_MIB,
-          on_progress=None) -> Report:
+          on_progress=None, lanes: int = 1) -> Report:
     """Grade ``tasks`` in a sandbox and return the report.
 
     ``memory_mib``: how much memory learner code may use beyond the grader's own.
     ``on_progress(event, data)`` hears each exercise and check as it starts and ends (the live display).
+    ``lanes``: how many exercises to grade at once, each in a sandbox of its own (``grader.lanes``).
     """
+    if lanes > 1 and len(tasks) > 1:
+        from grader.lanes import grade_in_lanes
+
+        settings = {"device": device, "timeout": timeout, "seed": seed, "memory_mib": memory_mib}
+        return grade_in_lanes(tasks, min(lanes, len(tasks)), settings, on_progress)
     with Worker() as worker:
         return worker.grade(tasks, device, timeout, seed, memory_mib, on_progress)
 
@@ -153,6 +159,7 @@ class Worker:
     def __init__(self):
         self.sandbox: Sandbox | None = None
         self.device_asked = ""
+        self.closed = False  # once closed from another thread, no fresh sandbox is started
 
     def __enter__(self) -> Worker:
         return self
@@ -163,7 +170,9 @@ class Worker:
     def started_sandbox(self) -> Sandbox:
         """The running sandbox, or a freshly started one."""
         if self.sandbox is None or not self.sandbox.alive():
-            self.close()
+            if self.closed:
+                raise SandboxFailed("the grading was stopped")
+            self.stop_sandbox()
             self.sandbox = Sandbox(self.device_asked)
             self.sandbox.start()
         return self.sandbox
@@ -220,7 +229,11 @@ class Worker:
         return fail
 
     def close(self) -> None:
-        """Stop the sandbox and everything in it."""
+        """Stop the sandbox and everything in it, for good."""
+        self.closed = True
+        self.stop_sandbox()
+
+    def stop_sandbox(self) -> None:
         if self.sandbox is not None:
             self.sandbox.close()
             self.sandbox = None

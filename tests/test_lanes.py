@@ -1,0 +1,54 @@
+"""Several exercises graded at once (``grader.lanes``): the same report, and progress told in order."""
+
+from __future__ import annotations
+
+import os
+
+from grader import course
+from grader.lanes import lanes_for
+from grader.runner import KIT_ROOT, Task, grade
+
+from tests.conftest import TEST_CACHE
+
+os.environ["XDG_CACHE_HOME"] = TEST_CACHE  # backups of this in-process grading go to the tests' cache
+
+
+def solution_tasks(names: list[str]) -> list[Task]:
+    tasks = []
+    for name in names:
+        exercise = course.find_exercise(name)
+        tasks.append(Task(exercise, KIT_ROOT / "solutions" / exercise.filename,
+                          KIT_ROOT / "grader" / "suites" / exercise.suite_filename))
+    return tasks
+
+
+def test_lanes_grade_as_one_lane_does_and_tell_progress_exercise_by_exercise():
+    tasks = solution_tasks(["00", "02", "01"])
+    heard = []
+    in_lanes = grade(tasks, device="cpu", timeout=15, seed=7, lanes=2,
+                     on_progress=lambda event, data: heard.append((event, data)))
+    alone = grade(tasks, device="cpu", timeout=15, seed=7)
+
+    def outcome(report):
+        return [(result.exercise, [(check.id, check.status.value, check.message) for check in result.checks])
+                for result in report.exercises]
+
+    assert outcome(in_lanes) == outcome(alone)
+    assert [result.exercise for result in in_lanes.exercises] == ["exercise_00", "exercise_02", "exercise_01"]
+    # Each exercise's events come together, between its "exercise" and its "done", in the tasks' order.
+    told = [(event, data["exercise"] if event == "exercise" else getattr(data, "exercise", None))
+            for event, data in heard if event in ("exercise", "done")]
+    assert told == [("exercise", "exercise_00"), ("done", "exercise_00"), ("exercise", "exercise_02"),
+                    ("done", "exercise_02"), ("exercise", "exercise_01"), ("done", "exercise_01")]
+    current = None
+    for event, data in heard:
+        if event == "exercise":
+            current = data["exercise"]
+        elif event == "check":
+            assert data["id"] in {check.id for result in in_lanes.exercises if result.exercise == current
+                                  for check in result.checks}
+
+
+def test_lanes_never_outnumber_the_exercises_or_the_cores():
+    assert lanes_for(1) == 1
+    assert 1 <= lanes_for(11) <= min(os.cpu_count() or 1, 4)
