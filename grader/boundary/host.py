@@ -42,6 +42,8 @@ class Host:
         self.numbers: dict[int, int] = {}  # id(object) -> number
         self.mirrored: dict[int, torch.nn.Module] = {}  # models the judge mirrors, by number
         self.seen_parameters: dict[tuple, int] = {}  # (model, module path, name) -> id of the parameter last sent
+        self.seen_modules: dict[tuple, int] = {}  # (model, module path) -> id of the module last described there
+        self.agreed = values.Agreed()  # what the judge holds of generator states and mirrored tensors
         self.graphs: list[tuple[list, list]] = []  # forward passes kept for the judge's backward: (outputs, inputs)
 
     # -- references -------------------------------------------------------------
@@ -80,14 +82,24 @@ class Host:
         for path, module in model.named_modules():
             attributes = {key: encode(value) for key, value in vars(module).items()
                           if not key.startswith("_") and key != "training" and simple(value)}
-            parameters = {name: tensor_state(parameter) for name, parameter in module._parameters.items()
-                          if parameter is not None}
-            buffers = {name: buffer.detach().clone() for name, buffer in module._buffers.items() if buffer is not None}
             replaced = [name for name, parameter in module._parameters.items() if parameter is not None
                         and self.seen_parameters.get((number, path, name), id(parameter)) != id(parameter)]
             for name, parameter in module._parameters.items():
                 if parameter is not None:
                     self.seen_parameters[(number, path, name)] = id(parameter)
+            # What the judge already holds goes as None; a module new at this path goes whole.
+            key = ("mirror", number, path)
+            if self.seen_modules.get((number, path)) != id(module):
+                self.agreed.forget_under(key)
+            self.seen_modules[(number, path)] = id(module)
+            parameters = {name: tensor_state(parameter) for name, parameter in module._parameters.items()
+                          if parameter is not None}
+            changed = self.agreed.changes((*key, "parameter"), parameters)
+            parameters = {name: state if name in changed or name in replaced else None
+                          for name, state in parameters.items()}
+            buffers = {name: buffer.detach() for name, buffer in module._buffers.items() if buffer is not None}
+            changed = self.agreed.changes((*key, "buffer"), buffers)
+            buffers = {name: changed.get(name) for name in buffers}
             base = torch_base(type(module))
             nodes.append(NodeSpec(path, type(module).__name__, base,
                                   f"{type(module).__module__}.{type(module).__qualname__}" == base,
@@ -114,9 +126,11 @@ class Host:
                 for name, state in parameters.items():
                     if module._parameters.get(name) is not None:
                         apply_tensor_state(module._parameters[name], state)
+                        self.agreed.note(("mirror", number, path, "parameter", name), state)
                 for name, tensor in buffers.items():
                     if module._buffers.get(name) is not None:
                         put(module._buffers[name], tensor)
+                        self.agreed.note(("mirror", number, path, "buffer", name), tensor)
 
     # -- one request --------------------------------------------------------------
 
@@ -187,8 +201,15 @@ class Host:
             reply["mirrors"] = [self.describe_module(model, encode) for model in list(self.mirrored.values())]
         except BaseException as exc:  # noqa: BLE001 - a property that raises, a tensor that cannot be copied
             return {"grader_error": f"what your code returned could not be read ({type(exc).__name__}: {exc})"}
-        reply["world"] = world_now()
+        reply["world"] = self.world_now()
         return reply
+
+    def world_now(self) -> dict:
+        """The process-wide state a call leaves, for the judge to take on (of generators, what changed)."""
+        return {"generators": self.agreed.changes(("generators",), values.generator_states()),
+                "grad": torch.is_grad_enabled(),
+                "dtype": torch.get_default_dtype(),
+                "global_hooks": values.hook_counts(module_internals, "_global")}
 
     def backward(self, token: int, grad_outputs) -> dict:
         """The gradients of a kept forward pass with respect to its inputs and the model's parameters."""
@@ -205,6 +226,8 @@ class Host:
     def forget(self) -> None:
         self.graphs.clear()
         self.seen_parameters.clear()
+        self.seen_modules.clear()
+        self.agreed.forget("mirror")
         kept = {number: self.objects[number] for number in self.pinned if number in self.objects}
         self.objects.clear()
         self.numbers.clear()
@@ -214,7 +237,9 @@ class Host:
         sys.modules["matplotlib.pyplot"].close("all")
 
     def take_world(self, world: dict) -> None:
-        values.set_generator_states(world["generators"])
+        values.set_generator_states(world["generators"])  # only those that changed over there
+        for name, state in world["generators"].items():
+            self.agreed.note(("generators", name), state)
         torch.set_grad_enabled(world["grad"])
         torch.set_default_dtype(world["dtype"])
         # Global module hooks the judge has removed (a check cleaning up) are removed here too, newest first.
@@ -371,14 +396,6 @@ def lent_state(obj, steps: int, parameters_before: dict, encode):
                 "buffers": {name: b.detach().clone() for name, b in obj.named_buffers()},
                 "hooks": {path: values.hook_counts(module) for path, module in obj.named_modules()}}
     return None
-
-
-def world_now() -> dict:
-    """The process-wide state a call leaves, for the judge to take on."""
-    return {"generators": values.generator_states(),
-            "grad": torch.is_grad_enabled(),
-            "dtype": torch.get_default_dtype(),
-            "global_hooks": values.hook_counts(module_internals, "_global")}
 
 
 def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -> None:

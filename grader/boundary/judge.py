@@ -68,6 +68,7 @@ class LearnerProcess:
         self.functions: dict[str, RemoteObject] = {}  # the module's functions and classes, by name
         self.mirrors: dict[int, Mirror] = {}
         self.mirror_parameters: dict[int, tuple] = {}  # id(parameter) -> its reference in the learner process
+        self.agreed = values.Agreed()  # what the learner process holds of generator states and mirrored tensors
 
     # -- the process itself ------------------------------------------------------
 
@@ -82,6 +83,7 @@ class LearnerProcess:
             host.main(learner_end, self.snapshot, self.module_name, self.close_fds, list(self.limits))
         learner_end.close()
         self.sock, self.pid, self.ended, self.hung_in = judge_end, pid, "", None
+        self.agreed = values.Agreed()
         self.forget()
         self.functions.clear()
         announced = self.exchange(None)  # the learner process's pid, for signals (see host.become_unreachable)
@@ -133,6 +135,7 @@ class LearnerProcess:
         """A new check: the learner process drops what the last one held, and so does the judge."""
         self.mirrors.clear()
         self.mirror_parameters.clear()
+        self.agreed.forget("mirror")
 
     def reset(self) -> None:
         """A new check: the learner process forgets the last one's objects with this check's first call."""
@@ -233,15 +236,21 @@ class LearnerProcess:
     # -- process-wide state -------------------------------------------------------
 
     def world(self) -> dict:
-        mirrors = {number: {path: ({name: values.tensor_state(p) for name, p in module._parameters.items()
-                                    if p is not None},
-                                   {name: b.detach() for name, b in module._buffers.items() if b is not None},
+        """The process-wide state a call starts from; of generators and mirrored tensors, only what changed."""
+        agreed = self.agreed
+        mirrors = {number: {path: (agreed.changes(("mirror", number, path, "parameter"),
+                                                  {name: values.tensor_state(p) for name, p in module._parameters.items()
+                                                   if p is not None}),
+                                   agreed.changes(("mirror", number, path, "buffer"),
+                                                  {name: b.detach() for name, b in module._buffers.items()
+                                                   if b is not None}),
                                    {key: value.detach() for key, value in vars(module).items()
                                     if type(value) is torch.Tensor and not key.startswith("_")},
                                    module.training)
                             for path, module in root.named_modules()}
                    for number, root in self.mirrors.items()}
-        return {"generators": values.generator_states(), "grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
+        return {"generators": agreed.changes(("generators",), values.generator_states()),
+                "grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
                 "global_hooks": values.hook_counts(module_internals, "_global"),
                 "cwd": os.getcwd(), "mirrors": mirrors}
 
@@ -249,7 +258,11 @@ class LearnerProcess:
         """Take on the generator states, grad mode and dtype a call left; anything malformed is ignored."""
         if not isinstance(world, dict):
             return
-        values.set_generator_states(world.get("generators", {}))
+        generators = world.get("generators")
+        if isinstance(generators, dict):
+            values.set_generator_states(generators)
+            for name, state in generators.items():
+                self.agreed.note(("generators", name), state)
         for apply in (lambda: torch.set_grad_enabled(world["grad"] is True),
                       lambda: world["dtype"] in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
                       and torch.set_default_dtype(world["dtype"]),
@@ -680,23 +693,31 @@ def fill_node(process: LearnerProcess, node: Mirror, spec) -> None:
     for key, value in spec.attributes.items():
         if isinstance(key, str) and not key.startswith("_") and not hasattr(type(node), key):  # no method shadowed
             node.__dict__[key] = process.decode(value)
+    # A tensor given as None is unchanged since the judge last had it (``values.Agreed``).
+    key = ("mirror", node.__dict__["_kit_number"], node.__dict__["_kit_path"])
     for name in [name for name in node._parameters if name not in spec.parameters]:
         del node._parameters[name]
     for name, state in spec.parameters.items():
+        if not isinstance(state, values.TensorState):
+            continue
         parameter = node._parameters.get(name)
         if parameter is None or name in spec.replaced:
             parameter = node._parameters[name] = torch.nn.Parameter(state.data.clone())
         try:
             values.apply_tensor_state(parameter, state)
+            process.agreed.note((*key, "parameter", name), state)
         except (RuntimeError, TypeError):
             pass
     for name in [name for name in node._buffers if name not in spec.buffers]:
         del node._buffers[name]
     for name, tensor in spec.buffers.items():
+        if not isinstance(tensor, torch.Tensor):
+            continue
         if node._buffers.get(name) is None:
             node._buffers[name] = tensor
         else:
             values.put(node._buffers[name], tensor)
+        process.agreed.note((*key, "buffer", name), tensor)
 
 
 # -- exceptions ----------------------------------------------------------------------------------

@@ -227,6 +227,65 @@ def with_history(data):
     return data.requires_grad_(True).clone()
 
 
+# -- what crosses with every call, only where it changed -------------------------------
+
+
+class Agreed:
+    """What the other process holds, as of the last exchange, of the values that cross with every call:
+    generator states and the tensors of mirrored models. Only what differs from it crosses again (a model's
+    weights, sent after every call, were most of the bytes). Each side notes what it sends and what it takes on.
+    Keys are tuples whose first item is the kind ("generators", "mirror"), so a kind can be forgotten at once."""
+
+    def __init__(self):
+        self.held: dict[tuple, object] = {}
+
+    def differs(self, key: tuple, value) -> bool:
+        return key not in self.held or not same(self.held[key], value)
+
+    def note(self, key: tuple, value) -> None:
+        self.held[key] = copied(value)
+
+    def changes(self, key: tuple, current: dict) -> dict:
+        """The entries of ``current`` that differ from what the other side holds, noted as sent."""
+        changed = {name: value for name, value in current.items() if self.differs((*key, name), value)}
+        for name, value in changed.items():
+            self.note((*key, name), value)
+        return changed
+
+    def forget(self, kind: str) -> None:
+        self.forget_under((kind,))
+
+    def forget_under(self, prefix: tuple) -> None:
+        for key in [key for key in self.held if key[:len(prefix)] == prefix]:
+            del self.held[key]
+
+
+def same(a, b) -> bool:
+    """Equal in every way that crossing would keep: type, dtype, shape, device, values (NaN is never equal)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, torch.Tensor):
+        return (a.dtype == b.dtype and a.shape == b.shape and a.device == b.device and not a.is_meta
+                and not b.is_meta and a.requires_grad == b.requires_grad and torch.equal(a, b))
+    if isinstance(a, TensorState):
+        return (same(a.data, b.data) and same(a.grad, b.grad) and a.requires_grad == b.requires_grad
+                and a.has_history == b.has_history)
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def copied(value):
+    """A copy that nothing done later to ``value``'s tensors changes."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, TensorState):
+        return TensorState(copied(value.data), copied(value.grad), value.requires_grad, value.has_history)
+    if isinstance(value, (tuple, list)):
+        return type(value)(copied(item) for item in value)
+    return value
+
+
 # -- generator states, on both sides ------------------------------------------------
 # As a few tensors rather than hundreds of numbers: every element costs time in the judge's safe unpickler.
 
