@@ -154,6 +154,7 @@ def debian_root(tmp_path_factory) -> Path:
         # Nothing is mounted under root (the mounts lived in unshare's namespace): a plain removal is safe.
         if not any(line.split()[1].startswith(str(root)) for line in Path("/proc/mounts").read_text().splitlines()):
             shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(work / "wheels", ignore_errors=True)  # a copy of torch: hundreds of MB
 
 
 def test_setup_sh_installs_the_pinned_cpu_torch_and_the_kits_dependencies(debian_root):
