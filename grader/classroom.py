@@ -46,7 +46,7 @@ EXAMPLE_REQUIREMENT = f"{PACKAGE} @ git+https://github.com/TEACHER/kit@v{__versi
 # torch is pinned to the range the kit is tested with; the CPU index keeps the download small (no GPU on runners).
 CPU_TORCH = "python -m pip install 'torch>=2.2,<3' --index-url https://download.pytorch.org/whl/cpu"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
-CHECKOUT = "actions/checkout@v5"
+CHECKOUT = "actions/checkout@v6"
 SETUP_PYTHON = "actions/setup-python@v6"
 
 REQUIREMENT_HELP = ("where the workflow installs the grader from: your repository at a tag "

@@ -9,10 +9,24 @@ finds torch already installed), then each exercise's grading step under
 set. The reporter step's environment is then rebuilt from the workflow and the
 steps' outputs, and read as ``classroom-resources/autograding-grading-reporter@v1``
 reads it: ``reporter_v1`` below does its arithmetic, line for line from its
-source, and where a copy of the reporter itself is at hand (``CLASSROOM_REPORTER_JS``,
-the path of its ``dist/main.js``), node runs it exactly as the runner does. Every
-number it prints must be ``--format json``'s score with the same seed (the one
-change made to a step's script is adding that ``--seed``).
+source. Every number it prints must be ``--format json``'s score with the same
+seed (the one change made to a step's script is adding that ``--seed``), and
+the solutions, the stubs, a realistic bug and a missing file are all graded out
+of the same maximum.
+
+The reporter itself, where a copy is at hand: set ``CLASSROOM_REPORTER_JS`` to the
+``dist/main.js`` of a checkout, and node (20, as the action's runtime) runs it as
+the runner starts a node action: ``node dist/main.js``, with the step's ``env``
+and ``INPUT_RUNNERS``. Its code is never part of this repository; keep the checkout
+outside it::
+
+    git clone --branch v1 https://github.com/classroom-resources/autograding-grading-reporter /tmp/reporter
+    CLASSROOM_REPORTER_JS=/tmp/reporter/dist/main.js python -m pytest tests/test_classroom.py -rP
+
+(``dist/main.js`` is a self-contained bundle: no ``npm install``.) Every number it
+prints (each runner's "Total points for", each row and the total of its table, the
+"Points X/Y" notice and its JSON report) is then read from its own output and
+compared with the kit's JSON; ``-rP`` shows what it printed.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -121,13 +136,62 @@ def reporter_v1(env: dict[str, str]) -> dict:
 
 
 def run_real_reporter(env: dict[str, str], tmp: Path) -> str | None:
-    """stdout of the real reporter (``node dist/main.js``, as the runner starts a node action), or None."""
+    """What the real reporter printed (``node dist/main.js``, as the runner starts a node action),
+    without colours; None when ``CLASSROOM_REPORTER_JS`` is not set."""
     script = os.environ.get("CLASSROOM_REPORTER_JS")
-    if not script or not shutil.which("node"):
+    if not script:
         return None
+    if not Path(script).is_file() or not shutil.which("node"):
+        pytest.fail(f"CLASSROOM_REPORTER_JS={script}: no such file, or no node on PATH to run it")
     process = subprocess.run(["node", script], env={"PATH": os.environ["PATH"], "HOME": str(tmp), **env},
                              capture_output=True, text=True, timeout=60, cwd=tmp)
-    return re.sub(r"\x1b\[[0-9;]*m", "", process.stdout + process.stderr)  # without colours
+    printed = re.sub(r"\x1b\[[0-9;]*m", "", process.stdout + process.stderr)
+    print(f"--- {script} (exit {process.returncode}) ---\n{printed}")  # shown by pytest -rP
+    return printed
+
+
+def read_real_reporter(printed: str) -> dict:
+    """Every number the real reporter printed, read from its own output."""
+    cell = r"\s*([^│]*?)\s*"
+    table = re.findall(rf"^│{cell}│{cell}│{cell}│$", printed, re.M)
+    assert table and table[0] == ("Test Runner Name", "Test Score", "Max Score"), printed
+    notice = re.findall(r"^::notice title=Autograding complete::Points (\S+)/(\S+)$", printed, re.M)
+    report = re.findall(r"^::notice title=Autograding report::(.*)$", printed, re.M)
+    passed = re.findall(r"Grand total tests passed: (\d+)/(\d+)", printed)
+    assert len(notice) == len(report) == len(passed) == 1, printed
+    return {
+        "lines": [(runner, float(score), float(maximum)) for runner, score, maximum
+                  in re.findall(r"^Total points for (\S+): (\S+)/(\S+)$", printed, re.M)],
+        # float() fails on a cell the table cut short ("14.9999…"), as it should: that number is not the score
+        "rows": [(float(score), float(maximum)) for _, score, maximum in table[1:-1]],
+        "total": tuple(float(number) for number in table[-1][1:]) if table[-1][0] == "Total:" else None,
+        "notice": tuple(float(number) for number in notice[0]),
+        "report": json.loads(report[0]),
+        "passed": tuple(int(number) for number in passed[0]),
+    }
+
+
+def assert_real_reporter_agrees(printed: str, runners: list[str], expected: dict) -> None:
+    """Each runner's line and row is its check's points of its maximum, and every total is the JSON score."""
+    numbers = read_real_reporter(printed)
+    checks = {}  # runner name: (points, maximum) of its check in the JSON report
+    for exercise in expected["exercises"]:
+        number = int(exercise["exercise"].split("_")[1])
+        ids = [SimpleNamespace(id=check["id"]) for check in exercise["checks"]]
+        names = classroom.runner_names(SimpleNamespace(number=number), ids)
+        for check in exercise["checks"]:
+            counted = check["status"] != "skipped"
+            checks[names[check["id"]]] = (check["points"] if counted else 0.0, check["max_points"] if counted else 0.0)
+    assert set(runners) == set(checks)
+    two = lambda pair: tuple(round(number, 2) for number in pair)
+    assert [(runner, *two(points)) for runner, *points in numbers["lines"]] == \
+        [(runner, *two(checks[runner])) for runner in runners if checks[runner][1]]
+    assert [two(row) for row in numbers["rows"]] == [two(checks[runner]) for runner in runners]
+    score, maximum = round(expected["score"], 2), expected["max_score"]
+    assert numbers["total"] == (score, maximum) and numbers["notice"] == (score, maximum)
+    assert (round(numbers["report"]["totalPoints"], 2), numbers["report"]["maxPoints"]) == (score, maximum)
+    passed = sum(check["status"] == "passed" for exercise in expected["exercises"] for check in exercise["checks"])
+    assert numbers["passed"] == (passed, len(runners))
 
 
 def assert_reporter_agrees(workflow: dict, outputs: dict[str, dict[str, str]], expected: dict, tmp: Path) -> dict:
@@ -142,11 +206,12 @@ def assert_reporter_agrees(workflow: dict, outputs: dict[str, dict[str, str]], e
     for (line_score, line_max), (table_score, table_max) in zip(printed["lines"].values(), printed["table"].values()):
         assert line_score == round(table_score, 2) and table_score in (0, table_max) and line_max == table_max
     real = run_real_reporter(env, tmp)
-    if real is not None:  # the reporter itself: its notice, its table's total and each runner's line
+    if real is not None:  # the reporter itself: what it printed is what reporter_v1 says, and the kit's score
         assert f"::notice title=Autograding complete::Points {js_number(printed['notice'][0])}/{js_number(maximum)}" in real, real
         assert re.search(rf"Total: .*│ {re.escape(js_number(printed['table_total'][0]))} +│ {js_number(maximum)} ", real), real
         for runner, (line_score, line_max) in printed["lines"].items():
             assert f"Total points for {runner}: {line_score:.2f}/{js_number(line_max)}" in real, real
+        assert_real_reporter_agrees(real, env["INPUT_RUNNERS"].split(","), expected)
     return printed
 
 
@@ -213,6 +278,8 @@ def test_workflow_has_the_names_classroom_looks_for_and_a_step_per_exercise(work
     assert {"push", "workflow_dispatch"} <= set(workflow["on"])
     [(job_name, job)] = workflow["jobs"].items()
     assert job_name == "run-autograding-tests" and job["runs-on"] == "ubuntu-latest"
+    # The actions' current majors, both running on Node 24 (Node 20 reaches its end of life on GitHub's runners).
+    assert [s["uses"] for s in job["steps"][:2]] == ["actions/checkout@v6", "actions/setup-python@v6"]
     python = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python"))
     assert python["with"]["python-version"] == "3.11"
     install = next(s for s in job["steps"] if "pip install" in s.get("run", ""))
@@ -372,7 +439,7 @@ def runner_env(workflow, tmp_path_factory) -> dict:
 
 def run_grading_step(workflow, exercise: str, workspace: Path, env: dict, tmp: Path):
     """Run one exercise's step with this test's seed; return the process and its outputs."""
-    script = steps_by_id(workflow)[exercise.replace("_", "")]["run"]
+    script = steps_by_id(workflow)[step_id(exercise)]["run"]
     command = f"python -I -m grader.classroom results {exercise} "
     assert script.count(command) == 1
     script = script.replace(command, f"{command}--seed {SEED} ")
@@ -417,19 +484,42 @@ def decoded(outputs: dict[str, dict[str, str]]) -> list[dict]:
     return [json.loads(base64.b64decode(value)) for step in outputs.values() for value in step.values()]
 
 
-def test_stubs_get_zero_of_every_checks_points_from_the_real_grader(workflow, runner_env, learner_repo, tmp_path):
+@pytest.fixture(scope="module")
+def graded_maximum() -> float:
+    """The points the graded exercises' checks are worth, as the starter declared them: every case's maximum."""
+    from grader.declared import declared_checks
+
+    suites = KIT / "grader" / "suites"
+    chosen = [(exercise, suites / exercise.suite_filename) for exercise in course.EXERCISES if exercise.name in GRADED]
+    return sum(check.max_points for checks in declared_checks(chosen).values() for check in checks if check.counts)
+
+
+def grade_every_step(workflow, learner_repo: Path, runner_env: dict, tmp: Path) -> tuple[dict, dict]:
+    """Run the grading step of each exercise in GRADED; return ``{step id: exit status}`` and the outputs."""
+    statuses, outputs = {}, {}
+    for exercise in GRADED:
+        process, outputs[step_id(exercise)] = run_grading_step(workflow, exercise, learner_repo, runner_env, tmp)
+        statuses[step_id(exercise)] = process.returncode
+        assert process.returncode in (0, 1), process.stderr
+    return statuses, outputs
+
+
+def step_id(exercise: str) -> str:
+    return exercise.replace("_", "")
+
+
+def test_stubs_get_zero_of_every_checks_points_from_the_real_grader(workflow, runner_env, learner_repo, tmp_path,
+                                                                   graded_maximum):
     fake = plant_fake_grader(learner_repo)
     # The planted package does shadow the grader for a plain `python -m grader` run in the repository...
     shadowed = subprocess.run(["python", "-m", "grader", "0"], cwd=learner_repo, env=runner_env,
                               capture_output=True, text=True, timeout=60)
     assert shadowed.stdout.strip() == fake
-    outputs = {}
-    for exercise in GRADED:
-        process, outputs[exercise.replace("_", "")] = run_grading_step(workflow, exercise, learner_repo, runner_env, tmp_path)
-        assert process.returncode == 1, process.stderr  # not finished: the step fails, the job goes on
+    statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
+    assert set(statuses.values()) == {1}  # not finished: each step fails, the job goes on
     expected = grade_json(GRADED, learner_repo / "exercises", runner_env, tmp_path)
     # ...but not the workflow's steps: they report the real grader's points, 0 of the maximum.
-    assert expected["score"] == 0 and expected["max_score"] > 0
+    assert expected["score"] == 0 and expected["max_score"] == graded_maximum > 0
     assert_reporter_agrees(workflow_for(workflow, *outputs), outputs, expected, tmp_path)
     results = decoded(outputs)
     assert len(results) == sum(len(e["checks"]) for e in expected["exercises"])
@@ -437,14 +527,16 @@ def test_stubs_get_zero_of_every_checks_points_from_the_real_grader(workflow, ru
     assert all(r["tests"][0]["test_code"].startswith("Not started: `") for r in results)
 
 
-def test_a_solved_exercise_gets_every_point_and_a_passing_step(workflow, runner_env, learner_repo, tmp_path):
-    shutil.copy(KIT / "solutions" / "exercise_00_tensors.py", learner_repo / "exercises")
-    process, outputs = run_grading_step(workflow, "exercise_00", learner_repo, runner_env, tmp_path)
-    assert process.returncode == 0, process.stderr
-    expected = grade_json(("exercise_00",), learner_repo / "exercises", runner_env, tmp_path)
-    assert expected["score"] == expected["max_score"] > 0
-    assert_reporter_agrees(workflow_for(workflow, "exercise00"), {"exercise00": outputs}, expected, tmp_path)
-    assert {r["status"] for r in decoded({"exercise00": outputs})} == {"pass"}
+def test_the_solutions_get_every_point_and_passing_steps(workflow, runner_env, learner_repo, tmp_path, graded_maximum):
+    for exercise in course.EXERCISES:
+        if exercise.name in GRADED:
+            shutil.copy(KIT / "solutions" / exercise.filename, learner_repo / "exercises")
+    statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
+    assert set(statuses.values()) == {0}
+    expected = grade_json(GRADED, learner_repo / "exercises", runner_env, tmp_path)
+    assert expected["score"] == expected["max_score"] == graded_maximum
+    assert_reporter_agrees(workflow_for(workflow, *outputs), outputs, expected, tmp_path)
+    assert {r["status"] for r in decoded(outputs)} == {"pass"}
 
 
 def workflow_for(workflow: dict, *step_ids: str) -> dict:
@@ -452,28 +544,35 @@ def workflow_for(workflow: dict, *step_ids: str) -> dict:
     copy = json.loads(json.dumps(workflow))
     reporter = reporter_step(copy)
     reporter["env"] = {name: value for name, value in reporter["env"].items()
-                       if any(f"steps.{step_id}." in value for step_id in step_ids)}
+                       if any(f"steps.{wanted}." in value for wanted in step_ids)}
     runners = [r for r in reporter["with"]["runners"].split(",") if f"{r.upper()}_RESULTS" in reporter["env"]]
     reporter["with"]["runners"] = ",".join(runners)
     return copy
 
 
-def test_a_realistic_bug_loses_exactly_its_checks_points_in_every_number(workflow, runner_env, learner_repo, tmp_path):
+def test_a_realistic_bug_loses_exactly_its_checks_points_in_every_number(workflow, runner_env, learner_repo, tmp_path,
+                                                                         graded_maximum):
     """Checks worth different points, some lost: the case where the reporter's v1 arithmetic went wrong."""
+    shutil.copy(KIT / "solutions" / "exercise_00_tensors.py", learner_repo / "exercises")
     solution = (KIT / "solutions" / "exercise_02_models.py").read_text()
     buggy = solution.replace("return self.weights * x + self.bias", "return self.weights * x")
     assert buggy != solution
     (learner_repo / "exercises" / "exercise_02_models.py").write_text(buggy)
-    process, outputs = run_grading_step(workflow, "exercise_02", learner_repo, runner_env, tmp_path)
-    assert process.returncode == 1, process.stderr
-    expected = grade_json(("exercise_02",), learner_repo / "exercises", runner_env, tmp_path)
-    lost = [c for c in expected["exercises"][0]["checks"] if c["status"] != "passed"]
-    assert 0 < expected["score"] < expected["max_score"] and lost
-    printed = assert_reporter_agrees(workflow_for(workflow, "exercise02"), {"exercise02": outputs}, expected, tmp_path)
+    statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
+    assert statuses == {"exercise00": 0, "exercise02": 1}
+    expected = grade_json(GRADED, learner_repo / "exercises", runner_env, tmp_path)
+    [exercise_02] = [e for e in expected["exercises"] if e["exercise"] == "exercise_02"]
+    lost = [c for c in exercise_02["checks"] if c["status"] != "passed"]
+    assert 0 < exercise_02["score"] < exercise_02["max_score"] and lost
+    assert 0 < expected["score"] < expected["max_score"] == graded_maximum
+    printed = assert_reporter_agrees(workflow_for(workflow, *outputs), outputs, expected, tmp_path)
     # The same numbers with one runner per exercise, as the kit sent them before: three numbers for one grade.
-    env = {"INPUT_RUNNERS": "exercise02", "EXERCISE02_RESULTS": classroom_one_runner(expected)}
+    one_runner = {**expected, "score": exercise_02["score"], "max_score": exercise_02["max_score"],
+                  "exercises": [exercise_02]}
+    env = {"INPUT_RUNNERS": "exercise02", "EXERCISE02_RESULTS": classroom_one_runner(one_runner)}
     old = reporter_v1(env)
-    assert round(old["table_total"][0], 2) != round(expected["score"], 2) == round(printed["table_total"][0], 2)
+    assert round(old["table_total"][0], 2) != round(exercise_02["score"], 2)
+    assert round(printed["table_total"][0], 2) == round(expected["score"], 2)
 
 
 def classroom_one_runner(report: dict) -> str:
@@ -483,17 +582,21 @@ def classroom_one_runner(report: dict) -> str:
                                         "tests": tests}).encode()).decode()
 
 
-def test_a_missing_exercise_file_reports_zero_of_its_points_as_json_does(workflow, runner_env, learner_repo, tmp_path):
+def test_a_missing_exercise_file_reports_zero_of_its_points_as_json_does(workflow, runner_env, learner_repo, tmp_path,
+                                                                         graded_maximum):
     (learner_repo / "exercises" / "exercise_02_models.py").unlink()
-    process, outputs = run_grading_step(workflow, "exercise_02", learner_repo, runner_env, tmp_path)
-    assert process.returncode == 1, process.stderr
-    expected = grade_json((), learner_repo / "exercises", runner_env, tmp_path, "--all")
-    [exercise] = [e for e in expected["exercises"] if e["exercise"] == "exercise_02"]
-    expected = {"score": exercise["score"], "max_score": exercise["max_score"], "exercises": [exercise]}
-    assert expected["score"] == 0 < expected["max_score"]
-    assert_reporter_agrees(workflow_for(workflow, "exercise02"), {"exercise02": outputs}, expected, tmp_path)
+    statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
+    assert set(statuses.values()) == {1}
+    # The JSON of --all (naming a missing file is a usage error), for the graded exercises only.
+    report = grade_json((), learner_repo / "exercises", runner_env, tmp_path, "--all")
+    exercises = [e for e in report["exercises"] if e["exercise"] in GRADED]
+    expected = {"score": sum(e["score"] for e in exercises), "max_score": sum(e["max_score"] for e in exercises),
+                "exercises": exercises}
+    assert expected["score"] == 0 and expected["max_score"] == graded_maximum
+    assert_reporter_agrees(workflow_for(workflow, *outputs), outputs, expected, tmp_path)
     # The same status and message as --format json gives: the learner reads what is missing.
-    tests = [r["tests"][0] for r in decoded({"exercise02": outputs})]
+    [exercise] = [e for e in exercises if e["exercise"] == "exercise_02"]
+    tests = [r["tests"][0] for r in decoded({"exercise02": outputs["exercise02"]})]
     assert {c["status"] for c in exercise["checks"]} == {"not_started"} and {t["status"] for t in tests} == {"fail"}
     assert all(exercise["checks"][0]["message"] in t["test_code"] for t in tests)
     assert "exercise_02_models.py does not exist" in exercise["checks"][0]["message"]
