@@ -64,6 +64,15 @@ class Snapshot:
 CELL_MAPS: dict[str, tuple[tuple[int, int], ...]] = {}
 
 
+def snapshot_from(file: str, source: str | None, cells) -> Snapshot | None:
+    """The snapshot a grading request carries (``source`` in base64; None: the file is missing)."""
+    if source is None:
+        return None
+    import base64
+
+    return Snapshot(Path(file), base64.b64decode(source), tuple(tuple(where) for where in cells) if cells else None)
+
+
 def place(filename: str, lineno: int | None) -> str:
     """``exercise_03_training.py, line 17``, or for a notebook ``exercise_03_training.ipynb, cell 4, line 3``."""
     name = Path(filename).name

@@ -166,6 +166,9 @@ class GradingSettings:
     """Seconds each later call of such a function may take."""
     suite_dir: str = ""
     """The folder of the suite as the instructor wrote it: helper modules beside the suite import from there."""
+    source_fd: int | None = None
+    """Where the learner's file is still to come from (watch mode forks a child before the save): see
+    ``wait_for_source``. None: ``snapshot`` is the file."""
 
 
 @dataclass
@@ -242,6 +245,8 @@ class GraderPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
         """Start the learner process, which imports the learner's file, once the suite is loaded here."""
+        if self.settings.source_fd is not None:
+            self.settings.snapshot = wait_for_source(self.settings.source_fd)
         if self.settings.snapshot is None or not session.items:
             return
         self.settings.channel.send({"type": "phase", "phase": "import"})
@@ -411,6 +416,20 @@ class GraderPlugin:
         pyplot = sys.modules.get("matplotlib.pyplot")
         if pyplot is not None:
             pyplot.close("all")
+
+
+def wait_for_source(fd: int) -> Snapshot | None:
+    """The learner's file, once the grader sends it: until then this child waits with its suite loaded.
+
+    Nothing learner-written has run yet. Closed without a word, the grading it was forked for is not
+    wanted any more (the learner quit watching, or graded another file): the child just ends.
+    """
+    with os.fdopen(fd, "rb") as pipe:
+        data = pipe.read()
+    if not data:
+        os._exit(0)
+    message = json.loads(data)
+    return learner_files.snapshot_from(message["file"], message["source"], message.get("cells"))
 
 
 def hung_function_of(codes: list, module) -> str | None:

@@ -160,6 +160,7 @@ class Worker:
         self.sandbox: Sandbox | None = None
         self.device_asked = ""
         self.closed = False  # once closed from another thread, no fresh sandbox is started
+        self.waiting = None  # (what it was forked for, the WaitingChild) in watch mode, see ``prepare``
 
     def __enter__(self) -> Worker:
         return self
@@ -191,6 +192,7 @@ class Worker:
         """Grade ``tasks`` and return the report; the sandbox stays up for the next grading."""
         progress = on_progress or (lambda event, data: None)
         plans = [task.to_plan() for task in tasks]  # the snapshots, taken before anything else happens
+        waiting = self.take_waiting(([*tasks], device, timeout, seed, memory_mib))
         try:
             device = self.resolve_device(device)
             failed = ""
@@ -208,7 +210,7 @@ class Worker:
             else:
                 try:
                     graded = supervisor.grade(plan, on_collected=lambda checks: progress("collected", checks),
-                                              on_check=lambda check: progress("check", check))
+                                              on_check=lambda check: progress("check", check), waiting=waiting)
                 except SuiteUnusable as exc:
                     raise UsageError(f"{exc}; fix the suite (see docs/writing-suites.md)") from exc
                 result = ExerciseResult.from_dict(graded)
@@ -222,6 +224,36 @@ class Worker:
             progress("done", result)
         return report
 
+    def prepare(self, task: Task, device: str, timeout: float, seed: int, memory_mib: int = DEFAULT_MEMORY_MIB) -> None:
+        """Fork the child of ``task``'s next grading now (watch mode, between saves).
+
+        It starts pytest and loads the suite, then waits: the next ``grade`` of this task with these
+        settings hands it the file, so a save costs only what depends on the file.
+        """
+        self.drop_waiting()
+        try:
+            resolved = self.resolve_device(device)
+            plan = {**task.to_plan(), "source": None, "cells": None}  # the file itself goes when it is graded
+        except (SandboxFailed, UsageError):
+            return
+        supervisor = Supervisor(self.started_sandbox, resolved, timeout, seed, memory_mib, guard_files=not probe().on)
+        waiting = supervisor.prepare(plan)
+        if waiting is not None:
+            self.waiting = (([task], device, timeout, seed, memory_mib), waiting)
+
+    def take_waiting(self, wanted: tuple):
+        """The waiting child if it was forked for exactly this grading; any other is let go."""
+        if self.waiting is not None and self.waiting[0] == wanted:
+            waiting, self.waiting = self.waiting[1], None
+            return waiting
+        self.drop_waiting()
+        return None
+
+    def drop_waiting(self) -> None:
+        if self.waiting is not None:
+            self.waiting[1].drop()
+            self.waiting = None
+
     @staticmethod
     def failed_sandbox(reason: str):
         def fail():
@@ -231,6 +263,9 @@ class Worker:
     def close(self) -> None:
         """Stop the sandbox and everything in it, for good."""
         self.closed = True
+        if self.waiting is not None:
+            self.waiting[1].close_pipes()
+            self.waiting = None
         self.stop_sandbox()
 
     def stop_sandbox(self) -> None:

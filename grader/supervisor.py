@@ -14,6 +14,8 @@ sandbox down, a fresh one is started and only that check is lost.
 from __future__ import annotations
 
 import base64
+import json
+import os
 import secrets
 import time
 from pathlib import Path
@@ -29,6 +31,7 @@ class SuiteUnusable(Exception):
     """A suite failed to import, collected no check or declared one badly (see ``grader.plugin``)."""
 
 
+EXIT_WAIT_S = 5.0  # for a waiting child that is let go to end
 BUDGET_CHECKS = 4  # time lost to checks that run out of time, in --timeout's, before an exercise stops
 MIN_BUDGET_S = 30.0
 SHORT_LIMIT_FRACTION = 4  # a function that ran out of time once gets a quarter of the limit ...
@@ -69,12 +72,14 @@ class Supervisor:
 
     # -- one exercise -------------------------------------------------------
 
-    def grade(self, task: dict, on_collected=lambda checks: None, on_check=lambda check: None) -> dict:
+    def grade(self, task: dict, on_collected=lambda checks: None, on_check=lambda check: None,
+              waiting: WaitingChild | None = None) -> dict:
         """Grade one exercise, forking a fresh child after every crash or hang.
 
         ``task`` holds the snapshot (``source``, bytes or None) and the suite's
         text, both read before any learner code ran. ``on_collected`` hears the
         checks once they are known; ``on_check`` hears each check as it is decided.
+        ``waiting``: the first child, already forked by ``prepare``.
         """
         start = time.perf_counter()
         limits = Limits(check_s=self.timeout, budget_s=exercise_budget(self.timeout), memory_bytes=self.memory_bytes)
@@ -93,7 +98,9 @@ class Supervisor:
 
         while True:
             expected = [check_id for check_id in checks if check_id not in decided] if checks else None
-            run = self.run_child(task, expected, limits, hung, collected if expected is None else None, decided_one)
+            run = self.run_child(task, expected, limits, hung, collected if expected is None else None, decided_one,
+                                 waiting)
+            waiting = None
             tampered = files.restore() if files else []
             if run.collected is None and run.suite_error:
                 # The instructor's suite cannot be used: a usage error (exit 2), never a learner's 0 of 0.
@@ -188,12 +195,42 @@ class Supervisor:
     # -- one child ----------------------------------------------------------
 
     def run_child(self, task: dict, expected: list[str] | None, limits: Limits, hung: dict[str, str],
-                  on_collected, on_result) -> ChildRun:
-        """Have the zygote fork a child for the ``expected`` checks of ``task`` (None: all); watch it."""
+                  on_collected, on_result, waiting: WaitingChild | None = None) -> ChildRun:
+        """Have the zygote fork a child for the ``expected`` checks of ``task`` (None: all); watch it.
+
+        ``waiting``: a child forked earlier for this grading (``prepare``), given the file now instead.
+        """
+        if waiting is not None and expected is None and waiting.start(task):
+            return watch(waiting.sandbox, waiting.record_r, waiting.output_r, ChildRun(secret=waiting.secret, expected=None),
+                         limits, on_collected, on_result)
         secret = secrets.token_hex(16)
         run = ChildRun(secret=secret, expected=expected)
+        try:
+            sandbox = self.sandbox_source()
+            sandbox.limit_memory(self.memory_bytes)
+            record_r, output_r = sandbox.fork(self.child_request(task, expected, hung, secret))
+        except SandboxFailed as exc:
+            run.sandbox_error = str(exc)
+            return run
+        return watch(sandbox, record_r, output_r, run, limits, on_collected, on_result)
+
+    def prepare(self, task: dict) -> WaitingChild | None:
+        """Fork the first child of ``task``'s next grading now; it loads the suite and waits for the file.
+
+        Watch mode calls this after each grading, so that a save costs only what depends on the file.
+        """
+        secret = secrets.token_hex(16)
+        try:
+            sandbox = self.sandbox_source()
+            sandbox.limit_memory(self.memory_bytes)
+            record_r, output_r, source_w = sandbox.fork(self.child_request(task, None, {}, secret), source_later=True)
+        except SandboxFailed:
+            return None
+        return WaitingChild(sandbox, secret, record_r, output_r, source_w, task["suite_source"])
+
+    def child_request(self, task: dict, expected: list[str] | None, hung: dict[str, str], secret: str) -> dict:
         source = task["source"]
-        request = {
+        return {
             "file": task["file"],
             "source": None if source is None else base64.b64encode(source).decode(),
             "missing_message": task["missing_message"],
@@ -210,11 +247,43 @@ class Supervisor:
             "hung": hung,
             "short_limit": short_limit(self.timeout),
         }
+
+
+class WaitingChild:
+    """A grading child forked ahead of the learner's save, waiting for the file (``Supervisor.prepare``)."""
+
+    def __init__(self, sandbox, secret: str, record_r: int, output_r: int, source_w: int, suite_source: str):
+        self.sandbox, self.secret = sandbox, secret
+        self.record_r, self.output_r, self.source_w = record_r, output_r, source_w
+        self.suite_source = suite_source
+
+    def start(self, task: dict) -> bool:
+        """Send the file the child is to grade; False when it can no longer take it (then it is dropped)."""
+        if task["suite_source"] != self.suite_source or not self.sandbox.alive():
+            self.drop()
+            return False
+        source = task["source"]
+        message = {"file": task["file"], "source": None if source is None else base64.b64encode(source).decode(),
+                   "cells": task.get("cells")}
         try:
-            sandbox = self.sandbox_source()
-            sandbox.limit_memory(self.memory_bytes)
-            record_r, output_r = sandbox.fork(request)
-        except SandboxFailed as exc:
-            run.sandbox_error = str(exc)
-            return run
-        return watch(sandbox, record_r, output_r, run, limits, on_collected, on_result)
+            with os.fdopen(self.source_w, "wb") as pipe:
+                pipe.write(json.dumps(message).encode())
+        except OSError:
+            self.drop(closed=True)
+            return False
+        return True
+
+    def close_pipes(self, closed: bool = False) -> None:
+        for fd in (self.record_r, self.output_r) + (() if closed else (self.source_w,)):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def drop(self, closed: bool = False) -> None:
+        """Let the child go (it ends when its pipe closes) and take the zygote's word that it has ended."""
+        self.close_pipes(closed)
+        try:
+            self.sandbox.wait_for_message(EXIT_WAIT_S)
+        except SandboxFailed:
+            pass

@@ -1,8 +1,9 @@
 """``python -m grader exercise_03 --watch``: grade again every time the learner saves the file.
 
-The supervisor is kept warm (``runner.Worker``), so after the first grading a
-re-grade only forks a child from a process that has already imported torch:
-the result is on screen a fraction of a second after the save. The file is
+The supervisor is kept warm (``runner.Worker``), and after each grading the
+next grading's child is forked at once: it starts pytest, loads the suite and
+waits for the file (``Worker.prepare``). A save then costs only what depends on
+the file, and the result is on screen a fraction of a second after it. The file is
 polled, not watched through the operating system, so it works the same with
 every editor (including those that save by writing a new file and renaming it)
 and needs nothing installed. A learner's crash, hang or exit costs only that one
@@ -68,6 +69,9 @@ def watch(task: Task, options, state: ProgressState, seed: int) -> int:
                         state.store([(key, task, report.exercises[0])])
                         report_text.render_watch(report, console, next_up, time.perf_counter() - start,
                                                  all_hints=options.hints)
+                        # The next grading's child loads the suite now, while the learner reads and edits.
+                        worker.prepare(task, device=options.device, timeout=options.timeout, seed=seed,
+                                       memory_mib=options.memory_limit)
                 time.sleep(POLL_S)
     except KeyboardInterrupt:
         console.print(f"\nStopped watching. {display_path(task.file)} is as you saved it.")

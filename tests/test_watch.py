@@ -192,3 +192,36 @@ def test_an_edit_saved_during_a_grading_is_kept_and_graded_next(learner_folder, 
         status, _ = watcher.stop()
     assert status == 0
     assert learner.read_text() == edited, "the learner's edit was undone"
+
+
+def test_a_child_forked_before_the_save_grades_the_file_as_saved(tmp_path):
+    """Watch mode forks the next grading's child ahead of the save (``Worker.prepare``): it must grade the
+    file as saved afterwards, and a child forked for other settings is let go, not used."""
+    import os
+
+    from grader import course
+    from grader.runner import KIT_ROOT, Task, Worker
+
+    from tests.conftest import TEST_CACHE
+
+    os.environ["XDG_CACHE_HOME"] = TEST_CACHE
+    exercise = course.find_exercise("00")
+    learner = tmp_path / exercise.filename
+    solution = (KIT_ROOT / "solutions" / exercise.filename).read_text()
+    learner.write_text(solution)
+    task = Task(exercise, learner, KIT_ROOT / "grader" / "suites" / exercise.suite_filename)
+    settings = {"device": "cpu", "timeout": 15, "seed": 3}
+    with Worker() as worker:
+        full = worker.grade([task], **settings).exercises[0]
+        assert full.score == full.max_score
+        worker.prepare(task, **settings)
+        assert worker.waiting is not None
+        learner.write_text(solution.replace("requires_grad=True", "requires_grad=False"))
+        broken = worker.grade([task], **settings).exercises[0]
+        assert worker.waiting is None
+        assert broken.score < full.score, "the waiting child graded the file as it was before the save"
+        worker.prepare(task, **settings)
+        learner.write_text(solution)
+        again = worker.grade([task], **{**settings, "seed": 4}).exercises[0]  # other settings: a fresh child
+        assert again.score == full.score
+        assert worker.waiting is None

@@ -306,20 +306,27 @@ class Sandbox:
 
     # -- one child ----------------------------------------------------------
 
-    def fork(self, request: dict) -> tuple[int, int]:
-        """Ask the zygote for a grading child; the read ends of its record and output pipes."""
+    def fork(self, request: dict, source_later: bool = False) -> tuple[int, ...]:
+        """Ask the zygote for a grading child; the read ends of its record and output pipes.
+
+        ``source_later``: the child loads its suite and then waits for the learner's file, which goes
+        down the pipe whose write end comes third (see ``plugin.wait_for_source``).
+        """
         record_r, record_w = os.pipe()
         output_r, output_w = os.pipe()
+        source_r, source_w = os.pipe() if source_later else (None, None)
+        theirs = [fd for fd in (record_w, output_w, source_r) if fd is not None]
         try:
-            wire.send(self.control, {**request, "type": "fork"}, (record_w, output_w))
+            wire.send(self.control, {**request, "type": "fork"}, theirs)
         except OSError:
-            os.close(record_r)
-            os.close(output_r)
+            for fd in (record_r, output_r, source_w):
+                if fd is not None:
+                    os.close(fd)
             raise SandboxFailed("the grader's worker stopped answering") from None
         finally:
-            os.close(record_w)
-            os.close(output_w)
-        return record_r, output_r
+            for fd in theirs:
+                os.close(fd)
+        return (record_r, output_r, source_w) if source_later else (record_r, output_r)
 
     def wait_for_message(self, limit: float) -> dict:
         """The zygote's next message within ``limit`` seconds; SandboxFailed when it is gone or silent."""

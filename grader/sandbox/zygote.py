@@ -14,7 +14,6 @@ Started as ``python -I -B -c <bootstrap> CONTROL_FD`` by ``grader.sandbox``.
 
 from __future__ import annotations
 
-import base64
 import ctypes
 import gc
 import os
@@ -144,18 +143,14 @@ def prepare_matplotlib(scratch: Path) -> None:
 def start_child(request: dict, fds: list[int], control: socket.socket, scratch: Path) -> int:
     """Fork a grading child for ``request``; returns its pid (in the parent)."""
     from grader import child
-    from grader.learner import Snapshot
+    from grader.learner import snapshot_from
     from grader.plugin import Channel, GradingSettings
 
-    record_w, output_w = fds
+    record_w, output_w, *later = fds  # later: a pipe the learner's file will come on (watch mode's next grading)
     workdir = scratch / "work"
-    snapshot = None
-    if request["source"] is not None:
-        cells = request.get("cells")  # a notebook's map from graded lines to its cells
-        snapshot = Snapshot(Path(request["file"]), base64.b64decode(request["source"]),
-                            tuple(tuple(where) for where in cells) if cells else None)
     settings = GradingSettings(
-        snapshot=snapshot,
+        snapshot=snapshot_from(request["file"], request["source"], request.get("cells")),
+        source_fd=later[0] if later else None,
         missing_message=request["missing_message"],
         module_name=request["module"],
         device=request["device"],
@@ -179,8 +174,8 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
             child.run(settings, suite, workdir, float(request["timeout"]), output_w, close_fds=[])
         finally:
             os._exit(1)  # never back into the zygote's loop, whatever happened above
-    os.close(record_w)
-    os.close(output_w)
+    for fd in fds:
+        os.close(fd)
     return pid
 
 
@@ -221,7 +216,7 @@ def main() -> None:
             request, fds = wire.receive(control)
         except (wire.WireClosed, OSError):
             return
-        if request.get("type") != "fork" or len(fds) != 2:
+        if request.get("type") != "fork" or len(fds) not in (2, 3):
             for fd in fds:
                 os.close(fd)
             continue
