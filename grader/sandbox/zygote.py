@@ -58,6 +58,14 @@ def warm_imports() -> None:
         __import__(f"_pytest.{name}")
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     keep_seeding_cheap()
+    # What every child would otherwise import (and, without bytecode files, compile) for itself.
+    import encodings.utf_8_sig  # noqa: F401 - reading the learner's file
+    import pdb  # noqa: F401 - pytest's debugging plugin
+    import torch.utils.serialization  # noqa: F401 - torch.save and torch.load
+    from matplotlib.backends import backend_agg  # noqa: F401 - drawing a Figure
+
+    import grader.boundary.host  # noqa: F401 - the learner process
+    import grader.checking  # noqa: F401 - the suites' helpers
     import grader.child  # noqa: F401
     import grader.integrity  # noqa: F401
 
