@@ -31,13 +31,15 @@ class FileGuard:
 
     def __init__(self, package: Path, suites: list[Path]):
         self.package = package
-        self.guarded = sorted([*package.glob("*.py"), *package.glob("sandbox/*.py"), *package.glob("*.ini"),
-                               *package.glob("*.json"), *suites])
+        self.folders = [package, *(folder for folder in package.iterdir()
+                                   if (folder / "__init__.py").is_file() and folder.name != "suites")]
+        self.guarded = sorted([*(path for folder in self.folders for path in folder.glob("*.py")),
+                               *package.glob("*.ini"), *package.glob("*.json"), *suites])
         self.saved = {path: path.read_bytes() for path in self.guarded}
         self.known = set(self._package_files())
 
     def _package_files(self) -> list[Path]:
-        return [path for path in self.package.iterdir() if path.is_file()]
+        return [path for folder in self.folders for path in folder.iterdir() if path.is_file()]
 
     def restore(self) -> list[str]:
         """Put back changed or deleted files, remove planted ones; return their names (empty if untouched)."""
@@ -53,10 +55,11 @@ class FileGuard:
         for path in set(self._package_files()) - self.known:
             tampered.append(path.name)
             path.unlink(missing_ok=True)
-        for pyc in (self.package / "__pycache__").glob("*.pyc"):
-            if not is_compiled_from_source(pyc, self.package):
-                tampered.append(f"__pycache__/{pyc.name}")
-                pyc.unlink(missing_ok=True)
+        for folder in self.folders:
+            for pyc in (folder / "__pycache__").glob("*.pyc"):
+                if not is_compiled_from_source(pyc, folder):
+                    tampered.append(str(pyc.relative_to(self.package)))
+                    pyc.unlink(missing_ok=True)
         return sorted(tampered)
 
 

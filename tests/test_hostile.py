@@ -108,7 +108,15 @@ def kit_copy(tmp_path) -> Path:
 
 
 def grader_files(kit: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(kit)): path.read_bytes() for path in sorted((kit / "grader").rglob("*")) if path.is_file()}
+    """The grader's files, bytecode left out: the grader compiles its package itself (see ``compile_grader``),
+    so bytecode may appear. What appears must be the compilation of its source: a planted file fails here."""
+    from grader.integrity import is_compiled_from_source
+
+    planted = [path for path in (kit / "grader").rglob("__pycache__/*.pyc")
+               if "suites" not in path.parts and not is_compiled_from_source(path, path.parent.parent)]
+    assert planted == [], f"bytecode that is not the grader's own: {planted}"
+    return {str(path.relative_to(kit)): path.read_bytes() for path in sorted((kit / "grader").rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts}
 
 
 def grade_hostile(name: str, kit: Path, folder: Path, home: Path, extra: list[str], env_extra: dict | None = None):

@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +196,27 @@ def matplotlib_cache() -> Path | None:
     return folder if list(folder.glob("fontlist-*.json")) else None
 
 
+_compiling = threading.Lock()
+
+
+def compile_grader() -> None:
+    """Write the grader package's bytecode where it is missing or stale, as pip does when it installs a package.
+
+    The zygote's Python writes nothing (``-B``, on a read-only kit), so without it every sandbox would compile
+    the grader's modules anew (a tenth of a second each start), and so would every run where Python is told
+    not to write bytecode (``PYTHONDONTWRITEBYTECODE``). The suites are left out: the judge imports its copy.
+    Where the kit's folder is read-only (an installed kit), there is nothing to do: pip compiled it.
+    """
+    import compileall
+    import re
+
+    with _compiling:
+        try:
+            compileall.compile_dir(str(KIT_ROOT / "grader"), quiet=2, rx=re.compile(r"[/\\]suites[/\\]"))
+        except OSError:
+            pass
+
+
 class Sandbox:
     """The zygote, started in the sandbox (or, where there is none, as a plain process), and its control socket."""
 
@@ -219,6 +241,7 @@ class Sandbox:
                      "from grader.sandbox.zygote import main; main()")
         python = [sys.executable, "-I", "-B", "-c", bootstrap, str(theirs.fileno())]
         mpl_cache = matplotlib_cache()
+        compile_grader()
         self.cgroup = Cgroup.create() if sys.platform.startswith("linux") else None
         prefix = self.cgroup.enter_command() if self.cgroup else []
         if self.state.on:
