@@ -359,15 +359,8 @@ def test_hostile_submission_cannot_forge_the_results(root):
 
 
 def notebook_of(name: str, source: str) -> str:
-    """``source`` (exercise ``name``'s code) as the notebook a learner would upload: split into cells as the kit's
-    notebook stubs are, with a training-style run and a plot between the definitions (never graded)."""
-    notebooks = pytest.importorskip("tests.test_notebooks")  # skips without the notebook extra
-    nbformat = notebooks.nbformat
-    exercise = course.find_exercise(name)
-    made = nbformat.reads(notebooks.make_notebooks_script().stub_notebook(exercise, source), as_version=4)
-    made.cells.insert(2, nbformat.v4.new_code_cell("%matplotlib inline\nfor i in range(2):\n    print(i)\n"
-                                                   "import matplotlib.pyplot as plt\nplt.plot([1, 2])"))
-    return nbformat.writes(made)
+    """Exercise ``name``'s ``source`` as a learner's notebook (skips the test without the notebook extra)."""
+    return pytest.importorskip("tests.test_notebooks").learner_notebook(course.find_exercise(name), source)
 
 
 def test_an_uploaded_notebook_is_graded_with_the_scores_of_the_same_py_file(root, tmp_path):
@@ -396,7 +389,8 @@ def test_an_uploaded_notebook_is_graded_with_the_scores_of_the_same_py_file(root
 
 def test_a_py_file_and_a_notebook_both_changed_are_told_and_the_rest_is_graded(root):
     submission = root / "submission"
-    (submission / "exercise_02_models.ipynb").write_text(notebook_of("02", (SOLUTIONS / "exercise_02_models.py").read_text()))
+    (submission / "exercise_02_models.ipynb").write_text(notebook_of("02", (SOLUTIONS / "exercise_02_models.py")
+                                                                     .read_text()))
     shutil.copy(SOLUTIONS / "exercise_02_models.py", submission)
     shutil.copy(SOLUTIONS / "exercise_00_tensors.py", submission)
     results, _ = run_autograder(root)
