@@ -12,6 +12,7 @@ for the platform to say so in its own words.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from grader.course import Exercise
 from grader.pick import BothChanged, choose
+from grader.results import ExerciseResult, Status
 
 
 def walk(root: Path, skip_folder: Callable[[str], bool]) -> Iterator[Path]:
@@ -55,3 +57,14 @@ def choose_file(exercise: Exercise, found: dict[str, list[Path]], order: Callabl
     same_kind = scripts if chosen == script else notebooks
     other = notebook if chosen == script else script
     return Found(chosen, same_kind[1:] + ([other] if other is not None else []))
+
+
+def neither_graded(result: ExerciseResult, why: str) -> ExerciseResult:
+    """``result`` (of an absent file: every check not started) as an exercise that was not graded, saying why.
+
+    For ``Found.both_changed``: each check is an error worth 0, not "not
+    started", since the learner did work on it.
+    """
+    checks = [check if check.status is Status.SKIPPED else
+              dataclasses.replace(check, status=Status.ERROR, message=why, hints=[]) for check in result.checks]
+    return dataclasses.replace(result, checks=checks, problem=why, missing=False)

@@ -33,7 +33,6 @@ worth 0, can be told apart. Text cells never start a formula. Nothing is written
 from __future__ import annotations
 
 import csv
-import dataclasses
 import os
 import re
 import secrets
@@ -221,16 +220,6 @@ def exercise_note(result: ExerciseResult, graded_alone: bool) -> str:
             and len({check.message for check in counted}) == 1:
         parts.append(counted[0].message)  # one cause for every check, such as a file that does not import
     return "; ".join(parts)
-
-
-def not_graded(result: ExerciseResult, why: str) -> ExerciseResult:
-    """``result`` (of an absent file: every check, not started) as an exercise that could not be graded, saying why.
-
-    Each check is an error worth 0, not "not started": the learner did work on it.
-    """
-    checks = [check if check.status is Status.SKIPPED else
-              dataclasses.replace(check, status=Status.ERROR, message=why, hints=[]) for check in result.checks]
-    return dataclasses.replace(result, checks=checks, problem=why, missing=False)
 
 
 def is_lost(result: ExerciseResult) -> bool:
@@ -473,7 +462,7 @@ def run(options) -> None:
         elapsed = time.perf_counter() - start
         for learner in learners:
             for name, why in learner.unresolved.items():
-                by_key[learner.name, name] = not_graded(by_key[learner.name, name], why)
+                by_key[learner.name, name] = finder.neither_graded(by_key[learner.name, name], why)
         after = file_contents(learners)
         for learner in learners:
             # Another learner's code could write here (it runs as you): say so rather than trust the grade.
