@@ -2,15 +2,20 @@
 
 In GitHub Classroom every learner owns a whole copy of the starter repository,
 workflow included, so nothing that grades them can live in it: the starter
-holds the lessons, the exercise stubs, a short README and the grading workflow,
-and the workflow installs the grader, with its hidden suites, from a source the
+holds the lessons, the exercise stubs (``.py`` files, or with ``--notebooks``
+the kit's notebook stubs, ``exercise_03_training.ipynb``), a short README and
+the grading workflow, and the workflow installs the grader, with its hidden
+suites and the notebook extra, from a source the
 teacher controls: their repository at a tag, or a wheel they host
 (``--grader-requirement``, or else this checkout's ``origin`` remote at the tag
 of its current commit). Never copied: solutions/, grader/, tests/, .ci/,
 scripts/, docs/.
 
 The workflow grades each exercise in a step of its own
-(``python -m grader.classroom results``), which saves one result per check as
+(``python -m grader.classroom results``), from whichever file the learner has:
+the ``.py`` file or the notebook, of both the one that differs from the kit's
+stub, as ``python -m grader`` chooses (both changed: every check gets 0 points
+and a message that says so). The step saves one result per check as
 the step's outputs, and hands every check to GitHub Classroom's grading
 reporter (``classroom-resources/autograding-grading-reporter@v1``) as a runner
 of its own. The reporter's v1 prints a runner's points as passed tests ÷ tests
@@ -35,9 +40,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from grader import __version__, course
+from grader import __version__, course, finder
 from grader.cli import DEFAULT_TIMEOUT_S, Parser, check_limits, run_command
 from grader.results import CheckResult, ExerciseResult, Status
+from grader.pick import BothChanged, learner_file
 from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade, named_exercise
 
 WORKFLOW = Path(".github/workflows/classroom.yml")
@@ -53,6 +59,11 @@ REQUIREMENT_HELP = ("where the workflow installs the grader from: your repositor
                     f"('{EXAMPLE_REQUIREMENT}') or a wheel you host ('{PACKAGE} @ https://.../"
                     f"pytorch_workflow_kit-{__version__}-py3-none-any.whl'); default: this checkout's origin "
                     "remote at the tag of its current commit")
+
+NOTEBOOKS_HELP = ("a starter of notebooks: each exercise is the kit's notebook stub (exercise_03_training.ipynb), "
+                  "for learners who work in Jupyter or Colab and check from a cell; the workflow grades a .py file "
+                  "or a notebook either way")
+NOTEBOOKS_EXTRA = "notebooks"  # the grader's extra that grades a notebook (and runs check() in Jupyter)
 
 GITIGNORE = """\
 __pycache__/
@@ -82,6 +93,7 @@ def build_parser() -> Parser:
                          help="the exercises this assignment grades: exercise_03, 03 or 3 (default: all)")
     starter.add_argument("--all", action="store_true", help="every exercise of the course (the default)")
     starter.add_argument("--grader-requirement", metavar="SPEC", help=REQUIREMENT_HELP)
+    starter.add_argument("--notebooks", action="store_true", help=NOTEBOOKS_HELP)
     results = commands.add_parser(
         "results", help="grade one exercise in a workflow step: one reporter result per check, as step outputs",
         description="Grade one exercise and write, for each check, a line CHECK_ID=RESULT (GitHub Classroom's "
@@ -133,6 +145,12 @@ def check_requirement(spec: str) -> str:
     return spec
 
 
+def with_notebooks(requirement: str) -> str:
+    """``requirement`` (a checked ``name @ url``) with the notebook extra: ``pytorch-workflow-kit[notebooks] @ ...``."""
+    name, _, url = (part.strip() for part in requirement.partition("@"))
+    return f"{name}[{NOTEBOOKS_EXTRA}] @ {url}"
+
+
 def requirement_from_checkout(root: Path = KIT_ROOT) -> str:
     """``pytorch-workflow-kit @ git+<origin>@<tag>``: this checkout's remote at the tag of its current commit."""
     def git(*args: str) -> str:
@@ -157,16 +175,22 @@ def requirement_from_checkout(root: Path = KIT_ROOT) -> str:
     return f"{PACKAGE} @ git+{url}@{tag}"
 
 
-def check_sources(exercises: list[course.Exercise]) -> None:
+def stub_name(exercise: course.Exercise, notebooks: bool) -> str:
+    """The stub the starter holds for ``exercise``: its ``.py`` file, or its notebook."""
+    return exercise.notebook if notebooks else exercise.filename
+
+
+def check_sources(exercises: list[course.Exercise], notebooks: bool = False) -> None:
     """Refuse to publish from an installed grader, or stubs that someone has started to solve."""
     for folder in ("lessons", "exercises"):
         if not (KIT_ROOT / folder).is_dir():
             raise UsageError(f"no {folder}/ beside the grader in {KIT_ROOT}: run this from a checkout of the kit "
                              "(lessons and stubs are not part of the installed package)")
     for exercise in exercises:
-        stub = KIT_ROOT / "exercises" / exercise.filename
+        name = stub_name(exercise, notebooks)
+        stub = KIT_ROOT / "exercises" / name
         if not stub.is_file():
-            raise UsageError(f"no stub {stub}: restore it (git checkout -- exercises/{exercise.filename})")
+            raise UsageError(f"no stub {stub}: restore it (git checkout -- exercises/{name})")
         # The starter is published to every learner: a teacher's worked copy must not go with it.
         if "raise NotImplementedError" not in stub.read_text(encoding="utf-8"):
             raise UsageError(f"{stub} has no `raise NotImplementedError` left, so it is not a stub: put the "
@@ -179,7 +203,7 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def make_starter(out_dir: Path, exercises: list[course.Exercise], checks: dict[str, list[CheckResult]],
-                 requirement: str) -> None:
+                 requirement: str, notebooks: bool = False) -> None:
     """Write the starter repository into ``out_dir`` (which must be new or empty)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     # Every lesson, its images and the scripts that draw them: reading material is never secret,
@@ -187,8 +211,10 @@ def make_starter(out_dir: Path, exercises: list[course.Exercise], checks: dict[s
     shutil.copytree(KIT_ROOT / "lessons", out_dir / "lessons", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (out_dir / "exercises").mkdir()
     for exercise in exercises:
-        shutil.copy2(KIT_ROOT / "exercises" / exercise.filename, out_dir / "exercises" / exercise.filename)
-    (out_dir / "README.md").write_text(learner_readme(exercises, requirement), encoding="utf-8")
+        name = stub_name(exercise, notebooks)
+        shutil.copy2(KIT_ROOT / "exercises" / name, out_dir / "exercises" / name)
+    readme = notebooks_readme(exercises, requirement) if notebooks else learner_readme(exercises, requirement)
+    (out_dir / "README.md").write_text(readme, encoding="utf-8")
     (out_dir / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
     (out_dir / WORKFLOW).parent.mkdir(parents=True)
     (out_dir / WORKFLOW).write_text(workflow(exercises, checks, requirement), encoding="utf-8")
@@ -235,6 +261,59 @@ you pass counts, even when others in the exercise do not. To see them, open the
 draws fresh random data for its checks (the report's seed), so make your code
 right, not right for one set of numbers. Leave `.github/` as it is: your
 teacher grades with it.
+"""
+
+
+def notebooks_readme(exercises: list[course.Exercise], requirement: str) -> str:
+    """The README of a starter of notebooks (``--notebooks``): Jupyter or Colab, and check() from a cell."""
+    graded = "\n".join(f"- `{e.name}`, {e.title}: `exercises/{e.notebook}`" for e in exercises)
+    first = exercises[0]
+    return f"""\
+# PyTorch Workflow Kit: your course repository, in notebooks
+
+Lessons to read and run block by block, exercise notebooks to fill in, and a
+grader that checks your code from a cell and says what to look at next. Every
+push is graded on GitHub as well.
+
+## Start
+
+1. Install the grader with its notebook extra (Python 3.10 or newer). The first
+   line is for a machine without a GPU: it keeps PyTorch's download small.
+
+   ```bash
+   {CPU_TORCH}
+   python -m pip install {shlex.quote(with_notebooks(requirement))}
+   ```
+
+2. Open the course map, [`lessons/README.md`](lessons/README.md), and the lesson
+   of your first exercise as a notebook, `lessons/{Path(first.lesson).stem}.ipynb`, in Jupyter
+   or VS Code. In Colab, open it from your repository on GitHub (*File → Open notebook →
+   GitHub*) and run the second line above, as `!pip install ...`, in a first cell.
+3. Open the exercise notebook with the same number, `exercises/{first.notebook}`,
+   and replace each `# TODO` and its `raise NotImplementedError` with your code.
+4. Run its last cell to grade it: `from grader import check` then `check("{first.number:02d}")`
+   shows your score, a mark per check and a hint for each one that fails. Save the
+   notebook first (Ctrl-S) in Jupyter: `check` grades the notebook as saved. From a
+   terminal, `python -m grader {first.number}` grades it the same way.
+
+The grader takes from your code cells what a Python file would hold: imports,
+functions, classes and plain assignments. Training runs, loops and plots are
+yours to run; they are not graded.
+
+## How you are graded
+
+This assignment grades:
+
+{graded}
+
+On every push, the workflow in `.github/workflows/classroom.yml` installs the
+same grader, at the same version as above, grades each exercise in a step of
+its own and reports the points of every check to GitHub Classroom: each check
+you pass counts, even when others in the exercise do not. Commit your notebooks
+(saved) to be graded. To see the points, open the **Actions** tab, the latest
+run, then `run-autograding-tests`. Each grading draws fresh random data for its
+checks (the report's seed), so make your code right, not right for one set of
+numbers. Leave `.github/` as it is: your teacher grades with it.
 """
 
 
@@ -289,9 +368,10 @@ jobs:
         with:
           python-version: "3.11"
       - name: Install the grader and its checks, from outside this repository
+        # With the notebook extra: an exercise is graded from its .py file or its notebook, whichever was worked on.
         run: |
           {CPU_TORCH}
-          python -m pip install {shlex.quote(requirement)}
+          python -m pip install {shlex.quote(with_notebooks(requirement))}
 {steps}      - name: Report the points to GitHub Classroom
         uses: {REPORTER}
         env:
@@ -345,11 +425,23 @@ def grade_one_exercise(options) -> int:
     exercise = named_exercise(options.exercise)
     suite = Path(__file__).with_name("suites") / exercise.suite_filename
     source = Path(options.source)
-    # A missing file is graded as `python -m grader --all` grades it: every check not started, saying why.
-    task = Task(exercise, source / exercise.filename, suite)
+    # The .py file or the notebook, as `python -m grader` chooses; a missing file is graded as
+    # `python -m grader --all` grades it: every check not started, saying why.
     seed = options.seed if options.seed is not None else int.from_bytes(os.urandom(2), "big")
-    report = grade([task], device="cpu", timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
-    [result] = report.exercises
+    try:
+        task = Task(exercise, learner_file(source, exercise), suite)
+    except BothChanged as both:
+        # Every check, worth 0, says why: the suite's checks as declared (graded against no file), as errors.
+        from grader.declared import declared_checks
+
+        why = (f"{both.script.name} and {both.notebook.name} both differ from the kit's stub, so neither was "
+               "graded: keep your work in one of them and move the other out of the folder")
+        checks = declared_checks([(exercise, suite)])[exercise.name]
+        result = finder.neither_graded(ExerciseResult(exercise.name, exercise.title, both.script.name, checks), why)
+        exit_code = 1
+    else:
+        report = grade([task], device="cpu", timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
+        [result], exit_code = report.exercises, report.exit_code
     lines = "".join(f"{check.id}={classroom_check_result(result, check)}\n" for check in result.checks)
     output = Path(options.output)
     with tempfile.NamedTemporaryFile("w", dir=output.parent, delete=False, encoding="ascii") as temporary:
@@ -361,7 +453,7 @@ def grade_one_exercise(options) -> int:
               + (f": {check.message}" if check.message and check.status is not Status.PASSED else ""), file=sys.stderr)
     if result.problem:
         print(f"  {result.problem}", file=sys.stderr)
-    return report.exit_code
+    return exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -391,11 +483,12 @@ def make_starter_command(options) -> int:
     requirement = check_requirement(options.grader_requirement or requirement_from_checkout())
     out_dir = Path(options.out_dir)
     check_out_dir(out_dir)
-    check_sources(exercises)
+    check_sources(exercises, options.notebooks)
     suites = Path(__file__).with_name("suites")
     checks = declared_checks([(exercise, suites / exercise.suite_filename) for exercise in exercises])
-    make_starter(out_dir, exercises, checks, requirement)
-    print(f"Wrote a starter repository for {len(exercises)} exercise(s) to {out_dir}, "
+    make_starter(out_dir, exercises, checks, requirement, options.notebooks)
+    kind = "notebook " if options.notebooks else ""
+    print(f"Wrote a {kind}starter repository for {len(exercises)} exercise(s) to {out_dir}, "
           f"graded by {requirement}.")
     print(f"Next: cd {shlex.quote(str(out_dir))} && git init && git add -A && git commit -m 'Starter', push it "
           "to GitHub, mark it as a template repository, and make it the starter of a Classroom assignment.")

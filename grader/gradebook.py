@@ -5,11 +5,15 @@
 Every immediate sub-folder of SUBMISSIONS_DIR is one learner, named after the
 folder; rows follow the names in natural order (``student2`` before
 ``student10``). A learner's exercise files are found by their course names
-(``exercise_02_models.py``) anywhere inside that folder; when one name occurs
-more than once, the shallowest copy is graded (at equal depth: one in a folder
-named ``exercises``, then the first in alphabetical order) and the ``note``
-column names the copies left out. A missing file is graded as the command line
-does under ``--all``: its checks are "not started".
+(``exercise_02_models.py``, or the notebook ``exercise_02_models.ipynb``)
+anywhere inside that folder (``grader.finder``); when one name occurs more than
+once, the shallowest copy is graded (at equal depth: one in a folder named
+``exercises``, then the first in alphabetical order) and the ``note`` column
+names the copies left out. Of a ``.py`` file and a notebook of one exercise, the
+one that differs from the kit's stub is graded, as ``python -m grader`` chooses;
+when both differ, neither is: that exercise's checks are errors worth 0 and
+the note says why, and the rest of the class is graded as usual. A missing file
+is graded as the command line does under ``--all``: its checks are "not started".
 
 The whole class is graded in one call of ``grader.runner.grade`` (torch is
 imported once). Should the grader's worker die while grading one file, the
@@ -38,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import course
+from grader import course, finder
 from grader.cli import DEFAULT_TIMEOUT_S, Parser, check_limits, exercises_with_suites, run_command
 from grader.results import ExerciseResult, Status
 from grader.runner import DEFAULT_MEMORY_MIB, Task, UsageError, grade
@@ -49,7 +53,8 @@ LOST_PREFIX = "not graded:"  # how the runner marks an exercise whose worker die
 
 
 EPILOG = (
-    "Each learner's files are found by name anywhere in their folder (the shallowest copy wins). "
+    "Each learner's files are found by name anywhere in their folder (the shallowest copy wins); an exercise "
+    "may be a .py file or a notebook (.ipynb): of the two, the one that differs from the kit's stub is graded. "
     "The CSV has two columns per check (points earned, empty when skipped; and how it ended: passed, failed, "
     "not_started, error, timeout or skipped), one per exercise total, then "
     "total, max_total and note; its first row after the header, learner '(max points)', holds the most "
@@ -103,6 +108,8 @@ class Learner:
     files: dict[str, Path] = field(default_factory=dict)
     """Exercise name -> the file to grade (only the exercises whose file was found)."""
     notes: list[str] = field(default_factory=list)
+    unresolved: dict[str, str] = field(default_factory=dict)
+    """Exercise name -> why no file was graded although the learner has one (both the .py and notebook changed)."""
 
 
 def natural_order(name: str) -> list:
@@ -121,6 +128,11 @@ def learner_folders(submissions: Path) -> list[Path]:
     return folders
 
 
+def skipped_folder(name: str) -> bool:
+    """Hidden folders (``.git``) and caches (``__pycache__``) hold no learner's work."""
+    return name.startswith((".", "__"))
+
+
 def candidates(folder: Path, filenames: set[str]) -> dict[str, list[Path]]:
     """Every file in ``folder`` (at any depth) named like an exercise file, by name.
 
@@ -128,12 +140,9 @@ def candidates(folder: Path, filenames: set[str]) -> dict[str, list[Path]]:
     (a link could loop, or lead outside the learner's folder).
     """
     found: dict[str, list[Path]] = {}
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [name for name in dirs if not name.startswith((".", "__"))]
-        for name in files:
-            path = os.path.join(root, name)
-            if name in filenames and os.path.isfile(path) and not os.path.islink(path):
-                found.setdefault(name, []).append(Path(path))
+    for path in finder.walk(folder, skipped_folder):
+        if path.name in filenames and path.is_file() and not path.is_symlink():
+            found.setdefault(path.name, []).append(path)
     return found
 
 
@@ -144,30 +153,46 @@ def preference(path: Path, folder: Path) -> tuple:
 
 
 def find_learner(folder: Path, exercises: list[course.Exercise]) -> Learner:
-    """The learner in ``folder``, with the file chosen for each exercise and notes about the choice."""
+    """The learner in ``folder``, with the file chosen for each exercise and notes about the choice.
+
+    Each exercise may be a ``.py`` file or a notebook: of the two, the one that
+    differs from the kit's stub is graded, as ``python -m grader`` grades it;
+    when both differ, neither is (``Learner.unresolved`` says why).
+    """
     learner = Learner(folder.name, folder)
-    found = candidates(folder, {exercise.filename for exercise in exercises})
+    found = candidates(folder, {name for exercise in exercises for name in (exercise.filename, exercise.notebook)})
     if not found:
         learner.notes.append("no exercise files found")
         return learner
     from_folders: dict[str, list[str]] = {}
+    shown = lambda path: path.relative_to(folder).as_posix()  # noqa: E731
     for exercise in exercises:
-        paths = sorted(found.get(exercise.filename, []), key=lambda path: preference(path, folder))
-        if not paths:
+        choice = finder.choose_file(exercise, found, lambda path: preference(path, folder))
+        if choice.both_changed:
+            script, notebook = choice.both_changed
+            learner.unresolved[exercise.name] = (
+                f"{shown(script)} and {shown(notebook)} both differ from the kit's stub, so neither was graded: "
+                "keep the work in one of them")
             continue
-        chosen = learner.files[exercise.name] = paths[0]
+        if choice.file is None:
+            continue
+        chosen = learner.files[exercise.name] = choice.file
         relative = chosen.relative_to(folder)
         if len(relative.parts) > 1:
             from_folders.setdefault(relative.parent.as_posix(), []).append(exercise.name)
-        if len(paths) > 1:
-            others = ", ".join(path.relative_to(folder).as_posix() for path in paths[1:])
-            learner.notes.append(f"{exercise.name}: {len(paths)} copies, graded {relative.as_posix()}, left out {others}")
+        if choice.left_out:
+            kind = "copies" if all(path.suffix == chosen.suffix for path in choice.left_out) else "files"
+            others = ", ".join(shown(path) + ("" if path.suffix == chosen.suffix else " (the kit's stub)")
+                               for path in choice.left_out)
+            learner.notes.append(f"{exercise.name}: {len(choice.left_out) + 1} {kind}, graded {relative.as_posix()}, "
+                                 f"left out {others}")
     if len(from_folders) == 1 and len(next(iter(from_folders.values()))) == len(learner.files):
         learner.notes.insert(0, f"files from {next(iter(from_folders))}/")  # the usual case, said briefly
     else:
         for sub_folder, names in sorted(from_folders.items(), reverse=True):
             learner.notes.insert(0, f"{', '.join(names)} from {sub_folder}/")
-    missing = [exercise.name for exercise in exercises if exercise.name not in learner.files]
+    missing = [exercise.name for exercise in exercises
+               if exercise.name not in learner.files and exercise.name not in learner.unresolved]
     if missing:
         learner.notes.insert(0, f"not found: {', '.join(missing)}")
     return learner
@@ -435,6 +460,9 @@ def run(options) -> None:
         by_key, graded_alone = grade_in_parallel(learners, chosen, options.jobs, device=options.device,
                                                  timeout=options.timeout, seed=seed, memory_mib=options.memory_limit)
         elapsed = time.perf_counter() - start
+        for learner in learners:
+            for name, why in learner.unresolved.items():
+                by_key[learner.name, name] = finder.neither_graded(by_key[learner.name, name], why)
         after = file_contents(learners)
         for learner in learners:
             # Another learner's code could write here (it runs as you): say so rather than trust the grade.

@@ -6,7 +6,8 @@
 The bundle is a zip with ``setup.sh`` and ``run_autograder`` at its root (what
 Gradescope requires), the grader package, the suites it grades with in
 ``suites/`` (the kit's own, or an instructor's ``--suites DIR``), a
-``requirements.txt`` and ``gradescope.json`` (the exercises, the visibility of
+``requirements.txt`` (the kit's dependencies, and nbformat and ipython, with
+which an uploaded notebook is graded) and ``gradescope.json`` (the exercises, the visibility of
 the results, the time limits). Gradescope unpacks it into ``/autograder/source``,
 runs ``setup.sh`` once when it builds the image, and ``run_autograder`` for each
 submission, which must leave ``/autograder/results/results.json``.
@@ -76,7 +77,7 @@ TORCH_INDEX_URL="${{TORCH_INDEX_URL:-{CPU_TORCH_INDEX}}}"
 /autograder/venv/bin/python3 -m pip install --index-url "$TORCH_INDEX_URL" "$TORCH_REQUIREMENT"
 /autograder/venv/bin/python3 -m pip install -r requirements.txt
 # Fail the image build now, not every submission later, if something did not install.
-/autograder/venv/bin/python3 -c "import torch, numpy, matplotlib, rich, pytest, pytest_timeout"
+/autograder/venv/bin/python3 -c "import torch, numpy, matplotlib, rich, pytest, pytest_timeout, nbformat, IPython"
 """
 
 RUN_AUTOGRADER = f"""\
@@ -113,7 +114,11 @@ def build_parser() -> Parser:
         "Build a Gradescope autograder for the kit's exercises, or grade one submission inside it."))
     commands = parser.add_subparsers(dest="command", metavar="build|run", parser_class=Parser)
     commands.required = True
-    build_command = commands.add_parser("build", help="write the autograder zip to upload to Gradescope")
+    build_command = commands.add_parser(
+        "build", help="write the autograder zip to upload to Gradescope",
+        description="Write the autograder zip. It grades each exercise from the file learners upload under its "
+                    "course name: exercise_03_training.py or the notebook exercise_03_training.ipynb (of both, "
+                    "the one that differs from the kit's stub).")
     add = build_command.add_argument
     add("exercises", nargs="*", metavar="EXERCISE", help="exercise_03, 03 or 3 (several allowed)")
     add("--all", action="store_true", help="grade every exercise that has a suite")
@@ -141,20 +146,35 @@ def chosen_exercises(options, suites: Path) -> list[tuple[course.Exercise, Path]
     return sorted(exercises_with_suites(options.exercises, suites), key=lambda pair: pair[0].number)
 
 
+NOTEBOOK_GRADING = ("nbformat", "ipython")  # of the notebooks extra, what grading an uploaded notebook needs
+
+
 def requirements() -> str:
-    """The kit's dependencies, one a line, as pyproject.toml lists them."""
+    """The kit's dependencies, one a line, as pyproject.toml lists them, and what grading a notebook needs.
+
+    Of the ``notebooks`` extra only nbformat and ipython: the kernel, nbclient
+    and jupytext run and make notebooks, which the autograder never does.
+    """
     text = (KIT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
     try:
         import tomllib
-    except ImportError:  # Python 3.10: the dependencies array is simple enough to read with a pattern
-        block = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.S | re.M)
-        dependencies = re.findall(r'"([^"]+)"', block.group(1)) if block else []
+    except ImportError:  # Python 3.10: the arrays are simple enough to read with a pattern
+        def array(name: str) -> list[str]:
+            block = re.search(rf"^{name}\s*=\s*\[(.*?)\]", text, re.S | re.M)
+            return re.findall(r'"([^"]+)"', block.group(1)) if block else []
+
+        dependencies, notebooks = array("dependencies"), array("notebooks")
     else:
-        dependencies = tomllib.loads(text)["project"]["dependencies"]
+        project = tomllib.loads(text)["project"]
+        dependencies, notebooks = project["dependencies"], project.get("optional-dependencies", {}).get("notebooks", [])
     if not any(re.fullmatch(r"torch\s*>=[^,]+,\s*<.+", line) for line in dependencies):
         raise UsageError("pyproject.toml lists no torch dependency with a version range (torch>=A,<B): "
                          "the bundle's setup.sh installs torch within it")
-    return "".join(f"{line}\n" for line in dependencies)
+    for_notebooks = [line for line in notebooks if re.split(r"[\s<>=!~\[;]", line, maxsplit=1)[0] in NOTEBOOK_GRADING]
+    if len(for_notebooks) != len(NOTEBOOK_GRADING):
+        raise UsageError(f"pyproject.toml's notebooks extra lacks one of {', '.join(NOTEBOOK_GRADING)}: the bundle "
+                         "grades uploaded notebooks with them")
+    return "".join(f"{line}\n" for line in dependencies + for_notebooks)
 
 
 def add_file(bundle: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:
@@ -236,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         options = build_parser().parse_args(argv)
         if options.command == "build":
             output = build(options)
-            print(f"Wrote {output}. Upload it in Gradescope (Configure Autograder): base image Ubuntu 22.04 or "
+            print(f"Wrote {output}. Learners upload their exercise files, each a .py file or a notebook (.ipynb). "
+                  "Upload the zip in Gradescope (Configure Autograder): base image Ubuntu 22.04 or "
                   "newer; raise the memory limit if submissions end with 'Killed'; keep the autograder timeout "
                   f"above --time-limit. See docs/gradescope.md.")
             return 0

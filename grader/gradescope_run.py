@@ -1,7 +1,8 @@
 """One submission graded inside the Gradescope bundle (``python -m grader.gradescope run``).
 
-The learner's upload is untrusted: their files are found anywhere under
-``submission/`` by their exact names, copied into a fresh folder, and graded
+The learner's upload is untrusted: their files (``.py`` or notebook) are found
+anywhere under ``submission/`` by their exact names (``grader.finder``, the
+gradebook's finder), the chosen one copied into a fresh folder, and graded
 there by the bundle's own grader (``python -m grader --format gradescope``, run
 from the bundle's folder as a separate process with a time limit). Its results
 get the instructor's visibility, a visible "Files in your upload" entry and a
@@ -23,12 +24,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import course
+from grader import course, finder
 from grader.runner import UsageError
 
 CONFIG_NAME = "gradescope.json"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 MAX_FILE_BYTES = 1_000_000  # an exercise file is a few kB; a bigger "exercise" is not graded
+MAX_NOTEBOOK_BYTES = 20_000_000  # a notebook saved with its plots is bigger, but not by this much
 STDERR_LINES = 15  # how much of a broken grader's stderr a fallback results.json quotes
 IGNORED_NAMES = {"__MACOSX", "__pycache__"}  # what zip tools and Python leave behind
 WHEN_SHOWN = {"hidden": "hidden from you", "after_due_date": "shown after the due date",
@@ -48,6 +50,8 @@ class Upload:
     """Sentences about the upload: duplicates, near-miss names, files ignored."""
     problems: bool = False
     """Whether anything in the notes needs the learner's attention."""
+    unresolved: dict[str, str] = field(default_factory=dict)
+    """Exercise name -> why it was not graded although uploaded (its .py file and notebook both changed)."""
 
 
 def meant_for(name: str, exercises: list[course.Exercise]) -> course.Exercise | None:
@@ -64,69 +68,96 @@ def meant_for(name: str, exercises: list[course.Exercise]) -> course.Exercise | 
     return next((e for e in exercises if e.number == int(match.group(1))), None)
 
 
+def skipped_folder(name: str) -> bool:
+    """Hidden folders and what zip tools and Python leave behind hold no learner's work."""
+    return name.startswith(".") or name in IGNORED_NAMES
+
+
+def nearest_the_top(path: Path) -> tuple:
+    """Sort key of one exercise's copies: the shallowest first, then alphabetical."""
+    return len(path.parts), path.as_posix()
+
+
 def collect(submission: Path, exercises: list[course.Exercise]) -> Upload:
-    """Find each exercise's file anywhere under ``submission`` (the shallowest one when there are several)."""
+    """Find each exercise's file (``.py`` or notebook) anywhere under ``submission``, with ``grader.finder``.
+
+    Of several copies of one name, the shallowest is graded; of a ``.py`` file
+    and a notebook, the one that differs from the kit's stub, as ``python -m
+    grader`` chooses; when both differ, neither (``Upload.unresolved``).
+    """
     upload = Upload()
-    by_name = {exercise.filename: exercise for exercise in exercises}
+    by_name = {name: exercise for exercise in exercises for name in (exercise.filename, exercise.notebook)}
     candidates: dict[str, list[Path]] = {}
     misnamed: dict[str, list[str]] = {}
     ignored: list[str] = []
-    if submission.is_dir():
-        for folder, subfolders, names in os.walk(submission):  # never follows links into other folders
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d not in IGNORED_NAMES)
-            for name in sorted(names):
-                if name.startswith("."):  # .DS_Store, macOS's ._ copies
-                    continue
-                path = Path(folder, name)
-                shown = path.relative_to(submission.parent).as_posix()
-                exercise = by_name.get(name)
-                if exercise is not None:
-                    if not stat.S_ISREG(path.lstat().st_mode):
-                        upload.notes.append(f"{shown} is a link or a special file, not a file: not graded.")
-                        upload.problems = True
-                    elif path.lstat().st_size > MAX_FILE_BYTES:
-                        upload.notes.append(f"{shown} is larger than {MAX_FILE_BYTES // 1000} kB: not graded.")
-                        upload.problems = True
-                    else:
-                        candidates.setdefault(exercise.name, []).append(path)
-                    continue
-                other = course.find_exercise(name) if re.fullmatch(r"exercise_\d+_[a-z0-9_]+\.py", name) else None
-                if other is not None and other.filename == name:
-                    upload.notes.append(f"{shown} is not part of this assignment: not graded.")
-                    continue
-                guess = meant_for(name, exercises)
-                if guess is not None:
-                    misnamed.setdefault(guess.name, []).append(shown)
-                else:
-                    ignored.append(shown)
+    paths = finder.walk(submission, skipped_folder) if submission.is_dir() else []
+    for path in paths:
+        name = path.name
+        if name.startswith("."):  # .DS_Store, macOS's ._ copies
+            continue
+        shown = path.relative_to(submission.parent).as_posix()
+        exercise = by_name.get(name)
+        if exercise is not None:
+            limit = MAX_NOTEBOOK_BYTES if name == exercise.notebook else MAX_FILE_BYTES
+            if not stat.S_ISREG(path.lstat().st_mode):
+                upload.notes.append(f"{shown} is a link or a special file, not a file: not graded.")
+                upload.problems = True
+            elif path.lstat().st_size > limit:
+                upload.notes.append(f"{shown} is larger than {limit // 1000} kB: not graded.")
+                upload.problems = True
+            else:
+                candidates.setdefault(name, []).append(path)
+            continue
+        other = course.find_exercise(name) if re.fullmatch(r"exercise_\d+_[a-z0-9_]+\.(py|ipynb)", name) else None
+        if other is not None and name in (other.filename, other.notebook):
+            upload.notes.append(f"{shown} is not part of this assignment: not graded.")
+            continue
+        guess = meant_for(name, exercises)
+        if guess is not None:
+            misnamed.setdefault(guess.name, []).append(shown)
+        else:
+            ignored.append(shown)
+    shown = lambda path: path.relative_to(submission.parent).as_posix()  # noqa: E731
     for exercise in exercises:
-        found = sorted(candidates.get(exercise.name, []), key=lambda p: (len(p.parts), p.as_posix()))
-        if found:
-            upload.files[exercise.name] = found[0]
+        found = finder.choose_file(exercise, candidates, nearest_the_top)
+        if found.both_changed:
+            script, notebook = found.both_changed
+            upload.unresolved[exercise.name] = (
+                f"{shown(script)} and {shown(notebook)} both differ from the kit's stub, so neither was graded: "
+                "upload only the one you want graded, and submit again.")
+            upload.notes.append(f"{exercise.name}: {upload.unresolved[exercise.name]}")
+            upload.problems = True
             ignored += misnamed.get(exercise.name, [])
-            if len(found) > 1:
-                others = ", ".join(p.relative_to(submission.parent).as_posix() for p in found[1:])
-                upload.notes.append(f"{exercise.filename} was found {len(found)} times: graded "
-                                    f"{found[0].relative_to(submission.parent).as_posix()} (the one nearest the top "
-                                    f"of the upload), ignored {others}.")
+        elif found.file is not None:
+            chosen = upload.files[exercise.name] = found.file
+            ignored += misnamed.get(exercise.name, [])
+            copies = [path for path in found.left_out if path.name == chosen.name]
+            if copies:
+                upload.notes.append(f"{chosen.name} was found {len(copies) + 1} times: graded {shown(chosen)} (the "
+                                    f"one nearest the top of the upload), ignored {', '.join(map(shown, copies))}.")
+            for stub in (path for path in found.left_out if path.name != chosen.name):
+                upload.notes.append(f"{shown(stub)} is still the kit's stub, so {shown(chosen)} was graded.")
         elif exercise.name in misnamed:
             names = ", ".join(misnamed[exercise.name])
             upload.notes.append(f"{exercise.name}: found {names}, but the file must be named exactly "
-                                f"{exercise.filename} (a Python file, not a notebook): rename it and upload again.")
+                                f"{exercise.filename} (or {exercise.notebook} for a notebook): rename it and "
+                                "upload again.")
             upload.problems = True
         else:
-            upload.notes.append(f"{exercise.name}: no file named {exercise.filename} in your upload.")
+            upload.notes.append(f"{exercise.name}: no file named {exercise.filename} (or the notebook "
+                                f"{exercise.notebook}) in your upload.")
             upload.problems = True
     if ignored:
         ignored.sort()
-        shown = ", ".join(ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
-        upload.notes.append(f"Also in your upload, not graded: {shown}.")
+        listed = ", ".join(ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
+        upload.notes.append(f"Also in your upload, not graded: {listed}.")
     return upload
 
 
 def upload_entry(upload: Upload, exercises: list[course.Exercise], submission: Path) -> dict:
     """A results entry worth no points that always shows the learner what was graded, even when checks are hidden."""
-    lines = [f"{exercise.filename}: graded {upload.files[exercise.name].relative_to(submission.parent).as_posix()}"
+    lines = [f"{upload.files[exercise.name].name}: graded "
+             f"{upload.files[exercise.name].relative_to(submission.parent).as_posix()}"
              for exercise in exercises if exercise.name in upload.files]
     lines += upload.notes
     return {"name": "Files in your upload", "number": "0", "score": 0.0, "max_score": 0.0,
@@ -202,16 +233,19 @@ def without_folder(text: str, folder: Path) -> str:
 def finish(results: dict, upload: Upload, config: dict, exercises: list[course.Exercise],
            submission: Path, folder: Path) -> dict:
     """The grader's results with the instructor's visibility, the upload entry and a summary for people."""
-    missing = {exercise.name: exercise.filename for exercise in exercises if exercise.name not in upload.files}
+    missing = {exercise.name: exercise for exercise in exercises if exercise.name not in upload.files}
     for test in results["tests"]:
         test["visibility"] = config["visibility"]
         if isinstance(test.get("output"), str):
             test["output"] = without_folder(test["output"], folder)
         exercise = str(test.get("name", "")).split(":")[0]
-        if exercise in missing:
+        if exercise in upload.unresolved:
+            test["output"] = f"Not graded\n{upload.unresolved[exercise]}"
+        elif exercise in missing:
             # The grader's own message speaks of folders and --source; a Gradescope learner only uploads files.
-            test["output"] = (f"Not started\n{missing[exercise]} is not in your upload, so this check could not run: "
-                              "upload it under exactly that name and submit again.")
+            test["output"] = (f"Not started\n{missing[exercise].filename} (or the notebook {missing[exercise].notebook}) "
+                              "is not in your upload, so this check could not run: upload one of them under exactly "
+                              "that name and submit again.")
     results["tests"].insert(0, upload_entry(upload, exercises, submission))
     graders_summary = without_folder(str(results.get("output", "")), folder)
     print(graders_summary)  # for the instructor's log, whatever learners may see
@@ -267,9 +301,9 @@ def run(root: Path, seed: int | None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="submission-"))
     report = Path(tempfile.mkdtemp(prefix="report-")) / "results.json"
     try:
-        for name, path in upload.files.items():
-            exercise = course.find_exercise(name)
-            (folder / exercise.filename).write_bytes(path.read_bytes())
+        for path in upload.files.values():
+            # Under its own name: exercise_03_training.py or .ipynb, the one chosen (the other is not copied).
+            (folder / path.name).write_bytes(path.read_bytes())
         results, why = grade_files(source, folder, config, seed, report)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -4,7 +4,9 @@ The contract's rule: the one that differs from the kit's stub is graded; when
 both differ, it is a usage error naming the two files (grading one silently
 would hide the other's work). A notebook is compared by its code cells only,
 so one that was merely opened, run and saved (outputs, execution counts and
-metadata change) is still the stub.
+metadata change) is still the stub. The command line (``learner_file``) and the
+course platforms (``grader.finder``: the gradebook, Gradescope, Classroom) all
+choose with ``choose``.
 """
 
 from __future__ import annotations
@@ -15,22 +17,33 @@ from grader.course import Exercise
 from grader.runner import UsageError, display_path
 
 
+class BothChanged(UsageError):
+    """Both files differ from the kit's stub; ``script`` and ``notebook`` are the two, for a platform's own words."""
+
+    def __init__(self, script: Path, notebook: Path):
+        self.script, self.notebook = script, notebook
+        super().__init__(f"{display_path(script)} and {display_path(notebook)} both differ from the kit's stub, so "
+                         "which one to grade is unclear: keep your work in one of them and move the other out of "
+                         "the folder")
+
+
 def learner_file(folder: Path, exercise: Exercise) -> Path:
     """The file of ``exercise`` in ``folder`` to grade: the ``.py`` unless the notebook is the one worked on."""
     script, notebook = folder / exercise.filename, folder / exercise.notebook
-    if not notebook.is_file():
-        return script
-    if not script.is_file():
-        return notebook
+    return choose(exercise, script if script.is_file() else None, notebook if notebook.is_file() else None) or script
+
+
+def choose(exercise: Exercise, script: Path | None, notebook: Path | None) -> Path | None:
+    """Of an exercise's ``.py`` and notebook (None: not there), the one to grade; BothChanged when both differ."""
+    if notebook is None or script is None:
+        return notebook or script
     from grader.reset import load_stubs
 
     stubs = load_stubs()
     script_changed = differs(script.read_bytes(), stubs.get(exercise.filename), code_only=False)
     notebook_changed = differs(notebook.read_bytes(), stubs.get(exercise.notebook), code_only=True)
     if script_changed and notebook_changed:
-        raise UsageError(f"{display_path(script)} and {display_path(notebook)} both differ from the kit's stub, so "
-                         "which one to grade is unclear: keep your work in one of them and move the other out of "
-                         "the folder")
+        raise BothChanged(script, notebook)
     return notebook if notebook_changed else script
 
 

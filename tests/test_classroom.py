@@ -51,6 +51,8 @@ from tests.conftest import KIT
 SEED = 7
 GRADED = ("exercise_00", "exercise_02")  # two quick exercises stand for all eight
 GIT_REQUIREMENT = "pytorch-workflow-kit @ git+https://github.com/TEACHER/kit@v0.1.0"
+# What the workflow installs: the same, with the notebook extra, so that a notebook is graded too.
+WORKFLOW_REQUIREMENT = "pytorch-workflow-kit[notebooks] @ git+https://github.com/TEACHER/kit@v0.1.0"
 NEVER_COPIED = ("solutions", "grader", "tests", ".ci", "scripts", "docs")
 
 
@@ -284,7 +286,7 @@ def test_workflow_has_the_names_classroom_looks_for_and_a_step_per_exercise(work
     assert python["with"]["python-version"] == "3.11"
     install = next(s for s in job["steps"] if "pip install" in s.get("run", ""))
     assert "--index-url https://download.pytorch.org/whl/cpu" in install["run"] and "'torch>=2.2,<3'" in install["run"]
-    assert f"pip install '{GIT_REQUIREMENT}'" in install["run"]
+    assert f"pip install '{WORKFLOW_REQUIREMENT}'" in install["run"]
     grading = steps_by_id(workflow)
     assert list(grading) == [e.name.replace("_", "") for e in course.EXERCISES]
     for exercise, (step_id, step) in zip(course.EXERCISES, grading.items()):
@@ -324,7 +326,7 @@ def test_named_exercises_and_a_git_requirement_make_a_smaller_starter(tmp_path):
     assert run_step(install["run"], env, tmp_path).returncode == 0
     assert calls.read_text().splitlines() == [
         "-m|pip|install|torch>=2.2,<3|--index-url|https://download.pytorch.org/whl/cpu|",
-        f"-m|pip|install|{GIT_REQUIREMENT}|",
+        f"-m|pip|install|{WORKFLOW_REQUIREMENT}|",
     ]
 
 
@@ -429,7 +431,7 @@ def runner_env(workflow, tmp_path_factory) -> dict:
     install = next(s for s in job["steps"] if "pip install" in s.get("run", ""))
     # The teacher's repository at a tag, offline: the wheel of this checkout stands in for it.
     [wheel] = wheels.glob("*.whl")
-    script = install["run"].replace(GIT_REQUIREMENT, f"pytorch-workflow-kit @ {wheel.as_uri()}")
+    script = install["run"].replace(WORKFLOW_REQUIREMENT, f"pytorch-workflow-kit[notebooks] @ {wheel.as_uri()}")
     assert script != install["run"]
     process = run_step(script, env, root)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
@@ -629,3 +631,59 @@ def test_installed_grader_grades_the_repositorys_exercises_by_default(runner_env
     assert process.returncode == 0, process.stderr
     report = json.loads(process.stdout)
     assert report["score"] == report["max_score"] > 0
+
+
+# -- notebooks ----------------------------------------------------------------------------------
+
+
+def test_a_notebooks_starter_holds_the_kits_notebook_stubs_and_says_how_to_check_from_a_cell(tmp_path, starter):
+    out_dir = tmp_path / "starter"
+    process = make_starter(out_dir, "0", "2", "--notebooks")
+    assert process.returncode == 0, process.stderr
+    assert sorted(p.name for p in (out_dir / "exercises").iterdir()) == ["exercise_00_tensors.ipynb",
+                                                                        "exercise_02_models.ipynb"]
+    for name in ("exercise_00_tensors.ipynb", "exercise_02_models.ipynb"):
+        assert (out_dir / "exercises" / name).read_bytes() == (KIT / "exercises" / name).read_bytes()
+    assert (out_dir / "lessons" / "00_tensors.ipynb").is_file()
+    readme = (out_dir / "README.md").read_text(encoding="utf-8")
+    assert f"python -m pip install '{WORKFLOW_REQUIREMENT}'" in readme
+    assert 'check("00")' in readme and "`exercises/exercise_02_models.ipynb`" in readme
+    # The same workflow as a .py starter's for the same exercises: it grades whichever file the learner has.
+    py_starter = tmp_path / "py_starter"
+    assert make_starter(py_starter, "0", "2").returncode == 0
+    assert (out_dir / classroom.WORKFLOW).read_text() == (py_starter / classroom.WORKFLOW).read_text()
+
+
+def learner_notebook(exercise: str, source: str) -> str:
+    """``source`` as a learner's notebook of ``exercise`` (skips the test without the notebook extra)."""
+    return pytest.importorskip("tests.test_notebooks").learner_notebook(course.find_exercise(exercise), source)
+
+
+def test_a_notebook_is_graded_by_its_step_as_json_grades_it_and_both_changed_gets_every_check_a_reason(
+        workflow, runner_env, learner_repo, tmp_path, graded_maximum):
+    """exercise_02 as a buggy notebook beside the untouched .py stub; exercise_00's notebook and .py both changed."""
+    exercises = learner_repo / "exercises"
+    solution_02 = (KIT / "solutions" / "exercise_02_models.py").read_text()
+    buggy = solution_02.replace("return self.weights * x + self.bias", "return self.weights * x")
+    assert buggy != solution_02
+    (exercises / "exercise_02_models.ipynb").write_text(learner_notebook("02", buggy))
+    shutil.copy(KIT / "solutions" / "exercise_00_tensors.py", exercises)
+    (exercises / "exercise_00_tensors.ipynb").write_text(
+        learner_notebook("00", (KIT / "solutions" / "exercise_00_tensors.py").read_text()))
+    statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
+    assert statuses == {"exercise00": 1, "exercise02": 1}
+    # exercise_02: what --format json says of the notebook, and of the same code as a .py file.
+    expected = grade_json(("exercise_02",), exercises, runner_env, tmp_path)
+    as_py = tmp_path / "as_py"
+    as_py.mkdir()
+    (as_py / "exercise_02_models.py").write_text(buggy)
+    assert [c["points"] for c in grade_json(("exercise_02",), as_py, runner_env, tmp_path)["exercises"][0]["checks"]] \
+        == [c["points"] for c in expected["exercises"][0]["checks"]]
+    assert 0 < expected["score"] < expected["max_score"]
+    assert_reporter_agrees(workflow_for(workflow, "exercise02"), {"exercise02": outputs["exercise02"]}, expected,
+                           tmp_path)
+    # exercise_00: every check 0 points, saying why, in the learner's words.
+    tests = [r["tests"][0] for r in decoded({"exercise00": outputs["exercise00"]})]
+    assert tests and {t["status"] for t in tests} == {"error"}
+    assert all("exercise_00_tensors.py and exercise_00_tensors.ipynb both differ from the kit's stub, so neither "
+               "was graded" in t["message"] for t in tests)

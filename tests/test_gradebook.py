@@ -347,3 +347,43 @@ def test_shards_merged_equal_one_parallel_grading_of_the_whole_class(tmp_path):
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     assert run_gradebook("merge", str(tmp_path / "other.csv")).returncode == 2
     assert run_gradebook(str(root), "--shard", "3/2").returncode == 2
+
+
+def test_notebooks_are_graded_as_python_m_grader_chooses_and_both_changed_is_one_learners_note(tmp_path):
+    """A class where exercise 02 is a notebook: alone (with a bug), beside the untouched .py stub, and beside a
+    changed .py file (both changed: neither graded, that learner's note says why, the others are graded)."""
+    notebooks = pytest.importorskip("tests.test_notebooks")  # skips without the notebook extra
+    notebook_of = lambda source: notebooks.learner_notebook(EXERCISE, source)  # noqa: E731
+
+    root, name = tmp_path / "class", EXERCISE.filename
+    buggy = edited_solution(json.loads(BUGGY_CASE.read_text())["edit"])
+    write(root / "nia" / "exercises" / EXERCISE.notebook, notebook_of(buggy))
+    write(root / "noa" / EXERCISE.notebook, notebook_of(solution()))
+    write(root / "noa" / name, (KIT / "exercises" / name).read_text())  # the stub, set aside
+    write(root / "nox" / EXERCISE.notebook, notebook_of(solution()))
+    write(root / "nox" / name, buggy)
+    write(root / "pia" / name, buggy)
+    before = tree_fingerprint(root)
+    output = tmp_path / "grades.csv"
+    process = run_gradebook(str(root), "02", "--output", str(output), "--seed", SEED, "--timeout", TIMEOUT,
+                            "--device", "cpu")
+    assert process.returncode == 0, process.stderr
+    rows = list(csv.reader(io.StringIO(output.read_text(encoding="utf-8"))))
+    by_learner = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
+    report, _ = grade_json("02", "--source", str(root / "nia" / "exercises"), "--seed", SEED, "--timeout", TIMEOUT,
+                           "--device", "cpu")
+    checks = report["exercises"][0]["checks"]
+    # The notebook's cells are what python -m grader says, and the same as the same code in a .py file.
+    for check in checks:
+        assert by_learner["nia"][f"exercise_02:{check['id']}:status"] == check["status"]
+        assert by_learner["nia"][f"exercise_02:{check['id']}"] == by_learner["pia"][f"exercise_02:{check['id']}"]
+    assert 0 < float(by_learner["nia"]["total"]) < float(by_learner["nia"]["max_total"])
+    assert by_learner["nia"]["note"] == "files from exercises/"
+    assert by_learner["noa"]["total"] == by_learner[MAX_ROW_NAME]["total"]
+    assert by_learner["noa"]["note"] == (f"exercise_02: 2 files, graded {EXERCISE.notebook}, left out {name} "
+                                         "(the kit's stub)")
+    nox = by_learner["nox"]
+    assert nox["total"] == "0" and {nox[f"exercise_02:{c['id']}:status"] for c in checks} == {"error"}
+    assert nox["note"] == (f"exercise_02: {name} and {EXERCISE.notebook} both differ from the kit's stub, so neither "
+                           "was graded: keep the work in one of them")
+    assert tree_fingerprint(root) == before

@@ -274,8 +274,8 @@ def test_files_in_a_sub_folder_are_graded_and_the_shallowest_copy_wins(root):
     tests = checks_of(results)
     assert all(t["status"] == "passed" for n, t in tests.items() if n.startswith("2."))
     missing = [t for n, t in tests.items() if n.startswith("0.")]
-    assert missing and all(t["score"] == 0 and "exercise_00_tensors.py is not in your upload" in t["output"]
-                           for t in missing)
+    absent = "exercise_00_tensors.py (or the notebook exercise_00_tensors.ipynb) is not in your upload"
+    assert missing and all(t["score"] == 0 and absent in t["output"] for t in missing)
     entry = upload_entry(results)
     assert "graded submission/homework/exercise_02_models.py" in entry["output"]
     assert "ignored submission/homework/old/exercise_02_models.py" in entry["output"]
@@ -288,8 +288,8 @@ def test_empty_upload_gets_results_that_say_what_was_expected(root):
     assert results["score"] == 0 and checks_of(results)
     assert all(test["status"] == "failed" for test in checks_of(results).values())
     assert upload_entry(results)["status"] == "failed"
-    for name in ("exercise_00_tensors.py", "exercise_02_models.py"):
-        assert f"no file named {name} in your upload" in results["output"]
+    for name in ("exercise_00_tensors", "exercise_02_models"):
+        assert f"no file named {name}.py (or the notebook {name}.ipynb) in your upload" in results["output"]
     # Each check speaks to a Gradescope learner, who uploads files: of the upload, not of folders or --source.
     for test in checks_of(results).values():
         assert "is not in your upload" in test["output"] and "--source" not in test["output"], test["output"]
@@ -300,14 +300,15 @@ def test_near_miss_file_names_are_told_even_while_checks_are_hidden(root):
     submission = root / "submission"
     shutil.copy(SOLUTIONS / "exercise_00_tensors.py", submission / "exercise_00.py")
     shutil.copy(SOLUTIONS / "exercise_02_models.py", submission / "Exercise_02_models (1).py")
-    (submission / "exercise_02_models.ipynb").write_text("{}")
+    (submission / "exercise_02_models (1).ipynb").write_text("{}")
     results, _ = run_autograder(root)
     check_spec(results)
     assert results["score"] == 0
     assert "found submission/exercise_00.py, but the file must be named exactly exercise_00_tensors.py" \
         in results["output"]
-    assert ("found submission/Exercise_02_models (1).py, submission/exercise_02_models.ipynb, but the file "
-            "must be named exactly exercise_02_models.py") in results["output"]
+    assert ("found submission/Exercise_02_models (1).py, submission/exercise_02_models (1).ipynb, but the file "
+            "must be named exactly exercise_02_models.py (or exercise_02_models.ipynb for a notebook)") \
+        in results["output"]
     assert upload_entry(results)["status"] == "failed"  # and visible, while every check waits for the due date
     assert checks_of(results) and all(t["visibility"] == "after_due_date" for t in checks_of(results).values())
     assert "points" not in results["output"], "the summary must not show the score the checks hide"
@@ -352,6 +353,67 @@ def test_hostile_submission_cannot_forge_the_results(root):
     entry = upload_entry(results)
     assert "exercise_02_models.py is a link" in entry["output"]
     assert "conftest.py" in entry["output"]  # listed as not graded, never run
+
+
+# -- notebooks -----------------------------------------------------------------------------------
+
+
+def notebook_of(name: str, source: str) -> str:
+    """Exercise ``name``'s ``source`` as a learner's notebook (skips the test without the notebook extra)."""
+    return pytest.importorskip("tests.test_notebooks").learner_notebook(course.find_exercise(name), source)
+
+
+def test_an_uploaded_notebook_is_graded_with_the_scores_of_the_same_py_file(root, tmp_path):
+    """exercise_02 as a notebook, beside the untouched .py stub (the stub is set aside, as python -m grader does),
+    and exercise_00 as a .py file: the scores are the plain grader's for the .py files, check by check."""
+    submission = root / "submission"
+    (submission / "exercise_02_models.ipynb").write_text(notebook_of("02", buggy_source()))
+    shutil.copy(STUBS / "exercise_02_models.py", submission)
+    shutil.copy(SOLUTIONS / "exercise_00_tensors.py", submission)
+    before = {path.name: path.read_bytes() for path in submission.iterdir()}
+    results, _ = run_autograder(root)
+    check_spec(results)
+    learner = tmp_path / "learner"
+    learner.mkdir()
+    (learner / "exercise_02_models.py").write_text(buggy_source())
+    shutil.copy(SOLUTIONS / "exercise_00_tensors.py", learner)
+    expect_same_scores(results, learner, root)
+    assert 0 < results["score"] and any(t["status"] == "failed" for n, t in checks_of(results).items() if n.startswith("2."))
+    entry = upload_entry(results)
+    assert entry["status"] == "passed", entry["output"]
+    assert "exercise_02_models.ipynb: graded submission/exercise_02_models.ipynb" in entry["output"]
+    assert ("submission/exercise_02_models.py is still the kit's stub, so submission/exercise_02_models.ipynb "
+            "was graded") in entry["output"]
+    assert {path.name: path.read_bytes() for path in submission.iterdir()} == before
+
+
+def test_a_py_file_and_a_notebook_both_changed_are_told_and_the_rest_is_graded(root):
+    submission = root / "submission"
+    (submission / "exercise_02_models.ipynb").write_text(notebook_of("02", (SOLUTIONS / "exercise_02_models.py")
+                                                                     .read_text()))
+    shutil.copy(SOLUTIONS / "exercise_02_models.py", submission)
+    shutil.copy(SOLUTIONS / "exercise_00_tensors.py", submission)
+    results, _ = run_autograder(root)
+    check_spec(results)
+    tests = checks_of(results)
+    assert all(t["status"] == "passed" for n, t in tests.items() if n.startswith("0."))
+    of_02 = [t for n, t in tests.items() if n.startswith("2.")]
+    both = ("submission/exercise_02_models.py and submission/exercise_02_models.ipynb both differ from the kit's "
+            "stub, so neither was graded: upload only the one you want graded")
+    assert of_02 and all(t["score"] == 0 and both in t["output"] for t in of_02)
+    assert upload_entry(results)["status"] == "failed" and both in upload_entry(results)["output"]
+    assert both in results["output"]
+
+
+def test_collect_takes_a_notebook_by_its_name_and_allows_it_more_size(tmp_path):
+    submission = tmp_path / "submission"
+    (submission / "work").mkdir(parents=True)
+    training, models = course.find_exercise("03"), course.find_exercise("02")
+    (submission / "work" / training.notebook).write_text("{}" + " " * 2_000_000)  # a notebook saved with its plots
+    (submission / models.notebook).write_text("{}" + " " * 30_000_000)
+    upload = collect(submission, [training, models])
+    assert upload.files == {"exercise_03": submission / "work" / training.notebook}
+    assert f"submission/{models.notebook} is larger than 20000 kB: not graded." in upload.notes
 
 
 # -- when grading itself breaks ------------------------------------------------------------

@@ -50,6 +50,15 @@ def solution_cells(exercise: course.Exercise, change=lambda source: source) -> l
     return [cell.source if cell.cell_type == "code" else ("md", cell.source) for cell in made.cells]
 
 
+def learner_notebook(exercise: course.Exercise, source: str) -> str:
+    """``source`` (the exercise's Python) as a learner's notebook, for the platforms' tests: in cells as the kit's
+    stubs are, with a loop and a plot after the first code cell (left out of the grading)."""
+    made = nbformat.reads(make_notebooks_script().stub_notebook(exercise, source), as_version=4)
+    made.cells.insert(2, nbformat.v4.new_code_cell("%matplotlib inline\nfor i in range(2):\n    print(i)\n"
+                                                   "import matplotlib.pyplot as plt\nplt.plot([1, 2])"))
+    return nbformat.writes(made)
+
+
 TRAINING_RUN = """\
 class LinearRegressionModel(nn.Module):
     def __init__(self):
