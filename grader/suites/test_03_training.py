@@ -444,16 +444,24 @@ def reference_fit(model, train, test, loss_fn, lr, epochs, eval_every=1, zero_gr
     return history, parameters_of(twin)
 
 
+def piled_up_after(model, train, test, loss_fn, lr, epochs):
+    """Where ``fit`` would leave ``model``'s parameters if ``train_step`` never zeroed the gradients: a function,
+    called only by a check that has already failed (it trains a copy of the model, which takes a while)."""
+    untrained = copy.deepcopy(model)
+    return lambda: reference_fit(untrained, train, test, loss_fn, lr, epochs, zero_grad=False)[1]
+
+
 PILED_UP = ("that is what training gives when the gradients are never zeroed, so they pile up from epoch to epoch: "
             "train_step must zero them before backward()")
 
 
 def why_training_differs(steps: int, epochs: int, start: list[torch.Tensor], end: list[torch.Tensor],
-                         piled_up: list[torch.Tensor]) -> str:
+                         piled_up) -> str:
     """``"; ..."``: the cause of parameters that differ after ``fit(epochs=...)``, when a check can tell it; else ``""``.
 
     The usual causes: the wrong number of optimizer steps, steps that never moved
-    anything, or gradients that were never zeroed (``piled_up``: where those lead).
+    anything, or gradients that were never zeroed (``piled_up()``: where those lead,
+    computed only here, when the check has already failed).
     """
     note = steps_note(steps, epochs, f"fit(epochs={epochs})")
     if note:
@@ -461,7 +469,7 @@ def why_training_differs(steps: int, epochs: int, start: list[torch.Tensor], end
     if largest_difference(start, end) == 0:
         return (f"; the optimizer took {steps} steps but no parameter ever moved: the gradients were empty or "
                 "zero whenever it stepped (see the checks of train_step)")
-    if largest_difference(end, piled_up) < 1e-5:
+    if largest_difference(end, piled_up()) < 1e-5:
         return f"; {PILED_UP}"
     return ""
 
@@ -568,7 +576,7 @@ def test_fit_reference_figures(learner):
         torch.manual_seed(42)
         model = LinearRegressionModel()
         start = parameters_of(model)
-        _, piled_up = reference_fit(model, train, test, nn.L1Loss(), 0.01, epochs, zero_grad=False)
+        piled_up = piled_up_after(model, train, test, nn.L1Loss(), 0.01, epochs)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
         steps = count_steps(optimizer)
         learner.fit(model, train, test, nn.L1Loss(), optimizer, epochs=epochs)
@@ -596,7 +604,7 @@ def test_fit_converges(learner, seed, device):
     model = Probe().to(device)
     train, test = (X[:48].to(device), y[:48].to(device)), (X[48:].to(device), y[48:].to(device))
     start = parameters_of(model)
-    _, piled_up = reference_fit(model, train, test, nn.MSELoss(), 0.1, 300, zero_grad=False)
+    piled_up = piled_up_after(model, train, test, nn.MSELoss(), 0.1, 300)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     steps = count_steps(optimizer)
     learner.fit(model, train, test, nn.MSELoss(), optimizer, epochs=300, eval_every=50)
