@@ -92,14 +92,13 @@ class Host:
             if self.seen_modules.get((number, path)) != id(module):
                 self.agreed.forget_under(key)
             self.seen_modules[(number, path)] = id(module)
-            parameters = {name: tensor_state(parameter) for name, parameter in module._parameters.items()
-                          if parameter is not None}
-            changed = self.agreed.changes((*key, "parameter"), parameters)
-            parameters = {name: state if name in changed or name in replaced else None
-                          for name, state in parameters.items()}
-            buffers = {name: buffer.detach() for name, buffer in module._buffers.items() if buffer is not None}
-            changed = self.agreed.changes((*key, "buffer"), buffers)
-            buffers = {name: changed.get(name) for name in buffers}
+            live = {name: parameter for name, parameter in module._parameters.items() if parameter is not None}
+            changed = self.agreed.changes((*key, "parameter"), live, tensor_state)
+            parameters = {name: changed[name] if name in changed else tensor_state(parameter) if name in replaced
+                          else None for name, parameter in live.items()}
+            live = {name: buffer for name, buffer in module._buffers.items() if buffer is not None}
+            changed = self.agreed.changes((*key, "buffer"), live, lambda buffer: buffer.detach().clone())
+            buffers = {name: changed.get(name) for name in live}
             base = torch_base(type(module))
             nodes.append(NodeSpec(path, type(module).__name__, base,
                                   f"{type(module).__module__}.{type(module).__qualname__}" == base,
@@ -126,11 +125,11 @@ class Host:
                 for name, state in parameters.items():
                     if module._parameters.get(name) is not None:
                         apply_tensor_state(module._parameters[name], state)
-                        self.agreed.note(("mirror", number, path, "parameter", name), state)
+                        self.agreed.took(("mirror", number, path, "parameter", name), state)
                 for name, tensor in buffers.items():
                     if module._buffers.get(name) is not None:
                         put(module._buffers[name], tensor)
-                        self.agreed.note(("mirror", number, path, "buffer", name), tensor)
+                        self.agreed.took(("mirror", number, path, "buffer", name), tensor)
 
     # -- one request --------------------------------------------------------------
 
@@ -239,7 +238,7 @@ class Host:
     def take_world(self, world: dict) -> None:
         values.set_generator_states(world["generators"])  # only those that changed over there
         for name, state in world["generators"].items():
-            self.agreed.note(("generators", name), state)
+            self.agreed.took(("generators", name), state)
         torch.set_grad_enabled(world["grad"])
         torch.set_default_dtype(world["dtype"])
         # Global module hooks the judge has removed (a check cleaning up) are removed here too, newest first.

@@ -239,11 +239,11 @@ class LearnerProcess:
         """The process-wide state a call starts from; of generators and mirrored tensors, only what changed."""
         agreed = self.agreed
         mirrors = {number: {path: (agreed.changes(("mirror", number, path, "parameter"),
-                                                  {name: values.tensor_state(p) for name, p in module._parameters.items()
-                                                   if p is not None}),
+                                                  {name: p for name, p in module._parameters.items() if p is not None},
+                                                  values.tensor_state),
                                    agreed.changes(("mirror", number, path, "buffer"),
-                                                  {name: b.detach() for name, b in module._buffers.items()
-                                                   if b is not None}),
+                                                  {name: b for name, b in module._buffers.items() if b is not None},
+                                                  lambda buffer: buffer.detach().clone()),
                                    {key: value.detach() for key, value in vars(module).items()
                                     if type(value) is torch.Tensor and not key.startswith("_")},
                                    module.training)
@@ -262,7 +262,7 @@ class LearnerProcess:
         if isinstance(generators, dict):
             values.set_generator_states(generators)
             for name, state in generators.items():
-                self.agreed.note(("generators", name), state)
+                self.agreed.took(("generators", name), state)
         for apply in (lambda: torch.set_grad_enabled(world["grad"] is True),
                       lambda: world["dtype"] in (torch.float16, torch.bfloat16, torch.float32, torch.float64)
                       and torch.set_default_dtype(world["dtype"]),
@@ -354,6 +354,9 @@ class LearnerProcess:
         return root
 
 
+PLAIN_TYPES = frozenset({int, float, str, bytes, bool, type(None), tuple, list, dict})
+
+
 class RequestPickler(pickle.Pickler):
     """Pickles a request; what lives in the learner process goes as a reference to it."""
 
@@ -369,6 +372,8 @@ class RequestPickler(pickle.Pickler):
         return NotImplemented
 
     def persistent_id(self, obj):
+        if type(obj) in PLAIN_TYPES:  # called for every object pickled: the common case first
+            return None
         if isinstance(obj, (RemoteObject, LearnerModule)):
             return object.__getattribute__(obj, "_kit_pid")
         if isinstance(obj, Mirror):
@@ -705,7 +710,7 @@ def fill_node(process: LearnerProcess, node: Mirror, spec) -> None:
             parameter = node._parameters[name] = torch.nn.Parameter(state.data.clone())
         try:
             values.apply_tensor_state(parameter, state)
-            process.agreed.note((*key, "parameter", name), state)
+            process.agreed.took((*key, "parameter", name), state)
         except (RuntimeError, TypeError):
             pass
     for name in [name for name in node._buffers if name not in spec.buffers]:
@@ -717,7 +722,7 @@ def fill_node(process: LearnerProcess, node: Mirror, spec) -> None:
             node._buffers[name] = tensor
         else:
             values.put(node._buffers[name], tensor)
-        process.agreed.note((*key, "buffer", name), tensor)
+        process.agreed.took((*key, "buffer", name), tensor)
 
 
 # -- exceptions ----------------------------------------------------------------------------------

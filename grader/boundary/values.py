@@ -239,18 +239,19 @@ class Agreed:
     def __init__(self):
         self.held: dict[tuple, object] = {}
 
-    def differs(self, key: tuple, value) -> bool:
-        return key not in self.held or not same(self.held[key], value)
-
-    def note(self, key: tuple, value) -> None:
-        self.held[key] = copied(value)
-
-    def changes(self, key: tuple, current: dict) -> dict:
-        """The entries of ``current`` that differ from what the other side holds, noted as sent."""
-        changed = {name: value for name, value in current.items() if self.differs((*key, name), value)}
-        for name, value in changed.items():
-            self.note((*key, name), value)
+    def changes(self, key: tuple, current: dict, freeze=lambda value: value) -> dict:
+        """The entries of ``current`` that differ from what the other side holds, as ``freeze`` makes them to
+        cross (a tensor's state, copied), noted as sent. Live tensors are compared before anything is copied."""
+        changed = {}
+        for name, value in current.items():
+            held = self.held.get((*key, name), MISSING)
+            if held is MISSING or not same(held, value):
+                changed[name] = self.held[(*key, name)] = freeze(value)
         return changed
+
+    def took(self, key: tuple, value) -> None:
+        """Note what was taken on from the other side (copied: it may share memory with what it was put in)."""
+        self.held[key] = copied(value)
 
     def forget(self, kind: str) -> None:
         self.forget_under((kind,))
@@ -260,19 +261,29 @@ class Agreed:
             del self.held[key]
 
 
-def same(a, b) -> bool:
-    """Equal in every way that crossing would keep: type, dtype, shape, device, values (NaN is never equal)."""
-    if type(a) is not type(b):
+MISSING = object()
+
+
+def same(held, live) -> bool:
+    """Whether ``live`` would cross as ``held`` did: type, dtype, shape, device, values (NaN is never equal).
+
+    ``held`` may be the TensorState a live tensor (a parameter) crossed as.
+    """
+    if isinstance(held, TensorState) and isinstance(live, torch.Tensor):
+        return (same(held.data, live.detach()) and held.requires_grad == live.requires_grad
+                and held.has_history == (not live.is_leaf)
+                and same(held.grad, live.grad.detach() if live.is_leaf and live.grad is not None else None))
+    if isinstance(held, torch.Tensor) and isinstance(live, torch.Tensor):
+        return (held.dtype == live.dtype and held.shape == live.shape and held.device == live.device
+                and not held.is_meta and not live.is_meta and torch.equal(held, live.detach()))
+    if type(held) is not type(live):
         return False
-    if isinstance(a, torch.Tensor):
-        return (a.dtype == b.dtype and a.shape == b.shape and a.device == b.device and not a.is_meta
-                and not b.is_meta and a.requires_grad == b.requires_grad and torch.equal(a, b))
-    if isinstance(a, TensorState):
-        return (same(a.data, b.data) and same(a.grad, b.grad) and a.requires_grad == b.requires_grad
-                and a.has_history == b.has_history)
-    if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
+    if isinstance(held, TensorState):
+        return (same(held.data, live.data) and same(held.grad, live.grad) and held.requires_grad == live.requires_grad
+                and held.has_history == live.has_history)
+    if isinstance(held, (tuple, list)):
+        return len(held) == len(live) and all(same(x, y) for x, y in zip(held, live))
+    return held == live
 
 
 def copied(value):
@@ -287,38 +298,45 @@ def copied(value):
 
 
 # -- generator states, on both sides ------------------------------------------------
-# As a few tensors rather than hundreds of numbers: every element costs time in the judge's safe unpickler.
+# As bytes rather than hundreds of numbers: cheap to compare with what crossed last, and to pickle.
 
 
 def generator_states() -> dict:
+    import array
     import random
 
     import numpy
 
     name, keys, position, has_gauss, gauss = numpy.random.get_state()
     version, internal, gauss_next = random.getstate()
-    return {"torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
-            "numpy": (str(name), torch.from_numpy(keys.astype("int64")), int(position), int(has_gauss), float(gauss)),
-            "random": (int(version), torch.tensor(internal, dtype=torch.int64), gauss_next)}
+    return {"torch": torch.get_rng_state().numpy().tobytes(),
+            "cuda": ([state.numpy().tobytes() for state in torch.cuda.get_rng_state_all()]
+                     if torch.cuda.is_initialized() else None),
+            "numpy": (str(name), keys.tobytes(), int(position), int(has_gauss), float(gauss)),
+            "random": (int(version), array.array("Q", internal).tobytes(), gauss_next)}
 
 
 def set_generator_states(states: dict) -> None:
-    """Take on generator states; whatever is malformed is left as it is."""
+    """Take on generator states (those given: the others did not change); whatever is malformed is left as it is."""
+    import array
     import random
 
     import numpy
 
-    for apply in (lambda: torch.set_rng_state(states["torch"]),
-                  lambda: states["cuda"] is not None and torch.cuda.set_rng_state_all(states["cuda"]),
-                  lambda: numpy.random.set_state((str(states["numpy"][0]),
-                                                  states["numpy"][1].numpy().astype(numpy.uint32),
-                                                  int(states["numpy"][2]), int(states["numpy"][3]),
-                                                  float(states["numpy"][4]))),
-                  lambda: random.setstate((int(states["random"][0]), tuple(states["random"][1].tolist()),
-                                           None if states["random"][2] is None else float(states["random"][2])))):
+    def as_tensor(data: bytes):
+        return torch.frombuffer(bytearray(data), dtype=torch.uint8)
+
+    appliers = {
+        "torch": lambda state: torch.set_rng_state(as_tensor(state)),
+        "cuda": lambda state: state is not None and torch.cuda.set_rng_state_all([as_tensor(one) for one in state]),
+        "numpy": lambda state: numpy.random.set_state((str(state[0]), numpy.frombuffer(state[1], dtype=numpy.uint32),
+                                                        int(state[2]), int(state[3]), float(state[4]))),
+        "random": lambda state: random.setstate((int(state[0]), tuple(array.array("Q", state[1])),
+                                                 None if state[2] is None else float(state[2]))),
+    }
+    for name, state in states.items():
         try:
-            apply()
+            appliers[name](state)
         except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError):
             pass
 
