@@ -1,0 +1,295 @@
+"""Instructors check their own suites: ``python -m grader.dev check`` (after rustlings' ``dev check``).
+
+For every exercise that has a suite: the untouched stub is all ``not_started``,
+the solution gets full marks, every check catches at least one bad learner file
+from the cases folder (and every case gets what it expects), and every check has
+a hint. Each shortfall is one line saying what to do; exit 1 when there is any,
+2 for a usage error. The cases use the format of the kit's ``tests/cases``
+(see its README and ``docs/writing-suites.md``). It never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import course
+from grader.cli import DEFAULT_TIMEOUT_S, Parser, check_limits, exercises_with_suites, run_command
+from grader.results import ExerciseResult, Status
+from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, UsageError, Task, Worker, display_path
+
+BUILT_IN_SUITES = KIT_ROOT / "grader" / "suites"
+BUILT_IN_CASES = KIT_ROOT / "tests" / "cases"
+# The kit's checks take well under a second on a correct file; a case that loops forever costs this once per check.
+DEV_TIMEOUT_S = 5.0
+CAUGHT = {Status.FAILED, Status.ERROR, Status.TIMEOUT}
+STATUSES = {status.value for status in Status} | {"any"}  # "any": a knock-on effect the case does not care about
+LINE_NUMBER = re.compile(r"\blines?\s*\d", re.IGNORECASE)  # goes stale with the learner's first edit
+HOW_TO = "see docs/writing-suites.md, 'Checking a suite'"
+
+
+@dataclass(frozen=True)
+class Folders:
+    """Where the course's parts are: suites, stubs, solutions and the cases (bad learner files)."""
+
+    suites: Path = BUILT_IN_SUITES
+    stubs: Path = KIT_ROOT / "exercises"
+    solutions: Path = KIT_ROOT / "solutions"
+    cases: Path = BUILT_IN_CASES
+
+
+@dataclass
+class Shortfall:
+    """One thing that falls short, printed as one line: ``exercise_03 check x: what; what to do``."""
+
+    exercise: str
+    about: str
+    """``stub``, ``solution``, ``check ID`` or ``case NAME``."""
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.exercise} {self.about}: {self.text}"
+
+
+@dataclass
+class ExerciseCheck:
+    """What checking one exercise found: every graded file's result, and the shortfalls."""
+
+    exercise: course.Exercise
+    results: dict[str, ExerciseResult] = field(default_factory=dict)
+    """``"stub"``, ``"solution"`` and each case's name -> its grading."""
+    shortfalls: list[Shortfall] = field(default_factory=list)
+
+
+@dataclass
+class Case:
+    """One bad (or differently written) learner file from the cases folder, and what it must get."""
+
+    name: str
+    source: str
+    expect: dict[str, list]
+    others: str = "passed"
+    message: str = ""
+    why: str = ""
+
+
+def read_case(path: Path, solution: str | None) -> Case:
+    """The case a ``NAME.json`` describes; ValueError with what to fix when it is not usable."""
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"cannot read {display_path(path)}: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise ValueError(f"{display_path(path)} must hold a JSON object (see tests/cases/README.md)")
+    if "file" in spec:
+        try:
+            source = (path.parent / spec["file"]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, TypeError) as exc:
+            raise ValueError(f"cannot read its learner file {spec['file']!r}: {exc}") from exc
+    elif solution is None:
+        raise ValueError("its edits need the solution, which is missing")
+    else:
+        source = solution
+        for find, replace in spec.get("edit", []):
+            # Exactly once, so that a case never silently stops testing anything when the solution changes.
+            if source.count(find) != 1:
+                raise ValueError(f"the text to edit occurs {source.count(find)} times in the solution "
+                                 f"(it must occur once): {find!r}")
+            source = source.replace(find, replace)
+    expect, others = spec.get("expect", {}), spec.get("others", "passed")
+    if not isinstance(expect, dict) or not all(isinstance(value, list) and len(value) == 2 and
+                                               isinstance(value[1], str) for value in expect.values()):
+        raise ValueError('its expect must map check ids to ["status", "words the message says"]')
+    for status in [*(value[0] for value in expect.values()), others]:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}: use one of {', '.join(sorted(STATUSES))}")
+    return Case(path.stem, source, expect, others, str(spec.get("message", "")), str(spec.get("why", "")))
+
+
+def check_exercise(worker: Worker, folders: Folders, exercise: course.Exercise, suite: Path,
+                   device: str, timeout: float, seed: int) -> ExerciseCheck:
+    """Grade the stub, the solution and every case of ``exercise`` in ``worker``'s sandbox, and judge them."""
+    found = ExerciseCheck(exercise)
+
+    def short(about: str, text: str) -> None:
+        found.shortfalls.append(Shortfall(exercise.name, about, text))
+
+    stub, solution = folders.stubs / exercise.filename, folders.solutions / exercise.filename
+    try:
+        solution_source = solution.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        solution_source = None
+    cases = []
+    for path in sorted((folders.cases / exercise.name).glob("*.json")):
+        try:
+            cases.append(read_case(path, solution_source))
+        except ValueError as exc:
+            short(f"case {path.stem}", f"{exc}; fix {display_path(path)}")
+    with tempfile.TemporaryDirectory(prefix="grader-dev-") as scratch:
+        tasks, names = [Task(exercise, stub, suite), Task(exercise, solution, suite)], ["stub", "solution"]
+        for case in cases:
+            # Each case in a folder of its own: the learner file must carry the exercise's file name.
+            learner_file = Path(scratch) / case.name / exercise.filename
+            learner_file.parent.mkdir()
+            learner_file.write_text(case.source, encoding="utf-8")
+            tasks.append(Task(exercise, learner_file, suite))
+            names.append(case.name)
+        report = worker.grade(tasks, device=device, timeout=timeout, seed=seed, memory_mib=DEFAULT_MEMORY_MIB)
+    found.results = dict(zip(names, report.exercises))
+    judge_stub_and_solution(found, short, display_path(stub), display_path(solution))
+    solved = found.results["solution"]
+    for check in solved.checks:
+        if not any(hint.strip() for hint in check.hints):
+            short(f"check {check.id}", f"has no hint: give its @pytest.mark.check a hint=... ({HOW_TO})")
+        elif any(LINE_NUMBER.search(hint) for hint in check.hints):
+            short(f"check {check.id}", "a hint names a line number, which goes stale with the learner's first "
+                                       "edit: describe the place in words")
+    for case in cases:
+        judge_case(case, found.results[case.name], short)
+    # Skipped here (it needs CUDA, say): it cannot be caught here, a GPU run proves it.
+    counted = [check.id for check in solved.checks if check.counts]
+    caught = set()
+    for case in cases:
+        result = found.results[case.name]
+        if not all(check.status is Status.ERROR for check in result.checks):  # an unimportable file proves nothing
+            caught |= {check.id for check in result.checks if check.status in CAUGHT}
+    for check_id in counted:
+        if check_id not in caught:
+            short(f"check {check_id}", f"no bad learner file is caught by it: add a case that it fails to "
+                                       f"{display_path(folders.cases / exercise.name)}/ ({HOW_TO})")
+    return found
+
+
+def judge_stub_and_solution(found: ExerciseCheck, short, stub_path: str, solution_path: str) -> None:
+    """The stub is all ``not_started`` (skipped exactly where the solution is), the solution gets full marks."""
+    stub, solution = found.results["stub"], found.results["solution"]
+    if solution.missing:
+        short("solution", f"no file {solution_path}: give --solutions the folder of reference solutions")
+    elif solution.problem or not solution.checks:
+        short("solution", f"not graded: {solution.problem or 'the suite listed no check'}")
+    for check in solution.checks if not solution.missing else []:
+        if check.status not in (Status.PASSED, Status.SKIPPED):
+            short("solution", f"check {check.id} is {check.status.value}, so {solution_path} does not get full "
+                              f"marks ({check.message or 'no message'}): fix the solution or the check")
+    skipped = {check.id for check in solution.checks if check.status is Status.SKIPPED}
+    if stub.missing:
+        short("stub", f"no file {stub_path}: give --stubs the folder of untouched stubs")
+        return
+    if stub.problem:
+        short("stub", f"not graded: {stub.problem}")
+    for check in stub.checks:
+        # The maximum must not depend on the submission: a stub skips exactly the checks the solution skips.
+        expected = Status.SKIPPED if check.id in skipped else Status.NOT_STARTED
+        if check.status is not expected:
+            short("stub", f"check {check.id} is {check.status.value}, not {expected.value}, for {stub_path}: "
+                          "each function it reaches must still raise NotImplementedError")
+
+
+def judge_case(case: Case, result: ExerciseResult, short) -> None:
+    """The case's checks get the statuses it expects, and their messages or hints say the words it expects."""
+    about = f"case {case.name}"
+    why = f" (the case: {case.why})" if case.why else ""
+    if result.problem or not result.checks:
+        short(about, f"not graded: {result.problem or 'no check was graded'}")
+        return
+    unknown = sorted(set(case.expect) - {check.id for check in result.checks})
+    if unknown:
+        short(about, f"names checks the suite does not have: {', '.join(unknown)}; fix its expect")
+    for check in result.checks:
+        status, words = case.expect.get(check.id, (case.others, case.message))
+        if status != "any" and check.status.value != status:
+            short(about, f"check {check.id} is {check.status.value}, expected {status}{why}: "
+                         f"{check.message or 'no message'}")
+        elif words.lower() not in f"{check.message} {' '.join(check.hints)}".lower():
+            short(about, f"check {check.id} ({check.status.value}) does not say {words!r}: it says "
+                         f"{check.message or 'nothing'!r}")
+
+
+# -- the command line ---------------------------------------------------------
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="python -m grader.dev check", description=(
+        "Check suites as the kit checks its own: the stub is all not_started, the solution gets full marks, "
+        "every check has a hint and catches at least one bad learner file from the cases folder. Exit 0: "
+        "nothing falls short; 1: something does (one line each, saying what to do); 2: a usage error."))
+    parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise_03, 03 or 3 (default: every suite)")
+    parser.add_argument("--suites", metavar="DIR", help="the suites to check (default: the built-in ones)")
+    parser.add_argument("--stubs", metavar="DIR", help="the untouched stubs (default: the kit's exercises/)")
+    parser.add_argument("--solutions", metavar="DIR", help="the reference solutions (default: the kit's solutions/)")
+    parser.add_argument("--cases", metavar="DIR", help=(
+        "the bad learner files, DIR/exercise_NN/NAME.json as in the kit's tests/cases "
+        "(default: SUITES/cases, or the kit's tests/cases for the built-in suites)"))
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="as for python -m grader")
+    parser.add_argument("--timeout", type=float, default=DEV_TIMEOUT_S, metavar="SECONDS", help=(
+        f"time limit for one check (default: {DEV_TIMEOUT_S:g}, shorter than the grader's {DEFAULT_TIMEOUT_S:g}: "
+        "every case that loops forever costs it once per check)"))
+    parser.add_argument("--seed", type=int, metavar="N", help="the seed for the checks' data (default: a fresh one)")
+    parser.set_defaults(memory_limit=DEFAULT_MEMORY_MIB)  # read by check_limits, which every grading command shares
+    return parser
+
+
+def folders_from(options) -> Folders:
+    """The folders the options name; a UsageError for one that is not there."""
+    suites = Path(options.suites) if options.suites else BUILT_IN_SUITES
+    named = {"--suites": suites, "--stubs": Path(options.stubs or Folders.stubs),
+             "--solutions": Path(options.solutions or Folders.solutions)}
+    if options.cases:
+        named["--cases"] = Path(options.cases)
+    for option, folder in named.items():
+        if not folder.is_dir():
+            raise UsageError(f"no folder {folder}: give {option} the folder that holds them")
+    # The default cases folder may be missing (a first suite has none yet): then every check is reported uncaught.
+    cases = Path(options.cases) if options.cases else (
+        BUILT_IN_CASES if suites.resolve() == BUILT_IN_SUITES else suites / "cases")
+    return Folders(named["--suites"], named["--stubs"], named["--solutions"], cases)
+
+
+def check_command(argv: list[str]) -> int:
+    """``check``: grade and judge every chosen exercise, print the shortfalls; the exit status."""
+    options = build_parser().parse_intermixed_args(argv)
+    check_limits(options)
+    folders = folders_from(options)
+    chosen = exercises_with_suites(options.exercises, folders.suites)
+    seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
+    start, shortfalls, cases = time.perf_counter(), [], 0
+    # One sandbox for everything: torch is imported once, and each file is a fork of a warm zygote.
+    with Worker() as worker:
+        for exercise, suite in chosen:
+            found = check_exercise(worker, folders, exercise, suite, options.device, options.timeout, seed)
+            for shortfall in found.shortfalls:
+                print(shortfall, flush=True)
+            shortfalls += found.shortfalls
+            cases += len(found.results) - 2
+    verdict = f"{len(shortfalls)} shortfall(s)" if shortfalls else "nothing falls short"
+    print(f"dev check: {verdict}: {len(chosen)} suite(s), {cases} case(s), {time.perf_counter() - start:.0f} s, "
+          f"seed {seed} (repeat with --seed {seed})")
+    return 1 if shortfalls else 0
+
+
+USAGE = "python -m grader.dev check [EXERCISE ...] [--suites DIR] [--stubs DIR] [--solutions DIR] [--cases DIR]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``check`` (the one command so far); 0 nothing falls short, 1 something does, 2 a usage error."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-h"], ["--help"]):
+        print(f"usage: {USAGE}\n(see: python -m grader.dev check --help)")
+        return 0
+
+    def body() -> int:
+        if argv[:1] != ["check"]:
+            raise UsageError(f"the command is: {USAGE} (see: python -m grader.dev check --help)")
+        return check_command(argv[1:])
+
+    return run_command("grader.dev", body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
