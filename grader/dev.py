@@ -181,8 +181,8 @@ def judge_stub_and_solution(found: ExerciseCheck, short, stub_path: str, solutio
     if stub.missing:
         short("stub", f"no file {stub_path}: give --stubs the folder of untouched stubs")
         return
-    if stub.problem:
-        short("stub", f"not graded: {stub.problem}")
+    if stub.problem or {check.id for check in stub.checks} != {check.id for check in solution.checks}:
+        short("stub", f"not graded as the solution was: {stub.problem or 'other checks ran'} ({stub_path})")
     for check in stub.checks:
         # The maximum must not depend on the submission: a stub skips exactly the checks the solution skips.
         expected = Status.SKIPPED if check.id in skipped else Status.NOT_STARTED
