@@ -62,9 +62,14 @@ class ExerciseCheck:
     """What checking one exercise found: every graded file's result, and the shortfalls."""
 
     exercise: course.Exercise
-    results: dict[str, ExerciseResult] = field(default_factory=dict)
-    """``"stub"``, ``"solution"`` and each case's name -> its grading."""
+    stub: ExerciseResult
+    solution: ExerciseResult
+    cases: dict[str, ExerciseResult]
+    """Each case's name -> its grading."""
     shortfalls: list[Shortfall] = field(default_factory=list)
+
+    def short(self, about: str, text: str) -> None:
+        self.shortfalls.append(Shortfall(self.exercise.name, about, text))
 
 
 @dataclass
@@ -95,8 +100,11 @@ def read_case(path: Path, solution: str | None) -> Case:
     elif solution is None:
         raise ValueError("its edits need the solution, which is missing")
     else:
-        source = solution
-        for find, replace in spec.get("edit", []):
+        source, edits = solution, spec.get("edit", [])
+        if not isinstance(edits, list) or not all(isinstance(edit, list) and len(edit) == 2 and
+                                                  all(isinstance(text, str) for text in edit) for edit in edits):
+            raise ValueError('its edit must be a list of ["text in the solution", "what the learner wrote"]')
+        for find, replace in edits:
             # Exactly once, so that a case never silently stops testing anything when the solution changes.
             if source.count(find) != 1:
                 raise ValueError(f"the text to edit occurs {source.count(find)} times in the solution "
@@ -115,99 +123,101 @@ def read_case(path: Path, solution: str | None) -> Case:
 def check_exercise(worker: Worker, folders: Folders, exercise: course.Exercise, suite: Path,
                    device: str, timeout: float, seed: int) -> ExerciseCheck:
     """Grade the stub, the solution and every case of ``exercise`` in ``worker``'s sandbox, and judge them."""
-    found = ExerciseCheck(exercise)
-
-    def short(about: str, text: str) -> None:
-        found.shortfalls.append(Shortfall(exercise.name, about, text))
-
     stub, solution = folders.stubs / exercise.filename, folders.solutions / exercise.filename
     try:
         solution_source = solution.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         solution_source = None
-    cases = []
+    cases, unusable = [], []
     for path in sorted((folders.cases / exercise.name).glob("*.json")):
         try:
             cases.append(read_case(path, solution_source))
         except ValueError as exc:
-            short(f"case {path.stem}", f"{exc}; fix {display_path(path)}")
+            unusable.append(Shortfall(exercise.name, f"case {path.stem}", f"{exc}; fix {display_path(path)}"))
     with tempfile.TemporaryDirectory(prefix="grader-dev-") as scratch:
-        tasks, names = [Task(exercise, stub, suite), Task(exercise, solution, suite)], ["stub", "solution"]
+        tasks = [Task(exercise, stub, suite), Task(exercise, solution, suite)]
         for case in cases:
             # Each case in a folder of its own: the learner file must carry the exercise's file name.
             learner_file = Path(scratch) / case.name / exercise.filename
             learner_file.parent.mkdir()
             learner_file.write_text(case.source, encoding="utf-8")
             tasks.append(Task(exercise, learner_file, suite))
-            names.append(case.name)
         report = worker.grade(tasks, device=device, timeout=timeout, seed=seed, memory_mib=DEFAULT_MEMORY_MIB)
-    found.results = dict(zip(names, report.exercises))
-    judge_stub_and_solution(found, short, display_path(stub), display_path(solution))
-    solved = found.results["solution"]
-    for check in solved.checks:
-        if not any(hint.strip() for hint in check.hints):
-            short(f"check {check.id}", f"has no hint: give its @pytest.mark.check a hint=... ({HOW_TO})")
-        elif any(LINE_NUMBER.search(hint) for hint in check.hints):
-            short(f"check {check.id}", "a hint names a line number, which goes stale with the learner's first "
-                                       "edit: describe the place in words")
+    stub_result, solution_result, *case_results = report.exercises
+    found = ExerciseCheck(exercise, stub_result, solution_result,
+                          {case.name: result for case, result in zip(cases, case_results)}, unusable)
+    judge_stub_and_solution(found, display_path(stub), display_path(solution))
+    judge_hints(found)
     for case in cases:
-        judge_case(case, found.results[case.name], short)
-    # Skipped here (it needs CUDA, say): it cannot be caught here, a GPU run proves it.
-    counted = [check.id for check in solved.checks if check.counts]
-    caught = set()
-    for case in cases:
-        result = found.results[case.name]
-        if not all(check.status is Status.ERROR for check in result.checks):  # an unimportable file proves nothing
-            caught |= {check.id for check in result.checks if check.status in CAUGHT}
-    for check_id in counted:
-        if check_id not in caught:
-            short(f"check {check_id}", f"no bad learner file is caught by it: add a case that it fails to "
-                                       f"{display_path(folders.cases / exercise.name)}/ ({HOW_TO})")
+        judge_case(found, case)
+    judge_caught(found, display_path(folders.cases / exercise.name))
     return found
 
 
-def judge_stub_and_solution(found: ExerciseCheck, short, stub_path: str, solution_path: str) -> None:
+def judge_stub_and_solution(found: ExerciseCheck, stub_path: str, solution_path: str) -> None:
     """The stub is all ``not_started`` (skipped exactly where the solution is), the solution gets full marks."""
-    stub, solution = found.results["stub"], found.results["solution"]
+    stub, solution = found.stub, found.solution
     if solution.missing:
-        short("solution", f"no file {solution_path}: give --solutions the folder of reference solutions")
+        found.short("solution", f"no file {solution_path}: give --solutions the folder of reference solutions")
     elif solution.problem or not solution.checks:
-        short("solution", f"not graded: {solution.problem or 'the suite listed no check'}")
+        found.short("solution", f"not graded: {solution.problem or 'the suite listed no check'}")
     for check in solution.checks if not solution.missing else []:
         if check.status not in (Status.PASSED, Status.SKIPPED):
-            short("solution", f"check {check.id} is {check.status.value}, so {solution_path} does not get full "
-                              f"marks ({check.message or 'no message'}): fix the solution or the check")
-    skipped = {check.id for check in solution.checks if check.status is Status.SKIPPED}
+            found.short("solution", f"check {check.id} is {check.status.value}, so {solution_path} does not get "
+                                    f"full marks ({check.message or 'no message'}): fix the solution or the check")
     if stub.missing:
-        short("stub", f"no file {stub_path}: give --stubs the folder of untouched stubs")
+        found.short("stub", f"no file {stub_path}: give --stubs the folder of untouched stubs")
         return
     if stub.problem or {check.id for check in stub.checks} != {check.id for check in solution.checks}:
-        short("stub", f"not graded as the solution was: {stub.problem or 'other checks ran'} ({stub_path})")
+        found.short("stub", f"not graded as the solution was: {stub.problem or 'other checks ran'} ({stub_path})")
+    skipped = {check.id for check in solution.checks if check.status is Status.SKIPPED}
     for check in stub.checks:
         # The maximum must not depend on the submission: a stub skips exactly the checks the solution skips.
         expected = Status.SKIPPED if check.id in skipped else Status.NOT_STARTED
         if check.status is not expected:
-            short("stub", f"check {check.id} is {check.status.value}, not {expected.value}, for {stub_path}: "
-                          "each function it reaches must still raise NotImplementedError")
+            found.short("stub", f"check {check.id} is {check.status.value}, not {expected.value}, for {stub_path}: "
+                                "each function it reaches must still raise NotImplementedError")
 
 
-def judge_case(case: Case, result: ExerciseResult, short) -> None:
+def judge_hints(found: ExerciseCheck) -> None:
+    """Every check has a hint, and no hint points at a line number (it goes stale with the learner's first edit)."""
+    for check in found.solution.checks:
+        if not any(hint.strip() for hint in check.hints):
+            found.short(f"check {check.id}", f"has no hint: give its @pytest.mark.check a hint=... ({HOW_TO})")
+        elif any(LINE_NUMBER.search(hint) for hint in check.hints):
+            found.short(f"check {check.id}", "a hint names a line number: describe the place in words instead")
+
+
+def judge_caught(found: ExerciseCheck, cases_folder: str) -> None:
+    """Every check that ran here fails (or errors, or times out) for at least one case."""
+    caught = set()
+    for result in found.cases.values():
+        if not all(check.status is Status.ERROR for check in result.checks):  # an unimportable file proves nothing
+            caught |= {check.id for check in result.checks if check.status in CAUGHT}
+    # A check skipped here (it needs CUDA, say) cannot be caught here: a run on a GPU proves it.
+    for check in found.solution.checks:
+        if check.counts and check.id not in caught:
+            found.short(f"check {check.id}", f"no bad learner file is caught by it: add a case that it fails to "
+                                             f"{cases_folder}/ ({HOW_TO})")
+
+
+def judge_case(found: ExerciseCheck, case: Case) -> None:
     """The case's checks get the statuses it expects, and their messages or hints say the words it expects."""
-    about = f"case {case.name}"
+    result, about = found.cases[case.name], f"case {case.name}"
     why = f" (the case: {case.why})" if case.why else ""
     if result.problem or not result.checks:
-        short(about, f"not graded: {result.problem or 'no check was graded'}")
+        found.short(about, f"not graded: {result.problem or 'no check was graded'}")
         return
     unknown = sorted(set(case.expect) - {check.id for check in result.checks})
     if unknown:
-        short(about, f"names checks the suite does not have: {', '.join(unknown)}; fix its expect")
+        found.short(about, f"names checks the suite does not have: {', '.join(unknown)}; fix its expect")
     for check in result.checks:
         status, words = case.expect.get(check.id, (case.others, case.message))
         if status != "any" and check.status.value != status:
-            short(about, f"check {check.id} is {check.status.value}, expected {status}{why}: "
+            found.short(about, f"check {check.id} is {check.status.value}, expected {status}{why}: "
                          f"{check.message or 'no message'}")
         elif words.lower() not in f"{check.message} {' '.join(check.hints)}".lower():
-            short(about, f"check {check.id} ({check.status.value}) does not say {words!r}: it says "
+            found.short(about, f"check {check.id} ({check.status.value}) does not say {words!r}: it says "
                          f"{check.message or 'nothing'!r}")
 
 
@@ -266,7 +276,7 @@ def check_command(argv: list[str]) -> int:
             for shortfall in found.shortfalls:
                 print(shortfall, flush=True)
             shortfalls += found.shortfalls
-            cases += len(found.results) - 2
+            cases += len(found.cases)
     verdict = f"{len(shortfalls)} shortfall(s)" if shortfalls else "nothing falls short"
     print(f"dev check: {verdict}: {len(chosen)} suite(s), {cases} case(s), {time.perf_counter() - start:.0f} s, "
           f"seed {seed} (repeat with --seed {seed})")

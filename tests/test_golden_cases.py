@@ -56,7 +56,7 @@ def shortfalls(found: dev.ExerciseCheck, about: str) -> list[str]:
 def test_case_gets_the_expected_statuses_and_messages(case, checked):
     found = checked(exercise_of(case))
     assert shortfalls(found, f"case {case.stem}") == []
-    for check in found.results[case.stem].checks:
+    for check in found.cases[case.stem].checks:
         assert not MATPLOTLIB_INTERNAL_NAME.search(check.message), f"{check.id}: {check.message!r} shows matplotlib's internal names"
 
 
@@ -64,7 +64,7 @@ def test_case_gets_the_expected_statuses_and_messages(case, checked):
 def test_solution_gets_full_marks(exercise, checked):
     found = checked(exercise)
     assert shortfalls(found, "solution") == []
-    result = found.results["solution"]
+    result = found.solution
     assert result.score == result.max_score > 0
 
 
@@ -74,7 +74,7 @@ def test_untouched_stub_is_all_not_started(exercise, checked):
     # CUDA, before any learner code runs), so the maximum never depends on the submission.
     found = checked(exercise)
     assert shortfalls(found, "stub") == []
-    assert all("not written yet" in check.message for check in found.results["stub"].checks if check.counts)
+    assert all("not written yet" in check.message for check in found.stub.checks if check.counts)
 
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
