@@ -11,11 +11,15 @@ a hint. Each shortfall is one line saying what to do; exit 1 when there is any,
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -241,6 +245,8 @@ def build_parser() -> Parser:
         f"time limit for one check (default: {DEV_TIMEOUT_S:g}, shorter than the grader's {DEFAULT_TIMEOUT_S:g}: "
         "every case that loops forever costs it once per check)"))
     parser.add_argument("--seed", type=int, metavar="N", help="the seed for the checks' data (default: a fresh one)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="check N exercises at a time, each in a sandbox of its own (default: the cores)")
     parser.set_defaults(memory_limit=DEFAULT_MEMORY_MIB)  # read by check_limits, which every grading command shares
     return parser
 
@@ -261,22 +267,55 @@ def folders_from(options) -> Folders:
     return Folders(named["--suites"], named["--stubs"], named["--solutions"], cases)
 
 
+def check_all(folders: Folders, chosen: list[tuple[course.Exercise, Path]], jobs: int,
+              **settings) -> Iterator[ExerciseCheck]:
+    """Check each exercise in one of ``jobs`` sandboxes at once; yield what was found, in the course's order.
+
+    Each sandbox is kept for all the exercises its thread takes (torch is imported
+    once per sandbox, each file is a fork of its warm zygote); the threads only
+    wait on their sandboxes, as the gradebook's do.
+    """
+    local, workers = threading.local(), []
+
+    def check(item: tuple[course.Exercise, Path]) -> ExerciseCheck:
+        if not hasattr(local, "worker"):
+            local.worker = Worker()
+            workers.append(local.worker)
+        return check_exercise(local.worker, folders, *item, **settings)
+
+    pool = ThreadPoolExecutor(max_workers=min(jobs, len(chosen)))
+    try:
+        yield from pool.map(check, chosen)
+    finally:
+        # After Ctrl-C or a suite that cannot be used, stop now, not once the exercises under way are done.
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.close()
+
+
 def check_command(argv: list[str]) -> int:
     """``check``: grade and judge every chosen exercise, print the shortfalls; the exit status."""
     options = build_parser().parse_intermixed_args(argv)
     check_limits(options)
+    if options.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, got {options.jobs}")
     folders = folders_from(options)
     chosen = exercises_with_suites(options.exercises, folders.suites)
     seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
     start, shortfalls, cases = time.perf_counter(), [], 0
-    # One sandbox for everything: torch is imported once, and each file is a fork of a warm zygote.
-    with Worker() as worker:
-        for exercise, suite in chosen:
-            found = check_exercise(worker, folders, exercise, suite, options.device, options.timeout, seed)
-            for shortfall in found.shortfalls:
-                print(shortfall, flush=True)
-            shortfalls += found.shortfalls
-            cases += len(found.cases)
+    # The whole course takes minutes: a terminal is told where it is (and the line wiped after); logs are not.
+    progress = sys.stderr.isatty()
+    found_all = check_all(folders, chosen, options.jobs, device=options.device, timeout=options.timeout, seed=seed)
+    for exercise, _ in chosen:
+        if progress:
+            print(f"checking {exercise.name} ...", end="\r", file=sys.stderr, flush=True)
+        found = next(found_all)
+        if progress:
+            print(" " * 30, end="\r", file=sys.stderr, flush=True)
+        for shortfall in found.shortfalls:
+            print(shortfall, flush=True)
+        shortfalls += found.shortfalls
+        cases += len(found.cases)
     verdict = f"{len(shortfalls)} shortfall(s)" if shortfalls else "nothing falls short"
     print(f"dev check: {verdict}: {len(chosen)} suite(s), {cases} case(s), {time.perf_counter() - start:.0f} s, "
           f"seed {seed} (repeat with --seed {seed})")
