@@ -93,14 +93,15 @@ def read_case(path: Path, solution: str | None) -> Case:
     try:
         spec = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"cannot read {display_path(path)}: {exc}") from exc
+        raise ValueError(f"cannot be read as JSON ({exc})") from exc
     if not isinstance(spec, dict):
-        raise ValueError(f"{display_path(path)} must hold a JSON object (see tests/cases/README.md)")
+        raise ValueError("it must hold a JSON object such as {\"why\": ..., \"edit\": ..., \"expect\": ...}")
     if "file" in spec:
         try:
             source = (path.parent / spec["file"]).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError, TypeError) as exc:
-            raise ValueError(f"cannot read its learner file {spec['file']!r}: {exc}") from exc
+            reason = getattr(exc, "strerror", None) or exc
+            raise ValueError(f"cannot read its learner file {spec['file']!r} ({reason})") from exc
     elif solution is None:
         raise ValueError("its edits need the solution, which is missing")
     else:

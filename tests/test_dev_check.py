@@ -90,4 +90,5 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path):
                        (("chek",), "the command is: python -m grader.dev check")]:
         process = run_dev(*args)
         assert process.returncode == 2, (args, process.stdout, process.stderr)
-        assert process.stdout == "" and process.stderr.count("\n") == 1 and says in process.stderr, (args, process.stderr)
+        assert process.stdout == "" and process.stderr.count("\n") == 1, (args, process.stderr)
+        assert says in process.stderr, (args, process.stderr)

@@ -41,8 +41,9 @@ def checked():
     with Worker() as worker:
         def check(exercise: course.Exercise) -> dev.ExerciseCheck:
             if exercise.name not in cache:
-                cache[exercise.name] = dev.check_exercise(worker, folders, exercise, SUITES_DIR / exercise.suite_filename,
-                                                          "cpu", CHECK_TIMEOUT_S, SEED)
+                suite = SUITES_DIR / exercise.suite_filename
+                found = dev.check_exercise(worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED)
+                cache[exercise.name] = found
             return cache[exercise.name]
 
         yield check
@@ -57,7 +58,8 @@ def test_case_gets_the_expected_statuses_and_messages(case, checked):
     found = checked(exercise_of(case))
     assert shortfalls(found, f"case {case.stem}") == []
     for check in found.cases[case.stem].checks:
-        assert not MATPLOTLIB_INTERNAL_NAME.search(check.message), f"{check.id}: {check.message!r} shows matplotlib's internal names"
+        seen = f"{check.id}: {check.message!r}"
+        assert not MATPLOTLIB_INTERNAL_NAME.search(check.message), f"{seen} shows matplotlib's internal names"
 
 
 @pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
