@@ -180,8 +180,9 @@ def judge_stub_and_solution(found: ExerciseCheck, stub_path: str, solution_path:
         # The maximum must not depend on the submission: a stub skips exactly the checks the solution skips.
         expected = Status.SKIPPED if check.id in skipped else Status.NOT_STARTED
         if check.status is not expected:
-            found.short("stub", f"check {check.id} is {check.status.value}, not {expected.value}, for {stub_path}: "
-                                "each function it reaches must still raise NotImplementedError")
+            found.short("stub", f"check {check.id} is {check.status.value}, not {expected.value}, for {stub_path} "
+                                f"({check.message or 'no message'}): each function it reaches must still raise "
+                                "NotImplementedError")
 
 
 def judge_hints(found: ExerciseCheck) -> None:
@@ -220,10 +221,10 @@ def judge_case(found: ExerciseCheck, case: Case) -> None:
         status, words = case.expect.get(check.id, (case.others, case.message))
         if status != "any" and check.status.value != status:
             found.short(about, f"check {check.id} is {check.status.value}, expected {status}{why}: "
-                         f"{check.message or 'no message'}")
+                               f"{check.message or 'no message'}")
         elif words.lower() not in f"{check.message} {' '.join(check.hints)}".lower():
             found.short(about, f"check {check.id} ({check.status.value}) does not say {words!r}: it says "
-                         f"{check.message or 'nothing'!r}")
+                               f"{check.message or 'nothing'!r}")
 
 
 # -- the command line ---------------------------------------------------------
