@@ -26,7 +26,8 @@ from pathlib import Path
 from grader import course
 from grader.cli import DEFAULT_TIMEOUT_S, Parser, check_limits, exercises_with_suites, run_command
 from grader.results import ExerciseResult, Status
-from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, UsageError, Task, Worker, display_path
+from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, Worker, display_path
+from grader.sandbox import SandboxFailed
 
 BUILT_IN_SUITES = KIT_ROOT / "grader" / "suites"
 BUILT_IN_CASES = KIT_ROOT / "tests" / "cases"
@@ -281,7 +282,7 @@ def check_all(folders: Folders, chosen: list[tuple[course.Exercise, Path]], jobs
 
     def check(item: tuple[course.Exercise, Path]) -> ExerciseCheck:
         if not hasattr(local, "worker"):
-            local.worker = Worker()
+            local.worker = StoppableWorker()
             workers.append(local.worker)
         return check_exercise(local.worker, folders, *item, **settings)
 
@@ -289,10 +290,23 @@ def check_all(folders: Folders, chosen: list[tuple[course.Exercise, Path]], jobs
     try:
         yield from pool.map(check, chosen)
     finally:
-        # After Ctrl-C or a suite that cannot be used, stop now, not once the exercises under way are done.
+        # After Ctrl-C or a suite that cannot be used, stop now, not once the exercises under way are done
+        # (Python waits for the pool's threads before it exits).
         pool.shutdown(wait=False, cancel_futures=True)
         for worker in workers:
+            worker.stopped = True
             worker.close()
+
+
+class StoppableWorker(Worker):
+    """A Worker that, once stopped, starts no fresh sandbox: what it was grading ends at once, as not graded."""
+
+    stopped = False
+
+    def started_sandbox(self):
+        if self.stopped:
+            raise SandboxFailed("dev check was stopped")
+        return super().started_sandbox()
 
 
 def check_command(argv: list[str]) -> int:
