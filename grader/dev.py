@@ -1,12 +1,4 @@
-"""Instructors check their own suites: ``python -m grader.dev check`` (after rustlings' ``dev check``).
-
-For every exercise that has a suite: the untouched stub is all ``not_started``,
-the solution gets full marks, every check catches at least one bad learner file
-from the cases folder (and every case gets what it expects), and every check has
-a hint. Each shortfall is one line saying what to do; exit 1 when there is any,
-2 for a usage error. The cases use the format of the kit's ``tests/cases``
-(see its README and ``docs/writing-suites.md``). It never imports torch.
-"""
+"""Instructors check their suites as the kit checks its own: ``python -m grader.dev check`` (after rustlings')."""
 
 from __future__ import annotations
 
