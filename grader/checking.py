@@ -39,6 +39,16 @@ def kind_of(value) -> str:
     return f"a {kind.__module__}.{kind.__name__}"
 
 
+def call_text(name: str, *args, show=repr, **kwargs) -> str:
+    """A call as a learner would write it: ``call_text("fit", "model", epochs=3)`` is ``fit(model, epochs=3)``.
+
+    Positional arguments are shown as they are given (text); keyword values through ``show``
+    (``repr`` by default, so that the learner can repeat the call exactly).
+    """
+    shown = [str(arg) for arg in args] + [f"{key}={show(value)}" for key, value in kwargs.items()]
+    return f"{name}({', '.join(shown)})"
+
+
 def expect_float(value, what: str) -> float:
     """``value`` if it is exactly a Python float; otherwise fail saying what it was.
 
@@ -141,6 +151,76 @@ def steps_note(steps: int, expected: int, what: str) -> str:
     return f"; the optimizer took {steps} step{'' if steps == 1 else 's'} in {what}, expected {expected}"
 
 
+def along(change: list, direction: list) -> bool:
+    """Whether ``change`` is a positive multiple of ``direction`` (as one or more steps, or backward passes, leave it)."""
+    import torch
+
+    if any(t is None for t in change):
+        return False
+    a = torch.cat([t.detach().cpu().double().flatten() for t in change])
+    b = torch.cat([t.detach().cpu().double().flatten() for t in direction])
+    if a.shape != b.shape or a.norm() == 0 or b.norm() == 0:
+        return False
+    scale = (a @ b) / (b @ b)
+    return bool(scale > 0) and bool((a - scale * b).norm() <= 1e-3 * a.norm())
+
+
+def trained(layer, start: list, gradient: list) -> bool:
+    """Whether a step backpropagated through ``layer``: it moved down ``gradient``, or its .grad holds it."""
+    moved = [before - parameter.detach() for before, parameter in zip(start, layer.parameters())]
+    return along(moved, gradient) or along([parameter.grad for parameter in layer.parameters()], gradient)
+
+
+def touched(layer, start: list) -> bool:
+    """Whether anything reached ``layer``: it moved from ``start``, or a gradient other than zero lies in its .grad."""
+    return largest_difference(start, parameters_of(layer)) > 0 or any(
+        parameter.grad is not None and bool(parameter.grad.ne(0).any()) for parameter in layer.parameters())
+
+
+# -- probes: models whose forward pass shows the state it ran in --------------------
+# A probe's record (``seen``) is written in the learner's process, so it only names a mistake;
+# a verdict rests on the outcome (the loss returned, the layer trained), which ``states_of_loss`` reads.
+
+STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
+
+
+def as_number(value) -> float | None:
+    """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""
+    import torch
+
+    if type(value) in (float, int):
+        number = float(value)
+    elif type(value) is torch.Tensor and value.numel() == 1:
+        number = value.detach().double().item()
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def states_of_loss(value, losses: dict) -> list:
+    """The states whose loss ``value`` is (none when it is no number, or another number).
+
+    ``losses`` maps each state to its loss, or to a list of candidate losses.
+    """
+    number = as_number(value)
+    if number is None:
+        return []
+    return [state for state, candidates in losses.items()
+            if any(abs(number - loss) <= 1e-4 * max(1.0, abs(loss))
+                   for loss in (candidates if isinstance(candidates, list) else [candidates]))]
+
+
+def forward_records(model, function: str, model_name: str = "the probe model") -> list:
+    """A probe's record of its forward passes (``model.seen``, pairs of flags) as it came back; fail if there is none."""
+    seen = getattr(model, "seen", None)
+    assert type(seen) is list and all(type(entry) is tuple and len(entry) == 2
+                                      and all(type(flag) is bool for flag in entry) for entry in seen), (
+        f"{function} replaced {model_name}'s record of its forward passes (model.seen) "
+        "with something else: leave the model's attributes alone")
+    assert seen, f"{function} never called the model (no forward pass)"
+    return seen
+
+
 # -- matplotlib: what learners labelled ----------------------------------------------
 
 
@@ -171,6 +251,23 @@ def describe_labels(labels, kinds: tuple[str, str] = ("artist", "artists")) -> s
     if unlabelled:
         found += f"; 1 {one} has no label=" if unlabelled == 1 else f"; {unlabelled} {several} have no label="
     return found
+
+
+def figure_from(learner, function: str, *args, monkeypatch):
+    """Call the learner's plotting ``function``; fail unless it returns a matplotlib Figure without showing it."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: shown.append(True))
+    monkeypatch.setattr(Figure, "show", lambda *args, **kwargs: shown.append(True))
+    figure = getattr(learner, function)(*args)
+    assert not shown, f"{function} called show(): return the Figure and let the caller decide"
+    assert isinstance(figure, Figure), f"{function} returned {kind_of(figure)}, not a matplotlib Figure"
+    return figure
+
+
+# -- models: which layers a forward pass ran through ---------------------------------
 
 
 def linear_calls(model, *inputs):
