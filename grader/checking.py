@@ -1,9 +1,10 @@
-"""Small helpers for writing checks: exact type checks and numbers a learner can read.
+"""Helpers shared by suites: exact type checks, numbers a learner can read, and what training did to a model.
 
 Suites import these at collection time, before the learner's file is imported,
 so the functions they use are bound before learner code could replace anything.
-Each helper raises ``AssertionError`` with a message written for the learner;
-the grader reports that message as the check's "what was observed".
+A helper that checks (``expect_*``, ``forward_records``, ``figure_from``) raises
+``AssertionError`` with a message written for the learner; the grader reports
+that message as the check's "what was observed". The others compute and fail nothing.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def expect_equal_tensors(observed, expected, what: str, tolerance: float = 1e-5)
 
 
 # -- training: what learner code did to a model's parameters ----------------------
-# Shared by the suites that grade training loops (03's train_step and fit, 07's train_epoch).
+# Shared by the suites that grade training loops (03's train_step and fit, 07's train_epoch, 09's binary_train_step).
 
 
 def parameters_of(model) -> list:
@@ -151,8 +152,14 @@ def steps_note(steps: int, expected: int, what: str) -> str:
     return f"; the optimizer took {steps} step{'' if steps == 1 else 's'} in {what}, expected {expected}"
 
 
+def expect_no_gradients(model, function: str) -> None:
+    """Fail if any of ``model``'s parameters has a ``.grad`` after ``function``: evaluating must not backpropagate."""
+    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
+    assert not with_grad, f"after {function} these parameters have a .grad: {', '.join(with_grad)}"
+
+
 def along(change: list, direction: list) -> bool:
-    """Whether ``change`` is a positive multiple of ``direction`` (as one or more steps, or backward passes, leave it)."""
+    """Whether ``change`` is a positive multiple of ``direction`` (as steps, or backward passes, leave it)."""
     import torch
 
     if any(t is None for t in change):
@@ -211,7 +218,7 @@ def states_of_loss(value, losses: dict) -> list:
 
 
 def forward_records(model, function: str, model_name: str = "the probe model") -> list:
-    """A probe's record of its forward passes (``model.seen``, pairs of flags) as it came back; fail if there is none."""
+    """A probe's record of its forward passes (``model.seen``, pairs of flags) as it came back; fails if none."""
     seen = getattr(model, "seen", None)
     assert type(seen) is list and all(type(entry) is tuple and len(entry) == 2
                                       and all(type(flag) is bool for flag in entry) for entry in seen), (
@@ -219,6 +226,44 @@ def forward_records(model, function: str, model_name: str = "the probe model") -
         "with something else: leave the model's attributes alone")
     assert seen, f"{function} never called the model (no forward pass)"
     return seen
+
+
+def expect_training_mode(model, function: str, in_training: bool, in_eval: bool, returned: list,
+                         record_changed: str, *, eval_mode: str, no_grad: str, nothing: str,
+                         first_only: bool = False) -> None:
+    """Fail unless a training step ran its forward passes in training mode with gradients tracked.
+
+    Evidence first: ``in_training`` and ``in_eval`` say whether the step trained the probe's layer of each mode
+    (``trained`` or ``touched``), ``returned`` lists the states whose loss it returned (``states_of_loss``). The
+    messages are ``eval_mode``, ``no_grad`` and ``nothing`` (no outcome shows either), each followed by
+    ``record_changed`` when the probe's own record claims training mode. Once the outcome shows training mode,
+    the record (its first forward pass only, with ``first_only``) names what else happened.
+    """
+    seen = getattr(model, "seen", None)
+    claimed = type(seen) is list and bool(seen) and all(
+        entry == (True, True) for entry in (seen[:1] if first_only else seen))
+    note = record_changed if claimed else ""
+    assert not (in_eval or (not in_training and any(not training for training, _ in returned))), eval_mode + note
+    if not in_training and returned != [(True, True)]:
+        assert returned != [(True, False)], no_grad + note
+        forward_records(model, function)
+        raise AssertionError(nothing + note)
+    seen = forward_records(model, function)[:1 if first_only else None]
+    assert all(training for training, _ in seen), eval_mode
+    assert all(grad_enabled for _, grad_enabled in seen), no_grad
+
+
+def expect_off(flag: str, shown: list, seen: list, wrong: str, unknown: str, record_changed: str) -> None:
+    """Fail unless an evaluation's outcome shows a forward pass with ``flag`` ("training" or "grad") off.
+
+    ``shown`` lists the states the outcome can come from (``states_of_loss``); ``seen`` is the probe's record
+    (``forward_records``), which only adds ``record_changed`` to ``wrong`` when it claims the flag was off.
+    ``unknown`` is the message when the outcome shows no state at all.
+    """
+    index = ("training", "grad").index(flag)
+    claimed = not any(entry[index] for entry in seen)
+    assert claimed and not any(state[index] for state in shown), wrong + (record_changed if claimed else "")
+    assert shown, unknown
 
 
 # -- matplotlib: what learners labelled ----------------------------------------------
