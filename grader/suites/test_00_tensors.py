@@ -42,7 +42,7 @@ def number_of(value, what: str) -> float:
 
 def expect_plain_tensor(value, what: str) -> torch.Tensor:
     """``value`` if it is exactly a ``torch.Tensor`` (or exactly an ``nn.Parameter``, also a fine answer)."""
-    assert not (type(value) is not torch.Tensor and type(value) is not nn.Parameter), (
+    assert type(value) is torch.Tensor or type(value) is nn.Parameter, (
         f"{what} returned {kind_of(value)}, not a torch.Tensor")
     return value
 
@@ -89,8 +89,7 @@ def test_make_tensor_float32(learner, seed):
                 if all(type(v) is int for v in values) else ""
             raise AssertionError(f"{what} has dtype {tensor.dtype}, expected torch.float32{advice}")
         assert list(tensor.shape) == [len(values)], (
-            f"{what} has shape {list(tensor.shape)}, expected [{len(values)}]: "
-            "one dimension, one entry per number")
+            f"{what} has shape {list(tensor.shape)}, expected [{len(values)}]: one dimension, one entry per number")
         expect_equal_tensors(tensor, torch.tensor(values, dtype=torch.float64), what, tolerance=1e-6)
 
 
@@ -222,8 +221,7 @@ def test_gradient_repeatable(learner, seed):
     for question, given in answers.items():
         assert not (max(given) - min(given) > TOLERANCE * max(1.0, abs(given[0]))), (
             f"asked {question} {len(given)} times, gradient returned {fmt_list(given)}; the same "
-            "question must get the same answer: gradients from earlier calls were added to the "
-            "new one")
+            "question must get the same answer: gradients from earlier calls were added to the new one")
 
 
 # -- manual_linear_gradients -----------------------------------------------------------
