@@ -16,8 +16,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from grader.checking import (call_text, describe_labels, expect_equal_tensors, expect_tensor, figure_from, fmt, fmt_list,
-                             kind_of)
+from grader.checking import (call_text, describe_labels, expect_equal_tensors, expect_tensor, figure_from, fmt,
+                             fmt_list, kind_of)
 
 TRAIN_LABEL, TEST_LABEL, PREDICTIONS_LABEL = "Training data", "Testing data", "Predictions"
 
@@ -137,8 +137,7 @@ def test_data_end_exclusive(learner):
         values = X.detach().reshape(-1).double().cpu()
         assert not (values.numel() and bool((values >= end - 1e-6).any())), (
             f"{call} gave X = {fmt_list(values.tolist())}, which includes the end value "
-            f"{fmt(end)}; torch.arange stops before end ({want.numel()} values, the last "
-            f"{fmt(want[-1])})")
+            f"{fmt(end)}; torch.arange stops before end ({want.numel()} values, the last {fmt(want[-1])})")
         assert values.numel() == want.numel(), (
             f"{call} gave {values.numel()} values of X, expected {want.numel()}: {fmt_list(want.tolist())}")
 
@@ -293,8 +292,7 @@ def test_split_keeps_pairs(learner, seed):
         for part_name, (X_part, y_part) in zip(("train", "val", "test"), parts):
             for x_value, y_value in zip(X_part.detach().cpu()[:, 0].tolist(), y_part.detach().cpu()[:, 0].tolist()):
                 assert x_value in target_of, (
-                    f"X_{part_name} from {shown} holds {fmt(x_value)}, which is not a row of "
-                    "the X that was passed in")
+                    f"X_{part_name} from {shown} holds {fmt(x_value)}, which is not a row of the X that was passed in")
                 assert x_value not in part_of, (
                     f"with {shown} the row x = {fmt(x_value)} is in X_{part_of[x_value]} and "
                     f"again in X_{part_name}: the parts must not overlap")
