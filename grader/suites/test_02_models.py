@@ -80,8 +80,7 @@ def the_linear_layer(model: nn.Module) -> nn.Linear:
     layer = getattr(model, "linear_layer", None)
     assert isinstance(layer, nn.Linear), f"{V2}().linear_layer is {describe(layer)}, expected an nn.Linear"
     assert layer.bias is not None, (
-        f"{V2}().linear_layer has no bias (was it made with bias=False?): "
-        "the line y = weight * x + bias needs one")
+        f"{V2}().linear_layer has no bias (was it made with bias=False?): the line y = weight * x + bias needs one")
     return layer
 
 
