@@ -13,8 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checking import (STATES, count_steps, describe_labels, expect_close, expect_float, figure_from, fmt,
-                             fmt_list, forward_records, kind_of, largest_difference, matching_outcome, parameters_of,
+from grader.checking import (STATES, call_text, count_steps, describe_labels, expect_close, expect_float,
+                             expect_no_gradients, expect_off, expect_training_mode, figure_from, fmt, fmt_list,
+                             forward_records, kind_of, largest_difference, matching_outcome, parameters_of,
                              states_of_loss, steps_note, trained)
 
 
@@ -248,25 +249,13 @@ def test_train_mode(learner, seed):
     in_training = trained(model.train_linear, start[True], gradient[True])
     in_eval = trained(model.eval_linear, start[False], gradient[False])
     returned = states_of_loss(result, losses)
-    seen = getattr(model, "seen", None)
-    claimed = type(seen) is list and bool(seen) and seen[0] == (True, True)
     # Evidence first: the layer the step trained, else (when .grad was cleared and nothing moved) the loss returned.
-    assert not (in_eval or (not in_training and any(not training for training, _ in returned))), (
-        "the model was in evaluation mode during the forward pass of train_step (it arrived in "
-        f"eval mode){RECORD_CHANGED if claimed else ''}")
-    if not in_training and returned != [(True, True)]:
-        assert returned != [(True, False)], (
-            "gradient tracking was off during the forward pass of train_step, so nothing can be "
-            f"learned{RECORD_CHANGED if claimed else ''}")
-        forward_records(model, "train_step")
-        raise AssertionError(
-            "nothing train_step left shows a forward pass in training mode with gradients tracked: neither the loss "
-            "it returned nor the parameters or their .grad afterwards come from one"
-            f"{RECORD_CHANGED if claimed else ''}")
-    # The outcome shows a training-mode forward pass; the record, if it disagrees, names what else happened.
-    training, grad_enabled = forward_records(model, "train_step")[0]
-    assert training, "the model was in evaluation mode during the forward pass of train_step (it arrived in eval mode)"
-    assert grad_enabled, "gradient tracking was off during the forward pass of train_step, so nothing can be learned"
+    expect_training_mode(
+        model, "train_step", in_training, in_eval, returned, RECORD_CHANGED, first_only=True,
+        eval_mode="the model was in evaluation mode during the forward pass of train_step (it arrived in eval mode)",
+        no_grad="gradient tracking was off during the forward pass of train_step, so nothing can be learned",
+        nothing="nothing train_step left shows a forward pass in training mode with gradients tracked: neither the "
+                "loss it returned nor the parameters or their .grad afterwards come from one")
 
 
 # -- test_step -----------------------------------------------------------------
@@ -287,6 +276,14 @@ def test_test_step_returns_loss(learner, seed):
     expect_close(value, expected, "the returned loss", advice="return loss_fn(model(X), y) for the data given")
 
 
+def run_test_step(learner, model: ModeProbe, X, y):
+    """Call test_step on the mode probe: what it returned, the states whose loss that is, and the probe's record."""
+    loss_fn = nn.L1Loss()
+    losses = state_losses(model, X, y, loss_fn)
+    result = learner.test_step(model, X, y, loss_fn)
+    return result, states_of_loss(result, losses), forward_records(model, "test_step")
+
+
 @pytest.mark.check(
     id="test_step_eval_mode",
     name="test_step runs the forward pass in evaluation mode",
@@ -297,19 +294,12 @@ def test_test_step_returns_loss(learner, seed):
 def test_test_step_eval_mode(learner, seed):
     model, X, y = random_problem(seed, probe=ModeProbe)
     model.train()
-    loss_fn = nn.L1Loss()
-    losses = state_losses(model, X, y, loss_fn)
-    result = learner.test_step(model, X, y, loss_fn)
-    returned, seen = states_of_loss(result, losses), forward_records(model, "test_step")
-    claimed = not any(training for training, _ in seen)
+    result, returned, seen = run_test_step(learner, model, X, y)
     # The returned loss tells the mode of the forward pass that made it; the record names the mistake.
-    assert claimed and not any(training for training, _ in returned), (
-        "the model was in training mode during the forward pass of test_step"
-        f"{RECORD_CHANGED if claimed else ''}")
-    assert returned, (
-        f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so the "
-        "mode of that forward pass cannot be told from it: return loss_fn(model(X), y) computed in evaluation "
-        "mode (see the check about test_step's loss)")
+    expect_off("training", returned, seen, "the model was in training mode during the forward pass of test_step",
+               f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so "
+               "the mode of that forward pass cannot be told from it: return loss_fn(model(X), y) computed in "
+               "evaluation mode (see the check about test_step's loss)", RECORD_CHANGED)
 
 
 @pytest.mark.check(
@@ -321,18 +311,12 @@ def test_test_step_eval_mode(learner, seed):
 )
 def test_test_step_no_grad(learner, seed):
     model, X, y = random_problem(seed, probe=ModeProbe)
-    loss_fn = nn.L1Loss()
-    losses = state_losses(model, X, y, loss_fn)
-    result = learner.test_step(model, X, y, loss_fn)
-    returned, seen = states_of_loss(result, losses), forward_records(model, "test_step")
-    claimed = not any(grad_enabled for _, grad_enabled in seen)
+    result, returned, seen = run_test_step(learner, model, X, y)
     # The returned loss tells whether its forward pass tracked gradients; the record names the mistake.
-    assert claimed and not any(grad_enabled for _, grad_enabled in returned), (
-        f"gradient tracking was on during the forward pass of test_step{RECORD_CHANGED if claimed else ''}")
-    assert returned, (
-        f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so "
-        "whether that forward pass tracked gradients cannot be told from it: return loss_fn(model(X), y) "
-        "computed without gradient tracking (see the check about test_step's loss)")
+    expect_off("grad", returned, seen, "gradient tracking was on during the forward pass of test_step",
+               f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so "
+               "whether that forward pass tracked gradients cannot be told from it: return loss_fn(model(X), y) "
+               "computed without gradient tracking (see the check about test_step's loss)", RECORD_CHANGED)
     assert torch.is_grad_enabled(), (
         "test_step turned gradient tracking off and left it off, so training after it learns nothing: "
         "turn it off only inside a `with` block (or a decorator)")
@@ -349,8 +333,7 @@ def test_test_step_changes_nothing(learner, seed):
     model, X, y = random_problem(seed)
     start = parameters_of(model)
     learner.test_step(model, X, y, nn.L1Loss())
-    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
-    assert not with_grad, f"after test_step these parameters have a .grad: {', '.join(with_grad)}"
+    expect_no_gradients(model, "test_step")
     assert largest_difference(start, parameters_of(model)) == 0, "test_step changed the model's parameters"
 
 
@@ -483,13 +466,12 @@ def test_fit_losses(learner, seed):
 def test_fit_rejects_bad_arguments(learner, seed):
     model, train, test = fit_problem(seed)
     for arguments in ({"epochs": 0}, {"epochs": -3}, {"epochs": 5, "eval_every": 0}, {"epochs": 5, "eval_every": -1}):
-        described = ", ".join(f"{key}={value}" for key, value in arguments.items())
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
         try:
             learner.fit(model, train, test, nn.MSELoss(), optimizer, **arguments)
         except ValueError:
             continue
-        raise AssertionError(f"fit({described}) returned instead of raising ValueError")
+        raise AssertionError(f"{call_text('fit', show=str, **arguments)} returned instead of raising ValueError")
 
 
 @pytest.mark.check(
