@@ -146,11 +146,9 @@ def is_path_of(result, expected: Path) -> bool:
 
 def expect_returned_path(result, expected: Path, who: str, given: str) -> None:
     assert isinstance(result, Path), (
-        f"given {given}, {who} returned {kind_of(result)}, not a pathlib.Path: "
-        "return Path(path) for the file it wrote")
+        f"given {given}, {who} returned {kind_of(result)}, not a pathlib.Path: return Path(path) for the file it wrote")
     assert is_path_of(result, expected), (
-        f"given {given}, {who} returned {os.fspath(result)!r}, "
-        f"not the path of the file it wrote ({expected.name})")
+        f"given {given}, {who} returned {os.fspath(result)!r}, not the path of the file it wrote ({expected.name})")
 
 
 def names(keys, limit: int = 4) -> str:
@@ -162,16 +160,13 @@ def names(keys, limit: int = 4) -> str:
 def expect_state_dict(saved, expected: dict, what: str) -> None:
     """Fail unless ``saved`` maps exactly the names of ``expected`` to equal tensors."""
     assert isinstance(saved, dict), (
-        f"{what} holds {kind_of(saved)}, not a state dict (a dict from names to tensors): "
-        "save model.state_dict()")
+        f"{what} holds {kind_of(saved)}, not a state dict (a dict from names to tensors): save model.state_dict()")
     missing, extra = set(expected) - set(saved), set(saved) - set(expected)
     assert not missing, (
         f"{what} has no entry for {names(missing)}"
         + (f" (it holds {names(map(repr, extra))})" if extra else "")
         + ": model.state_dict() holds every parameter and buffer, by name")
-    assert not extra, (
-        f"{what} holds {names(extra)}, which the model does not have: "
-        "save model.state_dict() as it is")
+    assert not extra, f"{what} holds {names(extra)}, which the model does not have: save model.state_dict() as it is"
     for name, want in expected.items():
         value = saved[name]
         assert isinstance(value, torch.Tensor), f"in {what}, {name} is {kind_of(value)}, not a tensor"
