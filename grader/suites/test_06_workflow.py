@@ -220,8 +220,7 @@ class Report:
     def optimizer(self) -> dict:
         """The one optimizer that trained the model; fail with a message if there was none or several."""
         assert self.optimizers, (
-            "no optimizer step was seen: train with torch.optim.SGD and call "
-            "optimizer.step() once per epoch")
+            "no optimizer step was seen: train with torch.optim.SGD and call optimizer.step() once per epoch")
         assert len(self.optimizers) <= 1, (
             f"{len(self.optimizers)} different optimizers took steps; "
             "build one torch.optim.SGD for the model and train with it")
@@ -344,10 +343,10 @@ def expect_summary(result, *keys: str) -> dict:
             raise AssertionError(f"run_workflow()[{key!r}] is {kind_of(value)}, not a Python float{advice}")
         assert not math.isnan(value) and not math.isinf(value), (
             f"run_workflow()[{key!r}] is {value}: the computation went wrong somewhere")
-    assert not ("model_path" in keys and not isinstance(result["model_path"], pathlib.Path)), (
+    assert "model_path" not in keys or isinstance(result["model_path"], pathlib.Path), (
         f"run_workflow()['model_path'] is {kind_of(result['model_path'])}, "
         "not a pathlib.Path (wrap it: pathlib.Path(path))")
-    assert not ("device" in keys and type(result["device"]) is not str), (
+    assert "device" not in keys or type(result["device"]) is str, (
         f"run_workflow()['device'] is {kind_of(result['device'])}, not a str "
         "(str(device) gives 'cpu', 'cuda' or 'mps')")
     return result
@@ -817,8 +816,7 @@ def load_state_dict_file(path) -> dict:
         raise AssertionError(f"torch.load(weights_only=True) cannot read the saved file ({type(exc).__name__}): "
                              "save model.state_dict(), not the model itself") from None
     assert isinstance(state, dict) and all(isinstance(value, torch.Tensor) for value in state.values()), (
-        f"the saved file holds {kind_of(state)}, not a state dict of tensors: "
-        "save model.state_dict()")
+        f"the saved file holds {kind_of(state)}, not a state dict of tensors: save model.state_dict()")
     return state
 
 
@@ -861,8 +859,7 @@ def expect_reloaded(recorder: Report, result, device: torch.device) -> None:
         predictions = model(X_test.to(parameters[0].device if parameters else device))
     expected = w * X_test + b
     assert type(predictions) is torch.Tensor and predictions.shape == expected.shape, (
-        f"the reloaded model returned {kind_of(predictions)} for 10 test inputs, "
-        "expected a tensor of shape [10, 1]")
+        f"the reloaded model returned {kind_of(predictions)} for 10 test inputs, expected a tensor of shape [10, 1]")
     difference = (predictions.detach().cpu().float() - expected).abs().max().item()
     assert difference <= 1e-6, (
         f"the reloaded model's predictions differ from the trained model's by up to {fmt(difference)}")
@@ -884,8 +881,7 @@ def files_under(folder: pathlib.Path) -> list[pathlib.Path]:
     points=2,
     hint=["Create the folder first (`mkdir(parents=True, exist_ok=True)`) and save inside it, not in the "
           "current directory.",
-          "`torch.save(model.state_dict(), path)` with `path` inside `out_dir`; return that path as a "
-          "`pathlib.Path`."],
+          "`torch.save(model.state_dict(), path)` with `path` inside `out_dir`; return that path as a `pathlib.Path`."],
 )
 def test_workflow_saves_state_dict(learner, tmp_path, monkeypatch):
     out_dir = tmp_path / "results" / "run 1"  # two levels that do not exist yet, given as a str
