@@ -26,9 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.checking import (STATES, along, count_steps, expect_close, expect_float, expect_tensor, fmt, fmt_list,
-                             forward_records, kind_of, largest_difference, linear_calls, matching_outcome,
-                             parameters_of, states_of_loss, steps_note, touched)
+from grader.checking import (STATES, along, count_steps, expect_close, expect_float, expect_tensor,
+                             expect_training_mode, fmt, fmt_list, kind_of, largest_difference, linear_calls,
+                             matching_outcome, parameters_of, states_of_loss, steps_note, touched)
 
 # Every tensor here is tiny, so extra threads only cost: on a busy machine, cross_entropy's
 # parallel loops made one training check take seconds instead of tens of milliseconds.
@@ -539,7 +539,7 @@ def test_loader_batches(learner, seed):
     for epoch in (1, 2):
         batches = one_epoch(loader)
         sizes = [len(X_batch) for X_batch, _ in batches]
-        assert not (epoch == 2 and not sizes), (
+        assert epoch != 2 or sizes, (
             "the second pass over the loader gave no batches: return a DataLoader, "
             "which can be iterated once per epoch, not a generator")
         assert sizes == expected, (
@@ -761,8 +761,7 @@ def test_train_epoch_mean_loss(learner, seed):
                          "train_epoch")
     assert not (largest_difference(start, parameters_of(model)) > 0), (
         "with lr=0 train_epoch still changed the parameters, so the logits each batch met cannot "
-        "be worked out and the loss returned cannot be checked: update the model only through "
-        "optimizer.step()")
+        "be worked out and the loss returned cannot be checked: update the model only through optimizer.step()")
     mistake = mean_loss_mistake(value, outputs, batches)
     assert not mistake, f"{mistake} (in an epoch with lr=0)"
 
@@ -828,27 +827,13 @@ def test_train_epoch_train_mode(learner, seed):
     in_training = any(along([p.grad for p in model.train_head.parameters()], gradient) for gradient in gradients)
     in_eval = touched(model.eval_head, start)
     returned = states_of_loss(result, losses)
-    seen = getattr(model, "seen", None)
-    claimed = type(seen) is list and bool(seen) and all(entry == (True, True) for entry in seen)
     # Evidence first: the head the backward passes reached, else (when .grad was cleared) the loss returned.
-    assert not (in_eval or (not in_training and any(not training for training, _ in returned))), (
-        "the model was in evaluation mode during train_epoch's forward passes (it arrived in eval "
-        f"mode){RECORD_CHANGED if claimed else ''}")
-    if not in_training and returned != [(True, True)]:
-        assert returned != [(True, False)], (
-            "gradient tracking was off during train_epoch's forward passes, so nothing can be "
-            f"learned{RECORD_CHANGED if claimed else ''}")
-        forward_records(model, "train_epoch")
-        raise AssertionError(
-            "nothing train_epoch left shows forward passes in training mode: neither the loss it returned nor the "
-            "gradients in .grad afterwards come from the batches' forward passes with gradient tracking on"
-            f"{RECORD_CHANGED if claimed else ''}")
-    # The outcome shows training-mode forward passes; the record, if it disagrees, names what else happened.
-    seen = forward_records(model, "train_epoch")
-    assert all(training for training, _ in seen), \
-        "the model was in evaluation mode during train_epoch's forward passes (it arrived in eval mode)"
-    assert all(grad for _, grad in seen), \
-        "gradient tracking was off during train_epoch's forward passes, so nothing can be learned"
+    expect_training_mode(
+        model, "train_epoch", in_training, in_eval, returned, RECORD_CHANGED,
+        eval_mode="the model was in evaluation mode during train_epoch's forward passes (it arrived in eval mode)",
+        no_grad="gradient tracking was off during train_epoch's forward passes, so nothing can be learned",
+        nothing="nothing train_epoch left shows forward passes in training mode: neither the loss it returned nor "
+                "the gradients in .grad afterwards come from the batches' forward passes with gradient tracking on")
 
 
 @pytest.mark.check(
@@ -997,11 +982,9 @@ def test_metrics_classes(learner, seed):
             f"class {int(classes[5])} appears nowhere and is left out: expected {fmt(expected[key])}")
         assert not (abs(value - over_targets[key]) <= 1e-5), (
             f"the {key} was {fmt(value)}, averaged only over the classes in targets; class "
-            f"{int(only_predicted)} is predicted but never true and counts too: expected "
-            f"{fmt(expected[key])}")
+            f"{int(only_predicted)} is predicted but never true and counts too: expected {fmt(expected[key])}")
         assert not (abs(value - over_predicted[key]) <= 1e-5), (
             f"the {key} was {fmt(value)}, averaged only over the predicted classes; class "
-            f"{int(only_true)} is true but never predicted and counts too: expected "
-            f"{fmt(expected[key])}")
+            f"{int(only_true)} is true but never predicted and counts too: expected {fmt(expected[key])}")
         expect_close(value, expected[key], f"the macro {key}",
                      advice="average over the classes in targets or predictions, a 0/0 counting as 0")
