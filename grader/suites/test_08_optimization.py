@@ -35,7 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.checking import count_steps, expect_equal_tensors, expect_float, fmt, fmt_list, in_learner_process, kind_of
+from grader.checking import (call_text, count_steps, expect_equal_tensors, expect_float, fmt, fmt_list,
+                             in_learner_process, kind_of)
 
 # Every tensor here is tiny, so extra threads only cost time on a busy machine.
 torch.set_num_threads(1)
@@ -209,8 +210,7 @@ def test_momentum_in_place(learner, seed):
         # How it changes is momentum_matches_sgd's business; here only that the tensor itself changed.
         assert bool(original.any()), (
             f"after one step velocities[{index}] still holds zeros: assigning to the loop "
-            "variable (v = momentum * v + g) makes a new tensor and leaves the list unchanged; "
-            "update v in place")
+            "variable (v = momentum * v + g) makes a new tensor and leaves the list unchanged; update v in place")
 
 
 @pytest.mark.check(
@@ -230,8 +230,7 @@ def test_momentum_skips_missing_grad(learner, seed):
     # Judged against the learner's own earlier values, so that only skipping counts here.
     (first_params, first_velocities), (second_params, second_velocities) = snapshots[0], snapshots[1]
     assert not differs(first_params[1], start[1]), (
-        "parameter 1 moved in a step where its gradient was None; torch's SGD leaves such a "
-        "parameter exactly as it is")
+        "parameter 1 moved in a step where its gradient was None; torch's SGD leaves such a parameter exactly as it is")
     assert not bool(first_velocities[1].any()), (
         "the velocity of parameter 1 changed in a step where its gradient was None; leave it alone")
     for params, velocities in snapshots[2:]:
@@ -339,7 +338,7 @@ def test_groups_by_dimension(learner, seed):
         found = where.get(id(parameter), [])
         assert found, f"{describe(name, parameter)} is in neither group; every trainable parameter belongs in one"
         assert len(found) == 1, f"{describe(name, parameter)} appears {len(found)} times in the groups; once only"
-        assert not (parameter.ndim >= 2 and found[0] != 0), (
+        assert parameter.ndim < 2 or found[0] == 0, (
             f"{describe(name, parameter)} has {parameter.ndim} dimensions but is in the group "
             "without decay; weights with 2 or more dimensions are the ones to decay")
         if parameter.ndim < 2 and found[0] != 1:
@@ -361,7 +360,7 @@ def test_groups_skip_frozen(learner, seed):
     names = names_by_id(model)
     for index, group in enumerate(groups):
         for parameter in group["params"]:
-            assert not (id(parameter) in names and not parameter.requires_grad), (
+            assert id(parameter) not in names or parameter.requires_grad, (
                 f"{describe(names[id(parameter)], parameter)} is frozen (requires_grad=False) "
                 f"but is in group {index}; leave frozen parameters out of both groups")
 
@@ -1059,8 +1058,7 @@ def test_fit_early_stopping(learner, seed):
                              f"(best epoch {best_epoch(plan[:stop])}, then {patience} without a strictly lower loss)")
     observed = [float(value) for value in history["val_loss"]]
     assert not any(abs(a - b) > 1e-6 for a, b in zip(observed, plan)), (
-        f"history[\"val_loss\"] is {fmt_list(observed, 12)}; the validation losses were "
-        f"{fmt_list(plan[:stop], 12)}")
+        f"history[\"val_loss\"] is {fmt_list(observed, 12)}; the validation losses were {fmt_list(plan[:stop], 12)}")
     # Without patience nothing stops early, however long the loss has not improved.
     history = run_scripted(learner, plan, len(plan)).history
     assert len(history["epoch"]) == len(plan), (
@@ -1165,8 +1163,7 @@ def test_fit_checkpoint(learner, seed, tmp_path, monkeypatch):
     saved = checkpoint["optimizer_state_dict"]
     assert isinstance(saved, dict) and set(saved) == set(optimizer.state_dict()), (
         f"checkpoint[\"optimizer_state_dict\"] is not the optimizer's state dict (keys "
-        f"{sorted(map(str, saved)) if isinstance(saved, dict) else kind_of(saved)}); save "
-        "optimizer.state_dict()")
+        f"{sorted(map(str, saved)) if isinstance(saved, dict) else kind_of(saved)}); save optimizer.state_dict()")
     written = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
     assert not written, f"files appeared in the working folder: {written}; write only to checkpoint_path"
     # Without a checkpoint_path, no file at all.
@@ -1186,7 +1183,7 @@ def test_fit_bad_arguments(learner, seed):
     for epochs, options in ((0, {}), (-2, {}), (3, {"patience": 0}), (3, {"patience": -1})):
         model = Scripted([5.0, 4.0, 3.0])
         train, val = scripted_loaders()
-        shown = f"fit_with_validation(..., epochs={epochs}" + "".join(f", {k}={v}" for k, v in options.items()) + ")"
+        shown = call_text("fit_with_validation", "...", show=str, epochs=epochs, **options)
         try:
             learner.fit_with_validation(model, train, val, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=1.0),
                                         epochs, **options)
