@@ -27,8 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.checking import (STATES, count_steps, expect_close, expect_float, expect_tensor, fmt, forward_records,
-                             kind_of, largest_difference, linear_calls, parameters_of, states_of_loss, touched, trained)
+from grader.checking import (STATES, call_text, count_steps, expect_close, expect_float, expect_no_gradients,
+                             expect_off, expect_tensor, expect_training_mode, fmt, forward_records, kind_of,
+                             largest_difference, linear_calls, parameters_of, states_of_loss, touched, trained)
 
 # Every tensor here is tiny, so extra threads only cost (as in the suite of exercise 07).
 torch.set_num_threads(1)
@@ -74,8 +75,7 @@ def test_circles_shapes(learner, seed):
     name="make_circles labels n_samples // 2 points 0.0 and the rest 1.0",
     points=1,
     hint=["The labels are the numbers 0.0 and 1.0 only: the outer circle is class 0, the inner one class 1.",
-          "With an odd n_samples the outer circle gets n_samples // 2 points and the inner one the rest "
-          "(one more)."],
+          "With an odd n_samples the outer circle gets n_samples // 2 points and the inner one the rest (one more)."],
 )
 def test_circles_labels(learner, seed):
     generator = torch.Generator().manual_seed(seed)
@@ -208,7 +208,7 @@ def test_circles_rejects(learner, seed):
            {"n_samples": 20, "factor": 1.0}, {"n_samples": 20, "factor": 1.5}, {"n_samples": 20, "factor": 0.0},
            {"n_samples": 20, "factor": -0.5}]
     for arguments in bad:
-        shown = "make_circles(" + ", ".join(f"{key}={value}" for key, value in arguments.items()) + ")"
+        shown = call_text("make_circles", show=str, **arguments)
         try:
             learner.make_circles(**arguments)
         except ValueError:
@@ -666,27 +666,15 @@ def test_train_step_train_mode(learner, seed):
     in_training = trained(model.train_head, start[True], gradient)
     in_eval = touched(model.eval_head, start[False])
     returned = states_of_loss(result, losses)
-    seen = getattr(model, "seen", None)
-    claimed = type(seen) is list and bool(seen) and all(entry == (True, True) for entry in seen)
     # Evidence first: the head the step trained, else (when .grad was cleared and nothing moved) the loss returned.
-    assert not (in_eval or (not in_training and any(not training for training, _ in returned))), (
-        "the model was in evaluation mode during binary_train_step's forward pass (it arrived "
-        f"in evaluation mode){RECORD_CHANGED if claimed else ''}")
-    if not in_training and returned != [(True, True)]:
-        assert returned != [(True, False)], (
-            "gradient tracking was off during binary_train_step's forward pass, so nothing can "
-            f"be learned{RECORD_CHANGED if claimed else ''}")
-        forward_records(model, "binary_train_step")
-        raise AssertionError(
-            "nothing binary_train_step left shows a forward pass in training mode: neither the loss it returned nor "
-            "the parameters (or their .grad) afterwards come from this batch's forward pass with gradient tracking "
-            f"on{RECORD_CHANGED if claimed else ''}")
-    # The outcome shows a training-mode forward pass; the record, if it disagrees, names what else happened.
-    seen = forward_records(model, "binary_train_step")
-    assert all(training for training, _ in seen), \
-        "the model was in evaluation mode during binary_train_step's forward pass (it arrived in evaluation mode)"
-    assert all(grad for _, grad in seen), \
-        "gradient tracking was off during binary_train_step's forward pass, so nothing can be learned"
+    expect_training_mode(
+        model, "binary_train_step", in_training, in_eval, returned, RECORD_CHANGED,
+        eval_mode="the model was in evaluation mode during binary_train_step's forward pass (it arrived in "
+                  "evaluation mode)",
+        no_grad="gradient tracking was off during binary_train_step's forward pass, so nothing can be learned",
+        nothing="nothing binary_train_step left shows a forward pass in training mode: neither the loss it returned "
+                "nor the parameters (or their .grad) afterwards come from this batch's forward pass with gradient "
+                "tracking on")
 
 
 # -- predict_proba ------------------------------------------------------------------------
@@ -717,8 +705,7 @@ def test_predict_proba_values(learner, seed):
         expect_tensor(result, what)
         assert not (n == 1 and result.dim() == 0), (
             f"{what} has shape []: the model already gives one logit per row, shape [1] here, "
-            "and a squeeze removed the batch dimension; return the sigmoid of the logits "
-            "without reshaping it")
+            "and a squeeze removed the batch dimension; return the sigmoid of the logits without reshaping it")
         expect_tensor(result, what, shape=(n,), dtype=torch.float32)
         result = result.detach().cpu()
         if torch.allclose(result, expected, atol=1e-6):
@@ -727,13 +714,20 @@ def test_predict_proba_values(learner, seed):
         assert not torch.allclose(result, logits, atol=1e-4), (
             f"{what} holds the logits themselves; apply torch.sigmoid to them")
         assert not torch.equal(result, (expected >= 0.5).float()), (
-            f"{what} holds labels 0 and 1; return the probabilities themselves (thresholding "
-            "is binary_metrics' job)")
+            f"{what} holds labels 0 and 1; return the probabilities themselves (thresholding is binary_metrics' job)")
         assert not (n > 1 and abs(result.double().sum().item() - 1) < 1e-4), (
             f"{what} adds up to 1 over the batch: that is a softmax across the rows; with one "
             "logit per row the probability of class 1 is torch.sigmoid of that logit")
         expect_close(float((result - expected).abs().max()), 0.0,
                      f"the largest difference from sigmoid(logits) in {what}", tolerance=1e-6)
+
+
+def run_predict_proba(learner, model: StateProbe, X):
+    """Call predict_proba on the state probe: what it returned, the states whose row order that follows, the record."""
+    logits = state_logits(model, X)
+    result = learner.predict_proba(model, X)
+    shown = [state for state, value in logits.items() if follows(result, value)]
+    return result, shown, forward_records(model, "predict_proba")
 
 
 @pytest.mark.check(
@@ -746,18 +740,14 @@ def test_predict_proba_values(learner, seed):
 def test_predict_proba_eval_mode(learner, seed):
     model, X, _ = state_problem(seed)
     model.train()
-    logits = state_logits(model, X)
-    result = learner.predict_proba(model, X)
     # The order of the rows in the result tells the state of the forward pass it came from; the record names it.
-    shown = [state for state, value in logits.items() if follows(result, value)]
-    claimed = not any(training for training, _ in forward_records(model, "predict_proba"))
-    assert claimed and not any(training for training, _ in shown), (
-        "the model was in training mode during predict_proba's forward pass (where dropout drops "
-        f"at random): call model.eval() first{RECORD_CHANGED if claimed else ''}")
-    assert shown, (
-        "predict_proba's result does not rise with the model's logits for X, so the mode of the forward pass it "
-        "came from cannot be told from it: return torch.sigmoid(model(X)) computed in evaluation mode, one "
-        "probability per row (see the check about predict_proba's values)")
+    _, shown, seen = run_predict_proba(learner, model, X)
+    expect_off("training", shown, seen,
+               "the model was in training mode during predict_proba's forward pass (where dropout drops at random): "
+               "call model.eval() first",
+               "predict_proba's result does not rise with the model's logits for X, so the mode of the forward pass "
+               "it came from cannot be told from it: return torch.sigmoid(model(X)) computed in evaluation mode, one "
+               "probability per row (see the check about predict_proba's values)", RECORD_CHANGED)
 
 
 @pytest.mark.check(
@@ -769,24 +759,20 @@ def test_predict_proba_eval_mode(learner, seed):
 )
 def test_predict_proba_no_grad(learner, seed):
     model, X, _ = state_problem(seed)
-    logits = state_logits(model, X)
-    result = learner.predict_proba(model, X)
     # The order of the rows in the result tells the state of the forward pass it came from; the record names it.
-    shown = [state for state, value in logits.items() if follows(result, value)]
-    claimed = not any(grad for _, grad in forward_records(model, "predict_proba"))
-    assert claimed and not any(grad for _, grad in shown), (
-        "gradient tracking was on during predict_proba's forward pass: run it inside "
-        f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED if claimed else ''}")
-    assert shown, (
-        "predict_proba's result does not rise with the model's logits for X, so whether the forward pass it came "
-        "from tracked gradients cannot be told from it: return torch.sigmoid(model(X)) computed without "
-        "gradient tracking, one probability per row (see the check about predict_proba's values)")
+    result, shown, seen = run_predict_proba(learner, model, X)
+    expect_off("grad", shown, seen,
+               "gradient tracking was on during predict_proba's forward pass: run it inside "
+               "torch.inference_mode() or torch.no_grad()",
+               "predict_proba's result does not rise with the model's logits for X, so whether the forward pass it "
+               "came from tracked gradients cannot be told from it: return torch.sigmoid(model(X)) computed without "
+               "gradient tracking, one probability per row (see the check about predict_proba's values)",
+               RECORD_CHANGED)
     if type(result) is torch.Tensor:  # what else it may be is predict_proba_values' business
         assert not result.requires_grad and result.grad_fn is None, \
             ("predict_proba's result carries autograd history (requires_grad=True): compute it with gradient "
              "tracking off")
-    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
-    assert not with_grad, f"after predict_proba these parameters have a .grad: {', '.join(with_grad)}"
+    expect_no_gradients(model, "predict_proba")
 
 
 @pytest.mark.check(
@@ -835,8 +821,7 @@ def learner_metrics(learner, probabilities, targets, *threshold) -> dict[str, fl
     for key in KEYS:
         value = result[key]
         assert not (type(value) is float and math.isnan(value)), (
-            f"{key} was nan: a 0/0 (nothing predicted positive, or nothing truly positive) "
-            "counts as 0")
+            f"{key} was nan: a 0/0 (nothing predicted positive, or nothing truly positive) counts as 0")
         expect_float(value, f"binary_metrics[{key!r}]")
     return result
 
@@ -907,14 +892,12 @@ def test_metrics_precision_recall(learner, seed):
         if abs(value - wanted) <= 1e-6:
             continue
         assert not (abs(value - 100 * wanted) < 1e-3), (
-            f"the {key} was {fmt(value)}, a percentage; return a fraction between 0 and 1 "
-            f"({fmt(wanted)})")
+            f"the {key} was {fmt(value)}, a percentage; return a fraction between 0 and 1 ({fmt(wanted)})")
         assert not (abs(value - expected[other]) <= 1e-6), (
             f"the {key} was {fmt(value)}, which is the {other}: precision divides the true "
             "positives by the rows predicted positive, recall by the rows truly positive")
         assert not (abs(value - negative[key]) <= 1e-6), (
-            f"the {key} was {fmt(value)}, the {key} of class 0; give it for the positive "
-            f"class, label 1: {fmt(wanted)}")
+            f"the {key} was {fmt(value)}, the {key} of class 0; give it for the positive class, label 1: {fmt(wanted)}")
         assert not (abs(value - (negative[key] + wanted) / 2) <= 1e-6), (
             f"the {key} was {fmt(value)}, the mean over both classes (a macro average); give "
             f"it for the positive class only: {fmt(wanted)}")
@@ -936,8 +919,7 @@ def test_metrics_f1(learner, seed):
         return
     arithmetic = (expected["precision"] + expected["recall"]) / 2
     assert not (abs(value - arithmetic) <= 1e-6), (
-        f"f1 was {fmt(value)}, the plain average of precision and recall; F1 is their harmonic "
-        f"mean, {fmt(wanted)}")
+        f"f1 was {fmt(value)}, the plain average of precision and recall; F1 is their harmonic mean, {fmt(wanted)}")
     assert not (abs(value - 100 * wanted) < 1e-3), (
         f"f1 was {fmt(value)}, a percentage; return a fraction between 0 and 1 ({fmt(wanted)})")
     expect_close(value, wanted, "f1", advice="2 * precision * recall / (precision + recall)")
@@ -978,8 +960,7 @@ def test_metrics_threshold(learner, seed):
             "negative: a probability at the threshold is predicted positive (>=, not >)")
         at_half = as_decided(probabilities >= 0.5)
         assert not (threshold != 0.5 and same_metrics(result, learner_metrics(learner, at_half, targets))), (
-            f"with {called} the metrics are those of a threshold of 0.5: use the threshold "
-            "argument")
+            f"with {called} the metrics are those of a threshold of 0.5: use the threshold argument")
         raise AssertionError(f"with {called} the metrics differ from those of the predictions "
                              f"probability >= {threshold}")
 
