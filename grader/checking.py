@@ -1,9 +1,10 @@
-"""Small helpers for writing checks: exact type checks and numbers a learner can read.
+"""Helpers shared by suites: exact type checks, numbers a learner can read, and what training did to a model.
 
 Suites import these at collection time, before the learner's file is imported,
 so the functions they use are bound before learner code could replace anything.
-Each helper raises ``AssertionError`` with a message written for the learner;
-the grader reports that message as the check's "what was observed".
+A helper that checks (``expect_*``, ``forward_records``, ``figure_from``) raises
+``AssertionError`` with a message written for the learner; the grader reports
+that message as the check's "what was observed". The others compute and fail nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ def kind_of(value) -> str:
     if kind.__module__ in ("builtins",):
         return f"a {kind.__name__}" if kind is not type(None) else "None"
     return f"a {kind.__module__}.{kind.__name__}"
+
+
+def call_text(name: str, *args, show=repr, **kwargs) -> str:
+    """A call as a learner would write it: ``call_text("fit", "model", epochs=3)`` is ``fit(model, epochs=3)``.
+
+    Positional arguments are shown as they are given (text); keyword values through ``show``
+    (``repr`` by default, so that the learner can repeat the call exactly).
+    """
+    shown = [str(arg) for arg in args] + [f"{key}={show(value)}" for key, value in kwargs.items()]
+    return f"{name}({', '.join(shown)})"
 
 
 def expect_float(value, what: str) -> float:
@@ -97,7 +108,7 @@ def expect_equal_tensors(observed, expected, what: str, tolerance: float = 1e-5)
 
 
 # -- training: what learner code did to a model's parameters ----------------------
-# Shared by the suites that grade training loops (03's train_step and fit, 07's train_epoch).
+# Shared by the suites that grade training loops (03's train_step and fit, 07's train_epoch, 09's binary_train_step).
 
 
 def parameters_of(model) -> list:
@@ -141,6 +152,120 @@ def steps_note(steps: int, expected: int, what: str) -> str:
     return f"; the optimizer took {steps} step{'' if steps == 1 else 's'} in {what}, expected {expected}"
 
 
+def expect_no_gradients(model, function: str) -> None:
+    """Fail if any of ``model``'s parameters has a ``.grad`` after ``function``: evaluating must not backpropagate."""
+    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
+    assert not with_grad, f"after {function} these parameters have a .grad: {', '.join(with_grad)}"
+
+
+def along(change: list, direction: list) -> bool:
+    """Whether ``change`` is a positive multiple of ``direction`` (as steps, or backward passes, leave it)."""
+    import torch
+
+    if any(t is None for t in change):
+        return False
+    a = torch.cat([t.detach().cpu().double().flatten() for t in change])
+    b = torch.cat([t.detach().cpu().double().flatten() for t in direction])
+    if a.shape != b.shape or a.norm() == 0 or b.norm() == 0:
+        return False
+    scale = (a @ b) / (b @ b)
+    return bool(scale > 0) and bool((a - scale * b).norm() <= 1e-3 * a.norm())
+
+
+def trained(layer, start: list, gradient: list) -> bool:
+    """Whether a step backpropagated through ``layer``: it moved down ``gradient``, or its .grad holds it."""
+    moved = [before - parameter.detach() for before, parameter in zip(start, layer.parameters())]
+    return along(moved, gradient) or along([parameter.grad for parameter in layer.parameters()], gradient)
+
+
+def touched(layer, start: list) -> bool:
+    """Whether anything reached ``layer``: it moved from ``start``, or a gradient other than zero lies in its .grad."""
+    return largest_difference(start, parameters_of(layer)) > 0 or any(
+        parameter.grad is not None and bool(parameter.grad.ne(0).any()) for parameter in layer.parameters())
+
+
+# -- probes: models whose forward pass shows the state it ran in --------------------
+# A probe's record (``seen``) is written in the learner's process, so it only names a mistake;
+# a verdict rests on the outcome (the loss returned, the layer trained), which ``states_of_loss`` reads.
+
+STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
+
+
+def as_number(value) -> float | None:
+    """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""
+    import torch
+
+    if type(value) in (float, int):
+        number = float(value)
+    elif type(value) is torch.Tensor and value.numel() == 1:
+        number = value.detach().double().item()
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def states_of_loss(value, losses: dict) -> list:
+    """The states whose loss ``value`` is (none when it is no number, or another number).
+
+    ``losses`` maps each state to its loss, or to a list of candidate losses.
+    """
+    number = as_number(value)
+    if number is None:
+        return []
+    return [state for state, candidates in losses.items()
+            if any(abs(number - loss) <= 1e-4 * max(1.0, abs(loss))
+                   for loss in (candidates if isinstance(candidates, list) else [candidates]))]
+
+
+def forward_records(model, function: str, model_name: str = "the probe model") -> list:
+    """A probe's record of its forward passes (``model.seen``, pairs of flags) as it came back; fails if none."""
+    seen = getattr(model, "seen", None)
+    assert type(seen) is list and all(type(entry) is tuple and len(entry) == 2
+                                      and all(type(flag) is bool for flag in entry) for entry in seen), (
+        f"{function} replaced {model_name}'s record of its forward passes (model.seen) "
+        "with something else: leave the model's attributes alone")
+    assert seen, f"{function} never called the model (no forward pass)"
+    return seen
+
+
+def expect_training_mode(model, function: str, in_training: bool, in_eval: bool, returned: list,
+                         record_changed: str, *, eval_mode: str, no_grad: str, nothing: str,
+                         first_only: bool = False) -> None:
+    """Fail unless a training step ran its forward passes in training mode with gradients tracked.
+
+    Evidence first: ``in_training`` and ``in_eval`` say whether the step trained the probe's layer of each mode
+    (``trained`` or ``touched``), ``returned`` lists the states whose loss it returned (``states_of_loss``). The
+    messages are ``eval_mode``, ``no_grad`` and ``nothing`` (no outcome shows either), each followed by
+    ``record_changed`` when the probe's own record claims training mode. Once the outcome shows training mode,
+    the record (its first forward pass only, with ``first_only``) names what else happened.
+    """
+    seen = getattr(model, "seen", None)
+    claimed = type(seen) is list and bool(seen) and all(
+        entry == (True, True) for entry in (seen[:1] if first_only else seen))
+    note = record_changed if claimed else ""
+    assert not (in_eval or (not in_training and any(not training for training, _ in returned))), eval_mode + note
+    if not in_training and returned != [(True, True)]:
+        assert returned != [(True, False)], no_grad + note
+        forward_records(model, function)
+        raise AssertionError(nothing + note)
+    seen = forward_records(model, function)[:1 if first_only else None]
+    assert all(training for training, _ in seen), eval_mode
+    assert all(grad_enabled for _, grad_enabled in seen), no_grad
+
+
+def expect_off(flag: str, shown: list, seen: list, wrong: str, unknown: str, record_changed: str) -> None:
+    """Fail unless an evaluation's outcome shows a forward pass with ``flag`` ("training" or "grad") off.
+
+    ``shown`` lists the states the outcome can come from (``states_of_loss``); ``seen`` is the probe's record
+    (``forward_records``), which only adds ``record_changed`` to ``wrong`` when it claims the flag was off.
+    ``unknown`` is the message when the outcome shows no state at all.
+    """
+    index = ("training", "grad").index(flag)
+    claimed = not any(entry[index] for entry in seen)
+    assert claimed and not any(state[index] for state in shown), wrong + (record_changed if claimed else "")
+    assert shown, unknown
+
+
 # -- matplotlib: what learners labelled ----------------------------------------------
 
 
@@ -171,6 +296,23 @@ def describe_labels(labels, kinds: tuple[str, str] = ("artist", "artists")) -> s
     if unlabelled:
         found += f"; 1 {one} has no label=" if unlabelled == 1 else f"; {unlabelled} {several} have no label="
     return found
+
+
+def figure_from(learner, function: str, *args, monkeypatch):
+    """Call the learner's plotting ``function``; fail unless it returns a matplotlib Figure without showing it."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: shown.append(True))
+    monkeypatch.setattr(Figure, "show", lambda *args, **kwargs: shown.append(True))
+    figure = getattr(learner, function)(*args)
+    assert not shown, f"{function} called show(): return the Figure and let the caller decide"
+    assert isinstance(figure, Figure), f"{function} returned {kind_of(figure)}, not a matplotlib Figure"
+    return figure
+
+
+# -- models: which layers a forward pass ran through ---------------------------------
 
 
 def linear_calls(model, *inputs):

@@ -19,7 +19,7 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checking import expect_close, expect_equal_tensors, expect_float, fmt, fmt_list, kind_of
+from grader.checking import call_text, expect_close, expect_equal_tensors, expect_float, fmt, fmt_list, kind_of
 
 TOLERANCE = 1e-4  # relative (absolute below 1): float32 autograd is far closer than this
 
@@ -42,8 +42,8 @@ def number_of(value, what: str) -> float:
 
 def expect_plain_tensor(value, what: str) -> torch.Tensor:
     """``value`` if it is exactly a ``torch.Tensor`` (or exactly an ``nn.Parameter``, also a fine answer)."""
-    if type(value) is not torch.Tensor and type(value) is not nn.Parameter:
-        raise AssertionError(f"{what} returned {kind_of(value)}, not a torch.Tensor")
+    assert type(value) is torch.Tensor or type(value) is nn.Parameter, (
+        f"{what} returned {kind_of(value)}, not a torch.Tensor")
     return value
 
 
@@ -56,18 +56,14 @@ def expect_near(observed: float, expected: float, what: str) -> None:
     """Like ``expect_close`` with ``TOLERANCE``, but a near miss is shown with enough digits to see it."""
     if abs(observed - expected) <= TOLERANCE * max(1.0, abs(expected)):
         return
-    if abs(observed - expected) < 1e-2 * max(1.0, abs(expected)):
-        raise AssertionError(f"{what} was {observed:.7g}, expected {expected:.7g}: close, but autograd gives the "
-                             "derivative to float32 precision and this is further off than that (an estimate from "
-                             "a small step h is not exact enough)")
+    assert not (abs(observed - expected) < 1e-2 * max(1.0, abs(expected))), (
+        f"{what} was {observed:.7g}, expected {expected:.7g}: close, but autograd gives the "
+        "derivative to float32 precision and this is further off than that (an estimate from "
+        "a small step h is not exact enough)")
     raise AssertionError(f"{what} was {fmt(observed)}, expected {fmt(expected)}")
 
 
 # -- make_tensor -------------------------------------------------------------------
-
-
-def described(values: list) -> str:
-    return f"make_tensor({fmt_list(values, limit=4)})"
 
 
 @pytest.mark.check(
@@ -86,15 +82,14 @@ def test_make_tensor_float32(learner, seed):
     calls = [(values, {}) for values in (floats, ints, mixed, [floats[2]])]
     calls.append((floats[3:], {"requires_grad": True}))  # the dtype does not depend on requires_grad
     for values, options in calls:
-        what = described(values)[:-1] + "".join(f", {key}={value}" for key, value in options.items()) + ")"
+        what = call_text("make_tensor", fmt_list(values, limit=4), show=str, **options)
         tensor = expect_plain_tensor(learner.make_tensor(list(values), **options), what)
         if tensor.dtype != torch.float32:
             advice = " (a list of ints makes an integer tensor unless you ask for float32)" \
                 if all(type(v) is int for v in values) else ""
             raise AssertionError(f"{what} has dtype {tensor.dtype}, expected torch.float32{advice}")
-        if list(tensor.shape) != [len(values)]:
-            raise AssertionError(f"{what} has shape {list(tensor.shape)}, expected [{len(values)}]: "
-                                 "one dimension, one entry per number")
+        assert list(tensor.shape) == [len(values)], (
+            f"{what} has shape {list(tensor.shape)}, expected [{len(values)}]: one dimension, one entry per number")
         expect_equal_tensors(tensor, torch.tensor(values, dtype=torch.float64), what, tolerance=1e-6)
 
 
@@ -111,27 +106,26 @@ def test_make_tensor_requires_grad(learner, seed):
     generator = torch.Generator().manual_seed(seed)
     floats = random_floats(generator, 5, -10, 10)
     ints = torch.randint(-50, 50, (4,), generator=generator).tolist()
-    for call, tensor in ((f"{described(floats)}", learner.make_tensor(list(floats))),
-                         (f"{described(floats)[:-1]}, requires_grad=False)",
+    for call, tensor in ((call_text("make_tensor", fmt_list(floats, limit=4)), learner.make_tensor(list(floats))),
+                         (call_text("make_tensor", fmt_list(floats, limit=4), requires_grad=False),
                           learner.make_tensor(list(floats), requires_grad=False))):
         tensor = expect_plain_tensor(tensor, call)
-        if tensor.requires_grad:
-            raise AssertionError(f"{call} gave a tensor with requires_grad=True; expected False "
-                                 "(tracking gradients is only for tensors that ask for it)")
+        assert not tensor.requires_grad, (
+            f"{call} gave a tensor with requires_grad=True; expected False "
+            "(tracking gradients is only for tensors that ask for it)")
     for values in (floats, ints):
-        call = f"{described(values)[:-1]}, requires_grad=True)"
+        call = call_text("make_tensor", fmt_list(values, limit=4), requires_grad=True)
         tensor = expect_plain_tensor(learner.make_tensor(list(values), requires_grad=True), call)
-        if not tensor.requires_grad:
-            raise AssertionError(f"{call} gave a tensor with requires_grad=False; expected True")
+        assert tensor.requires_grad, f"{call} gave a tensor with requires_grad=False; expected True"
         # Behaviour, not spelling: gradients of a loss must arrive in this very tensor's .grad.
         weights = torch.rand(len(values), generator=generator) + 0.5
         (tensor * weights).sum().backward()
         with warnings.catch_warnings():  # reading .grad of a non-leaf warns; the message below says more
             warnings.simplefilter("ignore")
             grad = tensor.grad
-        if grad is None:
-            raise AssertionError(f"after backward() the tensor from {call} still had no .grad: it is not a leaf "
-                                 "of the graph (it was made from another tensor that tracks gradients)")
+        assert grad is not None, (
+            f"after backward() the tensor from {call} still had no .grad: it is not a leaf "
+            "of the graph (it was made from another tensor that tracks gradients)")
         expect_equal_tensors(grad, weights, f"the .grad of the tensor from {call}", tolerance=1e-6)
 
 
@@ -225,10 +219,9 @@ def test_gradient_repeatable(learner, seed):
     for question in asked:
         answers[question].append(number_of(learner.gradient(*questions[question]), question))
     for question, given in answers.items():
-        if max(given) - min(given) > TOLERANCE * max(1.0, abs(given[0])):
-            raise AssertionError(f"asked {question} {len(given)} times, gradient returned {fmt_list(given)}; the same "
-                                 "question must get the same answer: gradients from earlier calls were added to the "
-                                 "new one")
+        assert not (max(given) - min(given) > TOLERANCE * max(1.0, abs(given[0]))), (
+            f"asked {question} {len(given)} times, gradient returned {fmt_list(given)}; the same "
+            "question must get the same answer: gradients from earlier calls were added to the new one")
 
 
 # -- manual_linear_gradients -----------------------------------------------------------
@@ -265,10 +258,10 @@ def close(a: float, b: float) -> bool:
 def test_linear_gradients_types(learner, seed):
     w, b, x, y = linear_problem(torch.Generator().manual_seed(seed), 20)
     result = learner.manual_linear_gradients(w, b, x, y)
-    if not isinstance(result, tuple):
-        raise AssertionError(f"manual_linear_gradients returned {kind_of(result)}, expected a tuple (dL/dw, dL/db)")
-    if len(result) != 2:
-        raise AssertionError(f"manual_linear_gradients returned a tuple of {len(result)} values, expected 2: (dL/dw, dL/db)")
+    assert isinstance(result, tuple), (
+        f"manual_linear_gradients returned {kind_of(result)}, expected a tuple (dL/dw, dL/db)")
+    assert len(result) == 2, (
+        f"manual_linear_gradients returned a tuple of {len(result)} values, expected 2: (dL/dw, dL/db)")
     expect_float(result[0], "manual_linear_gradients (its first value, dL/dw)")
     expect_float(result[1], "manual_linear_gradients (its second value, dL/db)")
 
@@ -291,23 +284,23 @@ def test_linear_gradients_values(learner, seed):
     for w, b, x, y in problems:
         expected = true_gradients(w, b, x, y)  # before the call, in case the data is changed in place
         result = learner.manual_linear_gradients(w, b, x, y)
-        if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise AssertionError(f"manual_linear_gradients returned {kind_of(result)}, expected two values (dL/dw, dL/db)")
+        assert isinstance(result, (tuple, list)) and len(result) == 2, (
+            f"manual_linear_gradients returned {kind_of(result)}, expected two values (dL/dw, dL/db)")
         answers.append((number_of(result[0], "manual_linear_gradients (its first value)"),
                         number_of(result[1], "manual_linear_gradients (its second value)"), expected))
     (dw_1, db_1, _), (dw_2, db_2, (want_dw, want_db)) = answers[:2]
-    if not (close(dw_1, dw_2) and close(db_1, db_2)):
-        raise AssertionError(f"asked the same question twice in a row, manual_linear_gradients returned "
-                             f"({fmt(dw_1)}, {fmt(db_1)}) and then ({fmt(dw_2)}, {fmt(db_2)}), expected "
-                             f"({fmt(want_dw)}, {fmt(want_db)}) both times: gradients of earlier calls were added in")
+    assert close(dw_1, dw_2) and close(db_1, db_2), (
+        f"asked the same question twice in a row, manual_linear_gradients returned "
+        f"({fmt(dw_1)}, {fmt(db_1)}) and then ({fmt(dw_2)}, {fmt(db_2)}), expected "
+        f"({fmt(want_dw)}, {fmt(want_db)}) both times: gradients of earlier calls were added in")
     for (w, b, x, _), (dw, db, (want_dw, want_db)) in zip(problems, answers):
         where = f"with w={fmt(w)}, b={fmt(b)} and x, y of shape {list(x.shape)}"
-        if not close(dw, want_dw) and close(dw, want_db) and close(db, want_dw):
-            raise AssertionError(f"{where} the two gradients came back swapped: got ({fmt(dw)}, {fmt(db)}), "
-                                 f"expected (dL/dw, dL/db) = ({fmt(want_dw)}, {fmt(want_db)})")
+        assert not (not close(dw, want_dw) and close(dw, want_db) and close(db, want_dw)), (
+            f"{where} the two gradients came back swapped: got ({fmt(dw)}, {fmt(db)}), "
+            f"expected (dL/dw, dL/db) = ({fmt(want_dw)}, {fmt(want_db)})")
         elements = x.numel()
-        if not close(dw, want_dw) and close(dw, elements * want_dw) and close(db, elements * want_db):
-            raise AssertionError(f"{where} the gradients were {elements} times too large, one time per data point: "
-                                 "the loss must be the mean of the squared errors, not their sum")
+        assert not (not close(dw, want_dw) and close(dw, elements * want_dw) and close(db, elements * want_db)), (
+            f"{where} the gradients were {elements} times too large, one time per data point: "
+            "the loss must be the mean of the squared errors, not their sum")
         expect_close(dw, want_dw, f"{where}, dL/dw", tolerance=TOLERANCE)
         expect_close(db, want_db, f"{where}, dL/db", tolerance=TOLERANCE)

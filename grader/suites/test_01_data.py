@@ -11,13 +11,13 @@ may be scatters or marker-only lines, made with ``plt.subplots`` or
 for the lesson's data do not pass.
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
 
-from grader.checking import describe_labels, expect_equal_tensors, expect_tensor, fmt, fmt_list, kind_of
+from grader.checking import (call_text, describe_labels, expect_equal_tensors, expect_tensor, figure_from, fmt,
+                             fmt_list, kind_of)
 
 TRAIN_LABEL, TEST_LABEL, PREDICTIONS_LABEL = "Training data", "Testing data", "Predictions"
 
@@ -25,14 +25,6 @@ TRAIN_LABEL, TEST_LABEL, PREDICTIONS_LABEL = "Training data", "Testing data", "P
 def draw(generator: torch.Generator, low: float, high: float, decimals: int = 2) -> float:
     """A random number in [low, high), rounded so that messages stay readable."""
     return round(low + (high - low) * torch.rand(1, generator=generator).item(), decimals)
-
-
-def described(name: str, arguments: dict) -> str:
-    """``make_linear_data(weight=0.5, start=-1.0)``: a call as a learner would write it.
-
-    The arguments are shown exactly (they are rounded when drawn), so the learner can repeat the call.
-    """
-    return f"{name}({', '.join(f'{key}={value!r}' for key, value in arguments.items())})"
 
 
 def unique_data(seed: int, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,10 +61,10 @@ def linear_arguments(seed: int) -> dict:
 
 def call_make(learner, arguments: dict) -> tuple[str, torch.Tensor, torch.Tensor]:
     """Call make_linear_data; return how the call reads and the two tensors, checked to be tensors."""
-    call = described("make_linear_data", arguments)
+    call = call_text("make_linear_data", **arguments)
     result = learner.make_linear_data(**arguments)
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise AssertionError(f"{call} returned {kind_of(result)}; return the pair (X, y)")
+    assert isinstance(result, (tuple, list)) and len(result) == 2, (
+        f"{call} returned {kind_of(result)}; return the pair (X, y)")
     X, y = result
     expect_tensor(X, f"the X returned by {call}")
     expect_tensor(y, f"the y returned by {call}")
@@ -98,11 +90,11 @@ def test_data_shape(learner, seed):
     for arguments in ({}, linear_arguments(seed)):
         call, X, y = call_make(learner, arguments)
         for name, tensor in (("X", X), ("y", y)):
-            if tensor.dim() != 2 or tensor.shape[1] != 1:
-                raise AssertionError(f"the {name} returned by {call} has shape {list(tensor.shape)}, expected "
-                                     f"[N, 1]: a column with one row per sample")
-            if tensor.dtype != torch.float32:
-                raise AssertionError(f"the {name} returned by {call} has dtype {tensor.dtype}, expected torch.float32")
+            assert tensor.dim() == 2 and tensor.shape[1] == 1, (
+                f"the {name} returned by {call} has shape {list(tensor.shape)}, expected "
+                f"[N, 1]: a column with one row per sample")
+            assert tensor.dtype == torch.float32, (
+                f"the {name} returned by {call} has dtype {tensor.dtype}, expected torch.float32")
         assert y.shape == X.shape, f"{call} returned X of shape {list(X.shape)} but y of shape {list(y.shape)}"
 
 
@@ -120,9 +112,9 @@ def test_data_values(learner, seed):
         call, X, y = call_make(learner, arguments)
         want_X, want_y = reference_data(arguments)
         for name, observed in (("X", X), ("y", y)):
-            if observed.numel() != want_X.numel():
-                raise AssertionError(f"{call} returned {observed.numel()} values of {name}, expected {want_X.numel()}: "
-                                     f"torch.arange(start, end, step) makes {want_X.numel()}")
+            assert observed.numel() == want_X.numel(), (
+                f"{call} returned {observed.numel()} values of {name}, expected {want_X.numel()}: "
+                f"torch.arange(start, end, step) makes {want_X.numel()}")
         expect_equal_tensors(X.reshape(-1), want_X, f"the X returned by {call}")
         try:
             expect_equal_tensors(y.reshape(-1), want_y, f"the y returned by {call}")
@@ -143,10 +135,9 @@ def test_data_end_exclusive(learner):
         call, X, _ = call_make(learner, arguments)
         want, _ = reference_data(arguments)
         values = X.detach().reshape(-1).double().cpu()
-        if values.numel() and bool((values >= end - 1e-6).any()):
-            raise AssertionError(f"{call} gave X = {fmt_list(values.tolist())}, which includes the end value "
-                                 f"{fmt(end)}; torch.arange stops before end ({want.numel()} values, the last "
-                                 f"{fmt(want[-1])})")
+        assert not (values.numel() and bool((values >= end - 1e-6).any())), (
+            f"{call} gave X = {fmt_list(values.tolist())}, which includes the end value "
+            f"{fmt(end)}; torch.arange stops before end ({want.numel()} values, the last {fmt(want[-1])})")
         assert values.numel() == want.numel(), (
             f"{call} gave {values.numel()} values of X, expected {want.numel()}: {fmt_list(want.tolist())}")
 
@@ -156,9 +147,7 @@ def test_data_end_exclusive(learner):
 
 def shown_split(arguments: dict) -> str:
     """``train_val_test_split(X, y, shuffle=True, seed=3)``: a call as a learner would write it."""
-    if not arguments:
-        return "train_val_test_split(X, y)"
-    return f"train_val_test_split(X, y, {described('', arguments)[1:-1]})"
+    return call_text("train_val_test_split", "X", "y", **arguments)
 
 
 def call_split(learner, X, y, **arguments) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -166,23 +155,23 @@ def call_split(learner, X, y, **arguments) -> list[tuple[torch.Tensor, torch.Ten
     result = learner.train_val_test_split(X, y, **arguments)
     call = shown_split(arguments)
     expected = "((X_train, y_train), (X_val, y_val), (X_test, y_test))"
-    if not isinstance(result, (tuple, list)) or len(result) != 3:
-        raise AssertionError(f"{call} returned {kind_of(result)}; return three pairs {expected}")
+    assert isinstance(result, (tuple, list)) and len(result) == 3, (
+        f"{call} returned {kind_of(result)}; return three pairs {expected}")
     parts = []
     for part_name, part in zip(("train", "val", "test"), result):
-        if not isinstance(part, (tuple, list)) or len(part) != 2:
-            raise AssertionError(f"the {part_name} part returned by {call} is {kind_of(part)}; "
-                                 f"expected a pair (X_{part_name}, y_{part_name}), as in {expected}")
+        assert isinstance(part, (tuple, list)) and len(part) == 2, (
+            f"the {part_name} part returned by {call} is {kind_of(part)}; "
+            f"expected a pair (X_{part_name}, y_{part_name}), as in {expected}")
         X_part, y_part = part
         expect_tensor(X_part, f"X_{part_name} returned by {call}")
         expect_tensor(y_part, f"y_{part_name} returned by {call}")
-        if len(X_part) != len(y_part):
-            raise AssertionError(f"{call} returned X_{part_name} with {len(X_part)} rows but y_{part_name} with "
-                                 f"{len(y_part)}: each part needs the targets of its inputs")
-        if X_part.shape[1:] != X.shape[1:] or y_part.shape[1:] != y.shape[1:]:
-            raise AssertionError(f"{call} returned X_{part_name} of shape {list(X_part.shape)} and y_{part_name} of "
-                                 f"shape {list(y_part.shape)}; the parts should keep the columns of X and y "
-                                 f"({list(X.shape)} and {list(y.shape)} here), and only take some of the rows")
+        assert len(X_part) == len(y_part), (
+            f"{call} returned X_{part_name} with {len(X_part)} rows but y_{part_name} with "
+            f"{len(y_part)}: each part needs the targets of its inputs")
+        assert X_part.shape[1:] == X.shape[1:] and y_part.shape[1:] == y.shape[1:], (
+            f"{call} returned X_{part_name} of shape {list(X_part.shape)} and y_{part_name} of "
+            f"shape {list(y_part.shape)}; the parts should keep the columns of X and y "
+            f"({list(X.shape)} and {list(y.shape)} here), and only take some of the rows")
         parts.append((X_part, y_part))
     return parts
 
@@ -247,9 +236,9 @@ def test_split_sequential(learner, seed):
         parts = call_split(learner, X.clone(), y.clone(), **arguments)
         for name, which, original in (("X", 0, X), ("y", 1, y)):
             joined = in_order(parts, which)
-            if len(joined) != len(original):
-                raise AssertionError(f"the three parts of {shown_split(arguments)} hold {len(joined)} rows of {name} "
-                                     f"together; the data had {len(original)}")
+            assert len(joined) == len(original), (
+                f"the three parts of {shown_split(arguments)} hold {len(joined)} rows of {name} "
+                f"together; the data had {len(original)}")
             if not torch.equal(joined, original):
                 first = int((joined != original).any(dim=1).nonzero()[0])
                 raise AssertionError(
@@ -296,24 +285,22 @@ def test_split_keeps_pairs(learner, seed):
                       {"train_frac": 0.6, "val_frac": 0.2, "shuffle": True, "seed": None}, {}):
         parts = call_split(learner, X, y, **arguments)
         shown = shown_split(arguments)
-        if not (torch.equal(X, X_before) and torch.equal(y, y_before)):
-            raise AssertionError(f"{shown} changed the X or y that was passed in: reorder a copy "
-                                 "(indexing with a permutation makes one), never the caller's data")
+        assert torch.equal(X, X_before) and torch.equal(y, y_before), (
+            f"{shown} changed the X or y that was passed in: reorder a copy "
+            "(indexing with a permutation makes one), never the caller's data")
         part_of: dict[float, str] = {}
         for part_name, (X_part, y_part) in zip(("train", "val", "test"), parts):
             for x_value, y_value in zip(X_part.detach().cpu()[:, 0].tolist(), y_part.detach().cpu()[:, 0].tolist()):
-                if x_value not in target_of:
-                    raise AssertionError(f"X_{part_name} from {shown} holds {fmt(x_value)}, which is not a row of "
-                                         "the X that was passed in")
-                if x_value in part_of:
-                    raise AssertionError(f"with {shown} the row x = {fmt(x_value)} is in X_{part_of[x_value]} and "
-                                         f"again in X_{part_name}: the parts must not overlap")
+                assert x_value in target_of, (
+                    f"X_{part_name} from {shown} holds {fmt(x_value)}, which is not a row of the X that was passed in")
+                assert x_value not in part_of, (
+                    f"with {shown} the row x = {fmt(x_value)} is in X_{part_of[x_value]} and "
+                    f"again in X_{part_name}: the parts must not overlap")
                 part_of[x_value] = part_name
-                if y_value != target_of[x_value]:
-                    raise AssertionError(
-                        f"with {shown} X_{part_name} has x = {fmt(x_value)} next to y = {fmt(y_value)}, but in the data "
-                        f"x = {fmt(x_value)} goes with y = {fmt(target_of[x_value])}: X and y were not reordered "
-                        "the same way")
+                assert y_value == target_of[x_value], (
+                    f"with {shown} X_{part_name} has x = {fmt(x_value)} next to y = {fmt(y_value)}, but in the data "
+                    f"x = {fmt(x_value)} goes with y = {fmt(target_of[x_value])}: X and y were not reordered "
+                    "the same way")
         assert len(part_of) == n, (
             f"the three parts of {shown} hold {len(part_of)} of the {n} rows: every row must land in exactly one part")
 
@@ -334,9 +321,9 @@ def test_split_seeded(learner, seed):
     torch.rand(17)
     again = call_split(learner, X.clone(), y.clone(), shuffle=True, seed=split_seed)
     for which, name in ((0, "X"), (1, "y")):
-        if not torch.equal(in_order(first, which), in_order(again, which)):
-            raise AssertionError(f"two calls with shuffle=True, seed={split_seed} split the rows of {name} "
-                                 "differently: the same seed must give the same split")
+        assert torch.equal(in_order(first, which), in_order(again, which)), (
+            f"two calls with shuffle=True, seed={split_seed} split the rows of {name} "
+            "differently: the same seed must give the same split")
     for other_seed in (split_seed + 1, split_seed + 7):
         other = call_split(learner, X.clone(), y.clone(), shuffle=True, seed=other_seed)
         assert not torch.equal(in_order(first, 0), in_order(other, 0)), (
@@ -388,21 +375,6 @@ def plot_data(seed: int, device=None, with_history: bool = False):
     return (X_train, y_train), (X_test, y_test), predictions
 
 
-def make_plot(learner, monkeypatch, train, test, predictions=None) -> Figure:
-    """Call plot_predictions (with predictions only when given); fail unless it returns a Figure it did not show."""
-    shown = []
-    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: shown.append(True))
-    monkeypatch.setattr(Figure, "show", lambda *args, **kwargs: shown.append(True))
-    if predictions is None:
-        figure = learner.plot_predictions(train, test)
-    else:
-        figure = learner.plot_predictions(train, test, predictions)
-    assert not shown, "plot_predictions called show(): return the Figure and let the caller decide"
-    if not isinstance(figure, Figure):
-        raise AssertionError(f"plot_predictions returned {kind_of(figure)}, not a matplotlib Figure")
-    return figure
-
-
 def only_axes(figure: Figure):
     axes = figure.get_axes()
     assert len(axes) == 1, f"the Figure has {len(axes)} Axes, expected one that shows everything together"
@@ -417,9 +389,9 @@ def points_labelled(axes, label: str) -> np.ndarray:
             found.append(np.asarray(collection.get_offsets(), dtype=float).reshape(-1, 2))
     for line in axes.get_lines():
         if line.get_label() == label:
-            if line.get_marker() in (None, "None", "none", "", " "):
-                raise AssertionError(f"{label!r} is drawn as a line without markers; draw the points themselves, "
-                                     "as a scatter (or a line with a marker and no line style)")
+            assert line.get_marker() not in (None, "None", "none", "", " "), (
+                f"{label!r} is drawn as a line without markers; draw the points themselves, "
+                "as a scatter (or a line with a marker and no line style)")
             x = np.asarray(line.get_xdata(orig=False), dtype=float).reshape(-1)
             y = np.asarray(line.get_ydata(orig=False), dtype=float).reshape(-1)
             found.append(np.column_stack([x, y]))
@@ -448,10 +420,10 @@ def expect_points(axes, label: str, want: str, known: dict[str, np.ndarray]) -> 
     if same_points(drawn, expected):
         return
     for other, points in known.items():
-        if other != want and same_points(drawn, points):
-            raise AssertionError(f"the points labelled {label!r} are {other}; expected {want}")
-    if len(drawn) != len(expected):
-        raise AssertionError(f"{len(drawn)} points are labelled {label!r}; expected the {len(expected)} points of {want}")
+        assert not (other != want and same_points(drawn, points)), (
+            f"the points labelled {label!r} are {other}; expected {want}")
+    assert len(drawn) == len(expected), (
+        f"{len(drawn)} points are labelled {label!r}; expected the {len(expected)} points of {want}")
     raise AssertionError(f"the points labelled {label!r} are not {want}: draw each input against its own target")
 
 
@@ -490,7 +462,7 @@ def known_points(train, test, predictions) -> dict[str, np.ndarray]:
 )
 def test_plot_figure(learner, seed, monkeypatch):
     train, test, _ = plot_data(seed)
-    only_axes(make_plot(learner, monkeypatch, train, test))
+    only_axes(figure_from(learner, "plot_predictions", train, test, monkeypatch=monkeypatch))
 
 
 @pytest.mark.check(
@@ -504,7 +476,7 @@ def test_plot_figure(learner, seed, monkeypatch):
 )
 def test_plot_data(learner, seed, monkeypatch):
     train, test, predictions = plot_data(seed)
-    figure = make_plot(learner, monkeypatch, train, test)
+    figure = figure_from(learner, "plot_predictions", train, test, monkeypatch=monkeypatch)
     axes = only_axes(figure)
     known = known_points(train, test, predictions)
     expect_points(axes, TRAIN_LABEL, "the training data (X_train, y_train)", known)
@@ -527,7 +499,7 @@ def test_plot_data(learner, seed, monkeypatch):
 )
 def test_plot_with_predictions(learner, seed, monkeypatch):
     train, test, predictions = plot_data(seed)
-    figure = make_plot(learner, monkeypatch, train, test, predictions)
+    figure = figure_from(learner, "plot_predictions", train, test, predictions, monkeypatch=monkeypatch)
     axes = only_axes(figure)
     known = known_points(train, test, predictions)
     expect_points(axes, PREDICTIONS_LABEL, "the predictions at the test inputs (X_test, predictions)", known)
@@ -544,7 +516,7 @@ def test_plot_with_predictions(learner, seed, monkeypatch):
 )
 def test_plot_any_tensor(learner, seed, device, monkeypatch):
     train, test, predictions = plot_data(seed, device=device, with_history=True)
-    figure = make_plot(learner, monkeypatch, train, test, predictions)
+    figure = figure_from(learner, "plot_predictions", train, test, predictions, monkeypatch=monkeypatch)
     axes = only_axes(figure)
     known = known_points(train, test, predictions)
     expect_points(axes, TRAIN_LABEL, "the training data (X_train, y_train)", known)

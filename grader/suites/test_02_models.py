@@ -36,8 +36,7 @@ def describe(value) -> str:
 def member(learner, name: str):
     """The learner's class or function called ``name``, or a failure that says it is missing."""
     value = getattr(learner, name, None)
-    if value is None:
-        raise AssertionError(f"the exercise file defines no `{name}` (check the spelling of its name)")
+    assert value is not None, f"the exercise file defines no `{name}` (check the spelling of its name)"
     return value
 
 
@@ -50,41 +49,38 @@ def new_model(learner, class_name: str) -> nn.Module:
 
 def expect_module(model, class_name: str) -> None:
     """Fail unless ``model`` (made by ``class_name()``) is an ``nn.Module``."""
-    if not isinstance(model, nn.Module):
-        raise AssertionError(f"{class_name}() gave {describe(model)}, which is not an nn.Module: "
-                             f"the class must start `class {class_name}(nn.Module):`")
+    assert isinstance(model, nn.Module), (
+        f"{class_name}() gave {describe(model)}, which is not an nn.Module: "
+        f"the class must start `class {class_name}(nn.Module):`")
 
 
 def expect_forward(model: nn.Module, class_name: str) -> None:
     """Fail unless the model's class defines its own ``forward``."""
-    if type(model).forward is nn.Module.forward:
-        raise AssertionError(f"{class_name} has no method called forward, so the model cannot be called: "
-                             "define `def forward(self, x):` inside the class (check its spelling and indentation)")
+    assert type(model).forward is not nn.Module.forward, (
+        f"{class_name} has no method called forward, so the model cannot be called: "
+        "define `def forward(self, x):` inside the class (check its spelling and indentation)")
 
 
 def expect_output(value, what: str) -> torch.Tensor:
     """``value`` if it is exactly a ``torch.Tensor``; a missing ``return`` gets its own advice."""
-    if value is None:
-        raise AssertionError(f"{what} gave None: does forward end with `return ...`?")
+    assert value is not None, f"{what} gave None: does forward end with `return ...`?"
     return expect_tensor(value, what)
 
 
 def tensor_attribute(model: nn.Module, name: str) -> torch.Tensor:
     """``model.<name>``: an ``nn.Parameter`` (or, wrongly, a plain tensor), or a failure naming what it is."""
     value = getattr(model, name, None)
-    if type(value) not in (nn.Parameter, torch.Tensor):
-        raise AssertionError(f"{V1}().{name} is {describe(value)}, expected an nn.Parameter holding one number")
+    assert type(value) in (nn.Parameter, torch.Tensor), (
+        f"{V1}().{name} is {describe(value)}, expected an nn.Parameter holding one number")
     return value
 
 
 def the_linear_layer(model: nn.Module) -> nn.Linear:
     """``model.linear_layer``, which must be an ``nn.Linear`` with a bias."""
     layer = getattr(model, "linear_layer", None)
-    if not isinstance(layer, nn.Linear):
-        raise AssertionError(f"{V2}().linear_layer is {describe(layer)}, expected an nn.Linear")
-    if layer.bias is None:
-        raise AssertionError(f"{V2}().linear_layer has no bias (was it made with bias=False?): "
-                             "the line y = weight * x + bias needs one")
+    assert isinstance(layer, nn.Linear), f"{V2}().linear_layer is {describe(layer)}, expected an nn.Linear"
+    assert layer.bias is not None, (
+        f"{V2}().linear_layer has no bias (was it made with bias=False?): the line y = weight * x + bias needs one")
     return layer
 
 
@@ -123,8 +119,7 @@ def line_model(learner, class_name: str, generator: torch.Generator, device: tor
 def first_number(model: nn.Module, name: str) -> float:
     """The one number that ``model.<name>`` holds."""
     tensor = tensor_attribute(model, name)
-    if tensor.numel() != 1:
-        raise AssertionError(f"{V1}().{name} holds {tensor.numel()} numbers, expected one (torch.randn(1))")
+    assert tensor.numel() == 1, f"{V1}().{name} holds {tensor.numel()} numbers, expected one (torch.randn(1))"
     return float(tensor.detach().reshape(-1)[0].item())
 
 
@@ -151,20 +146,19 @@ def test_model_parameters(learner):
             verb = "is a plain tensor" if len(plain) == 1 else "are plain tensors"
             raise AssertionError(f"{which} {verb}, not nn.Parameter, so the model does not know it has "
                                  f"{'it' if len(plain) == 1 else 'them'}: wrap each tensor in nn.Parameter(...)")
-        if sorted(names) == ["bias", "weights"]:
-            raise AssertionError("the parameters come in the order bias, weights; create self.weights first, then self.bias")
+        assert sorted(names) != ["bias", "weights"], (
+            "the parameters come in the order bias, weights; create self.weights first, then self.bias")
         shown = ", ".join(names) if names else "none"
         raise AssertionError(f"the model's parameters are named: {shown}; expected exactly weights and bias")
     for name, parameter in named:
-        if type(parameter) is not nn.Parameter:
-            raise AssertionError(f"{name} is {describe(parameter)}, expected an nn.Parameter")
-        if list(parameter.shape) != [1]:
-            raise AssertionError(f"{name} has shape {list(parameter.shape)}, expected [1] (one number: torch.randn(1))")
-        if parameter.dtype != torch.float32:
-            raise AssertionError(f"{name} has dtype {parameter.dtype}, expected torch.float32 (the default)")
-        if not parameter.requires_grad:
-            raise AssertionError(f"{name} does not require grad, so training could never change it: "
-                                 "leave requires_grad at its default (True)")
+        assert type(parameter) is nn.Parameter, f"{name} is {describe(parameter)}, expected an nn.Parameter"
+        assert list(parameter.shape) == [1], (
+            f"{name} has shape {list(parameter.shape)}, expected [1] (one number: torch.randn(1))")
+        assert parameter.dtype == torch.float32, (
+            f"{name} has dtype {parameter.dtype}, expected torch.float32 (the default)")
+        assert parameter.requires_grad, (
+            f"{name} does not require grad, so training could never change it: "
+            "leave requires_grad at its default (True)")
 
 
 @pytest.mark.check(
@@ -192,13 +186,12 @@ def test_model_seeded_init(learner, seed):
         got = f"weights={observed['weights']:.{digits}f}, bias={observed['bias']:.{digits}f}"
         want = f"weights={expected['weights']:.{digits}f}, bias={expected['bias']:.{digits}f}"
         message = f"after torch.manual_seed({each}) a new {V1} has {got}, expected {want}"
-        if abs(observed["weights"] - expected["bias"]) <= 1e-6 and abs(observed["bias"] - expected["weights"]) <= 1e-6:
-            raise AssertionError(f"{message}: weights and bias are swapped, create self.weights first")
-        if digits == 7:
-            raise AssertionError(f"{message}: close, but not the numbers torch.randn draws; draw them, do not type them in")
-        if each != 42 and seen[42] == observed:
-            raise AssertionError(f"{message}, the same as after seed 42: the values must come from torch.randn, and "
-                                 "torch.manual_seed belongs outside the class, before the model is created")
+        assert not (abs(observed["weights"] - expected["bias"]) <= 1e-6 and abs(observed["bias"] - expected["weights"]) <= 1e-6), (
+            f"{message}: weights and bias are swapped, create self.weights first")
+        assert digits != 7, f"{message}: close, but not the numbers torch.randn draws; draw them, do not type them in"
+        assert not (each != 42 and seen[42] == observed), (
+            f"{message}, the same as after seed 42: the values must come from torch.randn, and "
+            "torch.manual_seed belongs outside the class, before the model is created")
         raise AssertionError(f"{message} (the first two numbers torch.randn draws after that seed)")
 
 
@@ -219,13 +212,11 @@ def test_model_forward(learner, seed, device):
         x = torch.rand(shape, generator=generator) * 4 - 2
         given = x.clone().to(device)  # a copy: x stays as it was, whatever forward does to its input
         output = expect_output(model(given), f"model(x) for x of shape {shape}")
-        if list(output.shape) != shape:
-            raise AssertionError(f"for x of shape {shape} the output has shape {list(output.shape)}, expected {shape}: "
-                                 "weights * x + bias keeps the shape of x")
-        if output.dtype != torch.float32:
-            raise AssertionError(f"the output has dtype {output.dtype}, expected torch.float32")
-        if not torch.equal(given.cpu(), x):
-            raise AssertionError("forward changed its input x in place; compute a new tensor instead")
+        assert list(output.shape) == shape, (
+            f"for x of shape {shape} the output has shape {list(output.shape)}, expected {shape}: "
+            "weights * x + bias keeps the shape of x")
+        assert output.dtype == torch.float32, f"the output has dtype {output.dtype}, expected torch.float32"
+        assert torch.equal(given.cpu(), x), "forward changed its input x in place; compute a new tensor instead"
         expect_equal_tensors(output, weight * x + bias,
                              f"with weights={fmt(weight)} and bias={fmt(bias)}, model(x) for x of shape {shape}")
 
@@ -244,16 +235,16 @@ def test_model_gradients(learner, seed):
     x = torch.rand(12, 1, generator=generator) * 4 - 2
     upstream = torch.randn(12, 1, generator=generator)
     output = expect_output(model(x.clone()), "model(x)")
-    if not output.requires_grad:
-        raise AssertionError("the output of forward does not track gradients, so no loss computed from it can train "
-                             "the model (was it computed with .data, .detach(), .item() or under torch.no_grad()?)")
-    if list(output.shape) != [12, 1]:
-        raise AssertionError(f"for x of shape [12, 1] the output has shape {list(output.shape)}, expected [12, 1]")
+    assert output.requires_grad, (
+        "the output of forward does not track gradients, so no loss computed from it can train "
+        "the model (was it computed with .data, .detach(), .item() or under torch.no_grad()?)")
+    assert list(output.shape) == [12, 1], (
+        f"for x of shape [12, 1] the output has shape {list(output.shape)}, expected [12, 1]")
     (output * upstream).sum().backward()
     for name, tensor, expected in (("weights", weights, (upstream * x).sum()), ("bias", bias, upstream.sum())):
-        if tensor.grad is None:
-            raise AssertionError(f"no gradient reached {name}: forward must use self.{name} itself "
-                                 "(not its .data, a copy or a number taken from it)")
+        assert tensor.grad is not None, (
+            f"no gradient reached {name}: forward must use self.{name} itself "
+            "(not its .data, a copy or a number taken from it)")
         expect_equal_tensors(tensor.grad.reshape(-1), expected.reshape(1), f"the gradient of {name}", tolerance=1e-4)
 
 
@@ -272,22 +263,22 @@ def test_v2_linear_layer(learner, seed):
     torch.manual_seed(seed)
     model = new_model(learner, V2)
     layer = the_linear_layer(model)
-    if (layer.in_features, layer.out_features) != (1, 1):
-        raise AssertionError(f"linear_layer maps {layer.in_features} input feature(s) to {layer.out_features}, "
-                             "expected nn.Linear(in_features=1, out_features=1)")
+    assert (layer.in_features, layer.out_features) == (1, 1), (
+        f"linear_layer maps {layer.in_features} input feature(s) to {layer.out_features}, "
+        "expected nn.Linear(in_features=1, out_features=1)")
     names = [name for name, _ in model.named_parameters()]
-    if names != ["linear_layer.weight", "linear_layer.bias"]:
-        raise AssertionError(f"the model's parameters are named: {', '.join(names)}; expected only "
-                             "linear_layer.weight and linear_layer.bias (the layer holds them; create nothing else)")
+    assert names == ["linear_layer.weight", "linear_layer.bias"], (
+        f"the model's parameters are named: {', '.join(names)}; expected only "
+        "linear_layer.weight and linear_layer.bias (the layer holds them; create nothing else)")
     torch.manual_seed(seed)
     reference = nn.Linear(1, 1)
     observed = (layer.weight.detach().item(), layer.bias.detach().item())
     expected = (reference.weight.detach().item(), reference.bias.detach().item())
-    if any(abs(a - b) > 1e-6 for a, b in zip(observed, expected)):
-        raise AssertionError(f"after torch.manual_seed({seed}) linear_layer starts at weight={fmt(observed[0])}, "
-                             f"bias={fmt(observed[1])}, expected weight={fmt(expected[0])}, bias={fmt(expected[1])} "
-                             "(the values of a new nn.Linear(1, 1)): keep its default initialisation, "
-                             "draw nothing random before it and do not seed inside __init__")
+    assert not any(abs(a - b) > 1e-6 for a, b in zip(observed, expected)), (
+        f"after torch.manual_seed({seed}) linear_layer starts at weight={fmt(observed[0])}, "
+        f"bias={fmt(observed[1])}, expected weight={fmt(expected[0])}, bias={fmt(expected[1])} "
+        "(the values of a new nn.Linear(1, 1)): keep its default initialisation, "
+        "draw nothing random before it and do not seed inside __init__")
 
 
 @pytest.mark.check(
@@ -304,20 +295,19 @@ def test_v2_forward(learner, seed, device):
     for shape in ([n, 1], [2, n, 1]):
         x = torch.rand(shape, generator=generator) * 4 - 2
         output = expect_output(model(x.clone().to(device)), f"model(x) for x of shape {shape}")
-        if list(output.shape) != shape:
-            raise AssertionError(f"for x of shape {shape} the output has shape {list(output.shape)}, expected {shape}")
+        assert list(output.shape) == shape, (
+            f"for x of shape {shape} the output has shape {list(output.shape)}, expected {shape}")
         expect_equal_tensors(output, weight * x + bias,
                              f"with linear_layer's weight={fmt(weight)} and bias={fmt(bias)}, model(x) for x of shape {shape}")
     x = torch.rand(n, 1, generator=generator) * 4 - 2
     upstream = torch.randn(n, 1, generator=generator)
     output = expect_output(model(x.clone().to(device)), "model(x)")
-    if not output.requires_grad:
-        raise AssertionError("the output of forward does not track gradients, so the model could never be trained "
-                             "(was it computed under torch.no_grad() or detached?)")
+    assert output.requires_grad, (
+        "the output of forward does not track gradients, so the model could never be trained "
+        "(was it computed under torch.no_grad() or detached?)")
     (output * upstream.to(device)).sum().backward()
     for name, tensor, expected in (("weight", weight_tensor, (upstream * x).sum()), ("bias", bias_tensor, upstream.sum())):
-        if tensor.grad is None:
-            raise AssertionError(f"no gradient reached linear_layer.{name}: forward must run the layer itself")
+        assert tensor.grad is not None, f"no gradient reached linear_layer.{name}: forward must run the layer itself"
         expect_equal_tensors(tensor.grad.reshape(-1), expected.reshape(1), f"the gradient of linear_layer.{name}",
                              tolerance=1e-4)
 
@@ -397,9 +387,9 @@ def test_count_all_parameters(learner, seed):
     counts = model.counts()
     call = "count_parameters(model, trainable_only=False)"
     result = counted(learner, model, call, trainable_only=False)
-    if result != counts["all"]:
-        raise AssertionError(f"{call} returned {result} for {model.words()}; expected {counts['all']}"
-                             + why_wrong(result, counts, "all"))
+    assert result == counts["all"], (
+        f"{call} returned {result} for {model.words()}; expected {counts['all']}"
+        + why_wrong(result, counts, "all"))
     frozen = nn.Linear(3, 5).requires_grad_(False)
     result = counted(learner, frozen, call, trainable_only=False)
     assert result == 20, f"{call} returned {result} for a frozen nn.Linear(3, 5); expected 20 (15 weights and 5 biases)"
@@ -421,9 +411,9 @@ def test_count_trainable_parameters(learner, seed):
     for call, kwargs in (("count_parameters(model)", {}),
                          ("count_parameters(model, trainable_only=True)", {"trainable_only": True})):
         result = counted(learner, model, call, **kwargs)
-        if result != counts["trainable"]:
-            raise AssertionError(f"{call} returned {result} for {model.words()}; expected {counts['trainable']}"
-                                 + why_wrong(result, counts, "trainable"))
+        assert result == counts["trainable"], (
+            f"{call} returned {result} for {model.words()}; expected {counts['trainable']}"
+            + why_wrong(result, counts, "trainable"))
     frozen = nn.Linear(3, 5).requires_grad_(False)
     result = counted(learner, frozen, "count_parameters(model)")
     assert result == 0, f"count_parameters(model) returned {result} for a frozen nn.Linear(3, 5); expected 0 (nothing is trainable)"
@@ -461,8 +451,7 @@ def test_mlp_layers(learner, seed):
     for sizes in (mlp_sizes(seed), (1, 8, 1)):
         call = f"build_mlp({', '.join(map(str, sizes))})"
         model = build_mlp(*sizes)
-        if not isinstance(model, nn.Sequential):
-            raise AssertionError(f"{call} returned {describe(model)}, expected an nn.Sequential")
+        assert isinstance(model, nn.Sequential), f"{call} returned {describe(model)}, expected an nn.Sequential"
         layers = list(model)
         kinds = (nn.Linear, nn.ReLU, nn.Linear)
         if len(layers) != 3 or not all(isinstance(layer, kind) for layer, kind in zip(layers, kinds)):
@@ -471,11 +460,11 @@ def test_mlp_layers(learner, seed):
         in_features, hidden_features, out_features = sizes
         for position, layer, (n_in, n_out) in (("first", layers[0], (in_features, hidden_features)),
                                                ("last", layers[2], (hidden_features, out_features))):
-            if (layer.in_features, layer.out_features) != (n_in, n_out):
-                raise AssertionError(f"in {call} the {position} Linear maps {layer.in_features} -> "
-                                     f"{layer.out_features} features; expected {n_in} -> {n_out}")
-            if layer.bias is None:
-                raise AssertionError(f"in {call} the {position} Linear has no bias; leave bias at its default (True)")
+            assert (layer.in_features, layer.out_features) == (n_in, n_out), (
+                f"in {call} the {position} Linear maps {layer.in_features} -> "
+                f"{layer.out_features} features; expected {n_in} -> {n_out}")
+            assert layer.bias is not None, (
+                f"in {call} the {position} Linear has no bias; leave bias at its default (True)")
 
 
 @pytest.mark.check(
@@ -489,8 +478,7 @@ def test_mlp_runs(learner, seed, device):
     in_features, hidden_features, out_features = mlp_sizes(seed)
     call = f"build_mlp({in_features}, {hidden_features}, {out_features})"
     model = member(learner, "build_mlp")(in_features, hidden_features, out_features)
-    if not isinstance(model, nn.Module):
-        raise AssertionError(f"{call} returned {describe(model)}, not an nn.Module")
+    assert isinstance(model, nn.Module), f"{call} returned {describe(model)}, not an nn.Module"
     model.to(device)
     generator = torch.Generator().manual_seed(seed)
     for batch in (int(torch.randint(2, 33, (1,), generator=generator)), 1):
@@ -504,8 +492,7 @@ def test_mlp_runs(learner, seed, device):
             raise AssertionError(f"running the model of {call} on a batch of shape [{batch}, {in_features}] "
                                  f"failed: {first_line}") from None
         output = expect_output(output, f"the model of {call}, on a batch of shape [{batch}, {in_features}],")
-        if list(output.shape) != [batch, out_features]:
-            raise AssertionError(f"the model of {call} turned a batch of shape [{batch}, {in_features}] into shape "
-                                 f"{list(output.shape)}; expected [{batch}, {out_features}]")
-        if output.dtype != torch.float32:
-            raise AssertionError(f"the output has dtype {output.dtype}, expected torch.float32")
+        assert list(output.shape) == [batch, out_features], (
+            f"the model of {call} turned a batch of shape [{batch}, {in_features}] into shape "
+            f"{list(output.shape)}; expected [{batch}, {out_features}]")
+        assert output.dtype == torch.float32, f"the output has dtype {output.dtype}, expected torch.float32"

@@ -8,16 +8,15 @@ so a result hard-coded for the lesson's data does not pass.
 """
 
 import copy
-import math
 
-import matplotlib.pyplot as plt
 import pytest
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
-from grader.checking import (count_steps, describe_labels, expect_close, expect_float, fmt, fmt_list, kind_of,
-                             largest_difference, matching_outcome, parameters_of, steps_note)
+from grader.checking import (STATES, call_text, count_steps, describe_labels, expect_close, expect_float,
+                             expect_no_gradients, expect_off, expect_training_mode, figure_from, fmt, fmt_list,
+                             forward_records, kind_of, largest_difference, matching_outcome, parameters_of,
+                             states_of_loss, steps_note, trained)
 
 
 class Probe(nn.Module):
@@ -36,7 +35,6 @@ class Probe(nn.Module):
 # names the mistake. Each verdict needs the outcome too: the loss returned, and which layer the step trained.
 GRAD_SHIFT = 10.0  # added to the output when gradients are tracked
 EVAL_OFFSET = -30.0  # the evaluation-mode layer's bias, against the training-mode layer's
-STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
 
 
 class ModeProbe(nn.Module):
@@ -132,54 +130,6 @@ def layer_gradient(model: ModeProbe, X, y, loss_fn, training: bool) -> list[torc
     return [g.detach() for g in torch.autograd.grad(loss, list(layer.parameters()))]
 
 
-def as_number(value) -> float | None:
-    """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""
-    if type(value) in (float, int):
-        number = float(value)
-    elif type(value) is torch.Tensor and value.numel() == 1:
-        number = value.detach().double().item()
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def states_of(value, losses: dict[tuple[bool, bool], float]) -> list[tuple[bool, bool]]:
-    """The states whose loss ``value`` is (none when it is no number, or another number)."""
-    number = as_number(value)
-    if number is None:
-        return []
-    return [state for state, loss in losses.items() if abs(number - loss) <= 1e-4 * max(1.0, abs(loss))]
-
-
-def along(change: list, direction: list[torch.Tensor]) -> bool:
-    """Whether ``change`` is a positive multiple of ``direction`` (as one or more steps, or backward passes, leave it)."""
-    if any(t is None for t in change):
-        return False
-    a = torch.cat([t.detach().cpu().double().flatten() for t in change])
-    b = torch.cat([t.detach().cpu().double().flatten() for t in direction])
-    if a.shape != b.shape or a.norm() == 0 or b.norm() == 0:
-        return False
-    scale = (a @ b) / (b @ b)
-    return bool(scale > 0) and bool((a - scale * b).norm() <= 1e-3 * a.norm())
-
-
-def trained(layer: nn.Module, start: list[torch.Tensor], gradient: list[torch.Tensor]) -> bool:
-    """Whether a step backpropagated through ``layer``: it moved down ``gradient``, or its .grad holds it."""
-    moved = [before - parameter.detach() for before, parameter in zip(start, layer.parameters())]
-    return along(moved, gradient) or along([parameter.grad for parameter in layer.parameters()], gradient)
-
-
-def records(model: nn.Module, function: str) -> list[tuple[bool, bool]]:
-    """The probe's record of its forward passes as it came back, once it shows at least one."""
-    seen = getattr(model, "seen", None)
-    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
-                                         and all(type(flag) is bool for flag in entry) for entry in seen):
-        raise AssertionError(f"{function} replaced the probe model's record of its forward passes (model.seen) "
-                             "with something else: leave the model's attributes alone")
-    assert seen, f"{function} never called the model (no forward pass)"
-    return seen
-
-
 RECORD_CHANGED = "; the model's own record (model.seen) says otherwise, so something rewrote it: leave the model's attributes alone"
 
 
@@ -201,9 +151,9 @@ def test_train_step_returns_loss(learner, seed):
     result = learner.train_step(model, X, y, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1))
     value = expect_float(result, "train_step")
     after, _ = gradients(model, X, y, loss_fn)
-    if abs(value - after) < 1e-6 < abs(before - after):
-        raise AssertionError(f"train_step returned {fmt(value)}, the loss after the update; "
-                             f"return the loss of the forward pass before optimizer.step() ({fmt(before)})")
+    assert not (abs(value - after) < 1e-6 < abs(before - after)), (
+        f"train_step returned {fmt(value)}, the loss after the update; "
+        f"return the loss of the forward pass before optimizer.step() ({fmt(before)})")
     expect_close(value, before, "the returned loss", advice="return the loss of this batch's forward pass")
 
 
@@ -223,11 +173,9 @@ def test_single_update(learner, seed):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     steps = count_steps(optimizer)
     learner.train_step(model, X, y, loss_fn, optimizer)
-    if steps[0] != 1:
-        raise AssertionError(f"optimizer.step() ran {steps[0]} times in one call of train_step; it must run exactly once")
+    assert steps[0] == 1, f"optimizer.step() ran {steps[0]} times in one call of train_step; it must run exactly once"
     end = parameters_of(model)
-    if largest_difference(start, end) == 0:
-        raise AssertionError(why_nothing_moved(model, grads))
+    assert largest_difference(start, end) != 0, why_nothing_moved(model, grads)
     difference = largest_difference(end, one_step(start, lr, grads))
     if difference < 1e-5:
         return
@@ -235,8 +183,7 @@ def test_single_update(learner, seed):
         "twice this batch's gradients: backward() ran twice before the step, so its gradients added up":
             one_step(start, lr, grads, grads),
     })
-    if cause:
-        raise AssertionError(f"optimizer.step() ran once, but the update used {cause}")
+    assert not cause, f"optimizer.step() ran once, but the update used {cause}"
     raise AssertionError(f"after one SGD step the parameters differ by up to {fmt(difference)} from one step with "
                          "this batch's gradients: check the loss you call backward() on")
 
@@ -262,11 +209,10 @@ def test_zero_grad_order(learner, seed):
     steps = count_steps(optimizer)
     learner.train_step(model, X, y, loss_fn, optimizer)
     end = parameters_of(model)
-    if steps[0] != 1:
-        raise AssertionError(f"optimizer.step() ran {steps[0]} times in one call, so this cannot be judged: "
-                             "take exactly one step (see the check about one optimizer step)")
-    if largest_difference(start, end) == 0:
-        raise AssertionError(why_nothing_moved(model, grads))
+    assert steps[0] == 1, (
+        f"optimizer.step() ran {steps[0]} times in one call, so this cannot be judged: "
+        "take exactly one step (see the check about one optimizer step)")
+    assert largest_difference(start, end) != 0, why_nothing_moved(model, grads)
     difference = largest_difference(end, one_step(start, lr, grads))
     if difference < 1e-5:
         return
@@ -279,8 +225,7 @@ def test_zero_grad_order(learner, seed):
         "twice this batch's gradients: backward() ran twice before the step, so its gradients added up":
             one_step(start, lr, grads, grads),
     })
-    if cause:
-        raise AssertionError(f"the update used {cause}")
+    assert not cause, f"the update used {cause}"
     raise AssertionError(f"with old gradients left in .grad, the parameters moved differently from one step with "
                          f"this batch's gradients (by up to {fmt(difference)})")
 
@@ -303,26 +248,14 @@ def test_train_mode(learner, seed):
     # The outcome: which mode's layer the step trained, and which state's loss it returned.
     in_training = trained(model.train_linear, start[True], gradient[True])
     in_eval = trained(model.eval_linear, start[False], gradient[False])
-    returned = states_of(result, losses)
-    seen = getattr(model, "seen", None)
-    claimed = type(seen) is list and bool(seen) and seen[0] == (True, True)
+    returned = states_of_loss(result, losses)
     # Evidence first: the layer the step trained, else (when .grad was cleared and nothing moved) the loss returned.
-    if in_eval or (not in_training and any(not training for training, _ in returned)):
-        raise AssertionError("the model was in evaluation mode during the forward pass of train_step (it arrived in "
-                             f"eval mode){RECORD_CHANGED if claimed else ''}")
-    if not in_training and returned != [(True, True)]:
-        if returned == [(True, False)]:
-            raise AssertionError("gradient tracking was off during the forward pass of train_step, so nothing can be "
-                                 f"learned{RECORD_CHANGED if claimed else ''}")
-        records(model, "train_step")
-        raise AssertionError(
-            "nothing train_step left shows a forward pass in training mode with gradients tracked: neither the loss "
-            "it returned nor the parameters or their .grad afterwards come from one"
-            f"{RECORD_CHANGED if claimed else ''}")
-    # The outcome shows a training-mode forward pass; the record, if it disagrees, names what else happened.
-    training, grad_enabled = records(model, "train_step")[0]
-    assert training, "the model was in evaluation mode during the forward pass of train_step (it arrived in eval mode)"
-    assert grad_enabled, "gradient tracking was off during the forward pass of train_step, so nothing can be learned"
+    expect_training_mode(
+        model, "train_step", in_training, in_eval, returned, RECORD_CHANGED, first_only=True,
+        eval_mode="the model was in evaluation mode during the forward pass of train_step (it arrived in eval mode)",
+        no_grad="gradient tracking was off during the forward pass of train_step, so nothing can be learned",
+        nothing="nothing train_step left shows a forward pass in training mode with gradients tracked: neither the "
+                "loss it returned nor the parameters or their .grad afterwards come from one")
 
 
 # -- test_step -----------------------------------------------------------------
@@ -343,6 +276,14 @@ def test_test_step_returns_loss(learner, seed):
     expect_close(value, expected, "the returned loss", advice="return loss_fn(model(X), y) for the data given")
 
 
+def run_test_step(learner, model: ModeProbe, X, y):
+    """Call test_step on the mode probe: what it returned, the states whose loss that is, and the probe's record."""
+    loss_fn = nn.L1Loss()
+    losses = state_losses(model, X, y, loss_fn)
+    result = learner.test_step(model, X, y, loss_fn)
+    return result, states_of_loss(result, losses), forward_records(model, "test_step")
+
+
 @pytest.mark.check(
     id="test_step_eval_mode",
     name="test_step runs the forward pass in evaluation mode",
@@ -353,20 +294,12 @@ def test_test_step_returns_loss(learner, seed):
 def test_test_step_eval_mode(learner, seed):
     model, X, y = random_problem(seed, probe=ModeProbe)
     model.train()
-    loss_fn = nn.L1Loss()
-    losses = state_losses(model, X, y, loss_fn)
-    result = learner.test_step(model, X, y, loss_fn)
-    returned, seen = states_of(result, losses), records(model, "test_step")
-    claimed = not any(training for training, _ in seen)
+    result, returned, seen = run_test_step(learner, model, X, y)
     # The returned loss tells the mode of the forward pass that made it; the record names the mistake.
-    if not claimed or any(training for training, _ in returned):
-        raise AssertionError("the model was in training mode during the forward pass of test_step"
-                             f"{RECORD_CHANGED if claimed else ''}")
-    if not returned:
-        raise AssertionError(
-            f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so the "
-            "mode of that forward pass cannot be told from it: return loss_fn(model(X), y) computed in evaluation "
-            "mode (see the check about test_step's loss)")
+    expect_off("training", returned, seen, "the model was in training mode during the forward pass of test_step",
+               f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so "
+               "the mode of that forward pass cannot be told from it: return loss_fn(model(X), y) computed in "
+               "evaluation mode (see the check about test_step's loss)", RECORD_CHANGED)
 
 
 @pytest.mark.check(
@@ -378,19 +311,12 @@ def test_test_step_eval_mode(learner, seed):
 )
 def test_test_step_no_grad(learner, seed):
     model, X, y = random_problem(seed, probe=ModeProbe)
-    loss_fn = nn.L1Loss()
-    losses = state_losses(model, X, y, loss_fn)
-    result = learner.test_step(model, X, y, loss_fn)
-    returned, seen = states_of(result, losses), records(model, "test_step")
-    claimed = not any(grad_enabled for _, grad_enabled in seen)
+    result, returned, seen = run_test_step(learner, model, X, y)
     # The returned loss tells whether its forward pass tracked gradients; the record names the mistake.
-    if not claimed or any(grad_enabled for _, grad_enabled in returned):
-        raise AssertionError(f"gradient tracking was on during the forward pass of test_step{RECORD_CHANGED if claimed else ''}")
-    if not returned:
-        raise AssertionError(
-            f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so "
-            "whether that forward pass tracked gradients cannot be told from it: return loss_fn(model(X), y) "
-            "computed without gradient tracking (see the check about test_step's loss)")
+    expect_off("grad", returned, seen, "gradient tracking was on during the forward pass of test_step",
+               f"test_step returned {fmt(result)}, which is not the loss of the model's forward pass on (X, y), so "
+               "whether that forward pass tracked gradients cannot be told from it: return loss_fn(model(X), y) "
+               "computed without gradient tracking (see the check about test_step's loss)", RECORD_CHANGED)
     assert torch.is_grad_enabled(), (
         "test_step turned gradient tracking off and left it off, so training after it learns nothing: "
         "turn it off only inside a `with` block (or a decorator)")
@@ -407,8 +333,7 @@ def test_test_step_changes_nothing(learner, seed):
     model, X, y = random_problem(seed)
     start = parameters_of(model)
     learner.test_step(model, X, y, nn.L1Loss())
-    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
-    assert not with_grad, f"after test_step these parameters have a .grad: {', '.join(with_grad)}"
+    expect_no_gradients(model, "test_step")
     assert largest_difference(start, parameters_of(model)) == 0, "test_step changed the model's parameters"
 
 
@@ -476,8 +401,7 @@ def why_training_differs(steps: int, epochs: int, start: list[torch.Tensor], end
 
 def expect_history(history) -> None:
     """Fail unless ``history`` has the contract's keys, with lists of equal length."""
-    if not isinstance(history, dict):
-        raise AssertionError(f"fit returned {kind_of(history)}, not a dict")
+    assert isinstance(history, dict), f"fit returned {kind_of(history)}, not a dict"
     missing = [key for key in ("epoch", "train_loss", "test_loss") if key not in history]
     assert not missing, f"the history has no key {', '.join(map(repr, missing))}"
     lengths = {key: len(history[key]) for key in ("epoch", "train_loss", "test_loss")}
@@ -527,8 +451,7 @@ def test_fit_losses(learner, seed):
     for key, meaning in (("train_loss", "the training loss of that epoch"), ("test_loss", "the test loss after that epoch")):
         values = list(history[key])
         for value in values:
-            if type(value) is not float:
-                raise AssertionError(f"history[{key!r}] holds {kind_of(value)}; record Python floats")
+            assert type(value) is float, f"history[{key!r}] holds {kind_of(value)}; record Python floats"
         assert len(values) == len(expected[key]), \
             f"history[{key!r}] has {len(values)} values, expected {len(expected[key])}"
         for epoch, value, want, wrong in zip(expected["epoch"], values, expected[key], piled_up[key]):
@@ -551,13 +474,12 @@ def test_fit_losses(learner, seed):
 def test_fit_rejects_bad_arguments(learner, seed):
     model, train, test = fit_problem(seed)
     for arguments in ({"epochs": 0}, {"epochs": -3}, {"epochs": 5, "eval_every": 0}, {"epochs": 5, "eval_every": -1}):
-        described = ", ".join(f"{key}={value}" for key, value in arguments.items())
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
         try:
             learner.fit(model, train, test, nn.MSELoss(), optimizer, **arguments)
         except ValueError:
             continue
-        raise AssertionError(f"fit({described}) returned instead of raising ValueError")
+        raise AssertionError(f"{call_text('fit', show=str, **arguments)} returned instead of raising ValueError")
 
 
 @pytest.mark.check(
@@ -626,17 +548,6 @@ def some_history(seed: int) -> dict:
     return {"epoch": epochs, "train_loss": train, "test_loss": test}
 
 
-def make_plot(learner, history, monkeypatch) -> Figure:
-    shown = []
-    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: shown.append(True))
-    monkeypatch.setattr(Figure, "show", lambda *args, **kwargs: shown.append(True))
-    figure = learner.plot_loss_curves(history)
-    assert not shown, "plot_loss_curves called show(): return the Figure and let the caller decide"
-    if not isinstance(figure, Figure):
-        raise AssertionError(f"plot_loss_curves returned {kind_of(figure)}, not a matplotlib Figure")
-    return figure
-
-
 @pytest.mark.check(
     id="plot_figure",
     name="plot_loss_curves returns a Figure with one Axes, without showing it",
@@ -645,7 +556,7 @@ def make_plot(learner, history, monkeypatch) -> Figure:
           "Remove `plt.show()` from the function: the caller shows or saves the figure."],
 )
 def test_plot_figure(learner, seed, monkeypatch):
-    figure = make_plot(learner, some_history(seed), monkeypatch)
+    figure = figure_from(learner, "plot_loss_curves", some_history(seed), monkeypatch=monkeypatch)
     axes = figure.get_axes()
     assert len(axes) == 1, f"the Figure has {len(axes)} Axes, expected one"
 
@@ -663,8 +574,8 @@ def test_plot_lines(learner, seed, monkeypatch):
     import numpy as np
 
     history = some_history(seed)
-    make_plot(learner, some_history(seed + 1), monkeypatch)  # an earlier plot must not leak into the next
-    figure = make_plot(learner, history, monkeypatch)
+    figure_from(learner, "plot_loss_curves", some_history(seed + 1), monkeypatch=monkeypatch)  # an earlier plot must not leak into the next
+    figure = figure_from(learner, "plot_loss_curves", history, monkeypatch=monkeypatch)
     axes = figure.get_axes()
     assert axes, "the Figure has no Axes"
     labels = [line.get_label() for line in axes[0].get_lines()]

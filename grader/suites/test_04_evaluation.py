@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.checking import expect_close, expect_equal_tensors, expect_float, expect_tensor, fmt, kind_of
+from grader.checking import (expect_close, expect_equal_tensors, expect_float, expect_no_gradients, expect_tensor, fmt,
+                             forward_records, kind_of)
 
 # -- RegularizedNet: finding its layers --------------------------------------------
 
@@ -42,8 +43,8 @@ def net_sizes(seed: int, out_equals_hidden: bool = False) -> tuple[int, int, int
 def build_net(learner, sizes: tuple[int, int, int], p: float | None = None) -> nn.Module:
     """``RegularizedNet(*sizes, p)`` (without ``p`` when it is None), which must be an ``nn.Module``."""
     net = learner.RegularizedNet(*sizes) if p is None else learner.RegularizedNet(*sizes, p)
-    if not isinstance(net, nn.Module):
-        raise AssertionError(f"RegularizedNet(...) made {kind_of(net)}; RegularizedNet must subclass nn.Module")
+    assert isinstance(net, nn.Module), (
+        f"RegularizedNet(...) made {kind_of(net)}; RegularizedNet must subclass nn.Module")
     return net
 
 
@@ -61,9 +62,9 @@ def layers_of(net: nn.Module, sizes: tuple[int, int, int]) -> tuple[nn.Linear, n
         raise AssertionError(f"RegularizedNet({in_features}, {hidden}, {out}) holds "
                              f"{', '.join(found) or 'no nn.Linear or nn.BatchNorm1d layer'}; expected {expected}")
     norm = norms[0]
-    if not (norm.affine and norm.track_running_stats):
-        raise AssertionError(f"RegularizedNet's BatchNorm1d({hidden}) was made with affine=False or "
-                             "track_running_stats=False; use the defaults (a weight, a bias and running statistics)")
+    assert norm.affine and norm.track_running_stats, (
+        f"RegularizedNet's BatchNorm1d({hidden}) was made with affine=False or "
+        "track_running_stats=False; use the defaults (a weight, a bias and running statistics)")
     return first, norm, last
 
 
@@ -139,13 +140,13 @@ def test_net_forward(learner, seed):
         expected = eval_forward(first, norm, last, X)
         output = expect_tensor(output, "RegularizedNet's output in evaluation mode", shape=(64, sizes[2]))
         expect_tensor(again, "RegularizedNet's output in evaluation mode", shape=(64, sizes[2]))
-        if not torch.equal(output, again):
-            raise AssertionError("in evaluation mode two forward passes on the same input gave different outputs: "
-                                 "dropout is still dropping (F.dropout needs training=self.training)")
+        assert torch.equal(output, again), (
+            "in evaluation mode two forward passes on the same input gave different outputs: "
+            "dropout is still dropping (F.dropout needs training=self.training)")
         for mistake, message in EVAL_MISTAKES:
-            if not torch.allclose(output, expected, rtol=1e-4, atol=1e-4) and \
-                    torch.allclose(output, eval_forward(first, norm, last, X, **mistake), rtol=1e-4, atol=1e-4):
-                raise AssertionError(message)
+            assert (not (not torch.allclose(output, expected, rtol=1e-4, atol=1e-4) and \
+                    torch.allclose(output, eval_forward(first, norm, last, X, **mistake), rtol=1e-4, atol=1e-4))), (
+                message)
         expect_equal_tensors(output, expected, "in evaluation mode, the output of RegularizedNet compared with "
                              "Linear, BatchNorm1d (running statistics), ReLU, Linear computed with its own layers,",
                              tolerance=1e-4)
@@ -218,9 +219,9 @@ def test_net_dropout(learner, seed):
         split = two_values(output, bias)
         if split is None:
             after_last = two_values(output / (1 + bias), 0.0)
-            if after_last is not None and bool(after_last[0].any()):
-                raise AssertionError(f"{described}: dropout was applied to the output of the last Linear; "
-                                     "it belongs between the ReLU and the last Linear")
+            assert not (after_last is not None and bool(after_last[0].any())), (
+                f"{described}: dropout was applied to the output of the last Linear; "
+                "it belongs between the ReLU and the last Linear")
             raise AssertionError(
                 f"{described} in training mode: with batch norm's weight 0 and bias 1 every hidden activation is 1 "
                 "after the ReLU, so after dropout each should be 0 or 1/(1-p), but other values came out: check the "
@@ -228,9 +229,9 @@ def test_net_dropout(learner, seed):
         dropped, scale = split
         fraction = dropped.float().mean().item()
         if abs(fraction - rate) > DROPOUT_TOLERANCE:
-            if fraction == 0:
-                raise AssertionError(f"{described} dropped no hidden activation in training mode: dropout must be "
-                                     "active in training mode, between the ReLU and the last Linear")
+            assert fraction != 0, (
+                f"{described} dropped no hidden activation in training mode: dropout must be "
+                "active in training mode, between the ReLU and the last Linear")
             flipped = " (is p being used as the probability of keeping?)" if abs(fraction - (1 - rate)) <= DROPOUT_TOLERANCE else ""
             raise AssertionError(f"{described} dropped {fmt(100 * fraction)}% of the hidden activations in training "
                                  f"mode, expected about {fmt(100 * rate)}%{flipped}")
@@ -325,17 +326,6 @@ def in_training_mode(model: Net) -> bool:
     return type(seen) is list and any(type(entry) is tuple and len(entry) == 2 and entry[0] is True for entry in seen)
 
 
-def records(model: nn.Module, function: str) -> list[tuple[bool, bool]]:
-    """The model's record of its forward passes as it came back, once it shows at least one."""
-    seen = getattr(model, "seen", None)
-    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
-                                         and all(type(flag) is bool for flag in entry) for entry in seen):
-        raise AssertionError(f"{function} replaced the model's record of its forward passes (model.seen) with "
-                             "something else: leave the model's attributes alone")
-    assert seen, f"{function} never called the model (no forward pass)"
-    return seen
-
-
 def same_values(result: torch.Tensor, expected: torch.Tensor) -> bool:
     """Whether ``result`` holds ``expected``'s values (in any shape of the same size)."""
     values = result.detach().cpu()
@@ -396,8 +386,8 @@ def test_predict_values(learner, seed):
     model, X, _ = trained_model(seed, out=out)
     expected = eval_predictions(model, X)
     result = expect_tensor(learner.predict(model, X), "predict's result", shape=(len(X), out), dtype=torch.float32)
-    if in_training_mode(model) and not torch.allclose(result.detach().cpu(), expected, rtol=1e-5, atol=1e-5):
-        raise AssertionError(f"predict's output differs from the model's evaluation-mode output: {TRAINING_MODE}")
+    assert not (in_training_mode(model) and not torch.allclose(result.detach().cpu(), expected, rtol=1e-5, atol=1e-5)), (
+        f"predict's output differs from the model's evaluation-mode output: {TRAINING_MODE}")
     expect_equal_tensors(result, expected, "predict's output")
 
 
@@ -411,9 +401,9 @@ def test_predict_values(learner, seed):
 def test_predict_repeatable(learner, seed):
     model, X, _ = trained_model(seed)
     results = [expect_tensor(learner.predict(model, X), "predict's result").detach().cpu() for _ in range(3)]
-    if not all(result.shape == results[0].shape for result in results[1:]):
-        raise AssertionError(f"three calls of predict on the same input gave outputs of shapes "
-                             f"{', '.join(str(list(result.shape)) for result in results)}")
+    assert all(result.shape == results[0].shape for result in results[1:]), (
+        f"three calls of predict on the same input gave outputs of shapes "
+        f"{', '.join(str(list(result.shape)) for result in results)}")
     if not all(torch.equal(result, results[0]) for result in results[1:]):
         gap = max((result - results[0]).abs().max().item() for result in results[1:])
         raise AssertionError(f"three calls of predict on the same input gave outputs that differ by up to {fmt(gap)}: "
@@ -469,23 +459,22 @@ def test_predict_no_grad(learner, seed):
     model, X, _ = trained_model(seed, probe=GradProbe)
     without = eval_predictions(model, X)  # computed without gradient tracking: no GRAD_SHIFT
     result = learner.predict(model, X)
-    seen = records(model, "predict")
+    seen = forward_records(model, "predict", "the model")
     claimed = not any(grad for _, grad in seen)
     assert claimed, \
         "gradient tracking was on during predict's forward pass: run it inside torch.inference_mode() or torch.no_grad()"
     result = expect_tensor(result, "predict's result")
     # The output tells whether its forward pass tracked gradients: the model adds GRAD_SHIFT when it does.
-    if same_values(result, without + GRAD_SHIFT):
-        raise AssertionError("gradient tracking was on during predict's forward pass: run it inside "
-                             f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED}")
+    assert not same_values(result, without + GRAD_SHIFT), (
+        "gradient tracking was on during predict's forward pass: run it inside "
+        f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED}")
     assert not result.requires_grad and result.grad_fn is None, \
         "predict's result carries autograd history (requires_grad=True): compute it with gradient tracking off"
-    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
-    assert not with_grad, f"after predict these parameters have a .grad: {', '.join(with_grad)}"
-    if not same_values(result, without):
-        raise AssertionError("predict's result is not the model's output for X, so whether its forward pass tracked "
-                             "gradients cannot be told from it: return model(X) as it is, moved to the CPU "
-                             "(see the check about predict's values)")
+    expect_no_gradients(model, "predict")
+    assert same_values(result, without), (
+        "predict's result is not the model's output for X, so whether its forward pass tracked "
+        "gradients cannot be told from it: return model(X) as it is, moved to the CPU "
+        "(see the check about predict's values)")
 
 
 @pytest.mark.check(
@@ -511,8 +500,8 @@ def test_predict_device(learner, seed, device):
             moved_to = next(model.parameters()).device
             assert moved_to.type == where.type, (f"{what} moved the model to {moved_to}: leave the model where it is "
                                                  "and move the inputs to it")
-            if in_training_mode(model) and not torch.allclose(result.detach(), expected, rtol=1e-4, atol=1e-4):
-                raise AssertionError(f"{what} differs from the model's evaluation-mode output: {TRAINING_MODE}")
+            assert not (in_training_mode(model) and not torch.allclose(result.detach(), expected, rtol=1e-4, atol=1e-4)), (
+                f"{what} differs from the model's evaluation-mode output: {TRAINING_MODE}")
             expect_equal_tensors(result, expected, f"the output of {what}", tolerance=1e-4)
 
 
@@ -521,8 +510,7 @@ def test_predict_device(learner, seed, device):
 
 def expect_metrics(result) -> tuple[float, float]:
     """``(loss, mae)`` from what ``evaluate`` returned, both exactly Python floats."""
-    if not isinstance(result, dict):
-        raise AssertionError(f"evaluate returned {kind_of(result)}, not a dict")
+    assert isinstance(result, dict), f"evaluate returned {kind_of(result)}, not a dict"
     missing = [key for key in ("loss", "mae") if key not in result]
     assert not missing, f"the dict evaluate returned has no key {' or '.join(map(repr, missing))} (keys: {sorted(map(str, result))})"
     return expect_float(result["loss"], 'evaluate(...)["loss"]'), expect_float(result["mae"], 'evaluate(...)["mae"]')
@@ -555,8 +543,8 @@ def test_evaluate_loss(learner, seed, device):
         expected = loss_fn(predictions, y).item()
         what = f"evaluate on a model on {device.type} with inputs on the CPU"
         loss, _ = expect_metrics(calling(learner.evaluate, what, model, X, y, loss_fn))
-        if in_training_mode(model) and abs(loss - expected) > 1e-5 * max(1.0, abs(expected)):
-            raise AssertionError(f'evaluate(...)["loss"] was {fmt(loss)}, expected {fmt(expected)}: {TRAINING_MODE}')
+        assert not (in_training_mode(model) and abs(loss - expected) > 1e-5 * max(1.0, abs(expected))), (
+            f'evaluate(...)["loss"] was {fmt(loss)}, expected {fmt(expected)}: {TRAINING_MODE}')
         expect_close(loss, expected, f'with {name}, evaluate(...)["loss"]', advice="return loss_fn(predictions, y)")
 
 
@@ -578,15 +566,15 @@ def test_evaluate_mae(learner, seed):
     expected = errors.abs().mean().item()
     loss, mae = expect_metrics(learner.evaluate(model, X, y, nn.MSELoss()))
     if abs(mae - expected) > 1e-5 * max(1.0, expected):
-        if in_training_mode(model):
-            raise AssertionError(f'evaluate(...)["mae"] was {fmt(mae)}, expected {fmt(expected)}: {TRAINING_MODE}')
+        assert not in_training_mode(model), (
+            f'evaluate(...)["mae"] was {fmt(mae)}, expected {fmt(expected)}: {TRAINING_MODE}')
         for wrong, message in ((loss, "it equals the loss (here MSELoss)"),
                                (errors.abs().sum().item(), "it is the sum of the absolute errors, not their mean"),
                                (errors.mean().item(), "it is the mean error without absolute values"),
                                (abs(errors.mean().item()), "it is the absolute value of the mean error, not the mean "
                                                            "of the absolute errors")):
-            if abs(mae - wrong) <= 1e-5 * max(1.0, abs(wrong)):
-                raise AssertionError(f'evaluate(...)["mae"] was {fmt(mae)}, expected {fmt(expected)}: {message}')
+            assert not (abs(mae - wrong) <= 1e-5 * max(1.0, abs(wrong))), (
+                f'evaluate(...)["mae"] was {fmt(mae)}, expected {fmt(expected)}: {message}')
     expect_close(mae, expected, 'evaluate(...)["mae"]', advice="the mean of |prediction - y| over every sample")
 
 
@@ -608,21 +596,20 @@ def test_evaluate_changes_nothing(learner, seed):
     metrics = {tracked: [nn.MSELoss()(shown, y).item(), (shown - y).abs().mean().item()]
                for tracked, shown in ((False, predictions), (True, predictions + GRAD_SHIFT))}
     result = learner.evaluate(model, X, y, nn.MSELoss())
-    seen = records(model, "evaluate")
+    seen = forward_records(model, "evaluate", "the model")
     numbers = numbers_in(result)
     claimed = not any(grad for _, grad in seen)
     # The numbers returned tell whether the forward pass tracked gradients: the model adds GRAD_SHIFT when it does.
-    if not claimed or (any_close(numbers, metrics[True]) and not any_close(numbers, metrics[False])):
-        raise AssertionError("gradient tracking was on during evaluate's forward pass: run it inside "
-                             f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED if claimed else ''}")
-    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
-    assert not with_grad, f"after evaluate these parameters have a .grad: {', '.join(with_grad)}"
+    assert claimed and not (any_close(numbers, metrics[True]) and not any_close(numbers, metrics[False])), (
+        "gradient tracking was on during evaluate's forward pass: run it inside "
+        f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED if claimed else ''}")
+    expect_no_gradients(model, "evaluate")
     assert all(torch.equal(a, b.detach()) for a, b in zip(parameters, model.parameters())), \
         "evaluate changed the model's parameters"
     changed = changed_buffers(model, before)
     assert not changed, (f"evaluate changed batch norm's running statistics ({', '.join(changed)}): the forward pass "
                          "ran in training mode; call model.eval() first (or use predict)")
-    if not any_close(numbers, metrics[False]):
-        raise AssertionError("evaluate returned neither the loss nor the MAE of the model's evaluation-mode "
-                             "predictions, so whether their forward pass tracked gradients cannot be told: compute "
-                             "both from predictions made as predict makes them (see the checks of the loss and MAE)")
+    assert any_close(numbers, metrics[False]), (
+        "evaluate returned neither the loss nor the MAE of the model's evaluation-mode "
+        "predictions, so whether their forward pass tracked gradients cannot be told: compute "
+        "both from predictions made as predict makes them (see the checks of the loss and MAE)")

@@ -130,8 +130,7 @@ def save_as_if_on_gpu(obj, path: Path) -> None:
 
 def read_back(path: Path, who: str, advice: str):
     """What the learner's function wrote at ``path``, read safely (``weights_only=True``), on the CPU."""
-    if not path.is_file():
-        raise AssertionError(f"{who} wrote no file at {path.name} (the path it was given)")
+    assert path.is_file(), f"{who} wrote no file at {path.name} (the path it was given)"
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any refusal is the learner's file's fault
@@ -146,12 +145,10 @@ def is_path_of(result, expected: Path) -> bool:
 
 
 def expect_returned_path(result, expected: Path, who: str, given: str) -> None:
-    if not isinstance(result, Path):
-        raise AssertionError(f"given {given}, {who} returned {kind_of(result)}, not a pathlib.Path: "
-                             "return Path(path) for the file it wrote")
-    if not is_path_of(result, expected):
-        raise AssertionError(f"given {given}, {who} returned {os.fspath(result)!r}, "
-                             f"not the path of the file it wrote ({expected.name})")
+    assert isinstance(result, Path), (
+        f"given {given}, {who} returned {kind_of(result)}, not a pathlib.Path: return Path(path) for the file it wrote")
+    assert is_path_of(result, expected), (
+        f"given {given}, {who} returned {os.fspath(result)!r}, not the path of the file it wrote ({expected.name})")
 
 
 def names(keys, limit: int = 4) -> str:
@@ -162,23 +159,19 @@ def names(keys, limit: int = 4) -> str:
 
 def expect_state_dict(saved, expected: dict, what: str) -> None:
     """Fail unless ``saved`` maps exactly the names of ``expected`` to equal tensors."""
-    if not isinstance(saved, dict):
-        raise AssertionError(f"{what} holds {kind_of(saved)}, not a state dict (a dict from names to tensors): "
-                             "save model.state_dict()")
+    assert isinstance(saved, dict), (
+        f"{what} holds {kind_of(saved)}, not a state dict (a dict from names to tensors): save model.state_dict()")
     missing, extra = set(expected) - set(saved), set(saved) - set(expected)
-    if missing:
-        raise AssertionError(f"{what} has no entry for {names(missing)}"
-                             + (f" (it holds {names(map(repr, extra))})" if extra else "")
-                             + ": model.state_dict() holds every parameter and buffer, by name")
-    if extra:
-        raise AssertionError(f"{what} holds {names(extra)}, which the model does not have: "
-                             "save model.state_dict() as it is")
+    assert not missing, (
+        f"{what} has no entry for {names(missing)}"
+        + (f" (it holds {names(map(repr, extra))})" if extra else "")
+        + ": model.state_dict() holds every parameter and buffer, by name")
+    assert not extra, f"{what} holds {names(extra)}, which the model does not have: save model.state_dict() as it is"
     for name, want in expected.items():
         value = saved[name]
-        if not isinstance(value, torch.Tensor):
-            raise AssertionError(f"in {what}, {name} is {kind_of(value)}, not a tensor")
-        if value.dtype != want.dtype or value.shape != want.shape or not torch.equal(value.detach().cpu(), want):
-            raise AssertionError(f"in {what}, {name} is not the model's {name} (different values)")
+        assert isinstance(value, torch.Tensor), f"in {what}, {name} is {kind_of(value)}, not a tensor"
+        assert value.dtype == want.dtype and value.shape == want.shape and torch.equal(value.detach().cpu(), want), (
+            f"in {what}, {name} is not the model's {name} (different values)")
 
 
 def expect_restored(model: nn.Module, expected: dict, who: str) -> None:
@@ -186,9 +179,9 @@ def expect_restored(model: nn.Module, expected: dict, who: str) -> None:
     observed = state_of(model)
     differing = [name for name, want in expected.items()
                  if name not in observed or not torch.equal(observed[name], want)]
-    if differing:
-        raise AssertionError(f"after {who}, the model's values are not the saved ones ({names(differing)} differ): "
-                             "copy the loaded state dict into the model with model.load_state_dict(...)")
+    assert not differing, (
+        f"after {who}, the model's values are not the saved ones ({names(differing)} differ): "
+        "copy the loaded state dict into the model with model.load_state_dict(...)")
 
 
 def on(tensor: torch.Tensor, device: torch.device) -> bool:
@@ -199,9 +192,9 @@ def on(tensor: torch.Tensor, device: torch.device) -> bool:
 def expect_on(model: nn.Module, device: torch.device, who: str) -> None:
     tensors = [*model.named_parameters(), *model.named_buffers()]
     elsewhere = [(name, tensor.device) for name, tensor in tensors if not on(tensor, device)]
-    if elsewhere:
-        raise AssertionError(f"after {who}, the model is on {elsewhere[0][1]}, not on {device} "
-                             f"({names(name for name, _ in elsewhere)}): move it with model.to(device)")
+    assert not elsewhere, (
+        f"after {who}, the model is on {elsewhere[0][1]}, not on {device} "
+        f"({names(name for name, _ in elsewhere)}): move it with model.to(device)")
 
 
 def optimizer_difference(observed: dict, expected: dict) -> str:
@@ -298,8 +291,7 @@ def test_save_model_paths(learner, seed, tmp_path, monkeypatch):
             else:
                 why = ""
             raise AssertionError(f"given {described}, save_model raised {type(exc).__name__}: {exc}{why}") from None
-        if not expected.is_file():
-            raise AssertionError(f"given {described}, save_model wrote no file at {expected.name}")
+        assert expected.is_file(), f"given {described}, save_model wrote no file at {expected.name}"
         expect_returned_path(result, expected, "save_model", described)
 
 
@@ -322,8 +314,7 @@ def test_save_model_makes_folders(learner, seed, tmp_path):
             reraise_unless_stub(exc)
             raise AssertionError(f"saving {situation} ({path.parent.relative_to(tmp_path)}/) raised "
                                  f"{type(exc).__name__}: {exc}") from None
-        if not path.is_file():
-            raise AssertionError(f"saving {situation}, save_model wrote no file at {path.relative_to(tmp_path)}")
+        assert path.is_file(), f"saving {situation}, save_model wrote no file at {path.relative_to(tmp_path)}"
 
 
 # -- load_model --------------------------------------------------------------------------
@@ -343,9 +334,9 @@ def test_load_model_restores(learner, seed, tmp_path):
     torch.save(saved.state_dict(), path)
     fresh = make_model(seed + 1)
     result = learner.load_model(fresh, str(path))
-    if result is not fresh:
-        raise AssertionError(f"load_model returned {kind_of(result)}, not the model it was given: "
-                             "load the weights into `model` and return it")
+    assert result is fresh, (
+        f"load_model returned {kind_of(result)}, not the model it was given: "
+        "load the weights into `model` and return it")
     expect_restored(fresh, state_of(saved), "load_model")
 
 
@@ -421,9 +412,9 @@ def test_load_weights_only(learner, seed, tmp_path):
             refused = refused_by_unpickler(exc)
             if not refused and not marker.exists():
                 raise  # another error, before the file was even read: reported with its line
-        if marker.exists():
-            raise AssertionError(f"{who} loaded a file that hides a function call, and the call ran (it could have "
-                                 "been anything): load with torch.load(..., weights_only=True)")
+        assert not marker.exists(), (
+            f"{who} loaded a file that hides a function call, and the call ran (it could have "
+            "been anything): load with torch.load(..., weights_only=True)")
         assert refused, (f"{who} returned normally for a file that holds more than tensors; "
                          "torch.load(..., weights_only=True) refuses it: let that error reach the caller")
 
@@ -486,23 +477,20 @@ def test_checkpoint_contents(learner, seed, tmp_path):
     learner.save_checkpoint(path, model, optimizer, epoch, loss)
     saved = read_back(path, "save_checkpoint",
                       "store state dicts and plain numbers, never the model or optimizer objects")
-    if not isinstance(saved, dict):
-        raise AssertionError(f"the checkpoint holds {kind_of(saved)}, not a dict")
+    assert isinstance(saved, dict), f"the checkpoint holds {kind_of(saved)}, not a dict"
     missing = [key for key in ("epoch", "model_state_dict", "optimizer_state_dict", "loss") if key not in saved]
     assert not missing, (f"the checkpoint has no key {', '.join(map(repr, missing))}"
                          f" (its keys: {names(map(repr, saved)) or 'none'})")
     for key, kind, value in (("epoch", int, epoch), ("loss", float, loss)):
         stored = saved[key]
-        if type(stored) is not kind:
-            raise AssertionError(f"the checkpoint's {key!r} is {kind_of(stored)}; store a Python {kind.__name__}")
+        assert type(stored) is kind, f"the checkpoint's {key!r} is {kind_of(stored)}; store a Python {kind.__name__}"
         assert stored == value, f"the checkpoint's {key!r} is {fmt(stored)}, but save_checkpoint was given {fmt(value)}"
     expect_state_dict(saved["model_state_dict"], state_of(model), "the checkpoint's 'model_state_dict'")
     stored = saved["optimizer_state_dict"]
-    if (not isinstance(stored, dict) or set(stored) != {"state", "param_groups"}
-            or not isinstance(stored["state"], dict) or not isinstance(stored["param_groups"], list)):
-        raise AssertionError(f"the checkpoint's 'optimizer_state_dict' is {kind_of(stored)}"
-                             + (f" with keys {names(map(repr, stored))}" if isinstance(stored, dict) else "")
-                             + ", not the optimizer's state dict: store optimizer.state_dict()")
+    assert isinstance(stored, dict) and set(stored) == {"state", "param_groups"} and isinstance(stored["state"], dict) and isinstance(stored["param_groups"], list), (
+        f"the checkpoint's 'optimizer_state_dict' is {kind_of(stored)}"
+        + (f" with keys {names(map(repr, stored))}" if isinstance(stored, dict) else "")
+        + ", not the optimizer's state dict: store optimizer.state_dict()")
     difference = optimizer_difference(optimizer_state_of(stored), optimizer_state_of(optimizer.state_dict()))
     assert not difference, f"the checkpoint's 'optimizer_state_dict' is not the optimizer's state: {difference}"
 
@@ -525,20 +513,19 @@ def test_checkpoint_folders(learner, seed, tmp_path):
             reraise_unless_stub(exc)
             raise AssertionError(f"saving a checkpoint {situation} ({path.parent.relative_to(tmp_path)}/) raised "
                                  f"{type(exc).__name__}: {exc}") from None
-        if not path.is_file():
-            raise AssertionError(f"saving {situation}, save_checkpoint wrote no file at {path.relative_to(tmp_path)}")
+        assert path.is_file(), f"saving {situation}, save_checkpoint wrote no file at {path.relative_to(tmp_path)}"
         expect_returned_path(result, path, "save_checkpoint", "a str")
 
 
 def expect_epoch_and_loss(result, epoch: int, loss: float) -> None:
-    if not isinstance(result, tuple) or len(result) != 2:
-        raise AssertionError(f"load_checkpoint returned {kind_of(result)}"
-                             + (f" of {len(result)} items" if isinstance(result, tuple) else "")
-                             + ", not the pair (epoch, loss)")
+    assert isinstance(result, tuple) and len(result) == 2, (
+        f"load_checkpoint returned {kind_of(result)}"
+        + (f" of {len(result)} items" if isinstance(result, tuple) else "")
+        + ", not the pair (epoch, loss)")
     for position, (value, want, kind, name) in enumerate(zip(result, (epoch, loss), (int, float), ("epoch", "loss"))):
-        if type(value) is not kind:
-            raise AssertionError(f"load_checkpoint returned {kind_of(value)} as item {position} (the {name}); "
-                                 f"return the {name} as a Python {kind.__name__}")
+        assert type(value) is kind, (
+            f"load_checkpoint returned {kind_of(value)} as item {position} (the {name}); "
+            f"return the {name} as a Python {kind.__name__}")
         assert value == want, (f"load_checkpoint returned {fmt(value)} as the {name}; the checkpoint holds {fmt(want)}"
                                + (" (are epoch and loss swapped?)" if value in (epoch, loss) else ""))
 

@@ -55,7 +55,7 @@ import torch.nn.modules.module as module_hooks
 import torch.optim.optimizer as optimizer_hooks
 from torch import nn
 
-from grader.checking import expect_close, fmt, in_learner_process, kind_of, steps_note
+from grader.checking import call_text, expect_close, fmt, in_learner_process, kind_of, steps_note
 
 SUMMARY_KEYS = ("weight", "bias", "test_loss", "model_path", "device")
 N_POINTS, N_TRAIN = 50, 40  # torch.arange(0, 1, 0.02) has 50 points; int(0.8 * 50) = 40 train
@@ -219,12 +219,11 @@ class Report:
 
     def optimizer(self) -> dict:
         """The one optimizer that trained the model; fail with a message if there was none or several."""
-        if not self.optimizers:
-            raise AssertionError("no optimizer step was seen: train with torch.optim.SGD and call "
-                                 "optimizer.step() once per epoch")
-        if len(self.optimizers) > 1:
-            raise AssertionError(f"{len(self.optimizers)} different optimizers took steps; "
-                                 "build one torch.optim.SGD for the model and train with it")
+        assert self.optimizers, (
+            "no optimizer step was seen: train with torch.optim.SGD and call optimizer.step() once per epoch")
+        assert len(self.optimizers) <= 1, (
+            f"{len(self.optimizers)} different optimizers took steps; "
+            "build one torch.optim.SGD for the model and train with it")
         return self.optimizers[0]
 
     def trained(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -235,25 +234,24 @@ class Report:
             raise AssertionError(f"the optimizer held parameters of shapes {shapes}; expected the model's two "
                                  "one-number parameters (the weight, then the bias)")
         start, end = optimizer["start"], optimizer["end"]
-        if any(type(p) is not torch.Tensor for p in [*start, *end]):
-            raise AssertionError(f"the trained parameters were on {', '.join(optimizer['devices'])}, with no numbers "
-                                 "in them: keep the model on the device the run is given")
+        assert not any(type(p) is not torch.Tensor for p in [*start, *end]), (
+            f"the trained parameters were on {', '.join(optimizer['devices'])}, with no numbers "
+            "in them: keep the model on the device the run is given")
         return [p.reshape(1) for p in start], [p.reshape(1) for p in end]
 
     def expect_on(self, device: torch.device, what: str) -> None:
         """Fail unless every model call had its inputs and parameters on ``device``, and the trained parameters too."""
-        if not self.forwards:
-            raise AssertionError(f"{what}: no model was ever called")
+        assert self.forwards, f"{what}: no model was ever called"
         for call in self.forwards:
             if not call["has_parameters"]:
                 continue  # a loss function: where it runs is the learner's choice, as long as it runs
             wrong = sorted({name for name in call["devices"] if torch.device(name).type != device.type})
-            if wrong:
-                raise AssertionError(f"{what}: {call['type']} was called with tensors on "
-                                     f"{', '.join(wrong)}, expected everything on {device.type}")
+            assert not wrong, (
+                f"{what}: {call['type']} was called with tensors on "
+                f"{', '.join(wrong)}, expected everything on {device.type}")
         for name in self.optimizer()["devices"]:
-            if torch.device(name).type != device.type:
-                raise AssertionError(f"{what}: the trained parameters were on {name}, expected {device.type}")
+            assert torch.device(name).type == device.type, (
+                f"{what}: the trained parameters were on {name}, expected {device.type}")
 
 
 def run(learner, monkeypatch, out_dir, fake_get_device: bool = False, **kwargs) -> tuple[object, Report]:
@@ -326,19 +324,13 @@ def expect_reported_end(end: list[torch.Tensor], result, saved: bool = True) -> 
                          f"{fmt(reported[1])}: return (and save) the parameters of the model you trained")
 
 
-def described(**kwargs) -> str:
-    return ", ".join(f"{key}={value}" if isinstance(value, int) else f"{key}={fmt(value)}"
-                     for key, value in kwargs.items())
-
-
 def expect_summary(result, *keys: str) -> dict:
     """Fail unless ``result`` is a dict holding ``keys`` (all the contract's, by default) with their types.
 
     A check that needs only some values asks for those, so that one wrong type
     costs the summary check and the checks that read that value, not every check.
     """
-    if not isinstance(result, dict):
-        raise AssertionError(f"run_workflow returned {kind_of(result)}, not a dict")
+    assert isinstance(result, dict), f"run_workflow returned {kind_of(result)}, not a dict"
     keys = keys or SUMMARY_KEYS
     missing = [key for key in keys if key not in result]
     assert not missing, f"the returned dict has no key {', '.join(map(repr, missing))}"
@@ -349,35 +341,31 @@ def expect_summary(result, *keys: str) -> dict:
         if type(value) is not float:
             advice = " (.item() turns a one-element tensor into a float)" if isinstance(value, torch.Tensor) else ""
             raise AssertionError(f"run_workflow()[{key!r}] is {kind_of(value)}, not a Python float{advice}")
-        if math.isnan(value) or math.isinf(value):
-            raise AssertionError(f"run_workflow()[{key!r}] is {value}: the computation went wrong somewhere")
-    if "model_path" in keys and not isinstance(result["model_path"], pathlib.Path):
-        raise AssertionError(f"run_workflow()['model_path'] is {kind_of(result['model_path'])}, "
-                             "not a pathlib.Path (wrap it: pathlib.Path(path))")
-    if "device" in keys and type(result["device"]) is not str:
-        raise AssertionError(f"run_workflow()['device'] is {kind_of(result['device'])}, not a str "
-                             "(str(device) gives 'cpu', 'cuda' or 'mps')")
+        assert not math.isnan(value) and not math.isinf(value), (
+            f"run_workflow()[{key!r}] is {value}: the computation went wrong somewhere")
+    assert "model_path" not in keys or isinstance(result["model_path"], pathlib.Path), (
+        f"run_workflow()['model_path'] is {kind_of(result['model_path'])}, "
+        "not a pathlib.Path (wrap it: pathlib.Path(path))")
+    assert "device" not in keys or type(result["device"]) is str, (
+        f"run_workflow()['device'] is {kind_of(result['device'])}, not a str "
+        "(str(device) gives 'cpu', 'cuda' or 'mps')")
     return result
 
 
 def model_path_of(result) -> pathlib.Path:
     """The saved file's path, from a Path or a str (the summary check alone insists on a Path)."""
-    if not isinstance(result, dict):
-        raise AssertionError(f"run_workflow returned {kind_of(result)}, not a dict")
-    if "model_path" not in result:
-        raise AssertionError("the returned dict has no key 'model_path'")
+    assert isinstance(result, dict), f"run_workflow returned {kind_of(result)}, not a dict"
+    assert "model_path" in result, "the returned dict has no key 'model_path'"
     value = result["model_path"]
-    if not isinstance(value, (str, os.PathLike)):
-        raise AssertionError(f"run_workflow()['model_path'] is {kind_of(value)}, not a pathlib.Path")
+    assert isinstance(value, (str, os.PathLike)), (
+        f"run_workflow()['model_path'] is {kind_of(value)}, not a pathlib.Path")
     return pathlib.Path(value)
 
 
 def expect_device_named(result, device: torch.device) -> None:
     """Fail unless ``result["device"]`` names a device of ``device``'s type (a str, or here also a torch.device)."""
-    if not isinstance(result, dict):
-        raise AssertionError(f"run_workflow returned {kind_of(result)}, not a dict")
-    if "device" not in result:
-        raise AssertionError("the returned dict has no key 'device'")
+    assert isinstance(result, dict), f"run_workflow returned {kind_of(result)}, not a dict"
+    assert "device" in result, "the returned dict has no key 'device'"
     value = result["device"]
     if isinstance(value, torch.device):
         named = value  # the wrong type, but the summary check says so; here only the place matters
@@ -393,6 +381,11 @@ def expect_device_named(result, device: torch.device) -> None:
 
 def line(weight: float, bias: float) -> str:
     return f"y = {fmt(weight)}x {'-' if bias < 0 else '+'} {fmt(abs(bias))}"
+
+
+def workflow_call(arguments: dict) -> str:
+    """``run_workflow(weight=0.3, epochs=300)``: the call, its numbers rounded."""
+    return call_text("run_workflow", show=lambda value: str(value) if isinstance(value, int) else fmt(value), **arguments)
 
 
 # -- a reference run, computed here -----------------------------------------------
@@ -463,9 +456,9 @@ def expect_replayed(recorder: Report, result, weight: float, bias: float) -> Non
     start, end = recorder.trained()
     expect_reported_end(end, result)
     steps, lrs = reported["steps"], reported["lrs"]
-    if len(lrs) != 1:
-        raise AssertionError(f"the learning rate changed during training ({', '.join(map(fmt, lrs))}): the grader "
-                             "can confirm only a run with one learning rate; pass `lr` to the optimizer and keep it")
+    assert len(lrs) == 1, (
+        f"the learning rate changed during training ({', '.join(map(fmt, lrs))}): the grader "
+        "can confirm only a run with one learning rate; pass `lr` to the optimizer and keep it")
     optimizer = optimizer_named(reported)
     if optimizer is not None:
         training = {"weight": weight, "bias": bias, "epochs": steps, "lr": lrs[0], "optimizer": optimizer}
@@ -542,8 +535,8 @@ def expect_device(value, expected: str, situation: str) -> None:
     if type(value) is not torch.device:
         advice = f" (wrap it: torch.device({value!r}))" if isinstance(value, str) else ""
         raise AssertionError(f"{situation}, get_device returned {kind_of(value)}, not a torch.device{advice}")
-    if value.type != expected or value.index not in (None, 0):
-        raise AssertionError(f"{situation}, get_device returned {value}, expected {expected}")
+    assert value.type == expected and value.index in (None, 0), (
+        f"{situation}, get_device returned {value}, expected {expected}")
 
 
 @pytest.mark.check(
@@ -632,7 +625,7 @@ def test_workflow_learns_other_lines(learner, seed, tmp_path, monkeypatch):
     summary = expect_summary(result, "weight", "bias")
     # L1 with a constant learning rate hops around the answer by about lr (bias) and 1.6 lr (weight).
     assert abs(summary["weight"] - weight) <= 0.25 and abs(summary["bias"] - bias) <= 0.15, (
-        f"run_workflow({described(**arguments)}) learned {line(summary['weight'], summary['bias'])}; "
+        f"{workflow_call(arguments)} learned {line(summary['weight'], summary['bias'])}; "
         f"expected about {line(weight, bias)}{steps_taken(recorder, 300, 'that run')}")
 
 
@@ -710,8 +703,7 @@ def test_workflow_training_recipe(learner, seed, tmp_path, monkeypatch):
                  "lr": round(0.02 + torch.rand(1, generator=generator).item() * 0.02, 3), "seed": seed % 10_000}
     result, recorder = run(learner, monkeypatch, tmp_path / "out", device="cpu", **arguments)
     optimizer = recorder.optimizer()
-    if not optimizer["is_sgd"]:
-        raise AssertionError(f"the model was trained with {optimizer['type']}; use torch.optim.SGD")
+    assert optimizer["is_sgd"], f"the model was trained with {optimizer['type']}; use torch.optim.SGD"
     start, end = recorder.trained()
     expect_reported_end(end, result)  # so the replay below is compared with what the run gave back
     observed = (end[0].item(), end[1].item())
@@ -721,11 +713,11 @@ def test_workflow_training_recipe(learner, seed, tmp_path, monkeypatch):
     expected = reference_training(start, **training)
     for mistake, variant in MISTAKES.items():
         guess = reference_training(start, **training, **variant)
-        if all(abs(o - g) <= 1e-4 for o, g in zip(observed, guess)):
-            raise AssertionError(f"run_workflow({described(**arguments)}) ended at parameters "
-                                 f"{fmt(observed[0])}, {fmt(observed[1])}, which is what training {mistake} gives; "
-                                 f"L1 and SGD on the training split give {fmt(expected[0])}, {fmt(expected[1])}")
-    raise AssertionError(f"run_workflow({described(**arguments)}) ended at parameters {fmt(observed[0])}, "
+        assert not all(abs(o - g) <= 1e-4 for o, g in zip(observed, guess)), (
+            f"{workflow_call(arguments)} ended at parameters "
+            f"{fmt(observed[0])}, {fmt(observed[1])}, which is what training {mistake} gives; "
+            f"L1 and SGD on the training split give {fmt(expected[0])}, {fmt(expected[1])}")
+    raise AssertionError(f"{workflow_call(arguments)} ended at parameters {fmt(observed[0])}, "
                          f"{fmt(observed[1])}; from the same start, L1 and SGD on the training split give "
                          f"{fmt(expected[0])}, {fmt(expected[1])}"
                          f"{steps_taken(recorder, arguments['epochs'], 'that run')}")
@@ -780,9 +772,9 @@ def test_workflow_device(learner, device, tmp_path, monkeypatch):
 def test_workflow_uses_given_device(learner, tmp_path, monkeypatch):
     # get_device() answers 'meta' during this run (record_workflow fakes it in the learner process).
     result, recorder = run(learner, monkeypatch, tmp_path / "out", fake_get_device=True, epochs=15, device="cpu")
-    if recorder.failed_on_meta:
-        raise AssertionError("with device='cpu' given, run_workflow used the answer of get_device() instead "
-                             "(faked here as 'meta', a device that holds no data, so the run failed)")
+    assert not recorder.failed_on_meta, (
+        "with device='cpu' given, run_workflow used the answer of get_device() instead "
+        "(faked here as 'meta', a device that holds no data, so the run failed)")
     recorder.expect_on(torch.device("cpu"), "with device='cpu' (and get_device() faked to answer 'meta')")
     expect_device_named(result, torch.device("cpu"))
 
@@ -817,16 +809,14 @@ def test_workflow_runs_on_cuda(cuda, learner, tmp_path, monkeypatch):
 def load_state_dict_file(path) -> dict:
     """The saved file's contents, loaded safely on the CPU; fail if it is not a state dict."""
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise AssertionError(f"run_workflow()['model_path'] is {path}, which is not a file")
+    assert path.is_file(), f"run_workflow()['model_path'] is {path}, which is not a file"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any refusal means the file is not a plain state dict
         raise AssertionError(f"torch.load(weights_only=True) cannot read the saved file ({type(exc).__name__}): "
                              "save model.state_dict(), not the model itself") from None
-    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
-        raise AssertionError(f"the saved file holds {kind_of(state)}, not a state dict of tensors: "
-                             "save model.state_dict()")
+    assert isinstance(state, dict) and all(isinstance(value, torch.Tensor) for value in state.values()), (
+        f"the saved file holds {kind_of(state)}, not a state dict of tensors: save model.state_dict()")
     return state
 
 
@@ -836,9 +826,9 @@ def expect_saved_parameters(state: dict, start: list[torch.Tensor], end: list[to
     assert len(values) == 2 and all(value.numel() == 1 for value in values), \
         f"the saved state dict holds {len(values)} tensors ({', '.join(state)}), expected the weight and the bias"
     if not all(torch.equal(v.float(), e.float()) for v, e in zip(values, end)):
-        if all(torch.equal(v.float(), s.float()) for v, s in zip(values, start)):
-            raise AssertionError(f"the saved parameters ({fmt(values[0].item())}, {fmt(values[1].item())}) are the "
-                                 "model's parameters from before training: save the state dict after training")
+        assert not all(torch.equal(v.float(), s.float()) for v, s in zip(values, start)), (
+            f"the saved parameters ({fmt(values[0].item())}, {fmt(values[1].item())}) are the "
+            "model's parameters from before training: save the state dict after training")
         raise AssertionError(f"the saved parameters are {fmt(values[0].item())}, {fmt(values[1].item())}, "
                              f"but the trained model ended at {fmt(end[0].item())}, {fmt(end[1].item())}: "
                              "save the state dict after training")
@@ -854,9 +844,9 @@ def expect_reloaded(recorder: Report, result, device: torch.device) -> None:
     recorder.optimizer()
     fresh = [entry["model"] for entry in recorder.loaded if entry["fresh"]]
     if not fresh:
-        if recorder.loaded:
-            raise AssertionError("the state dict was loaded back into the trained model itself; load it into a "
-                                 "fresh model, to prove the file alone is enough")
+        assert not recorder.loaded, (
+            "the state dict was loaded back into the trained model itself; load it into a "
+            "fresh model, to prove the file alone is enough")
         raise AssertionError("no model had load_state_dict() called on it: load the saved file into a fresh model")
     model = fresh[-1]
     parameters = list(model.parameters())
@@ -868,9 +858,8 @@ def expect_reloaded(recorder: Report, result, device: torch.device) -> None:
     with torch.no_grad():
         predictions = model(X_test.to(parameters[0].device if parameters else device))
     expected = w * X_test + b
-    if type(predictions) is not torch.Tensor or predictions.shape != expected.shape:
-        raise AssertionError(f"the reloaded model returned {kind_of(predictions)} for 10 test inputs, "
-                             "expected a tensor of shape [10, 1]")
+    assert type(predictions) is torch.Tensor and predictions.shape == expected.shape, (
+        f"the reloaded model returned {kind_of(predictions)} for 10 test inputs, expected a tensor of shape [10, 1]")
     difference = (predictions.detach().cpu().float() - expected).abs().max().item()
     assert difference <= 1e-6, (
         f"the reloaded model's predictions differ from the trained model's by up to {fmt(difference)}")
@@ -892,8 +881,7 @@ def files_under(folder: pathlib.Path) -> list[pathlib.Path]:
     points=2,
     hint=["Create the folder first (`mkdir(parents=True, exist_ok=True)`) and save inside it, not in the "
           "current directory.",
-          "`torch.save(model.state_dict(), path)` with `path` inside `out_dir`; return that path as a "
-          "`pathlib.Path`."],
+          "`torch.save(model.state_dict(), path)` with `path` inside `out_dir`; return that path as a `pathlib.Path`."],
 )
 def test_workflow_saves_state_dict(learner, tmp_path, monkeypatch):
     out_dir = tmp_path / "results" / "run 1"  # two levels that do not exist yet, given as a str

@@ -26,8 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.checking import (count_steps, expect_close, expect_float, expect_tensor, fmt, fmt_list, kind_of,
-                             largest_difference, linear_calls, matching_outcome, parameters_of, steps_note)
+from grader.checking import (STATES, along, count_steps, expect_close, expect_float, expect_tensor,
+                             expect_training_mode, fmt, fmt_list, kind_of, largest_difference, linear_calls,
+                             matching_outcome, parameters_of, states_of_loss, steps_note, touched)
 
 # Every tensor here is tiny, so extra threads only cost: on a busy machine, cross_entropy's
 # parallel loops made one training check take seconds instead of tens of milliseconds.
@@ -146,10 +147,10 @@ def replayed_epochs(model: Probe, loader, lr: float) -> list[tuple[list[torch.Te
 def recorded_logits(model: Probe) -> list[torch.Tensor]:
     """The logits of each forward pass as the probe's record brings them back (only to count and name mistakes)."""
     seen = getattr(model, "seen", None)
-    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 3 and type(entry[2]) is torch.Tensor
-                                         for entry in seen):
-        raise AssertionError("train_epoch replaced the probe model's record of its forward passes (model.seen) with "
-                             "something else: leave the model's attributes alone")
+    assert (type(seen) is list and all(type(entry) is tuple and len(entry) == 3 and type(entry[2]) is torch.Tensor
+                                         for entry in seen)), (
+        "train_epoch replaced the probe model's record of its forward passes (model.seen) with "
+        "something else: leave the model's attributes alone")
     return [logits for _, _, logits in seen]
 
 
@@ -184,9 +185,6 @@ def mean_loss_mistake(value: float, outputs: list[torch.Tensor], batches) -> str
 # Learner code runs in a process of its own, so a probe's record of its forward passes (``seen``) is a report
 # that code can rewrite: it only names the mistake. The verdict needs the outcome too: the loss returned, and
 # which head the epoch's backward passes reached.
-
-STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
-
 
 class StateProbe(nn.Module):
     """A classifier whose logits tell the state of its forward pass.
@@ -272,55 +270,6 @@ def train_head_gradients(model: StateProbe, loader) -> list[list[torch.Tensor]]:
     return each + sums
 
 
-def as_number(value) -> float | None:
-    """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""
-    if type(value) in (float, int):
-        number = float(value)
-    elif type(value) is torch.Tensor and value.numel() == 1:
-        number = value.detach().double().item()
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def states_of_loss(value, losses: dict[tuple[bool, bool], list[float]]) -> list[tuple[bool, bool]]:
-    """The states one of whose candidate losses ``value`` is (none when it is no number, or another number)."""
-    number = as_number(value)
-    if number is None:
-        return []
-    return [state for state, candidates in losses.items()
-            if any(abs(number - loss) <= 1e-4 * max(1.0, abs(loss)) for loss in candidates)]
-
-
-def along(change: list, direction: list[torch.Tensor]) -> bool:
-    """Whether ``change`` is a positive multiple of ``direction``."""
-    if any(t is None for t in change):
-        return False
-    a = torch.cat([t.detach().cpu().double().flatten() for t in change])
-    b = torch.cat([t.detach().cpu().double().flatten() for t in direction])
-    if a.shape != b.shape or a.norm() == 0 or b.norm() == 0:
-        return False
-    scale = (a @ b) / (b @ b)
-    return bool(scale > 0) and bool((a - scale * b).norm() <= 1e-3 * a.norm())
-
-
-def touched(layer: nn.Module, start: list[torch.Tensor]) -> bool:
-    """Whether anything reached ``layer``: it moved, or a gradient other than zero lies in its .grad."""
-    return largest_difference(start, parameters_of(layer)) > 0 or any(
-        parameter.grad is not None and bool(parameter.grad.ne(0).any()) for parameter in layer.parameters())
-
-
-def state_records(model: nn.Module) -> list[tuple[bool, bool]]:
-    """The probe's record of its forward passes as it came back, once it shows at least one."""
-    seen = getattr(model, "seen", None)
-    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
-                                         and all(type(flag) is bool for flag in entry) for entry in seen):
-        raise AssertionError("train_epoch replaced the probe model's record of its forward passes (model.seen) "
-                             "with something else: leave the model's attributes alone")
-    assert seen, "train_epoch never called the model (no forward pass)"
-    return seen
-
-
 RECORD_CHANGED = ("; the probe model's own record of its forward passes says otherwise, so something changed that "
                   "record: leave the model's attributes alone")
 
@@ -328,8 +277,7 @@ RECORD_CHANGED = ("; the probe model's own record of its forward passes says oth
 def make_classifier(learner, seed: int, in_features: int, n_classes: int, hidden: int):
     torch.manual_seed(seed)
     model = learner.MultiClassClassifier(in_features, n_classes, hidden=hidden)
-    if not isinstance(model, nn.Module):
-        raise AssertionError(f"MultiClassClassifier(...) made {kind_of(model)}, not an nn.Module")
+    assert isinstance(model, nn.Module), f"MultiClassClassifier(...) made {kind_of(model)}, not an nn.Module"
     return model
 
 
@@ -359,14 +307,13 @@ def averages(matrix: torch.Tensor, over: torch.Tensor) -> dict[str, float]:
 def learner_metrics(learner, logits, targets) -> dict[str, float]:
     """Call ``classification_metrics`` and check that it returns the contract's dict of Python floats."""
     result = learner.classification_metrics(logits.clone(), targets.clone())
-    if not isinstance(result, dict):
-        raise AssertionError(f"classification_metrics returned {kind_of(result)}, not a dict")
+    assert isinstance(result, dict), f"classification_metrics returned {kind_of(result)}, not a dict"
     missing = [key for key in ("accuracy", "precision", "recall") if key not in result]
     assert not missing, f"the metrics have no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, result))})"
     for key in ("accuracy", "precision", "recall"):
         value = result[key]
-        if type(value) is float and math.isnan(value):
-            raise AssertionError(f"{key} was nan: a class with 0/0 (never predicted, or never true) counts as 0")
+        assert not (type(value) is float and math.isnan(value)), (
+            f"{key} was nan: a class with 0/0 (never predicted, or never true) counts as 0")
         expect_float(value, f"classification_metrics[{key!r}]")
     return result
 
@@ -471,8 +418,8 @@ def test_blobs_separated(learner, seed):
         expect_tensor(X, "X", shape=(60 * n_classes, n_features))
         expect_tensor(y, "y", shape=(60 * n_classes,))
         y = y.long()
-        if sorted(set(y.tolist())) != list(range(n_classes)):
-            raise AssertionError(f"the labels are not 0 to {n_classes - 1}, so the classes cannot be told apart")
+        assert sorted(set(y.tolist())) == list(range(n_classes)), (
+            f"the labels are not 0 to {n_classes - 1}, so the classes cannot be told apart")
         means = torch.stack([X[y == label].double().mean(dim=0) for label in range(n_classes)])
         nearest = torch.cdist(X.double(), means).argmin(dim=1)
         share = (nearest == y).double().mean().item()
@@ -511,11 +458,11 @@ def test_dataset_length(learner, seed):
 
 def expect_pair(item, index: int, X, y) -> None:
     described = f"dataset[{index}]"
-    if not isinstance(item, (tuple, list)) or len(item) != 2:
-        raise AssertionError(f"{described} returned {kind_of(item)}; return the pair (x, y)")
+    assert isinstance(item, (tuple, list)) and len(item) == 2, (
+        f"{described} returned {kind_of(item)}; return the pair (x, y)")
     x, label = item
-    if type(x) is torch.Tensor and x.dim() == 0 and type(label) is torch.Tensor and label.dim() == 1:
-        raise AssertionError(f"{described} returned (label, features); the features come first: (x, y)")
+    assert not (type(x) is torch.Tensor and x.dim() == 0 and type(label) is torch.Tensor and label.dim() == 1), (
+        f"{described} returned (label, features); the features come first: (x, y)")
     expect_tensor(x, f"the x of {described}", shape=tuple(X[index].shape))
     assert torch.equal(x, X[index]), f"the x of {described} is not row {index} of X"
     if type(label) is torch.Tensor:
@@ -566,8 +513,8 @@ def one_epoch(loader, what: str = "the loader") -> list[tuple[torch.Tensor, torc
         raise AssertionError(f"{what} is {kind_of(loader)}, which cannot be iterated over") from None
     batches = []
     for batch in iterator:
-        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-            raise AssertionError(f"{what} yielded {kind_of(batch)}; each batch should be a pair (X_batch, y_batch)")
+        assert isinstance(batch, (tuple, list)) and len(batch) == 2, (
+            f"{what} yielded {kind_of(batch)}; each batch should be a pair (X_batch, y_batch)")
         expect_tensor(batch[0], f"an X_batch from {what}")
         batches.append((batch[0], batch[1]))
     return batches
@@ -592,9 +539,9 @@ def test_loader_batches(learner, seed):
     for epoch in (1, 2):
         batches = one_epoch(loader)
         sizes = [len(X_batch) for X_batch, _ in batches]
-        if epoch == 2 and not sizes:
-            raise AssertionError("the second pass over the loader gave no batches: return a DataLoader, "
-                                 "which can be iterated once per epoch, not a generator")
+        assert epoch != 2 or sizes, (
+            "the second pass over the loader gave no batches: return a DataLoader, "
+            "which can be iterated once per epoch, not a generator")
         assert sizes == expected, (
             f"{n} samples with batch_size={batch_size} came in batches of {fmt_list(sizes, limit=8)}, "
             f"expected {fmt_list(expected, limit=8)}")
@@ -759,15 +706,15 @@ def test_classifier_returns_logits(learner, seed):
         return
     output = output.double()
     rows_sum_to_one = torch.allclose(output.sum(dim=1), torch.ones(32, dtype=torch.float64), atol=1e-4)
-    if rows_sum_to_one and bool((output >= 0).all()):
-        raise AssertionError("each row of the output is positive and sums to 1: the model returns softmax "
-                             "probabilities; return the logits, CrossEntropyLoss applies softmax itself")
-    if torch.allclose(output.exp().sum(dim=1), torch.ones(32, dtype=torch.float64), atol=1e-4):
-        raise AssertionError("the output is log_softmax of the logits; return the logits themselves "
-                             "(CrossEntropyLoss applies log_softmax itself)")
-    if bool(((output > 0) & (output < 1)).all()):
-        raise AssertionError("every output lies between 0 and 1: is there a sigmoid at the end? Return the "
-                             "last Linear layer's output, the logits")
+    assert not (rows_sum_to_one and bool((output >= 0).all())), (
+        "each row of the output is positive and sums to 1: the model returns softmax "
+        "probabilities; return the logits, CrossEntropyLoss applies softmax itself")
+    assert not torch.allclose(output.exp().sum(dim=1), torch.ones(32, dtype=torch.float64), atol=1e-4), (
+        "the output is log_softmax of the logits; return the logits themselves "
+        "(CrossEntropyLoss applies log_softmax itself)")
+    assert not bool(((output > 0) & (output < 1)).all()), (
+        "every output lies between 0 and 1: is there a sigmoid at the end? Return the "
+        "last Linear layer's output, the logits")
     raise AssertionError("the model's output is not the output of its last nn.Linear layer: return the logits as they are")
 
 
@@ -800,27 +747,23 @@ def test_train_epoch_mean_loss(learner, seed):
     outputs = next((logits for final, logits in replays if largest_difference(end, final) < 1e-5), None)
     if outputs is not None:
         mistake = mean_loss_mistake(value, outputs, batches)
-        if mistake:
-            raise AssertionError(mistake)
+        assert not mistake, mistake
         return
     # Training the check cannot replay (a check of its own is about the update): the record names the mistake it
     # shows; the verdict comes from an epoch with lr=0, where no update can change the logits the batches meet.
     mistake = mean_loss_mistake(value, recorded, batches)
-    if mistake:
-        raise AssertionError(mistake)
+    assert not mistake, mistake
     model, loader, _, _ = epoch_problem(seed)
     start = parameters_of(model)
     with torch.no_grad():
         outputs = [model.layers(X_batch) for X_batch, _ in batches]
     value = expect_float(learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.0)),
                          "train_epoch")
-    if largest_difference(start, parameters_of(model)) > 0:
-        raise AssertionError("with lr=0 train_epoch still changed the parameters, so the logits each batch met cannot "
-                             "be worked out and the loss returned cannot be checked: update the model only through "
-                             "optimizer.step()")
+    assert not (largest_difference(start, parameters_of(model)) > 0), (
+        "with lr=0 train_epoch still changed the parameters, so the logits each batch met cannot "
+        "be worked out and the loss returned cannot be checked: update the model only through optimizer.step()")
     mistake = mean_loss_mistake(value, outputs, batches)
-    if mistake:
-        raise AssertionError(f"{mistake} (in an epoch with lr=0)")
+    assert not mistake, f"{mistake} (in an epoch with lr=0)"
 
 
 @pytest.mark.check(
@@ -848,9 +791,9 @@ def test_train_epoch_updates(learner, seed):
         f"optimizer.step() ran {steps[0]} time{'s' if steps[0] != 1 else ''} in an epoch of {n_batches} batches; "
         "take one step per batch, inside the loop")
     end = parameters_of(model)
-    if largest_difference(start, end) == 0:
-        raise AssertionError("optimizer.step() ran but no parameter moved: the gradients were empty or zero "
-                             "when it ran (were they zeroed after backward()?)")
+    assert largest_difference(start, end) != 0, (
+        "optimizer.step() ran but no parameter moved: the gradients were empty or zero "
+        "when it ran (were they zeroed after backward()?)")
     difference = largest_difference(end, expected)
     if difference < 1e-5:
         return
@@ -860,8 +803,7 @@ def test_train_epoch_updates(learner, seed):
         "gradients already in .grad before train_epoch was called leaked into the first step: zero the gradients "
         "before each backward(), not only after each step": late,
     })
-    if cause:
-        raise AssertionError(cause)
+    assert not cause, cause
     raise AssertionError(
         f"after the epoch the parameters differ by up to {fmt(difference)} from one SGD step per batch with "
         "that batch's gradients of CrossEntropyLoss(logits, labels)")
@@ -885,27 +827,13 @@ def test_train_epoch_train_mode(learner, seed):
     in_training = any(along([p.grad for p in model.train_head.parameters()], gradient) for gradient in gradients)
     in_eval = touched(model.eval_head, start)
     returned = states_of_loss(result, losses)
-    seen = getattr(model, "seen", None)
-    claimed = type(seen) is list and bool(seen) and all(entry == (True, True) for entry in seen)
     # Evidence first: the head the backward passes reached, else (when .grad was cleared) the loss returned.
-    if in_eval or (not in_training and any(not training for training, _ in returned)):
-        raise AssertionError("the model was in evaluation mode during train_epoch's forward passes (it arrived in eval "
-                             f"mode){RECORD_CHANGED if claimed else ''}")
-    if not in_training and returned != [(True, True)]:
-        if returned == [(True, False)]:
-            raise AssertionError("gradient tracking was off during train_epoch's forward passes, so nothing can be "
-                                 f"learned{RECORD_CHANGED if claimed else ''}")
-        state_records(model)
-        raise AssertionError(
-            "nothing train_epoch left shows forward passes in training mode: neither the loss it returned nor the "
-            "gradients in .grad afterwards come from the batches' forward passes with gradient tracking on"
-            f"{RECORD_CHANGED if claimed else ''}")
-    # The outcome shows training-mode forward passes; the record, if it disagrees, names what else happened.
-    seen = state_records(model)
-    assert all(training for training, _ in seen), \
-        "the model was in evaluation mode during train_epoch's forward passes (it arrived in eval mode)"
-    assert all(grad for _, grad in seen), \
-        "gradient tracking was off during train_epoch's forward passes, so nothing can be learned"
+    expect_training_mode(
+        model, "train_epoch", in_training, in_eval, returned, RECORD_CHANGED,
+        eval_mode="the model was in evaluation mode during train_epoch's forward passes (it arrived in eval mode)",
+        no_grad="gradient tracking was off during train_epoch's forward passes, so nothing can be learned",
+        nothing="nothing train_epoch left shows forward passes in training mode: neither the loss it returned nor "
+                "the gradients in .grad afterwards come from the batches' forward passes with gradient tracking on")
 
 
 @pytest.mark.check(
@@ -959,9 +887,9 @@ def test_metrics_accuracy(learner, seed):
                               torch.randint(0, n_classes, (n,), generator=generator))
     result = learner_metrics(learner, logits_for(predictions, n_classes, generator), targets)
     expected = (predictions == targets).double().mean().item()
-    if abs(result["accuracy"] - 100 * expected) < 1e-3 and expected > 0:
-        raise AssertionError(f"the accuracy was {fmt(result['accuracy'])}, a percentage; return a fraction "
-                             f"between 0 and 1 ({fmt(expected)})")
+    assert not (abs(result["accuracy"] - 100 * expected) < 1e-3 and expected > 0), (
+        f"the accuracy was {fmt(result['accuracy'])}, a percentage; return a fraction "
+        f"between 0 and 1 ({fmt(expected)})")
     expect_close(result["accuracy"], expected, "the accuracy",
                  advice="the fraction of rows whose largest logit is at the true class")
 
@@ -1007,15 +935,15 @@ def test_metrics_macro(learner, seed):
         value = result[key]
         if abs(value - macro[key]) <= 1e-5:
             continue
-        if abs(value - accuracy) <= 1e-5:
-            raise AssertionError(f"the {key} was {fmt(value)}, the same as the accuracy: that is the micro average "
-                                 f"(counts pooled over all classes); the macro average is {fmt(macro[key])}")
-        if abs(value - macro[other]) <= 1e-5:
-            raise AssertionError(f"the {key} was {fmt(value)}, which is the macro {other}: precision divides by the "
-                                 "rows predicted as a class, recall by the rows truly of it")
-        if key == "precision" and abs(value - weighted_precision) <= 1e-5:
-            raise AssertionError(f"the precision was {fmt(value)}, each class weighted by its number of rows; the "
-                                 f"macro average weighs every class the same: {fmt(macro[key])}")
+        assert not (abs(value - accuracy) <= 1e-5), (
+            f"the {key} was {fmt(value)}, the same as the accuracy: that is the micro average "
+            f"(counts pooled over all classes); the macro average is {fmt(macro[key])}")
+        assert not (abs(value - macro[other]) <= 1e-5), (
+            f"the {key} was {fmt(value)}, which is the macro {other}: precision divides by the "
+            "rows predicted as a class, recall by the rows truly of it")
+        assert not (key == "precision" and abs(value - weighted_precision) <= 1e-5), (
+            f"the precision was {fmt(value)}, each class weighted by its number of rows; the "
+            f"macro average weighs every class the same: {fmt(macro[key])}")
         expect_close(value, macro[key], f"the macro {key}", advice="the plain mean of the per-class values")
 
 
@@ -1049,16 +977,14 @@ def test_metrics_classes(learner, seed):
         value = result[key]
         if abs(value - expected[key]) <= 1e-5:
             continue
-        if abs(value - over_all[key]) <= 1e-5:
-            raise AssertionError(f"the {key} was {fmt(value)}, averaged over all {n_classes} columns of the logits; "
-                                 f"class {int(classes[5])} appears nowhere and is left out: expected {fmt(expected[key])}")
-        if abs(value - over_targets[key]) <= 1e-5:
-            raise AssertionError(f"the {key} was {fmt(value)}, averaged only over the classes in targets; class "
-                                 f"{int(only_predicted)} is predicted but never true and counts too: expected "
-                                 f"{fmt(expected[key])}")
-        if abs(value - over_predicted[key]) <= 1e-5:
-            raise AssertionError(f"the {key} was {fmt(value)}, averaged only over the predicted classes; class "
-                                 f"{int(only_true)} is true but never predicted and counts too: expected "
-                                 f"{fmt(expected[key])}")
+        assert not (abs(value - over_all[key]) <= 1e-5), (
+            f"the {key} was {fmt(value)}, averaged over all {n_classes} columns of the logits; "
+            f"class {int(classes[5])} appears nowhere and is left out: expected {fmt(expected[key])}")
+        assert not (abs(value - over_targets[key]) <= 1e-5), (
+            f"the {key} was {fmt(value)}, averaged only over the classes in targets; class "
+            f"{int(only_predicted)} is predicted but never true and counts too: expected {fmt(expected[key])}")
+        assert not (abs(value - over_predicted[key]) <= 1e-5), (
+            f"the {key} was {fmt(value)}, averaged only over the predicted classes; class "
+            f"{int(only_true)} is true but never predicted and counts too: expected {fmt(expected[key])}")
         expect_close(value, expected[key], f"the macro {key}",
                      advice="average over the classes in targets or predictions, a 0/0 counting as 0")

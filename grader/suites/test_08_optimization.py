@@ -35,7 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from grader.checking import count_steps, expect_equal_tensors, expect_float, fmt, fmt_list, in_learner_process, kind_of
+from grader.checking import (call_text, count_steps, expect_equal_tensors, expect_float, fmt, fmt_list,
+                             in_learner_process, kind_of)
 
 # Every tensor here is tiny, so extra threads only cost time on a busy machine.
 torch.set_num_threads(1)
@@ -156,9 +157,9 @@ def test_momentum_matches_sgd(learner, seed):
             params, velocities, _, _ = learner_sgd(learner, start, gradients, lr)
             described = f"lr={fmt(lr)} and the default momentum (0.9) and weight_decay (0.0)"
         for value in params:
-            if type(value) is not nn.Parameter:
-                raise AssertionError(f"params holds {kind_of(value)} after the step: change each parameter in place "
-                                     "(p.sub_(...) inside torch.no_grad()) rather than putting a new tensor in the list")
+            assert type(value) is nn.Parameter, (
+                f"params holds {kind_of(value)} after the step: change each parameter in place "
+                "(p.sub_(...) inside torch.no_grad()) rather than putting a new tensor in the list")
         expected, buffers = reference_sgd(start, gradients, lr, momentum=momentum, weight_decay=decay)
         if any_differs(params, expected):
             mistakes = {
@@ -171,19 +172,19 @@ def test_momentum_matches_sgd(learner, seed):
                     dict(momentum=momentum, nesterov=True, weight_decay=decay),
             }
             for meaning, settings in mistakes.items():
-                if not any_differs(params, reference_sgd(start, gradients, lr, **settings)[0]):
-                    raise AssertionError(f"after 4 steps with {described}, the parameters moved {meaning}")
+                assert any_differs(params, reference_sgd(start, gradients, lr, **settings)[0]), (
+                    f"after 4 steps with {described}, the parameters moved {meaning}")
             worst = max(range(len(params)), key=lambda i: (params[i].detach() - expected[i]).abs().max().item())
             expect_equal_tensors(params[worst].detach(), expected[worst],
                                  f"after 4 steps with {described}, parameter {worst} (shape {list(SHAPES[worst])}) "
                                  "compared with torch.optim.SGD's", tolerance=1e-5)
         for index, (velocity, buffer) in enumerate(zip(velocities, buffers)):
-            if type(velocity) is not torch.Tensor:
-                raise AssertionError(f"velocities[{index}] is {kind_of(velocity)} after the steps, not a tensor")
+            assert type(velocity) is torch.Tensor, (
+                f"velocities[{index}] is {kind_of(velocity)} after the steps, not a tensor")
             if differs(velocity, buffer):
-                if not differs(velocity, lr * buffer):
-                    raise AssertionError("the parameters are right but each velocity holds lr * v: keep "
-                                         "v = momentum * v + g in the velocity and multiply by lr only when moving p")
+                assert differs(velocity, lr * buffer), (
+                    "the parameters are right but each velocity holds lr * v: keep "
+                    "v = momentum * v + g in the velocity and multiply by lr only when moving p")
                 expect_equal_tensors(velocity, buffer, f"after 4 steps with {described}, velocities[{index}] "
                                      "compared with torch.optim.SGD's momentum buffer", tolerance=1e-5)
 
@@ -203,14 +204,13 @@ def test_momentum_in_place(learner, seed):
     assert type(velocities) is list and len(velocities) == len(originals), \
         f"the list of velocities now holds {len(velocities)} items; leave the list as it is and change its tensors"
     for index, (velocity, original) in enumerate(zip(velocities, originals)):
-        if velocity is not original:
-            raise AssertionError(f"velocities[{index}] was replaced by a new tensor; update the tensor that is "
-                                 "there in place (v.mul_(momentum).add_(g), or v.copy_(...))")
+        assert velocity is original, (
+            f"velocities[{index}] was replaced by a new tensor; update the tensor that is "
+            "there in place (v.mul_(momentum).add_(g), or v.copy_(...))")
         # How it changes is momentum_matches_sgd's business; here only that the tensor itself changed.
-        if not bool(original.any()):
-            raise AssertionError(f"after one step velocities[{index}] still holds zeros: assigning to the loop "
-                                 "variable (v = momentum * v + g) makes a new tensor and leaves the list unchanged; "
-                                 "update v in place")
+        assert bool(original.any()), (
+            f"after one step velocities[{index}] still holds zeros: assigning to the loop "
+            "variable (v = momentum * v + g) makes a new tensor and leaves the list unchanged; update v in place")
 
 
 @pytest.mark.check(
@@ -229,17 +229,16 @@ def test_momentum_skips_missing_grad(learner, seed):
     learner_sgd(learner, start, gradients, lr, momentum, decay, snapshots=snapshots)
     # Judged against the learner's own earlier values, so that only skipping counts here.
     (first_params, first_velocities), (second_params, second_velocities) = snapshots[0], snapshots[1]
-    if differs(first_params[1], start[1]):
-        raise AssertionError("parameter 1 moved in a step where its gradient was None; torch's SGD leaves such a "
-                             "parameter exactly as it is")
-    if bool(first_velocities[1].any()):
-        raise AssertionError("the velocity of parameter 1 changed in a step where its gradient was None; leave it alone")
+    assert not differs(first_params[1], start[1]), (
+        "parameter 1 moved in a step where its gradient was None; torch's SGD leaves such a parameter exactly as it is")
+    assert not bool(first_velocities[1].any()), (
+        "the velocity of parameter 1 changed in a step where its gradient was None; leave it alone")
     for params, velocities in snapshots[2:]:
-        if differs(params[2], second_params[2]):
-            raise AssertionError("parameter 2 kept moving after its gradient became None: torch's SGD leaves such a "
-                                 "parameter (and its velocity) exactly as it is; do not treat a missing gradient as zero")
-        if differs(velocities[2], second_velocities[2]):
-            raise AssertionError("the velocity of parameter 2 changed in steps where its gradient was None; leave it alone")
+        assert not differs(params[2], second_params[2]), (
+            "parameter 2 kept moving after its gradient became None: torch's SGD leaves such a "
+            "parameter (and its velocity) exactly as it is; do not treat a missing gradient as zero")
+        assert not differs(velocities[2], second_velocities[2]), (
+            "the velocity of parameter 2 changed in steps where its gradient was None; leave it alone")
 
 
 @pytest.mark.check(
@@ -292,16 +291,16 @@ def mixed_model(seed: int) -> nn.Module:
 def learner_groups(learner, model: nn.Module, weight_decay: float) -> list[dict]:
     """Call ``decay_parameter_groups`` and check that it returns the contract's two dicts of lists."""
     groups = learner.decay_parameter_groups(model, weight_decay)
-    if not isinstance(groups, (list, tuple)):
-        raise AssertionError(f"decay_parameter_groups returned {kind_of(groups)}, not a list of two dicts")
+    assert isinstance(groups, (list, tuple)), (
+        f"decay_parameter_groups returned {kind_of(groups)}, not a list of two dicts")
     assert len(groups) == 2, f"decay_parameter_groups returned {len(groups)} groups; expected two (decayed, not decayed)"
     for index, group in enumerate(groups):
-        if not isinstance(group, dict):
-            raise AssertionError(f"group {index} is {kind_of(group)}, not a dict with \"params\" and \"weight_decay\"")
+        assert isinstance(group, dict), (
+            f"group {index} is {kind_of(group)}, not a dict with \"params\" and \"weight_decay\"")
         assert "params" in group, f"group {index} has no \"params\" key (keys: {sorted(map(str, group))})"
-        if not isinstance(group["params"], (list, tuple)):
-            raise AssertionError(f"group {index}'s \"params\" is {kind_of(group['params'])}; make it a list "
-                                 "(a generator would be used up after one pass)")
+        assert isinstance(group["params"], (list, tuple)), (
+            f"group {index}'s \"params\" is {kind_of(group['params'])}; make it a list "
+            "(a generator would be used up after one pass)")
     return groups
 
 
@@ -329,9 +328,9 @@ def test_groups_by_dimension(learner, seed):
     where: dict[int, list[int]] = {}
     for index, group in enumerate(groups):
         for parameter in group["params"]:
-            if id(parameter) not in names:
-                raise AssertionError(f"group {index} holds {kind_of(parameter)} that is not one of the model's "
-                                     "parameters (a copy such as p.data or p.detach()?): put the parameters themselves")
+            assert id(parameter) in names, (
+                f"group {index} holds {kind_of(parameter)} that is not one of the model's "
+                "parameters (a copy such as p.data or p.detach()?): put the parameters themselves")
             where.setdefault(id(parameter), []).append(index)
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
@@ -339,9 +338,9 @@ def test_groups_by_dimension(learner, seed):
         found = where.get(id(parameter), [])
         assert found, f"{describe(name, parameter)} is in neither group; every trainable parameter belongs in one"
         assert len(found) == 1, f"{describe(name, parameter)} appears {len(found)} times in the groups; once only"
-        if parameter.ndim >= 2 and found[0] != 0:
-            raise AssertionError(f"{describe(name, parameter)} has {parameter.ndim} dimensions but is in the group "
-                                 "without decay; weights with 2 or more dimensions are the ones to decay")
+        assert parameter.ndim < 2 or found[0] == 0, (
+            f"{describe(name, parameter)} has {parameter.ndim} dimensions but is in the group "
+            "without decay; weights with 2 or more dimensions are the ones to decay")
         if parameter.ndim < 2 and found[0] != 1:
             kind = "a bias" if name.endswith("bias") else "a vector such as a norm layer's weight"
             raise AssertionError(f"{describe(name, parameter)}, {kind}, is in the decayed group; only parameters "
@@ -361,9 +360,9 @@ def test_groups_skip_frozen(learner, seed):
     names = names_by_id(model)
     for index, group in enumerate(groups):
         for parameter in group["params"]:
-            if id(parameter) in names and not parameter.requires_grad:
-                raise AssertionError(f"{describe(names[id(parameter)], parameter)} is frozen (requires_grad=False) "
-                                     f"but is in group {index}; leave frozen parameters out of both groups")
+            assert id(parameter) not in names or parameter.requires_grad, (
+                f"{describe(names[id(parameter)], parameter)} is frozen (requires_grad=False) "
+                f"but is in group {index}; leave frozen parameters out of both groups")
 
 
 @pytest.mark.check(
@@ -408,9 +407,9 @@ def test_groups_work_with_adamw(learner, seed):
         raise AssertionError(f"torch.optim.AdamW refused the groups: {error}") from None
     names = names_by_id(model)
     for index, group in enumerate(groups):
-        if any(id(parameter) not in names for parameter in group["params"]):
-            raise AssertionError(f"group {index} holds tensors that are not the model's parameters (copies?): AdamW "
-                                 "would change those, not the model")
+        assert not any(id(parameter) not in names for parameter in group["params"]), (
+            f"group {index} holds tensors that are not the model's parameters (copies?): AdamW "
+            "would change those, not the model")
     start = {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
     for parameter in model.parameters():
         if parameter.requires_grad:
@@ -423,11 +422,11 @@ def test_groups_work_with_adamw(learner, seed):
             name = names[id(parameter)]
             if not parameter.requires_grad or not differs(parameter, start[name] * factor):
                 continue
-            if index == 0:
-                raise AssertionError(f"one AdamW step (lr={fmt(lr)}, zero gradients) should shrink "
-                                     f"{describe(name, parameter)}, in the first group, by a factor 1 - lr * "
-                                     f"weight_decay = {fmt(factor)}; that group's \"weight_decay\" should be the "
-                                     f"weight_decay given ({fmt(weight_decay)})")
+            assert index != 0, (
+                f"one AdamW step (lr={fmt(lr)}, zero gradients) should shrink "
+                f"{describe(name, parameter)}, in the first group, by a factor 1 - lr * "
+                f"weight_decay = {fmt(factor)}; that group's \"weight_decay\" should be the "
+                f"weight_decay given ({fmt(weight_decay)})")
             raise AssertionError(f"one AdamW step with zero gradients changed {describe(name, parameter)}, in the "
                                  "second group: give that group \"weight_decay\": 0.0 (AdamW's default is 0.01)")
 
@@ -614,14 +613,12 @@ def mean_of_batch_means(one_pass) -> float:
 def learner_history(learner, model, train, val, loss_fn, optimizer, epochs, **options) -> dict:
     """Run ``fit_with_validation`` and check the shape of what it returns: the contract's four lists."""
     history = learner.fit_with_validation(model, train, val, loss_fn, optimizer, epochs, **options)
-    if not isinstance(history, dict):
-        raise AssertionError(f"fit_with_validation returned {kind_of(history)}, not a dict of lists")
+    assert isinstance(history, dict), f"fit_with_validation returned {kind_of(history)}, not a dict of lists"
     keys = ("epoch", "train_loss", "val_loss", "lr")
     missing = [key for key in keys if key not in history]
     assert not missing, f"the history has no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, history))})"
     for key in keys:
-        if not isinstance(history[key], list):
-            raise AssertionError(f"history[{key!r}] is {kind_of(history[key])}, not a list")
+        assert isinstance(history[key], list), f"history[{key!r}] is {kind_of(history[key])}, not a list"
     lengths = {key: len(history[key]) for key in keys}
     assert len(set(lengths.values())) == 1, f"the history's lists have different lengths: {lengths}"
     return history
@@ -777,9 +774,9 @@ def test_fit_history(learner, seed):
     assert len(history["epoch"]) == epochs, (
         f"the history holds {len(history['epoch'])} epochs after fit_with_validation(..., epochs={epochs}) without "
         f"patience; expected {epochs}")
-    if history["epoch"] != list(range(1, epochs + 1)) or not all(type(e) is int for e in history["epoch"]):
-        raise AssertionError(f"history[\"epoch\"] is {history['epoch']!r}; expected the ints {list(range(1, epochs + 1))} "
-                             "(epochs are counted from 1)")
+    assert history["epoch"] == list(range(1, epochs + 1)) and all(type(e) is int for e in history["epoch"]), (
+        f"history[\"epoch\"] is {history['epoch']!r}; expected the ints {list(range(1, epochs + 1))} "
+        "(epochs are counted from 1)")
     for key in ("train_loss", "val_loss", "lr"):
         for index, value in enumerate(history[key]):
             expect_float(value, f"history[{key!r}][{index}]")
@@ -814,11 +811,10 @@ def test_fit_loss_means(learner, seed, device):
             if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
                 continue
             batch_means = mean_of_batch_means(passes[epoch - 1])
-            if abs(value - batch_means) <= 1e-4 * max(1.0, abs(batch_means)):
-                raise AssertionError(
-                    f"the {which} loss of epoch {epoch} was {fmt(value)}, the mean of the batch means, which counts "
-                    f"the last batch of {sizes[key][-1]} as much as a full one of {sizes[key][0]}; expected the mean "
-                    f"per sample, {fmt(expected)}")
+            assert not (abs(value - batch_means) <= 1e-4 * max(1.0, abs(batch_means))), (
+                f"the {which} loss of epoch {epoch} was {fmt(value)}, the mean of the batch means, which counts "
+                f"the last batch of {sizes[key][-1]} as much as a full one of {sizes[key][0]}; expected the mean "
+                f"per sample, {fmt(expected)}")
             raise AssertionError(f"the {which} loss of epoch {epoch} was {fmt(value)}; the mean per sample of the "
                                  f"losses of that epoch's {which} batches (sizes {sizes[key]}) is {fmt(expected)}")
     expect_weights_validated(model, validation)
@@ -857,9 +853,9 @@ def test_fit_validation_mode(learner, seed):
         later = [call for call, _ in one_pass[1:]]
         following = next((calls[0][0] for calls in training[epoch:epoch + 1]), None)
         for call in later + ([following] if following is not None else []):
-            if call["optimizer_steps"] != first["optimizer_steps"] or any_differs(call["params"], first["params"]):
-                raise AssertionError(f"the parameters changed during or right after validation in epoch {epoch}: "
-                                     "validation must only measure (no backward, no optimizer step)")
+            assert call["optimizer_steps"] == first["optimizer_steps"] and not any_differs(call["params"], first["params"]), (
+                f"the parameters changed during or right after validation in epoch {epoch}: "
+                "validation must only measure (no backward, no optimizer step)")
     # The optimizer steps and weights the records show, against those the judge sees.
     expect_steps_recorded(model, taken)
     expect_weights_validated(model, validation)
@@ -896,14 +892,14 @@ def test_fit_steps(learner, seed):
             twin_optimizer.step()
         assert len(validation) >= epoch, f"there was no validation pass after epoch {epoch}"
         seen = validation[epoch - 1][0][0]
-        if seen["optimizer_steps"] != epoch * n_batches:
-            raise AssertionError(f"validation in epoch {epoch} came after {seen['optimizer_steps']} optimizer steps; "
-                                 f"expected {epoch * n_batches}: train on every batch first, then validate")
+        assert seen["optimizer_steps"] == epoch * n_batches, (
+            f"validation in epoch {epoch} came after {seen['optimizer_steps']} optimizer steps; "
+            f"expected {epoch * n_batches}: train on every batch first, then validate")
         expected = [p.detach().clone() for p in twin.layers.parameters()]
         twin_weights.append(expected)
-        if any_differs(seen["params"], expected):
-            raise AssertionError(f"after epoch {epoch} the parameters differ from one SGD step per batch with that "
-                                 "batch's gradients (were the gradients zeroed before each backward()?)")
+        assert not any_differs(seen["params"], expected), (
+            f"after epoch {epoch} the parameters differ from one SGD step per batch with that "
+            "batch's gradients (were the gradients zeroed before each backward()?)")
     # What the records show, against what the judge sees: the steps, the momentum the optimizer ended with
     # (which every step of the training shaped) and the weights the model ended with (an epoch's).
     expect_steps_recorded(model, taken)
@@ -959,27 +955,27 @@ def test_fit_scheduler(learner, seed):
     scheduler_steps, ended_with = model.scheduler_steps, optimizer.param_groups[0]["lr"]
     assert type(scheduler_steps) is int and abs(ended_with - lr * 0.5 ** (scheduler_steps // 2)) <= 1e-12, \
         RECORDS_CHANGED.format(f"the learning rate the optimizer ended with, {fmt(ended_with)}")
-    if scheduler_steps == epochs * n_batches:
-        raise AssertionError(f"scheduler.step() ran {scheduler_steps} times in {epochs} epochs of {n_batches} "
-                             "batches, once per batch; step it once per epoch, after the loop over the batches")
+    assert scheduler_steps != epochs * n_batches, (
+        f"scheduler.step() ran {scheduler_steps} times in {epochs} epochs of {n_batches} "
+        "batches, once per batch; step it once per epoch, after the loop over the batches")
     assert scheduler_steps == epochs, f"scheduler.step() ran {scheduler_steps} times in {epochs} epochs; once per epoch"
     steps = expect_steps_recorded(model, taken)
     assert len(steps) == epochs * n_batches, f"optimizer.step() ran {len(steps)} times; expected {epochs * n_batches}"
     for epoch in range(1, epochs + 1):
         during = steps[(epoch - 1) * n_batches:epoch * n_batches]
-        if any(step["scheduler_steps"] != epoch - 1 for step in during):
-            raise AssertionError(f"in epoch {epoch} the optimizer stepped after {during[0]['scheduler_steps']} "
-                                 f"scheduler steps, not {epoch - 1}: scheduler.step() ran before that epoch's optimizer "
-                                 "steps (PyTorch warns about this order); call it after them, at the end of the epoch")
+        assert not any(step["scheduler_steps"] != epoch - 1 for step in during), (
+            f"in epoch {epoch} the optimizer stepped after {during[0]['scheduler_steps']} "
+            f"scheduler steps, not {epoch - 1}: scheduler.step() ran before that epoch's optimizer "
+            "steps (PyTorch warns about this order); call it after them, at the end of the epoch")
         used = during[0]["lr"]
-        if abs(used - expected[epoch - 1]) > 1e-9:
-            raise AssertionError(f"epoch {epoch} trained with lr {fmt(used)}; StepLR(step_size=2, gamma=0.5) from "
-                                 f"{fmt(lr)} gives {fmt_list(expected)}")
+        assert not (abs(used - expected[epoch - 1]) > 1e-9), (
+            f"epoch {epoch} trained with lr {fmt(used)}; StepLR(step_size=2, gamma=0.5) from "
+            f"{fmt(lr)} gives {fmt_list(expected)}")
     recorded = [float(value) for value in history["lr"]]
     if not same_numbers(recorded, expected):
-        if same_numbers(recorded[:-1], expected[1:]):
-            raise AssertionError(f"history[\"lr\"] is {fmt_list(recorded)}, each read after the scheduler's step; "
-                                 f"record the rate the epoch trained with, read before its training: {fmt_list(expected)}")
+        assert not same_numbers(recorded[:-1], expected[1:]), (
+            f"history[\"lr\"] is {fmt_list(recorded)}, each read after the scheduler's step; "
+            f"record the rate the epoch trained with, read before its training: {fmt_list(expected)}")
         raise AssertionError(f"history[\"lr\"] is {fmt_list(recorded)}; the epochs trained with {fmt_list(expected)}")
     # The epoch after which training stops early gets its scheduler step too. Each step of ExponentialLR(gamma=0.5)
     # halves the rate, so the rate the optimizer ends with tells the judge how many steps there were.
@@ -989,9 +985,9 @@ def test_fit_scheduler(learner, seed):
     ran, stepped = len(run.history["epoch"]), halvings(run.optimizer)
     assert stepped is not None, (f"the learning rate ended at {fmt(run.optimizer.param_groups[0]['lr'])}, which "
                                  "ExponentialLR(gamma=0.5) from 1 cannot give: leave the rate to the scheduler")
-    if ran == stop and stepped == stop - 1:
-        raise AssertionError(f"training stopped early after epoch {stop} but the scheduler was stepped only "
-                             f"{stop - 1} times: step it in every epoch that ran, the last one too, before stopping")
+    assert not (ran == stop and stepped == stop - 1), (
+        f"training stopped early after epoch {stop} but the scheduler was stepped only "
+        f"{stop - 1} times: step it in every epoch that ran, the last one too, before stopping")
     assert stepped == ran, f"the scheduler was stepped {stepped} times in {ran} epochs; once per epoch"
 
 
@@ -1031,9 +1027,9 @@ def test_fit_plateau(learner, seed):
     for loss in train_losses:
         from_training.append(spare.param_groups[0]["lr"])
         reference.step(loss)
-    if same_numbers(recorded, from_training):
-        raise AssertionError("the learning rates followed the training loss: ReduceLROnPlateau must be given the "
-                             "validation loss, scheduler.step(val_loss)")
+    assert not same_numbers(recorded, from_training), (
+        "the learning rates followed the training loss: ReduceLROnPlateau must be given the "
+        "validation loss, scheduler.step(val_loss)")
     raise AssertionError(f"with validation losses {fmt_list(plan, 8)} and ReduceLROnPlateau(factor=0.5, patience=1) the "
                          f"epochs should train with lr {fmt_list(expected, 8)}; history[\"lr\"] was "
                          f"{fmt_list(recorded, 8)}")
@@ -1056,14 +1052,13 @@ def test_fit_early_stopping(learner, seed):
     if ran != stop:
         told = f"with patience={patience} and validation losses {fmt_list(plan[:stop + patience], 12)}"
         for rule, meaning in MISTAKES.items():
-            if ran == stopping_epoch(plan, patience, rule):
-                raise AssertionError(f"training ran {ran} epochs {told}: {meaning}; it should stop after epoch {stop}")
+            assert ran != stopping_epoch(plan, patience, rule), (
+                f"training ran {ran} epochs {told}: {meaning}; it should stop after epoch {stop}")
         raise AssertionError(f"training ran {ran} epochs {told}; it should stop after epoch {stop} "
                              f"(best epoch {best_epoch(plan[:stop])}, then {patience} without a strictly lower loss)")
     observed = [float(value) for value in history["val_loss"]]
-    if any(abs(a - b) > 1e-6 for a, b in zip(observed, plan)):
-        raise AssertionError(f"history[\"val_loss\"] is {fmt_list(observed, 12)}; the validation losses were "
-                             f"{fmt_list(plan[:stop], 12)}")
+    assert not any(abs(a - b) > 1e-6 for a, b in zip(observed, plan)), (
+        f"history[\"val_loss\"] is {fmt_list(observed, 12)}; the validation losses were {fmt_list(plan[:stop], 12)}")
     # Without patience nothing stops early, however long the loss has not improved.
     history = run_scripted(learner, plan, len(plan)).history
     assert len(history["epoch"]) == len(plan), (
@@ -1099,19 +1094,19 @@ def test_fit_best_weights(learner, seed):
         if held == best_expected:
             continue
         losses = fmt_list(run_plan[:last], 12)
-        if held == last and model.loaded and model.loaded[-1] is not None and model.loaded[-1].item() == model.w.item():
-            raise AssertionError(f"when training {label} (validation losses {losses}), the weights loaded back at "
-                                 f"the end were those of the last epoch, {last}: the saved best state changed along "
-                                 "with the model, because model.state_dict() holds the live tensors; keep a copy "
-                                 "(copy.deepcopy or .clone())")
-        if held == last:
-            raise AssertionError(f"when training {label} (validation losses {losses}), the model ended with the "
-                                 f"weights of the last epoch, {last}, not of the best one, {best_expected}: load the "
-                                 "best weights back before returning")
-        if held in range(1, last + 1) and run_plan[int(held) - 1] == run_plan[best_expected - 1]:
-            raise AssertionError(f"when training {label} (validation losses {losses}), the model ended with the "
-                                 f"weights of epoch {int(held)}, which only tied the best; keep the earliest, epoch "
-                                 f"{best_expected} (a new best must be strictly lower)")
+        assert not (held == last and model.loaded and model.loaded[-1] is not None and model.loaded[-1].item() == model.w.item()), (
+            f"when training {label} (validation losses {losses}), the weights loaded back at "
+            f"the end were those of the last epoch, {last}: the saved best state changed along "
+            "with the model, because model.state_dict() holds the live tensors; keep a copy "
+            "(copy.deepcopy or .clone())")
+        assert held != last, (
+            f"when training {label} (validation losses {losses}), the model ended with the "
+            f"weights of the last epoch, {last}, not of the best one, {best_expected}: load the "
+            "best weights back before returning")
+        assert not (held in range(1, last + 1) and run_plan[int(held) - 1] == run_plan[best_expected - 1]), (
+            f"when training {label} (validation losses {losses}), the model ended with the "
+            f"weights of epoch {int(held)}, which only tied the best; keep the earliest, epoch "
+            f"{best_expected} (a new best must be strictly lower)")
         raise AssertionError(f"when training {label} (validation losses {losses}), the model ended with the weights "
                              f"of epoch {fmt(held)}; the best epoch was {best_expected}")
 
@@ -1142,14 +1137,12 @@ def test_fit_checkpoint(learner, seed, tmp_path, monkeypatch):
     except Exception as error:  # noqa: BLE001 - any failure to load is the learner's to fix
         raise AssertionError(f"the checkpoint could not be loaded with torch.load(..., weights_only=True): "
                              f"{type(error).__name__}; save a dict of state dicts and plain numbers") from None
-    if not isinstance(checkpoint, dict):
-        raise AssertionError(f"the checkpoint holds {kind_of(checkpoint)}, not a dict")
+    assert isinstance(checkpoint, dict), f"the checkpoint holds {kind_of(checkpoint)}, not a dict"
     keys = ("epoch", "model_state_dict", "optimizer_state_dict", "val_loss")
     missing = [key for key in keys if key not in checkpoint]
     assert not missing, f"the checkpoint has no key {', '.join(map(repr, missing))} (keys: {sorted(map(str, checkpoint))})"
     epoch = checkpoint["epoch"]
-    if type(epoch) is not int:
-        raise AssertionError(f"checkpoint[\"epoch\"] is {kind_of(epoch)}; save the epoch number as an int")
+    assert type(epoch) is int, f"checkpoint[\"epoch\"] is {kind_of(epoch)}; save the epoch number as an int"
     losses = fmt_list(plan, 8)
     if epoch != best:
         meaning = ("the last epoch: save only when the validation loss is a new best" if epoch == len(plan) else
@@ -1158,20 +1151,19 @@ def test_fit_checkpoint(learner, seed, tmp_path, monkeypatch):
         raise AssertionError(f"with validation losses {losses} the checkpoint holds epoch {epoch}, {meaning}; "
                              f"expected epoch {best}")
     val_loss = checkpoint["val_loss"]
-    if not isinstance(val_loss, numbers.Real) or isinstance(val_loss, bool):
-        raise AssertionError(f"checkpoint[\"val_loss\"] is {kind_of(val_loss)}; save it as a Python float")
+    assert isinstance(val_loss, numbers.Real) and not isinstance(val_loss, bool), (
+        f"checkpoint[\"val_loss\"] is {kind_of(val_loss)}; save it as a Python float")
     assert abs(float(val_loss) - 4.0) < 1e-6, f"checkpoint[\"val_loss\"] is {fmt(val_loss)}; epoch {best}'s was 4"
     state = checkpoint["model_state_dict"]
-    if not isinstance(state, dict) or "w" not in state:
-        raise AssertionError(f"checkpoint[\"model_state_dict\"] is {kind_of(state)} without the model's weight \"w\"; "
-                             "save model.state_dict()")
+    assert isinstance(state, dict) and "w" in state, (
+        f"checkpoint[\"model_state_dict\"] is {kind_of(state)} without the model's weight \"w\"; "
+        "save model.state_dict()")
     held = state["w"].item() / TRAIN_STEPS_PER_EPOCH
     assert held == best, f"the checkpoint's model_state_dict holds the weights of epoch {fmt(held)}, not of epoch {best}"
     saved = checkpoint["optimizer_state_dict"]
-    if not isinstance(saved, dict) or set(saved) != set(optimizer.state_dict()):
-        raise AssertionError(f"checkpoint[\"optimizer_state_dict\"] is not the optimizer's state dict (keys "
-                             f"{sorted(map(str, saved)) if isinstance(saved, dict) else kind_of(saved)}); save "
-                             "optimizer.state_dict()")
+    assert isinstance(saved, dict) and set(saved) == set(optimizer.state_dict()), (
+        f"checkpoint[\"optimizer_state_dict\"] is not the optimizer's state dict (keys "
+        f"{sorted(map(str, saved)) if isinstance(saved, dict) else kind_of(saved)}); save optimizer.state_dict()")
     written = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
     assert not written, f"files appeared in the working folder: {written}; write only to checkpoint_path"
     # Without a checkpoint_path, no file at all.
@@ -1191,7 +1183,7 @@ def test_fit_bad_arguments(learner, seed):
     for epochs, options in ((0, {}), (-2, {}), (3, {"patience": 0}), (3, {"patience": -1})):
         model = Scripted([5.0, 4.0, 3.0])
         train, val = scripted_loaders()
-        shown = f"fit_with_validation(..., epochs={epochs}" + "".join(f", {k}={v}" for k, v in options.items()) + ")"
+        shown = call_text("fit_with_validation", "...", show=str, epochs=epochs, **options)
         try:
             learner.fit_with_validation(model, train, val, nn.L1Loss(), torch.optim.SGD(model.parameters(), lr=1.0),
                                         epochs, **options)

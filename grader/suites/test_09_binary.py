@@ -27,8 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.checking import (count_steps, expect_close, expect_float, expect_tensor, fmt, kind_of,
-                             largest_difference, linear_calls, parameters_of)
+from grader.checking import (STATES, call_text, count_steps, expect_close, expect_float, expect_no_gradients,
+                             expect_off, expect_tensor, expect_training_mode, fmt, forward_records, kind_of,
+                             largest_difference, linear_calls, parameters_of, states_of_loss, touched, trained)
 
 # Every tensor here is tiny, so extra threads only cost (as in the suite of exercise 07).
 torch.set_num_threads(1)
@@ -46,8 +47,8 @@ def circles(learner, n_samples: int, dtypes: bool = False, **arguments):
     shown = ", ".join([str(n_samples)] + [f"{key}={value}" for key, value in arguments.items()])
     call = f"make_circles({shown})"
     result = learner.make_circles(n_samples, **arguments)
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise AssertionError(f"{call} returned {kind_of(result)}; expected a pair (X, y)")
+    assert isinstance(result, (tuple, list)) and len(result) == 2, (
+        f"{call} returned {kind_of(result)}; expected a pair (X, y)")
     X, y = result
     expect_tensor(X, f"X from {call}", shape=(n_samples, 2), dtype=torch.float32 if dtypes else None)
     expect_tensor(y, f"y from {call}", shape=(n_samples,), dtype=torch.float32 if dtypes else None)
@@ -74,8 +75,7 @@ def test_circles_shapes(learner, seed):
     name="make_circles labels n_samples // 2 points 0.0 and the rest 1.0",
     points=1,
     hint=["The labels are the numbers 0.0 and 1.0 only: the outer circle is class 0, the inner one class 1.",
-          "With an odd n_samples the outer circle gets n_samples // 2 points and the inner one the rest "
-          "(one more)."],
+          "With an odd n_samples the outer circle gets n_samples // 2 points and the inner one the rest (one more)."],
 )
 def test_circles_labels(learner, seed):
     generator = torch.Generator().manual_seed(seed)
@@ -94,9 +94,9 @@ def expect_on_circle(points: torch.Tensor, radius: float, what: str) -> None:
     points = points.double()
     m = len(points)
     radii = points.norm(dim=1)
-    if not torch.allclose(radii, torch.full_like(radii, radius), atol=1e-5):
-        raise AssertionError(f"with noise=0 {what} lie at distances {fmt(radii.min())} to {fmt(radii.max())} "
-                             f"from the centre (0, 0); expected all at radius {fmt(radius)}")
+    assert torch.allclose(radii, torch.full_like(radii, radius), atol=1e-5), (
+        f"with noise=0 {what} lie at distances {fmt(radii.min())} to {fmt(radii.max())} "
+        f"from the centre (0, 0); expected all at radius {fmt(radius)}")
     angles = torch.atan2(points[:, 1], points[:, 0])
     k = torch.round(angles * m / (2 * math.pi)).long() % m  # the nearest of the m expected angles
     expected = radius * torch.stack([torch.cos(2 * math.pi * k / m), torch.sin(2 * math.pi * k / m)], dim=1)
@@ -126,13 +126,13 @@ def test_circles_geometry(learner, seed):
     for arguments, inner in (({"noise": 0.0, "factor": factor}, factor), ({"noise": 0.0}, 0.8)):
         X, y, call = circles(learner, n_samples, seed=seed, **arguments)
         outer_points, inner_points = X[y == 0], X[y == 1]
-        if len(outer_points) == 0 or len(inner_points) == 0:
-            raise AssertionError(f"{call} gave only one label; the outer circle is label 0.0, the inner one 1.0")
+        assert len(outer_points) != 0 and len(inner_points) != 0, (
+            f"{call} gave only one label; the outer circle is label 0.0, the inner one 1.0")
         default = "" if "factor" in arguments else ", the default"
         outer_radius = float(outer_points.double().norm(dim=1).mean())
-        if abs(outer_radius - inner) < 1e-4 and inner != 1:
-            raise AssertionError(f"in {call} the points of label 0 lie at radius {fmt(inner)}: label 0 is the outer "
-                                 "circle, of radius 1, and label 1 the inner one, of radius factor")
+        assert not (abs(outer_radius - inner) < 1e-4 and inner != 1), (
+            f"in {call} the points of label 0 lie at radius {fmt(inner)}: label 0 is the outer "
+            "circle, of radius 1, and label 1 the inner one, of radius factor")
         expect_on_circle(outer_points, 1.0, f"of label 0 from {call}")
         expect_on_circle(inner_points, inner, f"of label 1 from {call} (factor={inner}{default})")
 
@@ -155,9 +155,9 @@ def test_circles_noise(learner, seed):
     nearer = torch.where((radii - 1.0).abs() < (radii - 0.4).abs(), 1.0, 0.4)
     for radius in (1.0, 0.4):
         off = (radii - nearer)[nearer == radius]  # for small noise, the noise along the radius: std `noise`
-        if len(off) < 100:
-            raise AssertionError(f"only {len(off)} of the points from {call} lie nearer the circle of radius {radius} "
-                                 "than the other; expected about 1000")
+        assert len(off) >= 100, (
+            f"only {len(off)} of the points from {call} lie nearer the circle of radius {radius} "
+            "than the other; expected about 1000")
         spread = off.std().item()
         assert 0.85 * noise <= spread <= 1.15 * noise, (
             f"with noise={noise} the points near the circle of radius {radius} lie a typical (standard deviation) "
@@ -208,7 +208,7 @@ def test_circles_rejects(learner, seed):
            {"n_samples": 20, "factor": 1.0}, {"n_samples": 20, "factor": 1.5}, {"n_samples": 20, "factor": 0.0},
            {"n_samples": 20, "factor": -0.5}]
     for arguments in bad:
-        shown = "make_circles(" + ", ".join(f"{key}={value}" for key, value in arguments.items()) + ")"
+        shown = call_text("make_circles", show=str, **arguments)
         try:
             learner.make_circles(**arguments)
         except ValueError:
@@ -234,8 +234,7 @@ def classifier_sizes(seed: int) -> tuple[int, int]:
 def make_classifier(learner, seed: int, *arguments, **keywords) -> nn.Module:
     torch.manual_seed(seed)
     model = learner.BinaryClassifier(*arguments, **keywords)
-    if not isinstance(model, nn.Module):
-        raise AssertionError(f"BinaryClassifier(...) made {kind_of(model)}, not an nn.Module")
+    assert isinstance(model, nn.Module), f"BinaryClassifier(...) made {kind_of(model)}, not an nn.Module"
     return model
 
 
@@ -258,12 +257,12 @@ def test_classifier_output_shape(learner, seed):
             output = model(torch.randn(n, features, generator=generator))
             what = f"the output of {described} for {n} row{'s' if n > 1 else ''}"
             expect_tensor(output, what)
-            if n == 1 and output.dim() == 0:
-                raise AssertionError(f"{what} has shape []: a bare squeeze() removed the batch dimension too; "
-                                     "use squeeze(-1) so one row gives shape [1]")
-            if tuple(output.shape) == (n, 1):
-                raise AssertionError(f"{what} has shape [{n}, 1]; return shape [{n}], one logit per row "
-                                     "(squeeze(-1) removes the last dimension)")
+            assert not (n == 1 and output.dim() == 0), (
+                f"{what} has shape []: a bare squeeze() removed the batch dimension too; "
+                "use squeeze(-1) so one row gives shape [1]")
+            assert tuple(output.shape) != (n, 1), (
+                f"{what} has shape [{n}, 1]; return shape [{n}], one logit per row "
+                "(squeeze(-1) removes the last dimension)")
             expect_tensor(output, what, shape=(n,), dtype=torch.float32)
 
 
@@ -310,15 +309,15 @@ def test_classifier_relu(learner, seed):
     _, calls = linear_calls(model, x)
     assert len(calls) == 3, f"the forward pass ran {len(calls)} nn.Linear layers; expected three"
     for place, (_, _, output), (_, following, _) in zip(("first", "second"), calls, calls[1:]):
-        if following.shape != output.shape:
-            raise AssertionError(f"the {place} hidden layer's output has shape {list(output.shape)} but the next "
-                                 f"Linear layer got {list(following.shape)}")
-        if torch.allclose(following, output, atol=1e-6):
-            raise AssertionError(f"the output of the {place} hidden Linear layer goes into the next Linear layer "
-                                 "unchanged: put a ReLU after it")
-        if not torch.allclose(following, output.clamp(min=0), atol=1e-6):
-            raise AssertionError(f"after the {place} hidden Linear layer comes something other than a ReLU: the "
-                                 "next layer gets values that are not max(0, x)")
+        assert following.shape == output.shape, (
+            f"the {place} hidden layer's output has shape {list(output.shape)} but the next "
+            f"Linear layer got {list(following.shape)}")
+        assert not torch.allclose(following, output, atol=1e-6), (
+            f"the output of the {place} hidden Linear layer goes into the next Linear layer "
+            "unchanged: put a ReLU after it")
+        assert torch.allclose(following, output.clamp(min=0), atol=1e-6), (
+            f"after the {place} hidden Linear layer comes something other than a ReLU: the "
+            "next layer gets values that are not max(0, x)")
 
 
 @pytest.mark.check(
@@ -342,12 +341,12 @@ def test_classifier_returns_logits(learner, seed):
     output = output.reshape(-1)
     if output.shape == last.shape and torch.allclose(output, last, atol=1e-5):
         return
-    if output.shape == last.shape and torch.allclose(output, torch.sigmoid(last), atol=1e-6):
-        raise AssertionError("the output is the sigmoid of the last Linear layer's output, every value between 0 "
-                             "and 1: return the logits; BCEWithLogitsLoss applies the sigmoid itself")
-    if bool(((output >= 0) & (output <= 1)).all()):
-        raise AssertionError("every output lies between 0 and 1: is there a sigmoid at the end? Return the last "
-                             "Linear layer's output, the logits")
+    assert not (output.shape == last.shape and torch.allclose(output, torch.sigmoid(last), atol=1e-6)), (
+        "the output is the sigmoid of the last Linear layer's output, every value between 0 "
+        "and 1: return the logits; BCEWithLogitsLoss applies the sigmoid itself")
+    assert not bool(((output >= 0) & (output <= 1)).all()), (
+        "every output lies between 0 and 1: is there a sigmoid at the end? Return the last "
+        "Linear layer's output, the logits")
     raise AssertionError("the model's output is not the output of its last nn.Linear layer: return the logits "
                          "as they are")
 
@@ -426,9 +425,6 @@ def fresh_gradients(model: Probe, X, y) -> list[torch.Tensor]:
 # Learner code runs in a process of its own, so a probe's record of its forward passes (``seen``) is a report
 # that code can rewrite: it only names the mistake. Each verdict about a mode needs the outcome too: the loss
 # returned, which head the step trained, or the order of the probabilities returned.
-
-STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
-
 
 class StateProbe(nn.Module):
     """A binary classifier (logits of shape [N]) whose output tells the state of its forward pass.
@@ -531,67 +527,12 @@ def state_problem(seed: int, n: int = 24):
     raise RuntimeError("could not make a problem whose states differ")  # never happens for any seed tried
 
 
-def as_number(value) -> float | None:
-    """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""
-    if type(value) in (float, int):
-        number = float(value)
-    elif type(value) is torch.Tensor and value.numel() == 1:
-        number = value.detach().double().item()
-    else:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def states_of_loss(value, losses: dict[tuple[bool, bool], list[float]]) -> list[tuple[bool, bool]]:
-    """The states one of whose candidate losses ``value`` is (none when it is no number, or another number)."""
-    number = as_number(value)
-    if number is None:
-        return []
-    return [state for state, candidates in losses.items()
-            if any(abs(number - loss) <= 1e-4 * max(1.0, abs(loss)) for loss in candidates)]
-
-
 def head_gradient(model: StateProbe, X, y, training: bool) -> list[torch.Tensor]:
     """d(BCEWithLogitsLoss)/d(the parameters of that mode's head), for a forward pass in that mode with gradients."""
     twin = copy.deepcopy(model)
     head = twin.train_head if training else twin.eval_head
     loss = F.binary_cross_entropy_with_logits(output_in(twin, X, training, True), y)
     return [g.detach() for g in torch.autograd.grad(loss, list(head.parameters()))]
-
-
-def along(change: list, direction: list[torch.Tensor]) -> bool:
-    """Whether ``change`` is a positive multiple of ``direction`` (as one step, or a summed loss, leaves it)."""
-    if any(t is None for t in change):
-        return False
-    a = torch.cat([t.detach().cpu().double().flatten() for t in change])
-    b = torch.cat([t.detach().cpu().double().flatten() for t in direction])
-    if a.shape != b.shape or a.norm() == 0 or b.norm() == 0:
-        return False
-    scale = (a @ b) / (b @ b)
-    return bool(scale > 0) and bool((a - scale * b).norm() <= 1e-3 * a.norm())
-
-
-def trained(layer: nn.Module, start: list[torch.Tensor], gradient: list[torch.Tensor]) -> bool:
-    """Whether a step backpropagated through ``layer``: it moved down ``gradient``, or its .grad holds it."""
-    moved = [before - parameter.detach() for before, parameter in zip(start, layer.parameters())]
-    return along(moved, gradient) or along([parameter.grad for parameter in layer.parameters()], gradient)
-
-
-def touched(layer: nn.Module, start: list[torch.Tensor]) -> bool:
-    """Whether anything reached ``layer``: it moved, or a gradient other than zero lies in its .grad."""
-    return largest_difference(start, parameters_of(layer)) > 0 or any(
-        parameter.grad is not None and bool(parameter.grad.ne(0).any()) for parameter in layer.parameters())
-
-
-def records(model: nn.Module, function: str) -> list[tuple[bool, bool]]:
-    """The probe's record of its forward passes as it came back, once it shows at least one."""
-    seen = getattr(model, "seen", None)
-    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
-                                         and all(type(flag) is bool for flag in entry) for entry in seen):
-        raise AssertionError(f"{function} replaced the probe model's record of its forward passes (model.seen) "
-                             "with something else: leave the model's attributes alone")
-    assert seen, f"{function} never called the model (no forward pass)"
-    return seen
 
 
 RECORD_CHANGED = ("; the probe model's own record of its forward passes says otherwise, so something changed that "
@@ -615,17 +556,17 @@ def test_train_step_returns_loss(learner, seed):
     result = learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=0.5))
     value = expect_float(result, "binary_train_step")
     after = loss_after(model, X, y)
-    if abs(value - after) < 1e-6 < abs(before - after):
-        raise AssertionError(f"binary_train_step returned {fmt(value)}, the loss after the update; return the loss "
-                             f"of the forward pass before optimizer.step() ({fmt(before)})")
+    assert not (abs(value - after) < 1e-6 < abs(before - after)), (
+        f"binary_train_step returned {fmt(value)}, the loss after the update; return the loss "
+        f"of the forward pass before optimizer.step() ({fmt(before)})")
     if abs(value - before) > 1e-5 * max(1.0, abs(before)) and model.seen:
         logits = model.seen[0][2]
-        if abs(value - bce_loss(torch.sigmoid(logits), y)) < 1e-5:
-            raise AssertionError(f"binary_train_step returned {fmt(value)}, the loss of sigmoid(logits) given to "
-                                 f"BCEWithLogitsLoss, a sigmoid applied twice; expected {fmt(before)}")
-        if abs(value - len(y) * before) < 1e-4 * len(y) * before:
-            raise AssertionError(f"binary_train_step returned {fmt(value)}, the sum of the losses over the batch; "
-                                 f"BCEWithLogitsLoss averages them by default: expected {fmt(before)}")
+        assert not (abs(value - bce_loss(torch.sigmoid(logits), y)) < 1e-5), (
+            f"binary_train_step returned {fmt(value)}, the loss of sigmoid(logits) given to "
+            f"BCEWithLogitsLoss, a sigmoid applied twice; expected {fmt(before)}")
+        assert not (abs(value - len(y) * before) < 1e-4 * len(y) * before), (
+            f"binary_train_step returned {fmt(value)}, the sum of the losses over the batch; "
+            f"BCEWithLogitsLoss averages them by default: expected {fmt(before)}")
     expect_close(value, before, "the returned loss",
                  advice="return nn.BCEWithLogitsLoss() of this batch's logits and targets")
 
@@ -662,9 +603,9 @@ def test_train_step_logits(learner, seed):
             F.binary_cross_entropy_with_logits(logits, y, reduction="sum").item(),
     }
     for meaning, wrong in mistakes.items():
-        if abs(value - wrong) <= 1e-4 * max(1.0, abs(wrong)):
-            raise AssertionError(f"binary_train_step returned {fmt(value)} {shown}, {meaning}; "
-                                 f"BCEWithLogitsLoss on the logits gives {fmt(expected)}")
+        assert not (abs(value - wrong) <= 1e-4 * max(1.0, abs(wrong))), (
+            f"binary_train_step returned {fmt(value)} {shown}, {meaning}; "
+            f"BCEWithLogitsLoss on the logits gives {fmt(expected)}")
     raise AssertionError(f"binary_train_step returned {fmt(value)} {shown}; BCEWithLogitsLoss on the raw logits "
                          f"gives {fmt(expected)}")
 
@@ -692,16 +633,16 @@ def test_train_step_updates(learner, seed):
     learner.binary_train_step(model, X, y, optimizer)
     assert steps[0] == 1, f"optimizer.step() ran {steps[0]} times in one call of binary_train_step; it must run once"
     end = parameters_of(model)
-    if largest_difference(start, end) == 0:
-        raise AssertionError("optimizer.step() ran but no parameter moved: the gradients were empty or zero "
-                             "when it ran (were they zeroed between backward() and step()?)")
+    assert largest_difference(start, end) != 0, (
+        "optimizer.step() ran but no parameter moved: the gradients were empty or zero "
+        "when it ran (were they zeroed between backward() and step()?)")
     expected = [p - lr * g for p, g in zip(start, grads)]
     if largest_difference(end, expected) < 1e-5:
         return
     leaked = [p - lr * (g + old) for p, g, old in zip(start, grads, stale)]
-    if largest_difference(end, leaked) < 1e-5:
-        raise AssertionError("gradients already in .grad before binary_train_step was called were added to this "
-                             "batch's: zero the gradients before backward()")
+    assert not (largest_difference(end, leaked) < 1e-5), (
+        "gradients already in .grad before binary_train_step was called were added to this "
+        "batch's: zero the gradients before backward()")
     raise AssertionError(f"after one SGD step the parameters differ by up to {fmt(largest_difference(end, expected))} "
                          "from one step with this batch's gradients of BCEWithLogitsLoss(logits, y)")
 
@@ -725,27 +666,15 @@ def test_train_step_train_mode(learner, seed):
     in_training = trained(model.train_head, start[True], gradient)
     in_eval = touched(model.eval_head, start[False])
     returned = states_of_loss(result, losses)
-    seen = getattr(model, "seen", None)
-    claimed = type(seen) is list and bool(seen) and all(entry == (True, True) for entry in seen)
     # Evidence first: the head the step trained, else (when .grad was cleared and nothing moved) the loss returned.
-    if in_eval or (not in_training and any(not training for training, _ in returned)):
-        raise AssertionError("the model was in evaluation mode during binary_train_step's forward pass (it arrived "
-                             f"in evaluation mode){RECORD_CHANGED if claimed else ''}")
-    if not in_training and returned != [(True, True)]:
-        if returned == [(True, False)]:
-            raise AssertionError("gradient tracking was off during binary_train_step's forward pass, so nothing can "
-                                 f"be learned{RECORD_CHANGED if claimed else ''}")
-        records(model, "binary_train_step")
-        raise AssertionError(
-            "nothing binary_train_step left shows a forward pass in training mode: neither the loss it returned nor "
-            "the parameters (or their .grad) afterwards come from this batch's forward pass with gradient tracking "
-            f"on{RECORD_CHANGED if claimed else ''}")
-    # The outcome shows a training-mode forward pass; the record, if it disagrees, names what else happened.
-    seen = records(model, "binary_train_step")
-    assert all(training for training, _ in seen), \
-        "the model was in evaluation mode during binary_train_step's forward pass (it arrived in evaluation mode)"
-    assert all(grad for _, grad in seen), \
-        "gradient tracking was off during binary_train_step's forward pass, so nothing can be learned"
+    expect_training_mode(
+        model, "binary_train_step", in_training, in_eval, returned, RECORD_CHANGED,
+        eval_mode="the model was in evaluation mode during binary_train_step's forward pass (it arrived in "
+                  "evaluation mode)",
+        no_grad="gradient tracking was off during binary_train_step's forward pass, so nothing can be learned",
+        nothing="nothing binary_train_step left shows a forward pass in training mode: neither the loss it returned "
+                "nor the parameters (or their .grad) afterwards come from this batch's forward pass with gradient "
+                "tracking on")
 
 
 # -- predict_proba ------------------------------------------------------------------------
@@ -774,25 +703,31 @@ def test_predict_proba_values(learner, seed):
         result = learner.predict_proba(model, rows)
         what = f"predict_proba's result for {n} row{'s' if n > 1 else ''}"
         expect_tensor(result, what)
-        if n == 1 and result.dim() == 0:
-            raise AssertionError(f"{what} has shape []: the model already gives one logit per row, shape [1] here, "
-                                 "and a squeeze removed the batch dimension; return the sigmoid of the logits "
-                                 "without reshaping it")
+        assert not (n == 1 and result.dim() == 0), (
+            f"{what} has shape []: the model already gives one logit per row, shape [1] here, "
+            "and a squeeze removed the batch dimension; return the sigmoid of the logits without reshaping it")
         expect_tensor(result, what, shape=(n,), dtype=torch.float32)
         result = result.detach().cpu()
         if torch.allclose(result, expected, atol=1e-6):
             continue
         logits = torch.logit(expected.double()).float()
-        if torch.allclose(result, logits, atol=1e-4):
-            raise AssertionError(f"{what} holds the logits themselves; apply torch.sigmoid to them")
-        if torch.equal(result, (expected >= 0.5).float()):
-            raise AssertionError(f"{what} holds labels 0 and 1; return the probabilities themselves (thresholding "
-                                 "is binary_metrics' job)")
-        if n > 1 and abs(result.double().sum().item() - 1) < 1e-4:
-            raise AssertionError(f"{what} adds up to 1 over the batch: that is a softmax across the rows; with one "
-                                 "logit per row the probability of class 1 is torch.sigmoid of that logit")
+        assert not torch.allclose(result, logits, atol=1e-4), (
+            f"{what} holds the logits themselves; apply torch.sigmoid to them")
+        assert not torch.equal(result, (expected >= 0.5).float()), (
+            f"{what} holds labels 0 and 1; return the probabilities themselves (thresholding is binary_metrics' job)")
+        assert not (n > 1 and abs(result.double().sum().item() - 1) < 1e-4), (
+            f"{what} adds up to 1 over the batch: that is a softmax across the rows; with one "
+            "logit per row the probability of class 1 is torch.sigmoid of that logit")
         expect_close(float((result - expected).abs().max()), 0.0,
                      f"the largest difference from sigmoid(logits) in {what}", tolerance=1e-6)
+
+
+def run_predict_proba(learner, model: StateProbe, X):
+    """Call predict_proba on the state probe: what it returned, the states whose row order that follows, the record."""
+    logits = state_logits(model, X)
+    result = learner.predict_proba(model, X)
+    shown = [state for state, value in logits.items() if follows(result, value)]
+    return result, shown, forward_records(model, "predict_proba")
 
 
 @pytest.mark.check(
@@ -805,19 +740,14 @@ def test_predict_proba_values(learner, seed):
 def test_predict_proba_eval_mode(learner, seed):
     model, X, _ = state_problem(seed)
     model.train()
-    logits = state_logits(model, X)
-    result = learner.predict_proba(model, X)
     # The order of the rows in the result tells the state of the forward pass it came from; the record names it.
-    shown = [state for state, value in logits.items() if follows(result, value)]
-    claimed = not any(training for training, _ in records(model, "predict_proba"))
-    if not claimed or any(training for training, _ in shown):
-        raise AssertionError("the model was in training mode during predict_proba's forward pass (where dropout drops "
-                             f"at random): call model.eval() first{RECORD_CHANGED if claimed else ''}")
-    if not shown:
-        raise AssertionError(
-            "predict_proba's result does not rise with the model's logits for X, so the mode of the forward pass it "
-            "came from cannot be told from it: return torch.sigmoid(model(X)) computed in evaluation mode, one "
-            "probability per row (see the check about predict_proba's values)")
+    _, shown, seen = run_predict_proba(learner, model, X)
+    expect_off("training", shown, seen,
+               "the model was in training mode during predict_proba's forward pass (where dropout drops at random): "
+               "call model.eval() first",
+               "predict_proba's result does not rise with the model's logits for X, so the mode of the forward pass "
+               "it came from cannot be told from it: return torch.sigmoid(model(X)) computed in evaluation mode, one "
+               "probability per row (see the check about predict_proba's values)", RECORD_CHANGED)
 
 
 @pytest.mark.check(
@@ -829,25 +759,20 @@ def test_predict_proba_eval_mode(learner, seed):
 )
 def test_predict_proba_no_grad(learner, seed):
     model, X, _ = state_problem(seed)
-    logits = state_logits(model, X)
-    result = learner.predict_proba(model, X)
     # The order of the rows in the result tells the state of the forward pass it came from; the record names it.
-    shown = [state for state, value in logits.items() if follows(result, value)]
-    claimed = not any(grad for _, grad in records(model, "predict_proba"))
-    if not claimed or any(grad for _, grad in shown):
-        raise AssertionError("gradient tracking was on during predict_proba's forward pass: run it inside "
-                             f"torch.inference_mode() or torch.no_grad(){RECORD_CHANGED if claimed else ''}")
-    if not shown:
-        raise AssertionError(
-            "predict_proba's result does not rise with the model's logits for X, so whether the forward pass it came "
-            "from tracked gradients cannot be told from it: return torch.sigmoid(model(X)) computed without "
-            "gradient tracking, one probability per row (see the check about predict_proba's values)")
+    result, shown, seen = run_predict_proba(learner, model, X)
+    expect_off("grad", shown, seen,
+               "gradient tracking was on during predict_proba's forward pass: run it inside "
+               "torch.inference_mode() or torch.no_grad()",
+               "predict_proba's result does not rise with the model's logits for X, so whether the forward pass it "
+               "came from tracked gradients cannot be told from it: return torch.sigmoid(model(X)) computed without "
+               "gradient tracking, one probability per row (see the check about predict_proba's values)",
+               RECORD_CHANGED)
     if type(result) is torch.Tensor:  # what else it may be is predict_proba_values' business
         assert not result.requires_grad and result.grad_fn is None, \
             ("predict_proba's result carries autograd history (requires_grad=True): compute it with gradient "
              "tracking off")
-    with_grad = [name for name, parameter in model.named_parameters() if parameter.grad is not None]
-    assert not with_grad, f"after predict_proba these parameters have a .grad: {', '.join(with_grad)}"
+    expect_no_gradients(model, "predict_proba")
 
 
 @pytest.mark.check(
@@ -889,16 +814,14 @@ KEYS = ("accuracy", "precision", "recall", "f1")
 def learner_metrics(learner, probabilities, targets, *threshold) -> dict[str, float]:
     """Call ``binary_metrics`` and check it returns the contract's dict of four Python floats."""
     result = learner.binary_metrics(probabilities.clone(), targets.clone(), *threshold)
-    if not isinstance(result, dict):
-        raise AssertionError(f"binary_metrics returned {kind_of(result)}, not a dict")
+    assert isinstance(result, dict), f"binary_metrics returned {kind_of(result)}, not a dict"
     missing = [key for key in KEYS if key not in result]
     assert not missing, \
         f"the metrics have no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, result))})"
     for key in KEYS:
         value = result[key]
-        if type(value) is float and math.isnan(value):
-            raise AssertionError(f"{key} was nan: a 0/0 (nothing predicted positive, or nothing truly positive) "
-                                 "counts as 0")
+        assert not (type(value) is float and math.isnan(value)), (
+            f"{key} was nan: a 0/0 (nothing predicted positive, or nothing truly positive) counts as 0")
         expect_float(value, f"binary_metrics[{key!r}]")
     return result
 
@@ -945,9 +868,9 @@ def metrics_problem(seed: int, n: int = 60):
 def test_metrics_accuracy(learner, seed):
     probabilities, targets, expected, _ = metrics_problem(seed)
     result = learner_metrics(learner, probabilities, targets)
-    if abs(result["accuracy"] - 100 * expected["accuracy"]) < 1e-3:
-        raise AssertionError(f"the accuracy was {fmt(result['accuracy'])}, a percentage; return a fraction between "
-                             f"0 and 1 ({fmt(expected['accuracy'])})")
+    assert not (abs(result["accuracy"] - 100 * expected["accuracy"]) < 1e-3), (
+        f"the accuracy was {fmt(result['accuracy'])}, a percentage; return a fraction between "
+        f"0 and 1 ({fmt(expected['accuracy'])})")
     expect_close(result["accuracy"], expected["accuracy"], "the accuracy",
                  advice="the fraction of rows whose prediction (probability >= threshold) equals the target")
 
@@ -968,18 +891,16 @@ def test_metrics_precision_recall(learner, seed):
         value, wanted = result[key], expected[key]
         if abs(value - wanted) <= 1e-6:
             continue
-        if abs(value - 100 * wanted) < 1e-3:
-            raise AssertionError(f"the {key} was {fmt(value)}, a percentage; return a fraction between 0 and 1 "
-                                 f"({fmt(wanted)})")
-        if abs(value - expected[other]) <= 1e-6:
-            raise AssertionError(f"the {key} was {fmt(value)}, which is the {other}: precision divides the true "
-                                 "positives by the rows predicted positive, recall by the rows truly positive")
-        if abs(value - negative[key]) <= 1e-6:
-            raise AssertionError(f"the {key} was {fmt(value)}, the {key} of class 0; give it for the positive "
-                                 f"class, label 1: {fmt(wanted)}")
-        if abs(value - (negative[key] + wanted) / 2) <= 1e-6:
-            raise AssertionError(f"the {key} was {fmt(value)}, the mean over both classes (a macro average); give "
-                                 f"it for the positive class only: {fmt(wanted)}")
+        assert not (abs(value - 100 * wanted) < 1e-3), (
+            f"the {key} was {fmt(value)}, a percentage; return a fraction between 0 and 1 ({fmt(wanted)})")
+        assert not (abs(value - expected[other]) <= 1e-6), (
+            f"the {key} was {fmt(value)}, which is the {other}: precision divides the true "
+            "positives by the rows predicted positive, recall by the rows truly positive")
+        assert not (abs(value - negative[key]) <= 1e-6), (
+            f"the {key} was {fmt(value)}, the {key} of class 0; give it for the positive class, label 1: {fmt(wanted)}")
+        assert not (abs(value - (negative[key] + wanted) / 2) <= 1e-6), (
+            f"the {key} was {fmt(value)}, the mean over both classes (a macro average); give "
+            f"it for the positive class only: {fmt(wanted)}")
         expect_close(value, wanted, f"the {key}", advice="for the positive class, label 1")
 
 
@@ -997,11 +918,10 @@ def test_metrics_f1(learner, seed):
     if abs(value - wanted) <= 1e-6:
         return
     arithmetic = (expected["precision"] + expected["recall"]) / 2
-    if abs(value - arithmetic) <= 1e-6:
-        raise AssertionError(f"f1 was {fmt(value)}, the plain average of precision and recall; F1 is their harmonic "
-                             f"mean, {fmt(wanted)}")
-    if abs(value - 100 * wanted) < 1e-3:
-        raise AssertionError(f"f1 was {fmt(value)}, a percentage; return a fraction between 0 and 1 ({fmt(wanted)})")
+    assert not (abs(value - arithmetic) <= 1e-6), (
+        f"f1 was {fmt(value)}, the plain average of precision and recall; F1 is their harmonic mean, {fmt(wanted)}")
+    assert not (abs(value - 100 * wanted) < 1e-3), (
+        f"f1 was {fmt(value)}, a percentage; return a fraction between 0 and 1 ({fmt(wanted)})")
     expect_close(value, wanted, "f1", advice="2 * precision * recall / (precision + recall)")
 
 
@@ -1035,13 +955,12 @@ def test_metrics_threshold(learner, seed):
         result = learner_metrics(learner, probabilities, targets, *arguments)
         if same_metrics(result, learner_metrics(learner, as_decided(probabilities >= threshold), targets)):
             continue
-        if same_metrics(result, learner_metrics(learner, as_decided(probabilities > threshold), targets)):
-            raise AssertionError(f"with {called} the rows whose probability is exactly {threshold} were counted "
-                                 "negative: a probability at the threshold is predicted positive (>=, not >)")
+        assert not same_metrics(result, learner_metrics(learner, as_decided(probabilities > threshold), targets)), (
+            f"with {called} the rows whose probability is exactly {threshold} were counted "
+            "negative: a probability at the threshold is predicted positive (>=, not >)")
         at_half = as_decided(probabilities >= 0.5)
-        if threshold != 0.5 and same_metrics(result, learner_metrics(learner, at_half, targets)):
-            raise AssertionError(f"with {called} the metrics are those of a threshold of 0.5: use the threshold "
-                                 "argument")
+        assert not (threshold != 0.5 and same_metrics(result, learner_metrics(learner, at_half, targets))), (
+            f"with {called} the metrics are those of a threshold of 0.5: use the threshold argument")
         raise AssertionError(f"with {called} the metrics differ from those of the predictions "
                              f"probability >= {threshold}")
 

@@ -138,8 +138,7 @@ def image_sizes(seed: int) -> tuple[int, int, int]:
 def make_image_mlp(learner, seed: int, *args, **kwargs):
     torch.manual_seed(seed)
     model = learner.ImageMLP(*args, **kwargs)
-    if not isinstance(model, nn.Module):
-        raise AssertionError(f"ImageMLP(...) made {kind_of(model)}, not an nn.Module")
+    assert isinstance(model, nn.Module), f"ImageMLP(...) made {kind_of(model)}, not an nn.Module"
     return model
 
 
@@ -147,8 +146,7 @@ def make_image_mlp(learner, seed: int, *args, **kwargs):
     id="image_mlp_batches",
     name="ImageMLP flattens each image on its own: [N, 1, H, W] gives logits [N, n_classes], also for N = 1",
     points=1,
-    hint=["The first dimension is the batch: flattening must turn [N, 1, H, W] into [N, H * W], whatever N is, "
-          "even 1.",
+    hint=["The first dimension is the batch: flattening must turn [N, 1, H, W] into [N, H * W], whatever N is, even 1.",
           "Use `nn.Flatten()` (it starts at dim 1) or `x.flatten(1)` / `x.view(x.size(0), -1)`; a bare "
           "`x.flatten()`, `x.view(-1)` or `x.squeeze()` also flattens or drops the batch dimension."],
 )
@@ -160,9 +158,8 @@ def test_image_mlp_batches(learner, seed):
         images = torch.rand(n, 1, image_size, image_size, generator=generator)
         described = f"a batch of {n} image{'s' if n > 1 else ''} of shape {list(images.shape)}"
         output = explained_run(described, FLATTEN_ADVICE, model, images)
-        if type(output) is torch.Tensor and tuple(output.shape) != (n, n_classes):
-            raise AssertionError(f"{described} gave an output of shape {list(output.shape)}, expected "
-                                 f"[{n}, {n_classes}]: {FLATTEN_ADVICE}")
+        assert not (type(output) is torch.Tensor and tuple(output.shape) != (n, n_classes)), (
+            f"{described} gave an output of shape {list(output.shape)}, expected [{n}, {n_classes}]: {FLATTEN_ADVICE}")
         expect_tensor(output, f"the output for {described}", shape=(n, n_classes), dtype=torch.float32)
     output = explained_run("ImageMLP() with one 28x28 image", FLATTEN_ADVICE, make_image_mlp(learner, seed),
                            torch.rand(1, 1, 28, 28, generator=generator))
@@ -215,15 +212,15 @@ def test_image_mlp_forward(learner, seed):
     assert first_input.shape == flat.shape and torch.allclose(first_input, flat), (
         f"the first Linear layer did not get each image's pixels, flattened in order (shape {list(flat.shape)}): "
         f"{FLATTEN_ADVICE}")
-    if bool((first_output < 0).any()) and torch.allclose(second_input, first_output, atol=1e-6):
-        raise AssertionError("the first Linear layer's output goes into the second unchanged: put a ReLU between them")
+    assert not (bool((first_output < 0).any()) and torch.allclose(second_input, first_output, atol=1e-6)), (
+        "the first Linear layer's output goes into the second unchanged: put a ReLU between them")
     assert torch.allclose(second_input, torch.relu(first_output), atol=1e-6), (
         "what goes into the second Linear layer is not the ReLU of the first one's output: use ReLU "
         "(`nn.ReLU()`, `torch.relu` or `F.relu`), not another activation")
     expect_tensor(output, "the model's output", shape=(6, n_classes))
-    if torch.allclose(output.sum(dim=1), torch.ones(6), atol=1e-4) and bool((output >= 0).all()):
-        raise AssertionError("each row of the output sums to 1: the model returns softmax probabilities; return "
-                             "the logits, CrossEntropyLoss applies softmax itself")
+    assert not (torch.allclose(output.sum(dim=1), torch.ones(6), atol=1e-4) and bool((output >= 0).all())), (
+        "each row of the output sums to 1: the model returns softmax probabilities; return "
+        "the logits, CrossEntropyLoss applies softmax itself")
     assert torch.allclose(output, second_output, atol=1e-6), \
         "the output is not the last Linear layer's output: return the logits as they are"
 
@@ -307,8 +304,7 @@ def test_image_mlp_learns(learner, seed):
 def make_block(learner, seed: int, size: int):
     torch.manual_seed(seed)
     block = learner.ResidualBlock(size)
-    if not isinstance(block, nn.Module):
-        raise AssertionError(f"ResidualBlock(...) made {kind_of(block)}, not an nn.Module")
+    assert isinstance(block, nn.Module), f"ResidualBlock(...) made {kind_of(block)}, not an nn.Module"
     return block
 
 
@@ -327,8 +323,7 @@ def linear_named(model: nn.Module, name: str, in_features: int, out_features: in
     id="residual_layers",
     name="ResidualBlock has two layers fc1 and fc2, each nn.Linear(size, size), and no other parameters",
     points=1,
-    hint=["Inspect it with `model.named_parameters()`: the names should be fc1.weight, fc1.bias, fc2.weight, "
-          "fc2.bias.",
+    hint=["Inspect it with `model.named_parameters()`: the names should be fc1.weight, fc1.bias, fc2.weight, fc2.bias.",
           "`self.fc1 = nn.Linear(size, size)` and `self.fc2 = nn.Linear(size, size)` in `__init__`, with these "
           "names (a checkpoint's keys and a hook's layer names come from them)."],
 )
@@ -365,8 +360,7 @@ def block_candidates(block: nn.Module, x: torch.Tensor) -> dict[str, torch.Tenso
     id="residual_forward",
     name="ResidualBlock returns relu(fc2(relu(fc1(x))) + x): the input added after fc2, before the last ReLU",
     points=2,
-    hint=["A skip connection adds the block's *input* to the output of its last layer; the ReLU comes after "
-          "the sum.",
+    hint=["A skip connection adds the block's *input* to the output of its last layer; the ReLU comes after the sum.",
           "Keep the input (`residual = x`), compute `fc2(relu(fc1(x)))`, add `residual`, then apply ReLU; "
           "make the sum a new tensor (`out + x`), so the caller's x is not changed."],
 )
@@ -385,8 +379,8 @@ def test_residual_forward(learner, seed):
     if torch.allclose(output.detach(), candidates["correct"], atol=1e-5):
         return
     for mistake, value in candidates.items():
-        if mistake != "correct" and torch.allclose(output.detach(), value, atol=1e-5):
-            raise AssertionError(f"the output is not relu(fc2(relu(fc1(x))) + x): {mistake}")
+        assert not (mistake != "correct" and torch.allclose(output.detach(), value, atol=1e-5)), (
+            f"the output is not relu(fc2(relu(fc1(x))) + x): {mistake}")
     expect_equal_tensors(output, candidates["correct"], "the output of the block")
 
 
@@ -401,8 +395,7 @@ def two_input_sizes(seed: int) -> tuple[int, int, int, int]:
 def make_two_input(learner, seed: int, in1: int, in2: int, hidden: int, out: int):
     torch.manual_seed(seed)
     model = learner.TwoInputNet(in1, in2, hidden, out)
-    if not isinstance(model, nn.Module):
-        raise AssertionError(f"TwoInputNet(...) made {kind_of(model)}, not an nn.Module")
+    assert isinstance(model, nn.Module), f"TwoInputNet(...) made {kind_of(model)}, not an nn.Module"
     return model
 
 
@@ -460,9 +453,8 @@ def test_two_input_forward(learner, seed):
     if torch.allclose(output.detach(), candidates["correct"], atol=1e-5):
         return
     for mistake, value in candidates.items():
-        if mistake != "correct" and torch.allclose(output.detach(), value, atol=1e-5):
-            raise AssertionError(f"the output is not combined(cat([relu(branch1(x1)), relu(branch2(x2))], dim=1)): "
-                                 f"{mistake}")
+        assert not (mistake != "correct" and torch.allclose(output.detach(), value, atol=1e-5)), (
+            f"the output is not combined(cat([relu(branch1(x1)), relu(branch2(x2))], dim=1)): {mistake}")
     expect_equal_tensors(output, candidates["correct"], "the output")
 
 
@@ -566,8 +558,7 @@ def capture(learner, model: nn.Module, X: torch.Tensor, names: list[str]) -> dic
     """Call capture_activations on a copy of X; check it returns a dict with exactly the names asked for."""
     model.seen.clear()
     result = learner.capture_activations(model, X, list(names))
-    if not isinstance(result, dict):
-        raise AssertionError(f"capture_activations returned {kind_of(result)}, not a dict")
+    assert isinstance(result, dict), f"capture_activations returned {kind_of(result)}, not a dict"
     assert set(result) == set(names), (
         f"capture_activations(model, X, {names}) returned the keys {sorted(map(str, result))}; expected exactly "
         "the names asked for")
@@ -588,8 +579,8 @@ def expect_captured(result: dict, truth: dict, names: list[str], advice: str) ->
         expect_tensor(value, f"the captured output of {name!r}", shape=tuple(expected.shape))
         assert value.grad_fn is None and not value.requires_grad, (
             f"the captured output of {name!r} still carries autograd history: keep `output.detach().clone()`")
-        if not torch.allclose(value, expected, atol=1e-6):
-            raise AssertionError(f"the captured output of {name!r} is not what that layer returned: {advice}")
+        assert torch.allclose(value, expected, atol=1e-6), (
+            f"the captured output of {name!r} is not what that layer returned: {advice}")
 
 
 @pytest.mark.check(
@@ -611,9 +602,8 @@ def test_capture_values(learner, seed):
     # What an in-place ReLU after 'stem' does to a kept tensor that is not a copy is capture_copies's business.
     stem = result["stem"]
     expect_tensor(stem, "the captured output of 'stem'", shape=tuple(truth["stem"].shape))
-    if not torch.allclose(stem, truth["stem"], atol=1e-6) and not torch.allclose(stem, truth["stem"].relu()):
-        raise AssertionError("the captured output of 'stem' is not what that layer returned: store the `output` "
-                             "the hook receives")
+    assert not (not torch.allclose(stem, truth["stem"], atol=1e-6) and not torch.allclose(stem, truth["stem"].relu())), (
+        "the captured output of 'stem' is not what that layer returned: store the `output` the hook receives")
 
 
 @pytest.mark.check(
@@ -632,16 +622,14 @@ def test_capture_copies(learner, seed):
     X.add_(100.0)  # the caller changes its input afterwards; flatten's output was a view of it
     stem = result["stem"]
     expect_tensor(stem, "the captured output of 'stem'", shape=tuple(truth["stem"].shape))
-    if torch.allclose(stem, truth["stem"].relu()) and not torch.allclose(stem, truth["stem"]):
-        raise AssertionError(
-            "the captured output of 'stem' has no negative values: the model's in-place ReLU after 'stem' changed "
-            "the tensor you kept. Keep a copy: `output.detach().clone()`")
+    assert not (torch.allclose(stem, truth["stem"].relu()) and not torch.allclose(stem, truth["stem"])), (
+        "the captured output of 'stem' has no negative values: the model's in-place ReLU after 'stem' changed "
+        "the tensor you kept. Keep a copy: `output.detach().clone()`")
     flat = result["flatten"]
     expect_tensor(flat, "the captured output of 'flatten'", shape=tuple(truth["flatten"].shape))
-    if torch.allclose(flat, truth["flatten"] + 100.0):
-        raise AssertionError(
-            "the captured output of 'flatten' changed when the input X was changed afterwards (a flattened tensor "
-            "is a view of its input): keep a copy, `output.detach().clone()`")
+    assert not torch.allclose(flat, truth["flatten"] + 100.0), (
+        "the captured output of 'flatten' changed when the input X was changed afterwards (a flattened tensor "
+        "is a view of its input): keep a copy, `output.detach().clone()`")
     expect_captured(result, truth, names, "keep `output.detach().clone()` of the output the hook receives")
 
 
@@ -662,9 +650,9 @@ def test_capture_nested(learner, seed):
     shared = result["shared"]
     expect_tensor(shared, "the captured output of 'shared'", shape=tuple(truth["shared"].shape))
     expect_captured(result, truth, ["block.fc1", "block.fc2"], "look the layer up with `model.get_submodule(name)`")
-    if not torch.allclose(shared, truth["shared"], atol=1e-6):
-        raise AssertionError("the captured output of 'shared', a layer that runs twice, is not its last output: "
-                             "let the second output replace the first")
+    assert torch.allclose(shared, truth["shared"], atol=1e-6), (
+        "the captured output of 'shared', a layer that runs twice, is not its last output: "
+        "let the second output replace the first")
 
 
 @pytest.mark.check(
@@ -673,8 +661,7 @@ def test_capture_nested(learner, seed):
     points=1,
     hint=["Some layers return a tuple (an nn.LSTM returns its output and its state); `.detach()` works on "
           "tensors only.",
-          "In the hook, when the output is a tuple or a list, keep `tuple(item.detach().clone() for item in "
-          "output)`."],
+          "In the hook, when the output is a tuple or a list, keep `tuple(item.detach().clone() for item in output)`."],
 )
 def test_capture_tuple_output(learner, seed):
     model, X = inspected(seed)
@@ -726,10 +713,10 @@ def test_capture_eval_no_grad(learner, seed):
               marked_head(model, X, grad_enabled=True, earlier=1)}
     result = capture(learner, model, X, ["block", "head"])
     seen = model.seen
-    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 2
-                                         and all(type(flag) is bool for flag in entry) for entry in seen):
-        raise AssertionError("capture_activations replaced the model's record of its forward passes (model.seen) "
-                             "with something else: leave the model's attributes alone")
+    assert (type(seen) is list and all(type(entry) is tuple and len(entry) == 2
+                                         and all(type(flag) is bool for flag in entry) for entry in seen)), (
+        "capture_activations replaced the model's record of its forward passes (model.seen) "
+        "with something else: leave the model's attributes alone")
     # The record names the mistake; the captured output of 'head' is the outcome that must agree with it.
     assert seen, "the model never ran"
     assert len(seen) == 1, f"the model ran {len(seen)} times; run it once"
@@ -739,13 +726,12 @@ def test_capture_eval_no_grad(learner, seed):
     head = result["head"]
     if not same_tensor(head, truth):
         shown = next((meaning for meaning, value in others.items() if same_tensor(head, value)), None)
-        if shown is None:
-            raise AssertionError(
-                "the captured output of 'head' is not that of one forward pass in evaluation mode without gradient "
-                "tracking (training mode, gradient tracking and an earlier forward pass all change it), though the "
-                "model's own record of its forward passes says it ran so: either the captured outputs are not what "
-                "the layers returned (see the check about captured values) or something changed that record (leave "
-                "the model's attributes alone)")
+        assert shown is not None, (
+            "the captured output of 'head' is not that of one forward pass in evaluation mode without gradient "
+            "tracking (training mode, gradient tracking and an earlier forward pass all change it), though the "
+            "model's own record of its forward passes says it ran so: either the captured outputs are not what "
+            "the layers returned (see the check about captured values) or something changed that record (leave "
+            "the model's attributes alone)")
         raise AssertionError(f"{shown} (the captured output of 'head' shows it){RECORD_CHANGED}")
     expect_flags(model, before, "capture_activations")
     model.eval()
@@ -836,21 +822,16 @@ def summary(learner, model: nn.Module, input_shape: tuple[int, ...]) -> list[tup
     rows = explained_run(f"summarize(model, {input_shape})",
                          "pass one batch of zeros of shape input_shape, on the model's device", learner.summarize,
                          model, input_shape)
-    if not isinstance(rows, list):
-        raise AssertionError(f"summarize returned {kind_of(rows)}, not a list of rows")
+    assert isinstance(rows, list), f"summarize returned {kind_of(rows)}, not a list of rows"
     for row in rows:
-        if not (isinstance(row, tuple) and len(row) == 3):
-            raise AssertionError(f"summarize returned a row {row!r}; each row is a tuple (name, output shape, "
-                                 "number of parameters)")
+        assert isinstance(row, tuple) and len(row) == 3, (
+            f"summarize returned a row {row!r}; each row is a tuple (name, output shape, number of parameters)")
         name, shape, count = row
-        if type(name) is not str:
-            raise AssertionError(f"a row's name is {kind_of(name)}, not a str: {row!r}")
-        if not (isinstance(shape, tuple) and all(type(size) is int for size in shape)):
-            raise AssertionError(f"the output shape in row {row!r} is {kind_of(shape)}, not a tuple of ints "
-                                 "(`tuple(output.shape)`)")
-        if type(count) is not int:
-            raise AssertionError(f"the number of parameters in row {row!r} is {kind_of(count)}, not an int "
-                                 "(`.numel()` gives an int)")
+        assert type(name) is str, f"a row's name is {kind_of(name)}, not a str: {row!r}"
+        assert isinstance(shape, tuple) and all(type(size) is int for size in shape), (
+            f"the output shape in row {row!r} is {kind_of(shape)}, not a tuple of ints (`tuple(output.shape)`)")
+        assert type(count) is int, (
+            f"the number of parameters in row {row!r} is {kind_of(count)}, not an int (`.numel()` gives an int)")
     return [(name, tuple(shape), count) for name, shape, count in rows]
 
 
@@ -880,9 +861,8 @@ def test_summary_rows(learner, seed):
     rows = names_and_shapes(summary(learner, model, (batch, 1, image_size, image_size)))
     expected = [("0", (batch, image_size * image_size)), ("1", (batch, hidden)), ("2", (batch, hidden)),
                 ("3.0", (batch, hidden)), ("3.1", (batch, hidden)), ("4", (batch, classes))]
-    if any(name in ("", "3") for name, _ in rows):
-        raise AssertionError(f"summarize listed a container ({describe_rows(rows)}); list only the leaves, the "
-                             "modules with no children")
+    assert not any(name in ("", "3") for name, _ in rows), (
+        f"summarize listed a container ({describe_rows(rows)}); list only the leaves, the modules with no children")
     assert rows == expected, (f"summarize gave the rows {describe_rows(rows)}; expected {describe_rows(expected)} "
                               "(name and output shape of each leaf)")
     single = nn.Linear(hidden, classes)
@@ -920,12 +900,11 @@ def test_summary_order(learner, seed):
     rows = names_and_shapes(summary(learner, Reordered(a, b, c), (3, a)))
     expected = [("body", (3, b)), ("twice", (3, b)), ("twice", (3, b)), ("head", (3, c))]
     names = [name for name, _ in rows]
-    if "unused" in names:
-        raise AssertionError(f"summarize listed 'unused', a layer that never ran ({describe_rows(rows)}): list a "
-                             "leaf when its hook fires, not every module the model holds")
-    if names.count("twice") == 1:
-        raise AssertionError(f"summarize listed 'twice' once ({describe_rows(rows)}), but it ran twice: add a row "
-                             "each time a hook fires")
+    assert "unused" not in names, (
+        f"summarize listed 'unused', a layer that never ran ({describe_rows(rows)}): list a "
+        "leaf when its hook fires, not every module the model holds")
+    assert names.count("twice") != 1, (
+        f"summarize listed 'twice' once ({describe_rows(rows)}), but it ran twice: add a row each time a hook fires")
     assert rows == expected, (f"summarize gave {describe_rows(rows)}; the layers ran in the order "
                               f"{describe_rows(expected)}")
 
@@ -965,12 +944,12 @@ def test_summary_counts(learner, seed):
         got = counts[name]
         if got == wanted:
             continue
-        if name == "frozen" and got == 0:
-            raise AssertionError(f"'frozen', an nn.Linear({a}, {b}) whose parameters do not train, has "
-                                 f"{got} parameters in the summary; count frozen parameters too: {wanted}")
-        if name == "norm" and got > wanted:
-            raise AssertionError(f"'norm', a BatchNorm1d({b}), has {got} parameters in the summary; its running "
-                                 f"statistics are buffers, not parameters: expected {wanted}")
+        assert name != "frozen" or got != 0, (
+            f"'frozen', an nn.Linear({a}, {b}) whose parameters do not train, has "
+            f"{got} parameters in the summary; count frozen parameters too: {wanted}")
+        assert not (name == "norm" and got > wanted), (
+            f"'norm', a BatchNorm1d({b}), has {got} parameters in the summary; its running "
+            f"statistics are buffers, not parameters: expected {wanted}")
         raise AssertionError(f"{name!r} has {got} parameters in the summary; expected {wanted} (the number of "
                              "scalar values, `numel()`, of its own parameters)")
 
@@ -1082,9 +1061,9 @@ def test_summary_eval_no_grad(learner, seed):
     rows = summary(learner, model, (3, a))
     # The record names the mistake; the shape of the StateMark's row is the outcome that must agree with it.
     seen = model.net[0].seen
-    if type(seen) is not list or not all(type(entry) is tuple and len(entry) == 3 for entry in seen):
-        raise AssertionError("summarize replaced a layer's record of its forward passes (seen) with something else: "
-                             "leave the model's attributes alone")
+    assert type(seen) is list and all(type(entry) is tuple and len(entry) == 3 for entry in seen), (
+        "summarize replaced a layer's record of its forward passes (seen) with something else: "
+        "leave the model's attributes alone")
     assert len(seen) == 1, f"the model ran {len(seen)} times; run one batch through it once"
     training, grad, given = seen[0]
     expect_tensor(given, "the batch summarize passed to the model", shape=(3, a), dtype=torch.float32)
@@ -1092,10 +1071,9 @@ def test_summary_eval_no_grad(learner, seed):
     assert not training, "the model ran in training mode: call `model.eval()` first"
     assert not grad, "the model ran with gradient tracking on: run it inside `torch.no_grad()`"
     marks = [shape for _, shape, _ in rows if len(shape) == 3]  # the StateMark's rows: no other leaf gives 3-D
-    if not marks:
-        raise AssertionError(
-            "summarize gave no row for the model's leaf 'mark' (whose output has shape [N, 1, 1 + code]), so how the "
-            "model ran cannot be told from the rows: list every leaf each time it runs (see the check about the rows)")
+    assert marks, (
+        "summarize gave no row for the model's leaf 'mark' (whose output has shape [N, 1, 1 + code]), so how the "
+        "model ran cannot be told from the rows: list every leaf each time it runs (see the check about the rows)")
     if marks != [(3, 1, 1)]:
         wrong = next(shape for shape in marks if shape != (3, 1, 1)) if len(marks) == 1 or (3, 1, 1) not in marks \
             else None
