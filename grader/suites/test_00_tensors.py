@@ -187,7 +187,7 @@ FUNCTIONS = (  # (function, how a learner reads it, its true derivative)
     id="gradient_returns_float",
     name="gradient returns a Python float",
     points=1,
-    hint=["The gradient autograd leaves in `.grad` is a tensor; the contract asks for a plain number.",
+    hint=["The gradient autograd leaves in `.grad` is a tensor; the exercise asks for a plain number.",
           "`.item()` (or `float(...)`) turns a one-element tensor into a Python float."],
 )
 def test_gradient_returns_float(learner, seed):

@@ -124,7 +124,7 @@ EVAL_MISTAKES = (
     name="RegularizedNet computes Linear, BatchNorm1d, ReLU, Dropout, Linear in that order",
     points=2,
     hint=["In evaluation mode dropout does nothing: the output must be the last Linear of ReLU(batch norm(first Linear(x))).",
-          "Apply the layers in `forward` in the contract's order. If you call `F.dropout` yourself, pass "
+          "Apply the layers in `forward` in the order the exercise's docstring gives. If you call `F.dropout` yourself, pass "
           "`training=self.training`; otherwise it keeps dropping in evaluation mode."],
 )
 def test_net_forward(learner, seed):

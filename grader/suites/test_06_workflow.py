@@ -469,7 +469,7 @@ def expect_replayed(recorder: Report, result, weight: float, bias: float) -> Non
                          f"learning rate {fmt(lrs[0])} from where the optimizer started ({fmt(start[0].item())}, "
                          f"{fmt(start[1].item())}), replayed here with L1 or MSE loss, do not end where "
                          f"run_workflow's training did ({fmt(end[0].item())}, {fmt(end[1].item())}); "
-                         "train as the contract says: L1 loss, SGD, one step per epoch")
+                         "train as the exercise says: L1 loss, SGD, one step per epoch")
 
 
 def optimizer_named(reported: dict):
@@ -597,7 +597,7 @@ def test_workflow_summary(learner, seed, tmp_path, monkeypatch):
 
 @pytest.mark.check(
     id="workflow_default_line",
-    name="with the contract's defaults run_workflow learns y = 0.7x + 0.3",
+    name="with its default arguments run_workflow learns y = 0.7x + 0.3",
     points=1,
     hint=["Keep the defaults of the signature: weight=0.7, bias=0.3, epochs=300, lr=0.01, seed=42.",
           "The lesson's run ends at weights=0.6990 and bias=0.3093; compare your numbers with it."],
