@@ -516,8 +516,9 @@ def escape_message(exc: BaseException) -> str:
 
 def timeout_message(item: pytest.Item) -> str:
     """One line for a check stopped by the time limit."""
-    limit = item.config.getoption("timeout", None)
-    return f"the check took longer than {limit} s and was stopped: look for a loop that never ends, or far too many epochs"
+    from grader.wording import check_too_long
+
+    return check_too_long(float(item.config.getoption("timeout", None)))
 
 
 def seal_import_path(suite_dir: str) -> None:

@@ -20,6 +20,7 @@ import secrets
 import time
 from pathlib import Path
 
+from grader import wording
 from grader.integrity import FileGuard
 from grader.sandbox import SandboxFailed
 from grader.watchdog import ChildRun, Limits, describe_exit, watch
@@ -184,13 +185,10 @@ class Supervisor:
     def lost_check(self, run: ChildRun) -> dict:
         """The record for the check a child was running when it was stopped or died."""
         if run.ended_by == "time":
-            return {"status": "timeout", "message": (
-                f"the check took longer than {self.timeout:g} s and was stopped: look for a loop that never ends")}
+            return {"status": "timeout", "message": wording.check_too_long(self.timeout)}
         if run.ended_by == "memory":
             return {"status": "error", "message": f"your code {self.memory_message()}"}
-        return {"status": "error", "message": (
-            f"your code ended the grading process during this check ({self.describe_end(run)}): "
-            "os._exit(), a crash in native code, or the process was killed")}
+        return {"status": "error", "message": wording.process_ended(self.describe_end(run))}
 
     # -- one child ----------------------------------------------------------
 

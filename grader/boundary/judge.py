@@ -151,11 +151,11 @@ class LearnerProcess:
                 framing.send(self.sock, request)
             data = framing.receive(self.sock)
         except (framing.ProcessGone, OSError):
+            from grader import wording
             from grader.watchdog import describe_exit
 
             status = self.stop(ended=True)
-            self.ended = (f"your code ended the grading process during this check ({describe_exit(status)}): "
-                          "os._exit(), a crash in native code, or the process was killed")
+            self.ended = wording.process_ended(describe_exit(status))
             raise LearnerProcessEnded(self.ended) from None
         except BaseException:
             # The check's time limit (pytest-timeout raises it here, while the judge waits), or Ctrl-C.
