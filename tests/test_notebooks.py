@@ -339,3 +339,24 @@ def test_check_without_the_notebook_file_grades_the_history_with_a_warning(tmp_p
     cells = run_in_kernel(path, {"JPY_SESSION_NAME": "", "XDG_CACHE_HOME": str(tmp_path / "cache")})
     page = "".join(output.data.get("text/html", "") for output in cells[-1].outputs if "data" in output)
     assert "input history" in page and "re-runs and deleted cells" in page
+
+
+def test_watch_follows_a_notebook_and_grades_each_save(tmp_path):
+    from tests.test_watch import Watcher, save
+
+    exercise = course.find_exercise("02")
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    learner = folder / exercise.notebook
+    learner.write_text(learner_notebook(exercise, (KIT / "exercises" / exercise.filename).read_text()))
+    watcher = Watcher("02", "--source", str(folder), "--seed", "11", cwd=tmp_path)
+    try:
+        first = watcher.screen()
+        assert "0/12" in first and exercise.notebook in first
+        solved = learner_notebook(exercise, (KIT / "solutions" / exercise.filename).read_text())
+        save(learner, solved)
+        assert "12/12" in watcher.screen()
+    finally:
+        status, last_words = watcher.stop()
+    assert status == 0, last_words
+    assert learner.read_text() == solved, "the learner's notebook must be exactly as they saved it"
