@@ -11,13 +11,28 @@ from grader.results import Report
 MAX_LANES = 4  # each lane is a sandbox that has imported torch: a few hundred MB of memory
 
 
-def lanes_for(task_count: int) -> int:
-    """How many exercises to grade at once: one per core this process may use, at most ``MAX_LANES``."""
+SANDBOX_MIB = 768  # what one lane's sandbox holds before learner code runs (torch, pytest, matplotlib)
+
+
+def lanes_for(task_count: int, memory_mib: int = 2048) -> int:
+    """How many exercises to grade at once: one per core this process may use, at most ``MAX_LANES``, and no
+    more than the memory available holds if each lane's learner code used all it may (``memory_mib``)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(1, min(task_count, cores, MAX_LANES))
+    return max(1, min(task_count, cores, MAX_LANES, available_mib() // (memory_mib + SANDBOX_MIB)))
+
+
+def available_mib() -> int:
+    """Memory available for new processes (``MemAvailable``); a large number where it cannot be read."""
+    try:
+        for line in open("/proc/meminfo", encoding="ascii"):
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1 << 30
 
 
 def grade_in_lanes(tasks: list, lanes: int, settings: dict, on_progress=None) -> Report:
