@@ -52,3 +52,4 @@ def test_lanes_grade_as_one_lane_does_and_tell_progress_exercise_by_exercise():
 def test_lanes_never_outnumber_the_exercises_or_the_cores():
     assert lanes_for(1) == 1
     assert 1 <= lanes_for(11) <= min(os.cpu_count() or 1, 4)
+    assert lanes_for(11, memory_mib=10**9) == 1, "more lanes than the memory holds at the learners' limit"
