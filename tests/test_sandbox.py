@@ -99,9 +99,18 @@ def solution(filename: str = EXERCISE_03) -> bytes:
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    """Every file below ``folder`` with its bytes (symbolic links as their target)."""
+    """Every file below ``folder`` with its bytes (symbolic links as their target).
+
+    Left out: the grader's own bytecode, which it writes before the sandbox starts (``compile_grader``), as
+    long as it is exactly the compilation of its source (anything else is listed, and fails a check).
+    """
+    from grader.integrity import is_compiled_from_source
+
     files = {}
     for path in sorted(folder.rglob("*")):
+        if path.parent.name == "__pycache__" and path.suffix == ".pyc" and "grader" in path.parts \
+                and is_compiled_from_source(path, path.parent.parent):
+            continue
         if path.is_symlink():
             files[str(path.relative_to(folder))] = os.readlink(path).encode()
         elif path.is_file():
