@@ -8,21 +8,19 @@ separate process, so whatever they do, this process still prints a report.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from grader import course, processes, reset
+from grader import course, reset
+from grader.commands import (Parser, UsageError, add_exercises, add_limits, add_suites, check_limits,
+                             exercises_with_suites, named_exercise, names_or_all, need_fork, run_command, seed_of,
+                             suites_folder)
 from grader.lanes import lanes_for
 from grader.pick import learner_file
 from grader.results import Report
-from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, grade, named_exercise
+from grader.runner import KIT_ROOT, Task, grade
 from grader.state import ProgressState
 
-DEFAULT_TIMEOUT_S = 15.0
 FORMATS = ("text", "json", "gradescope", "junit", "classroom")
 WATCH_HELP = ("grade the named exercise (default: the first unfinished one) again each time its file is saved, "
               "until Ctrl-C")
@@ -32,34 +30,19 @@ SUITES_HELP = "grade with an instructor's own suites in DIR (files named test_NN
 FORMAT_HELP = ("text (default) is for people; json, gradescope (results.json), junit (XML) and classroom "
                "(GitHub Classroom's base64 result) are for machines")
 OUTPUT_HELP = "write the report to FILE instead of standard output (missing folders are created)"
-DEVICE_HELP = "where device-dependent checks run; auto uses CUDA when present (default: auto)"
-TIMEOUT_HELP = f"time limit for one check, in seconds (default: {DEFAULT_TIMEOUT_S:g})"
-SEED_HELP = "the seed for the checks' random data (default: a fresh one, printed in the report)"
 RESET_HELP = "put the named exercises back to their stubs, keeping your version as a backup first (prints where)"
-MEMORY_HELP = f"memory learner code may use beyond the grader's own, in MiB (default: {DEFAULT_MEMORY_MIB}; Linux only)"
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a mistake is a one-line UsageError instead of a usage dump (every command of the kit uses it)."""
-
-    def error(self, message: str):
-        raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
 def build_parser() -> Parser:
     parser = Parser(prog="python -m grader", description=(
         "Grade your PyTorch exercises. With no exercise named, shows your progress through the course."))
-    parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise_03, 03 or 3 (several allowed)")
-    parser.add_argument("--all", action="store_true", help="grade every exercise")
+    add_exercises(parser, "exercise_03, 03 or 3 (several allowed)", all_help="grade every exercise")
     parser.add_argument("--source", metavar="DIR", help=SOURCE_HELP)
     parser.add_argument("--solutions", action="store_true", help=SOLUTIONS_HELP)
-    parser.add_argument("--suites", metavar="DIR", help=SUITES_HELP)
+    add_suites(parser, SUITES_HELP)
     parser.add_argument("--format", choices=FORMATS, default="text", help=FORMAT_HELP)
     parser.add_argument("--output", metavar="FILE", help=OUTPUT_HELP)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help=DEVICE_HELP)
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS", help=TIMEOUT_HELP)
-    parser.add_argument("--seed", type=int, metavar="N", help=SEED_HELP)
-    parser.add_argument("--memory-limit", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB", help=MEMORY_HELP)
+    add_limits(parser)
     parser.add_argument("--watch", action="store_true", help=WATCH_HELP)
     parser.add_argument("--reset", action="store_true", help=RESET_HELP)
     parser.add_argument("--hints", action="store_true", help="show every hint level for the checks that did not pass")
@@ -96,21 +79,10 @@ def named_file(text: str) -> Path | None:
     return path
 
 
-def suite_for(exercise: course.Exercise, suites: Path) -> Path | None:
-    """The suite for ``exercise`` in ``suites``: ``test_03_training.py``, or any ``test_03_*.py``."""
-    matches = sorted(suites.glob(f"test_{exercise.number:02d}_*.py"))
-    if len(matches) > 1:  # grading with one and silently ignoring the other would hide checks
-        raise UsageError(f"{len(matches)} suites for {exercise.name} in {suites} ({', '.join(m.name for m in matches)}): "
-                         "keep one file per exercise")
-    return matches[0] if matches else None
-
-
 def select_tasks(options) -> list[Task]:
     """The exercises to grade, each with its learner file and its suite."""
     source = source_folder(options)
-    suites = Path(options.suites) if options.suites else Path(__file__).with_name("suites")
-    if not suites.is_dir():
-        raise UsageError(f"no folder {suites}: give --suites the folder that holds your test_NN_<topic>.py suites")
+    suites = suites_folder(options)
     named = [] if options.all else options.exercises
     # An exercise may be named by its file's path, as tab completion gives it: that file is the one graded.
     files, names = {}, []
@@ -135,50 +107,13 @@ def select_tasks(options) -> list[Task]:
     return tasks
 
 
-def exercises_with_suites(named: list[str], suites: Path, then: str = "") -> list[tuple[course.Exercise, Path]]:
-    """The exercises ``named`` (once each, in the order named), each with its suite in ``suites``.
-
-    With none named: every exercise that has a suite there. Unknown names and
-    missing suites are UsageErrors (``then`` ends the unknown-name message).
-    Every command that grades (the grader, the gradebook, the Gradescope
-    bundle) chooses its exercises here.
-    """
-    if not named:
-        found = [(exercise, suite_for(exercise, suites)) for exercise in course.EXERCISES]
-        found = [(exercise, suite) for exercise, suite in found if suite is not None]
-        if not found:
-            raise UsageError(f"no suites in {suites}: a suite is a file named test_NN_<topic>.py")
-        return found
-    chosen = []
-    for text in named:
-        exercise = named_exercise(text, then)
-        suite = suite_for(exercise, suites)
-        if suite is None:
-            raise UsageError(f"no suite for {exercise.name} in {suites}: add a file named {exercise.suite_filename}")
-        if all(exercise != other for other, _ in chosen):
-            chosen.append((exercise, suite))
-    return chosen
-
-
 def check_options(options) -> None:
     """Refuse what is not there yet, or makes no sense, before any work starts."""
-    if not hasattr(os, "fork"):
-        raise UsageError("grading needs fork(), which this system lacks: on Windows, run the grader inside WSL")
-    if options.all and options.exercises:
-        raise UsageError("name exercises or use --all, not both")
+    need_fork()
+    names_or_all(options.exercises, options.all)
     if options.watch and options.reset:
         raise UsageError("--reset and --watch are two steps: reset first, then run the same command with --watch")
     check_limits(options)
-
-
-def check_limits(options) -> None:
-    """Refuse a time limit, memory limit or seed that makes no sense (shared by every command that grades)."""
-    if not options.timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, got {options.timeout:g}")
-    if options.memory_limit < 1:
-        raise UsageError(f"--memory-limit must be a positive number of MiB, got {options.memory_limit}")
-    if options.seed is not None and options.seed < 0:
-        raise UsageError(f"--seed must be zero or more, got {options.seed}")
 
 
 def grade_with_state(tasks: list[Task], options, state: ProgressState, seed: int, reuse: bool,
@@ -243,31 +178,6 @@ def main(argv: list[str] | None = None) -> int:
     return run_command("grader", lambda: grade_from_command_line(argv))
 
 
-def run_command(prog: str, body: Callable[[], int], interrupted: str = "interrupted") -> int:
-    """Run ``body`` as a command: usage errors as one line and exit 2, Ctrl-C and SIGTERM cleaned up after.
-
-    Every command of the kit (``grader``, ``grader.gradebook``, ...) runs through here.
-    """
-    # Should learner code kill the grader's worker, what it started is adopted here and ended below.
-    processes.become_subreaper()
-    # Stopped with SIGTERM (by `timeout`, a CI runner, an autograder): end as after Ctrl-C, cleaning up.
-    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
-    try:
-        return body()
-    except UsageError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: {interrupted}", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader went away (`| head`): send what is still buffered nowhere, and stop quietly.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    finally:
-        processes.end_everything_below(os.getpid())
-
-
 def grade_from_command_line(argv: list[str] | None) -> int:
     options = build_parser().parse_args(argv)
     check_options(options)
@@ -277,7 +187,7 @@ def grade_from_command_line(argv: list[str] | None) -> int:
             print(line, flush=True)
         return 0
     tasks = select_tasks(options)
-    seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
+    seed = seed_of(options)
     state = ProgressState(source_folder(options), options.device, options.timeout, options.memory_limit)
     progress = not options.exercises and not options.all
     if options.watch:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import sys
 import tempfile
 import threading
@@ -16,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import course
-from grader.cli import DEFAULT_TIMEOUT_S, Parser, check_limits, exercises_with_suites, run_command
+from grader.commands import (BUILT_IN_SUITES, DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_S, Parser, UsageError, add_exercises,
+                             add_jobs, add_limits, add_suites, check_limits, exercises_with_suites, run_command, seed_of)
 from grader.results import ExerciseResult, Status
-from grader.runner import DEFAULT_MEMORY_MIB, KIT_ROOT, Task, UsageError, Worker, display_path
+from grader.files import display_path
+from grader.runner import KIT_ROOT, Task, Worker
 from grader.sandbox import SandboxFailed
 
-BUILT_IN_SUITES = KIT_ROOT / "grader" / "suites"
 BUILT_IN_CASES = KIT_ROOT / "tests" / "cases"
 # The kit's checks take well under a second on a correct file; a case that loops forever costs this once per check.
 DEV_TIMEOUT_S = 5.0
@@ -228,21 +227,18 @@ def build_parser() -> Parser:
         "Check suites as the kit checks its own: the stub is all not_started, the solution gets full marks, "
         "every check has a hint and catches at least one bad learner file from the cases folder. Exit 0: "
         "nothing falls short; 1: something does (one line each, saying what to do); 2: a usage error."))
-    parser.add_argument("exercises", nargs="*", metavar="EXERCISE", help="exercise_03, 03 or 3 (default: every suite)")
-    parser.add_argument("--suites", metavar="DIR", help="the suites to check (default: the built-in ones)")
+    add_exercises(parser, "exercise_03, 03 or 3 (default: every suite)")
+    add_suites(parser, "the suites to check (default: the built-in ones)")
     parser.add_argument("--stubs", metavar="DIR", help="the untouched stubs (default: the kit's exercises/)")
     parser.add_argument("--solutions", metavar="DIR", help="the reference solutions (default: the kit's solutions/)")
     parser.add_argument("--cases", metavar="DIR", help=(
         "the bad learner files, DIR/exercise_NN/NAME.json as in the kit's tests/cases "
         "(default: SUITES/cases, or the kit's tests/cases for the built-in suites)"))
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="as for python -m grader")
-    parser.add_argument("--timeout", type=float, default=DEV_TIMEOUT_S, metavar="SECONDS", help=(
+    add_limits(parser, device="as for python -m grader", default_timeout=DEV_TIMEOUT_S, timeout=(
         f"time limit for one check (default: {DEV_TIMEOUT_S:g}, shorter than the grader's {DEFAULT_TIMEOUT_S:g}: "
-        "every case that loops forever costs it once per check)"))
-    parser.add_argument("--seed", type=int, metavar="N", help="the seed for the checks' data (default: a fresh one)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                        help="check N exercises at a time, each in a sandbox of its own (default: the cores)")
-    parser.set_defaults(memory_limit=DEFAULT_MEMORY_MIB)  # read by check_limits, which every grading command shares
+        "every case that loops forever costs it once per check)"),
+        seed="the seed for the checks' data (default: a fresh one)", memory=None)
+    add_jobs(parser, "check N exercises at a time, each in a sandbox of its own (default: the cores)")
     return parser
 
 
@@ -305,11 +301,9 @@ def check_command(argv: list[str]) -> int:
     """``check``: grade and judge every chosen exercise, print the shortfalls; the exit status."""
     options = build_parser().parse_intermixed_args(argv)
     check_limits(options)
-    if options.jobs < 1:
-        raise UsageError(f"--jobs must be 1 or more, got {options.jobs}")
     folders = folders_from(options)
     chosen = exercises_with_suites(options.exercises, folders.suites)
-    seed = options.seed if options.seed is not None else secrets.randbelow(100_000)
+    seed = seed_of(options)
     start, shortfalls, cases = time.perf_counter(), [], 0
     # The whole course takes minutes: a terminal is told where it is (and the line wiped after); logs are not.
     progress = sys.stderr.isatty()

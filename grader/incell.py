@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 from grader.course import Exercise
-from grader.runner import UsageError, named_exercise
+from grader.commands import UsageError, named_exercise
 
 MARKS = {"passed": "✓", "failed": "✗", "not_started": "○", "error": "!", "timeout": "⌛", "skipped": "–"}
 COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "error": "#cf222e", "timeout": "#9a6700"}

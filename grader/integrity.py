@@ -1,4 +1,4 @@
-"""Keeping the grader's files as they were, and the cache and backup folders.
+"""Keeping the grader's files as they were where there is no sandbox to keep them read-only.
 
 ``FileGuard`` remembers every file of the grader (and of the suites in use)
 before any learner code runs, where there is no sandbox to keep them
@@ -14,9 +14,6 @@ What the file guard cannot stop is written in docs/security.md.
 
 from __future__ import annotations
 
-import itertools
-import os
-import time
 from pathlib import Path
 
 class FileGuard:
@@ -82,37 +79,3 @@ def is_compiled_from_source(pyc: Path, package: Path) -> bool:
         return marshal.loads(data[16:]) == code
     except (EOFError, ValueError, TypeError):
         return False
-
-
-def cache_folder() -> Path:
-    """The grader's own folder for what it keeps between runs, outside any learner's folder or repository."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "pytorch-workflow-kit"
-
-
-def backup_folder() -> Path:
-    """Where a learner's file is kept before the grader ever writes over it (outside the learner's folder)."""
-    return cache_folder() / "backups"
-
-
-def keep_backup(data: bytes, name: str) -> Path:
-    """Save ``data`` in the backup folder as a new file named after ``name``; return its path.
-
-    The name starts with the time and a counter, and the file is created
-    exclusively, so a backup never replaces an earlier one, even one made in
-    the same second.
-    """
-    folder = backup_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for counter in itertools.count(1):
-        backup = folder / f"{stamp}-{counter}-{name}"
-        try:
-            with backup.open("xb") as file:
-                file.write(data)
-        except FileExistsError:
-            continue
-        except BaseException:
-            backup.unlink(missing_ok=True)  # half a backup would look like a whole one
-            raise
-        return backup

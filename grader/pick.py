@@ -5,7 +5,7 @@ both differ, it is a usage error naming the two files (grading one silently
 would hide the other's work). A notebook is compared by its code cells only,
 so one that was merely opened, run and saved (outputs, execution counts and
 metadata change) is still the stub. The command line (``learner_file``) and the
-course platforms (``grader.finder``: the gradebook, Gradescope, Classroom) all
+course platforms (``grader.platforms.finder``: the gradebook, Gradescope, Classroom) all
 choose with ``choose``.
 """
 
@@ -14,7 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.course import Exercise
-from grader.runner import UsageError, display_path
+from grader.commands import UsageError
+from grader.files import display_path
 
 
 class BothChanged(UsageError):

@@ -10,14 +10,13 @@ is already the stub, byte for byte, is left alone.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 from grader import course
-from grader.integrity import keep_backup
-from grader.runner import KIT_ROOT, UsageError, named_exercise
+from grader.commands import UsageError, named_exercise
+from grader.files import display_path, keep_backup, written_whole
+from grader.runner import KIT_ROOT
 
 STUBS_FILE = Path(__file__).with_name("stubs.json")
 STUBS_FORMAT = 1
@@ -72,7 +71,7 @@ def reset_exercises(exercises: list[course.Exercise], folder: Path) -> Iterator[
 
 def reset_one(exercise: course.Exercise, path: Path, stub: bytes) -> str:
     """Put ``stub`` in ``path``, keeping what was there first; return what was done, in a sentence."""
-    shown = shown_path(path)
+    shown = display_path(path)
     try:
         current = path.read_bytes()
     except FileNotFoundError:
@@ -88,35 +87,11 @@ def reset_one(exercise: course.Exercise, path: Path, stub: bytes) -> str:
         except OSError as exc:
             raise UsageError(f"cannot keep a backup of {shown} ({exc}); it was not reset") from exc
     try:
-        write_atomically(path, stub)
+        with written_whole(path, "wb") as file:
+            file.write(stub)
     except OSError as exc:
         kept = f"; your version is saved as {saved}" if saved else ""
         raise UsageError(f"cannot write {shown} ({exc.strerror}){kept}") from exc
     if saved is None:
         return f"{exercise.name}: {shown} was missing; it is written fresh from the stub"
     return f"{exercise.name}: your version is saved as {saved}; {shown} is the stub again"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` in one step, so an editor or a crash never sees half a file."""
-    # The temporary file is in the same folder: os.replace is atomic only within one file system.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.reset")
-    temporary.unlink(missing_ok=True)
-    try:
-        with temporary.open("xb") as file:  # created with the user's usual permissions (umask)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        if path.exists():
-            shutil.copymode(path, temporary)  # keep the learner's file permissions
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def shown_path(path: Path) -> str:
-    """``path`` as the learner would type it: relative to the current folder when it is inside it."""
-    try:
-        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -14,16 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.commands import DEFAULT_MEMORY_MIB, UsageError
 from grader.course import Exercise
+from grader.files import display_path
 from grader.results import CheckResult, ExerciseResult, Report, Status
 from grader.sandbox import Sandbox, SandboxFailed, probe
 from grader.supervisor import SuiteUnusable, Supervisor
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
-
-
-class UsageError(Exception):
-    """A problem with what was asked, reported as one line and exit status 2."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ class Task:
         there when grading began and is gone now is restored (from the
         snapshot that was graded), and a copy is kept among the backups.
         """
-        from grader.integrity import keep_backup
+        from grader.files import keep_backup
 
         try:
             now = self.file.read_bytes()
@@ -106,28 +104,6 @@ class Task:
         except OSError:
             return f"{name} disappeared while it was being graded; the graded version is kept in {backup}"
         return f"{name} disappeared while it was being graded; it has been put back (a copy is in {backup})"
-
-
-def named_exercise(text: str, then: str = "") -> Exercise:
-    """The exercise ``text`` names (``exercise_03``, ``03``, ``3``), or a UsageError listing them all."""
-    from grader.course import EXERCISES, find_exercise
-
-    exercise = find_exercise(text)
-    if exercise is None:
-        known = ", ".join(e.name for e in EXERCISES)
-        raise UsageError(f"unknown exercise {text!r}: choose one of {known}{then}")
-    return exercise
-
-
-def display_path(path: Path) -> str:
-    """``path`` relative to the current folder when it is inside it, else absolute."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path.resolve())
-
-
-DEFAULT_MEMORY_MIB = 2048
 
 
 def grade(tasks: list[Task], device: str, timeout: float, seed: int, memory_mib: int = DEFAULT_MEMORY_MIB,

@@ -19,11 +19,10 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from grader.integrity import cache_folder
+from grader.files import cache_folder, written_whole
 from grader.results import ExerciseResult
 from grader.runner import Task
 
@@ -106,9 +105,7 @@ class ProgressState:
             self.entries[task.exercise.name] = {"key": key, "result": result.to_dict()}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".progress-")
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
+            with written_whole(self.path, encoding="utf-8") as file:
                 json.dump({"format": STATE_FORMAT, "exercises": self.entries}, file)
-            os.replace(temporary, self.path)
         except OSError:
             pass  # a cache that cannot be written only costs time on the next run

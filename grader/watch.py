@@ -16,7 +16,8 @@ import time
 
 from grader import course, report_text
 from grader.results import CheckResult, ExerciseResult, Status
-from grader.runner import Task, Worker, display_path
+from grader.files import display_path
+from grader.runner import Task, Worker
 from grader.state import ProgressState
 
 POLL_S = 0.05  # how often the file is read: small files, so reading them is cheaper than a stat-and-guess

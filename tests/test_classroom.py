@@ -45,7 +45,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from grader import classroom, course
+from grader import course
+from grader.platforms import classroom
 from tests.conftest import KIT
 
 SEED = 7

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from grader import course
-from grader.gradebook import MAX_ROW_NAME, Learner, find_learner, gradebook_rows, natural_order
+from grader.platforms.gradebook import MAX_ROW_NAME, Learner, find_learner, gradebook_rows, natural_order
 from grader.results import CheckResult, ExerciseResult, Status
 from grader.sandbox import probe
 from tests.conftest import KIT, grade_json

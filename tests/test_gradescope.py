@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from grader import course
-from grader.gradescope_run import collect
+from grader.platforms.gradescope_run import collect
 from tests.conftest import KIT, grade_json
 
 SEED = 4242  # fixed, so the bundle's grading and the plain grader's see the same data

@@ -156,12 +156,12 @@ def test_stubs_are_shipped_with_the_grader_package():
 
 
 def test_backups_made_in_the_same_second_never_replace_each_other(tmp_path, monkeypatch):
-    from grader import integrity
+    from grader import files
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setattr(integrity.time, "strftime", lambda pattern: "20250101-120000")  # one second, frozen
-    saved = [integrity.keep_backup(data, "exercise_03_training.py") for data in (b"one", b"two", b"three")]
+    monkeypatch.setattr(files.time, "strftime", lambda pattern: "20250101-120000")  # one second, frozen
+    saved = [files.keep_backup(data, "exercise_03_training.py") for data in (b"one", b"two", b"three")]
     assert len(set(saved)) == 3
     assert [path.read_bytes() for path in saved] == [b"one", b"two", b"three"]
     assert all(path.parent == tmp_path / ".cache" / "pytorch-workflow-kit" / "backups" for path in saved)

@@ -181,7 +181,7 @@ def probe() -> SandboxState:
 
 def matplotlib_cache() -> Path | None:
     """A folder holding matplotlib's font cache, built once (without torch) and kept with the grader's cache."""
-    from grader.integrity import cache_folder
+    from grader.files import cache_folder
 
     folder = cache_folder() / "matplotlib"
     if list(folder.glob("fontlist-*.json")):

@@ -1,7 +1,7 @@
 """One submission graded inside the Gradescope bundle (``python -m grader.gradescope run``).
 
 The learner's upload is untrusted: their files (``.py`` or notebook) are found
-anywhere under ``submission/`` by their exact names (``grader.finder``, the
+anywhere under ``submission/`` by their exact names (``grader.platforms.finder``, the
 gradebook's finder), the chosen one copied into a fresh folder, and graded
 there by the bundle's own grader (``python -m grader --format gradescope``, run
 from the bundle's folder as a separate process with a time limit). Its results
@@ -24,8 +24,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import course, finder
-from grader.runner import UsageError
+from grader import course
+from grader.commands import UsageError
+from grader.files import written_whole
+from grader.platforms import finder
 
 CONFIG_NAME = "gradescope.json"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -79,7 +81,7 @@ def nearest_the_top(path: Path) -> tuple:
 
 
 def collect(submission: Path, exercises: list[course.Exercise]) -> Upload:
-    """Find each exercise's file (``.py`` or notebook) anywhere under ``submission``, with ``grader.finder``.
+    """Find each exercise's file (``.py`` or notebook) anywhere under ``submission``, with ``grader.platforms.finder``.
 
     Of several copies of one name, the shallowest is graded; of a ``.py`` file
     and a notebook, the one that differs from the kit's stub, as ``python -m
@@ -282,11 +284,10 @@ def write_results(results_dir: Path, results: dict) -> None:
     """Write results.json in one step, replacing whatever is there (learner code may have put something)."""
     results_dir.mkdir(parents=True, exist_ok=True)
     target = results_dir / "results.json"
-    pending = results_dir / f".results.json.{os.getpid()}"
-    pending.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
-    os.replace(pending, target)
+    with written_whole(target, encoding="utf-8") as file:
+        file.write(json.dumps(results, indent=2) + "\n")
 
 
 def run(root: Path, seed: int | None) -> dict:
