@@ -20,6 +20,7 @@ from grader.runner import KIT_ROOT
 
 STUBS_FILE = Path(__file__).with_name("stubs.json")
 STUBS_FORMAT = 1
+NOTHING_TO_DO = "; nothing to do"
 
 
 def exercises_to_reset(options) -> list[course.Exercise]:
@@ -57,16 +58,28 @@ def reset_exercises(exercises: list[course.Exercise], folder: Path) -> Iterator[
         raise UsageError(f"{folder} holds the reference solutions, which --reset never touches: "
                          "give --source the folder of your own exercises")
     stubs = load_stubs()
-    # A learner may work in the .py file, the notebook, or both: each that is there is reset (with its
-    # backup); with neither there, the .py stub is written.
-    paths = {exercise: [path for path in (folder / exercise.filename, folder / exercise.notebook) if path.exists()]
-             or [folder / exercise.filename] for exercise in exercises}
+    paths = {exercise: files_to_reset(exercise, folder, stubs) for exercise in exercises}
     missing = [path.name for chosen in paths.values() for path in chosen if path.name not in stubs]
     if missing:
         raise UsageError(f"the grader's copy of the stubs has no {', '.join(missing)}: reinstall the grader")
     for exercise in exercises:
-        for path in paths[exercise]:
-            yield reset_one(exercise, path, stubs[path.name].encode("utf-8"))
+        done = [reset_one(exercise, path, stubs[path.name].encode("utf-8")) for path in paths[exercise]]
+        # Of a .py file and a notebook, say only what changed: "nothing to do" once, when nothing did.
+        yield from [line for line in done if not line.endswith(NOTHING_TO_DO)] or done[:1]
+
+
+def files_to_reset(exercise: course.Exercise, folder: Path, stubs: dict[str, str]) -> list[Path]:
+    """A learner may work in the .py file, the notebook, or both: each that is there is reset (with its backup),
+    and a missing .py file is written again unless the notebook holds the learner's work. A missing notebook
+    is never made: not every learner wants one."""
+    from grader.pick import differs
+
+    script, notebook = folder / exercise.filename, folder / exercise.notebook
+    chosen = [path for path in (script, notebook) if path.exists()]
+    worked_in_notebook = notebook.exists() and differs(notebook.read_bytes(), stubs.get(notebook.name), code_only=True)
+    if not script.exists() and not worked_in_notebook:
+        chosen.insert(0, script)
+    return chosen
 
 
 def reset_one(exercise: course.Exercise, path: Path, stub: bytes) -> str:
@@ -79,7 +92,7 @@ def reset_one(exercise: course.Exercise, path: Path, stub: bytes) -> str:
     except OSError as exc:
         raise UsageError(f"cannot read {shown} ({exc.strerror}); it was not reset") from exc
     if current == stub:
-        return f"{exercise.name}: {shown} is already the stub; nothing to do"
+        return f"{exercise.name}: {shown} is already the stub{NOTHING_TO_DO}"
     saved = None
     if current is not None:
         try:
