@@ -34,12 +34,12 @@ import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import KIT, grade_json
+from tests.test_gradescope import unpack  # the /autograder layout Gradescope makes
 
 pytestmark = pytest.mark.skipif(os.environ.get("KIT_DEBOOTSTRAP_TEST") != "1",
                                 reason="opt-in: KIT_DEBOOTSTRAP_TEST=1 runs setup.sh in a fresh Debian root (minutes)")
@@ -87,20 +87,6 @@ def torch_wheel(folder: Path) -> Path:
     wheels = sorted(folder.glob("torch-*.whl"))
     assert process.returncode == 0 and wheels, f"set KIT_TORCH_WHEEL: pip download failed: {process.stderr[-2000:]}"
     return wheels[0]
-
-
-def unpack(bundle: Path, autograder: Path) -> None:
-    """As Gradescope does: the zip into source/ with its permissions, run_autograder beside it."""
-    source = autograder / "source"
-    with zipfile.ZipFile(bundle) as archive:
-        for info in archive.infolist():
-            archive.extract(info, source)
-            mode = (info.external_attr >> 16) & 0o777
-            if mode:
-                os.chmod(source / info.filename, mode)
-    shutil.copy2(source / "run_autograder", autograder / "run_autograder")
-    for folder in ("submission", "results"):
-        (autograder / folder).mkdir()
 
 
 def grade_upload(root: Path, files: dict[str, Path], label: str) -> dict:
