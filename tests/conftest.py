@@ -1,51 +1,24 @@
-"""Shared helpers for the kit's own tests."""
+"""Fixtures shared by the kit's own tests (the functions they share are in ``tests/helpers.py``)."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
-KIT = Path(__file__).resolve().parent.parent
-# The grader keeps backups and its progress state in a cache folder: the tests' own, never the real one.
-TEST_CACHE = tempfile.mkdtemp(prefix="grader-test-cache-")
 
+@pytest.fixture(scope="session", autouse=True)
+def grader_cache(tmp_path_factory):
+    """The grader's cache folder (backups, progress) for every grading the tests start: never the user's own.
 
-def run_grader(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 240):
-    """Run ``python -m grader ARGS`` for real; return the completed process (text output)."""
-    environment = {**os.environ, "XDG_CACHE_HOME": TEST_CACHE, **(env or {})}
-    environment["PYTHONPATH"] = str(KIT)  # the grader package of this checkout, installed or not
-    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or KIT, env=environment,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def grade_json(*args: str, **kwargs) -> tuple[dict, subprocess.CompletedProcess]:
-    """Run the grader with ``--format json``; return the parsed report and the process."""
-    process = run_grader(*args, "--format", "json", **kwargs)
-    try:
-        return json.loads(process.stdout), process
-    except ValueError:
-        pytest.fail(f"no JSON report (exit {process.returncode}): {process.stdout[-2000:]} {process.stderr[-2000:]}")
-
-
-def survivors(marker: str) -> list[int]:
-    """Processes still alive whose environment carries ``marker`` (Linux)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
-def statuses(exercise_report: dict) -> dict[str, str]:
-    """``{check id: status}`` of one exercise in a JSON report."""
-    return {check["id"]: check["status"] for check in exercise_report["checks"]}
+    Set as ``XDG_CACHE_HOME`` for the whole session, so that in-process gradings and the processes the tests
+    start both use it; each pytest-xdist worker has a folder of its own.
+    """
+    folder = tmp_path_factory.mktemp("grader-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from grader.boundary import values
-from tests.conftest import grade_json
+from tests.helpers import grade_json
 
 # The learner's file records, at import, which process imported it, in the folder both processes share.
 RECORDING_LEARNER = '''

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT, TEST_CACHE, grade_json, run_grader
+from tests.helpers import KIT, grade_json, run_grader
 
 GOOD_CHECK = '''
 @pytest.mark.check(id="makes_tensor", name="make_tensor works", points=2)
@@ -44,7 +44,7 @@ def suite_folder(tmp_path: Path, text: str, name: str = "test_00_tensors.py") ->
 
 
 def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE}
+    env = {**os.environ, "PYTHONPATH": str(KIT)}
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=240)
 

@@ -46,7 +46,7 @@ import pytest
 import yaml
 
 from grader import classroom, course
-from tests.conftest import KIT
+from tests.helpers import KIT
 
 SEED = 7
 GRADED = ("exercise_00", "exercise_02")  # two quick exercises stand for all eight

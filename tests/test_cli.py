@@ -12,7 +12,7 @@ import time
 import pytest
 
 from grader import course
-from tests.conftest import KIT, TEST_CACHE, grade_json, run_grader, statuses
+from tests.helpers import KIT, grade_json, run_grader, statuses
 
 SOLUTION_03 = KIT / "solutions" / "exercise_03_training.py"
 STUB_03 = KIT / "exercises" / "exercise_03_training.py"
@@ -264,7 +264,7 @@ def test_an_edit_saved_during_grading_survives_and_the_report_says_which_version
     learner_file = folder / "exercise_03_training.py"
     edited = slow + "\n# an edit saved while the grader was running\n"
     process = subprocess.Popen([sys.executable, "-m", "grader", "3", "--source", str(folder), "--format", "json"],
-                               cwd=KIT, env={**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE},
+                               cwd=KIT, env={**os.environ, "PYTHONPATH": str(KIT)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2)  # the grading has begun (its snapshot is taken at once) and cannot be over yet
     learner_file.write_text(edited)

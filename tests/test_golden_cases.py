@@ -15,7 +15,7 @@ import pytest
 
 from grader import course, dev
 from grader.runner import Worker
-from tests.conftest import KIT
+from tests.helpers import KIT
 
 CASES_DIR = Path(__file__).parent / "cases"
 SUITES_DIR = KIT / "grader" / "suites"

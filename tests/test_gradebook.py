@@ -26,7 +26,7 @@ from grader import course
 from grader.gradebook import MAX_ROW_NAME, Learner, find_learner, gradebook_rows, natural_order
 from grader.results import CheckResult, ExerciseResult, Status
 from grader.sandbox import probe
-from tests.conftest import KIT, grade_json
+from tests.helpers import KIT, grade_json
 
 EXERCISE = course.find_exercise("02")
 SEED = "4242"

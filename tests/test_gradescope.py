@@ -22,7 +22,7 @@ import pytest
 
 from grader import course
 from grader.gradescope_run import collect
-from tests.conftest import KIT, grade_json
+from tests.helpers import KIT, grade_json
 
 SEED = 4242  # fixed, so the bundle's grading and the plain grader's see the same data
 SOLUTIONS = KIT / "solutions"

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT, grade_json
+from tests.helpers import KIT, grade_json
 
 pytestmark = pytest.mark.skipif(os.environ.get("KIT_DEBOOTSTRAP_TEST") != "1",
                                 reason="opt-in: KIT_DEBOOTSTRAP_TEST=1 runs setup.sh in a fresh Debian root (minutes)")

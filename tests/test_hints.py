@@ -13,7 +13,7 @@ import pytest
 
 from grader import course
 from grader.runner import Task, grade
-from tests.conftest import KIT, run_grader
+from tests.helpers import KIT, run_grader
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ Classroom and the gradebook would disagree with themselves.
 
 from __future__ import annotations
 
-from tests.conftest import KIT, grade_json
+from tests.helpers import KIT, grade_json
 
 
 def test_stubs_and_solutions_have_the_same_maximum_score():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import course
-from tests.conftest import KIT, grade_json, run_grader
+from tests.helpers import KIT, grade_json, run_grader
 
 jupytext = pytest.importorskip("jupytext")
 nbformat = pytest.importorskip("nbformat")

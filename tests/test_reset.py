@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from grader import course
-from tests.conftest import KIT, grade_json, run_grader, statuses
+from tests.helpers import KIT, grade_json, run_grader, statuses
 
 EXERCISES = KIT / "exercises"
 STUB_03 = (EXERCISES / "exercise_03_training.py").read_bytes()

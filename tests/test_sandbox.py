@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.conftest import KIT, survivors
+from tests.helpers import KIT, survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and /proc are Linux only")
 
