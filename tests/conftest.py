@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+
+from tests.helpers import KIT
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -22,3 +29,49 @@ def grader_cache(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
+
+
+# What the report process had imported when it ended: the README promises it never imports torch.
+WATCH_IMPORTS = r"""
+import json, os, sys
+from grader.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+with open(os.environ["KIT_TEST_IMPORTED"], "w") as record:
+    json.dump(sorted(sys.modules), record)
+sys.exit(code)
+"""
+
+
+@dataclass
+class CourseGrading:
+    """One run of ``python -m grader --all ... --format json`` over the whole course, read by many tests."""
+
+    report: dict
+    process: subprocess.CompletedProcess
+    imported: list[str]
+    """The modules the report process had imported when it ended."""
+
+
+def grade_course(folder_args: list[str], record: Path) -> CourseGrading:
+    environment = {**os.environ, "PYTHONPATH": str(KIT), "KIT_TEST_IMPORTED": str(record)}
+    process = subprocess.run([sys.executable, "-c", WATCH_IMPORTS, "--all", *folder_args, "--device", "cpu",
+                              "--format", "json"], cwd=KIT, env=environment, capture_output=True, text=True,
+                             timeout=600)
+    try:
+        report = json.loads(process.stdout)
+    except ValueError:
+        pytest.fail(f"no JSON report (exit {process.returncode}): {process.stdout[-2000:]} {process.stderr[-2000:]}")
+    return CourseGrading(report, process, json.loads(record.read_text()))
+
+
+@pytest.fixture(scope="session")
+def solutions_graded(tmp_path_factory, grader_cache) -> CourseGrading:
+    """``python -m grader --all --solutions --device cpu --format json`` (the README's main job), run once."""
+    return grade_course(["--solutions"], tmp_path_factory.mktemp("solutions") / "imported.json")
+
+
+@pytest.fixture(scope="session")
+def stubs_graded(tmp_path_factory, grader_cache) -> CourseGrading:
+    """``python -m grader --all --source exercises --device cpu --format json``: every untouched stub, run once."""
+    return grade_course(["--source", str(KIT / "exercises")], tmp_path_factory.mktemp("stubs") / "imported.json")

@@ -31,8 +31,9 @@ def learner_folder(tmp_path, source=SOLUTION_03, text: str | None = None):
     return folder
 
 
-def test_readme_main_job_grades_every_solution_with_full_marks():
-    report, process = grade_json("--all", "--solutions", "--device", "cpu")
+@pytest.mark.xdist_group("course_gradings")  # conftest's solutions_graded and stubs_graded
+def test_readme_main_job_grades_every_solution_with_full_marks(solutions_graded):
+    report, process = solutions_graded.report, solutions_graded.process  # --all --solutions --device cpu
     assert process.returncode == 0, process.stderr
     assert [e["exercise"] for e in report["exercises"]] == [e.name for e in course.EXERCISES]
     assert report["score"] == report["max_score"] > 0
@@ -41,10 +42,25 @@ def test_readme_main_job_grades_every_solution_with_full_marks():
         assert set(statuses(exercise).values()) <= {"passed", "skipped"}, exercise["exercise"]
 
 
-def test_untouched_stub_is_not_started_with_exit_1():
-    report, process = grade_json("exercise_03", "--source", str(KIT / "exercises"))
+@pytest.mark.xdist_group("course_gradings")  # conftest's solutions_graded and stubs_graded
+def test_the_report_process_never_imports_torch(solutions_graded, stubs_graded):
+    # The README's promise: torch is imported in the sandbox only, never by the process that prints the report.
+    for grading in (solutions_graded, stubs_graded):
+        assert grading.report["exercises"] and grading.process.returncode in (0, 1), grading.process.stderr
+        assert "grader.cli" in grading.imported  # what was recorded is the grading's own process
+        assert [name for name in grading.imported if name.split(".")[0] == "torch"] == []
+
+
+@pytest.mark.xdist_group("course_gradings")  # conftest's solutions_graded and stubs_graded
+def test_untouched_stub_is_not_started_with_exit_1(stubs_graded):
+    report, process = stubs_graded.report, stubs_graded.process  # --all --source exercises --device cpu
     assert process.returncode == 1
-    assert set(statuses(report["exercises"][0]).values()) == {"not_started"}
+    for exercise in report["exercises"]:
+        # Checks that need CUDA are skipped for every file on a machine without it (test_maximum_score).
+        assert set(statuses(exercise).values()) <= {"not_started", "skipped"}, exercise["exercise"]
+        assert "not_started" in statuses(exercise).values(), exercise["exercise"]
+    training = next(exercise for exercise in report["exercises"] if exercise["exercise"] == "exercise_03")
+    assert set(statuses(training).values()) == {"not_started"}
     assert report["score"] == 0
 
 
