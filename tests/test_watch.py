@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import KIT, survivors
+from tests.helpers import KIT, survivors_after
 
 SCREEN_END = "Graded at "  # the last line of every watch screen
 
@@ -110,8 +110,7 @@ def test_a_save_is_graded_again_and_ctrl_c_leaves_nothing_behind(learner_folder,
     assert status == 0, last_words
     assert "Stopped watching" in last_words and "Traceback" not in last_words
     assert learner.read_text() == final, "the learner's file must be exactly as they saved it"
-    time.sleep(1)
-    assert survivors(watcher.marker) == []
+    assert survivors_after(watcher.marker, within_s=1) == []
 
 
 def test_a_file_that_goes_missing_is_waited_for(learner_folder, tmp_path):
