@@ -75,3 +75,35 @@ def solutions_graded(tmp_path_factory, grader_cache) -> CourseGrading:
 def stubs_graded(tmp_path_factory, grader_cache) -> CourseGrading:
     """``python -m grader --all --source exercises --device cpu --format json``: every untouched stub, run once."""
     return grade_course(["--source", str(KIT / "exercises")], tmp_path_factory.mktemp("stubs") / "imported.json")
+
+
+@pytest.fixture(scope="session")
+def warm_worker(grader_cache):
+    """One sandbox kept warm for the session (``grader.runner.Worker``, as watch mode keeps it): a grading in it
+    only forks a child from a zygote that has imported torch already."""
+    from grader.runner import Worker
+
+    with Worker() as worker:
+        yield worker
+
+
+@pytest.fixture
+def grade_warm(warm_worker):
+    """``grade_warm(exercise, file, seed=0)``: ``(report, exit status)`` as ``python -m grader EXERCISE --source
+    FOLDER --format json`` gives them for ``file``, graded in this process in the warm sandbox.
+
+    For tests of what a grading finds; what the command line itself does (choosing the file, printing,
+    exit statuses of usage errors) is tested through ``tests.helpers.run_grader``.
+    """
+    from grader import course, formats
+    from grader.cli import DEFAULT_TIMEOUT_S
+    from grader.runner import DEFAULT_MEMORY_MIB, Task
+
+    def grade(exercise_name: str, file: Path, seed: int = 0, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[dict, int]:
+        exercise = course.find_exercise(exercise_name)
+        suite = KIT / "grader" / "suites" / exercise.suite_filename
+        report = warm_worker.grade([Task(exercise, Path(file), suite)], device="auto", timeout=timeout, seed=seed,
+                                   memory_mib=DEFAULT_MEMORY_MIB)
+        return json.loads(formats.to_json(report)), report.exit_code
+
+    return grade

@@ -86,11 +86,11 @@ def test_json_report_has_the_contract_shape():
     assert exercise["score"] == sum(check["points"] for check in exercise["checks"])
 
 
-def test_same_seed_gives_the_same_grading(tmp_path):
+def test_same_seed_gives_the_same_grading(tmp_path, grade_warm):
     buggy = SOLUTION_03.read_text().replace("    model.eval()\n", "")
     folder = learner_folder(tmp_path, text=buggy)
-    first, _ = grade_json("3", "--source", str(folder), "--seed", "4242")
-    second, _ = grade_json("3", "--source", str(folder), "--seed", "4242")
+    first, _ = grade_warm("3", folder / "exercise_03_training.py", seed=4242)
+    second, _ = grade_warm("3", folder / "exercise_03_training.py", seed=4242)
     strip = lambda report: [(c["id"], c["status"], c["message"]) for c in report["exercises"][0]["checks"]]
     assert strip(first) == strip(second)
     assert first["seed"] == second["seed"] == 4242
