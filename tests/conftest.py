@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import KIT
+from tests.helpers import KIT, grade_in
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -89,21 +90,7 @@ def warm_worker(grader_cache):
 
 @pytest.fixture
 def grade_warm(warm_worker):
-    """``grade_warm(exercise, file, seed=0)``: ``(report, exit status)`` as ``python -m grader EXERCISE --source
-    FOLDER --format json`` gives them for ``file``, graded in this process in the warm sandbox.
-
-    For tests of what a grading finds; what the command line itself does (choosing the file, printing,
-    exit statuses of usage errors) is tested through ``tests.helpers.run_grader``.
-    """
-    from grader import course, formats
-    from grader.cli import DEFAULT_TIMEOUT_S
-    from grader.runner import DEFAULT_MEMORY_MIB, Task
-
-    def grade(exercise_name: str, file: Path, seed: int = 0, timeout: float = DEFAULT_TIMEOUT_S) -> tuple[dict, int]:
-        exercise = course.find_exercise(exercise_name)
-        suite = KIT / "grader" / "suites" / exercise.suite_filename
-        report = warm_worker.grade([Task(exercise, Path(file), suite)], device="auto", timeout=timeout, seed=seed,
-                                   memory_mib=DEFAULT_MEMORY_MIB)
-        return json.loads(formats.to_json(report)), report.exit_code
-
-    return grade
+    """``grade_warm(exercise, file, seed=0, timeout=..., suites=None)``: ``(report, exit status)`` as
+    ``python -m grader EXERCISE --source FOLDER --format json`` gives them for ``file``, graded in this process in
+    the warm sandbox (``tests.helpers.grade_in``)."""
+    return functools.partial(grade_in, warm_worker)

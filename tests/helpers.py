@@ -34,6 +34,25 @@ def grade_json(*args: str, **kwargs) -> tuple[dict, subprocess.CompletedProcess]
         pytest.fail(f"no JSON report (exit {process.returncode}): {process.stdout[-2000:]} {process.stderr[-2000:]}")
 
 
+def grade_in(worker, exercise_name: str, file: Path, seed: int = 0, timeout: float | None = None,
+             suites: Path | None = None) -> tuple[dict, int]:
+    """``(report, exit status)`` as ``python -m grader EXERCISE --source FOLDER --format json`` gives them for
+    ``file``, graded in this process by ``worker`` (a ``grader.runner.Worker``; conftest's ``warm_worker``).
+
+    For tests of what a grading finds; what the command line itself does (choosing the file in a folder,
+    printing, usage errors, its environment) is tested through ``run_grader``.
+    """
+    from grader import course, formats
+    from grader.cli import DEFAULT_TIMEOUT_S
+    from grader.runner import DEFAULT_MEMORY_MIB, Task
+
+    exercise = course.find_exercise(exercise_name)
+    suite = (suites or KIT / "grader" / "suites") / exercise.suite_filename
+    report = worker.grade([Task(exercise, Path(file), suite)], device="auto", timeout=timeout or DEFAULT_TIMEOUT_S,
+                          seed=seed, memory_mib=DEFAULT_MEMORY_MIB)
+    return json.loads(formats.to_json(report)), report.exit_code
+
+
 def survivors(marker: str) -> list[int]:
     """Processes still alive whose environment carries ``marker`` (Linux)."""
     found = []

@@ -232,7 +232,7 @@ def test_instructor_suite_from_the_docs_grades_with_its_own_points(tmp_path):
     assert process.returncode == 1 and stub["exercises"][0]["checks"][0]["status"] == "not_started"
 
 
-def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
+def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path, grade_warm):
     # SIGALRM ignored in the learner's process: the time limit, kept by the judge, must stop it all the same.
     # Only the first call of test_step hangs (a flag file in the grading's private /tmp, which lasts for the
     # whole exercise), so every later check shows that grading went on with a fresh learner process.
@@ -242,10 +242,10 @@ def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
     buggy = SOLUTION_03.read_text().replace("    model.eval()\n", hang + "    model.eval()\n", 1)
     folder = learner_folder(tmp_path, text=buggy)
     start = time.monotonic()
-    report, process = grade_json("3", "--source", str(folder), "--timeout", "2")
+    report, returncode = grade_warm("3", folder / "exercise_03_training.py", timeout=2)
     elapsed = time.monotonic() - start
     found = statuses(report["exercises"][0])
-    assert process.returncode == 1
+    assert returncode == 1
     assert found.pop("test_step_returns_loss") == "timeout"
     assert set(found.values()) == {"passed"}, found
     assert elapsed < 60
@@ -254,17 +254,17 @@ def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
 HANG_TIMEOUT_S = 5
 
 
-def test_a_hanging_train_step_costs_one_timeout_not_one_per_check(tmp_path):
+def test_a_hanging_train_step_costs_one_timeout_not_one_per_check(tmp_path, grade_warm):
     # `while True:` in train_step: the first check that calls it waits the whole limit; every later call
     # of train_step gets a short limit, and the message names the check where it first hung.
     source = SOLUTION_03.read_text()
     start = source.index('"""', source.index('"""', source.index("def train_step(")) + 3) + 3
     folder = learner_folder(tmp_path, text=source[:start] + "\n    while True:\n        pass\n" + source[start:])
     began = time.monotonic()
-    report, process = grade_json("3", "--source", str(folder), "--timeout", str(HANG_TIMEOUT_S))
+    report, returncode = grade_warm("3", folder / "exercise_03_training.py", timeout=HANG_TIMEOUT_S)
     elapsed = time.monotonic() - began
     checks = {check["id"]: check for check in report["exercises"][0]["checks"]}
-    assert process.returncode == 1
+    assert returncode == 1
     assert checks["train_step_returns_loss"]["status"] == "timeout"
     later = [check for check in checks.values() if check["status"] == "timeout" and check["id"] != "train_step_returns_loss"]
     assert later and all("ran past the time limit again" in check["message"] for check in later)
