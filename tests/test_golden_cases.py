@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from grader import course, dev
-from grader.runner import Worker
 from tests.helpers import KIT
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -42,22 +41,23 @@ EXERCISE_PARAMETERS = by_exercise(course.EXERCISES, lambda exercise: exercise.na
 
 
 @pytest.fixture(scope="session")
-def checked():
+def checked(warm_worker):
     """``checked(exercise)``: what ``grader.dev check`` finds about that exercise of the built-in course.
 
-    Each exercise is checked the first time a test asks for it, so ``-k exercise_03`` grades only exercise 03.
+    Each exercise is checked the first time a test asks for it, so ``-k exercise_03`` grades only exercise 03,
+    in the session's warm sandbox (conftest's ``warm_worker``).
     """
     folders = dev.Folders(suites=SUITES_DIR, stubs=KIT / "exercises", solutions=KIT / "solutions", cases=CASES_DIR)
     cache: dict[str, dev.ExerciseCheck] = {}
-    with Worker() as worker:
-        def check(exercise: course.Exercise) -> dev.ExerciseCheck:
-            if exercise.name not in cache:
-                suite = SUITES_DIR / exercise.suite_filename
-                found = dev.check_exercise(worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED)
-                cache[exercise.name] = found
-            return cache[exercise.name]
 
-        yield check
+    def check(exercise: course.Exercise) -> dev.ExerciseCheck:
+        if exercise.name not in cache:
+            suite = SUITES_DIR / exercise.suite_filename
+            found = dev.check_exercise(warm_worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED)
+            cache[exercise.name] = found
+        return cache[exercise.name]
+
+    return check
 
 
 def shortfalls(found: dev.ExerciseCheck, about: str) -> list[str]:
