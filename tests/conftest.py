@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
+import pickle
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -30,6 +32,33 @@ def grader_cache(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
+
+
+@pytest.fixture(scope="session")
+def once_per_run(tmp_path_factory):
+    """``once_per_run(key, make)``: ``make()``'s value, made once for the whole run however many pytest-xdist workers
+    ask for it: the first to ask makes it (the others wait for it) and the others read it back (pickled).
+
+    xdist's ``xdist_group`` would keep such tests on one worker, but it does not always (pytest 9, xdist 3.8).
+    """
+    folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = folder.parent  # shared by the workers of this run
+    made: dict[str, object] = {}
+
+    def once(key: str, make):
+        if key not in made:
+            with open(folder / f"{key}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                kept = folder / f"{key}.pickle"
+                if kept.exists():
+                    made[key] = pickle.loads(kept.read_bytes())
+                else:
+                    made[key] = make()
+                    kept.write_bytes(pickle.dumps(made[key]))
+        return made[key]
+
+    return once
 
 
 # What the report process had imported when it ended: the README promises it never imports torch.
@@ -67,15 +96,17 @@ def grade_course(folder_args: list[str], record: Path) -> CourseGrading:
 
 
 @pytest.fixture(scope="session")
-def solutions_graded(tmp_path_factory, grader_cache) -> CourseGrading:
+def solutions_graded(tmp_path_factory, grader_cache, once_per_run) -> CourseGrading:
     """``python -m grader --all --solutions --device cpu --format json`` (the README's main job), run once."""
-    return grade_course(["--solutions"], tmp_path_factory.mktemp("solutions") / "imported.json")
+    return once_per_run("solutions_graded", lambda: grade_course(
+        ["--solutions"], tmp_path_factory.mktemp("solutions") / "imported.json"))
 
 
 @pytest.fixture(scope="session")
-def stubs_graded(tmp_path_factory, grader_cache) -> CourseGrading:
+def stubs_graded(tmp_path_factory, grader_cache, once_per_run) -> CourseGrading:
     """``python -m grader --all --source exercises --device cpu --format json``: every untouched stub, run once."""
-    return grade_course(["--source", str(KIT / "exercises")], tmp_path_factory.mktemp("stubs") / "imported.json")
+    return once_per_run("stubs_graded", lambda: grade_course(
+        ["--source", str(KIT / "exercises")], tmp_path_factory.mktemp("stubs") / "imported.json"))
 
 
 @pytest.fixture(scope="session")

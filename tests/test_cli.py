@@ -31,7 +31,6 @@ def learner_folder(tmp_path, source=SOLUTION_03, text: str | None = None):
     return folder
 
 
-@pytest.mark.xdist_group("course_gradings")  # conftest's solutions_graded and stubs_graded
 def test_readme_main_job_grades_every_solution_with_full_marks(solutions_graded):
     report, process = solutions_graded.report, solutions_graded.process  # --all --solutions --device cpu
     assert process.returncode == 0, process.stderr
@@ -42,7 +41,6 @@ def test_readme_main_job_grades_every_solution_with_full_marks(solutions_graded)
         assert set(statuses(exercise).values()) <= {"passed", "skipped"}, exercise["exercise"]
 
 
-@pytest.mark.xdist_group("course_gradings")  # conftest's solutions_graded and stubs_graded
 def test_the_report_process_never_imports_torch(solutions_graded, stubs_graded):
     # The README's promise: torch is imported in the sandbox only, never by the process that prints the report.
     for grading in (solutions_graded, stubs_graded):
@@ -51,7 +49,6 @@ def test_the_report_process_never_imports_torch(solutions_graded, stubs_graded):
         assert [name for name in grading.imported if name.split(".")[0] == "torch"] == []
 
 
-@pytest.mark.xdist_group("course_gradings")  # conftest's solutions_graded and stubs_graded
 def test_untouched_stub_is_not_started_with_exit_1(stubs_graded):
     report, process = stubs_graded.report, stubs_graded.process  # --all --source exercises --device cpu
     assert process.returncode == 1

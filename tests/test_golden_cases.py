@@ -29,33 +29,22 @@ def exercise_of(case: Path) -> course.Exercise:
     return course.find_exercise(case.parent.name)
 
 
-def by_exercise(values: list, exercise_name, id_of) -> list:
-    """``values`` as parameters grouped by exercise: pytest-xdist runs one exercise's tests on one worker, so each
-    exercise is checked once (by the worker that runs it), not once per worker."""
-    return [pytest.param(value, id=id_of(value), marks=pytest.mark.xdist_group(exercise_name(value)))
-            for value in values]
-
-
-CASE_PARAMETERS = by_exercise(CASES, lambda case: case.parent.name, lambda case: f"{case.parent.name}/{case.stem}")
-EXERCISE_PARAMETERS = by_exercise(course.EXERCISES, lambda exercise: exercise.name, lambda exercise: exercise.name)
 
 
 @pytest.fixture(scope="session")
-def checked(warm_worker):
+def checked(warm_worker, once_per_run):
     """``checked(exercise)``: what ``grader.dev check`` finds about that exercise of the built-in course.
 
     Each exercise is checked the first time a test asks for it, so ``-k exercise_03`` grades only exercise 03,
-    in the session's warm sandbox (conftest's ``warm_worker``).
+    in the session's warm sandbox (conftest's ``warm_worker``), and once for the run (``once_per_run``): an
+    exercise one pytest-xdist worker checked, the others read back.
     """
     folders = dev.Folders(suites=SUITES_DIR, stubs=KIT / "exercises", solutions=KIT / "solutions", cases=CASES_DIR)
-    cache: dict[str, dev.ExerciseCheck] = {}
 
     def check(exercise: course.Exercise) -> dev.ExerciseCheck:
-        if exercise.name not in cache:
-            suite = SUITES_DIR / exercise.suite_filename
-            found = dev.check_exercise(warm_worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED)
-            cache[exercise.name] = found
-        return cache[exercise.name]
+        suite = SUITES_DIR / exercise.suite_filename
+        return once_per_run(f"checked-{exercise.name}", lambda: dev.check_exercise(
+            warm_worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED))
 
     return check
 
@@ -64,7 +53,7 @@ def shortfalls(found: dev.ExerciseCheck, about: str) -> list[str]:
     return [str(shortfall) for shortfall in found.shortfalls if shortfall.about.startswith(about)]
 
 
-@pytest.mark.parametrize("case", CASE_PARAMETERS)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case.parent.name}/{case.stem}")
 def test_case_gets_the_expected_statuses_and_messages(case, checked):
     found = checked(exercise_of(case))
     assert shortfalls(found, f"case {case.stem}") == []
@@ -73,7 +62,7 @@ def test_case_gets_the_expected_statuses_and_messages(case, checked):
         assert not MATPLOTLIB_INTERNAL_NAME.search(check.message), f"{seen} shows matplotlib's internal names"
 
 
-@pytest.mark.parametrize("exercise", EXERCISE_PARAMETERS)
+@pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
 def test_solution_gets_full_marks(exercise, checked):
     found = checked(exercise)
     assert shortfalls(found, "solution") == []
@@ -81,7 +70,7 @@ def test_solution_gets_full_marks(exercise, checked):
     assert result.score == result.max_score > 0
 
 
-@pytest.mark.parametrize("exercise", EXERCISE_PARAMETERS)
+@pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
 def test_untouched_stub_is_all_not_started(exercise, checked):
     # dev check also proves that the stub skips exactly the checks the solution skips (those that need
     # CUDA, before any learner code runs), so the maximum never depends on the submission.
@@ -90,12 +79,12 @@ def test_untouched_stub_is_all_not_started(exercise, checked):
     assert all("not written yet" in check.message for check in found.stub.checks if check.counts)
 
 
-@pytest.mark.parametrize("exercise", EXERCISE_PARAMETERS)
+@pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
 def test_every_check_has_a_hint_and_a_buggy_file_that_it_catches(exercise, checked):
     # Checks skipped here (they need CUDA) cannot be caught here: GPU runs prove those.
     assert shortfalls(checked(exercise), "check ") == []
 
 
-@pytest.mark.parametrize("exercise", EXERCISE_PARAMETERS)
+@pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
 def test_dev_check_finds_nothing_short(exercise, checked):
     assert [str(shortfall) for shortfall in checked(exercise).shortfalls] == []

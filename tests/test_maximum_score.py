@@ -8,10 +8,7 @@ Classroom and the gradebook would disagree with themselves.
 
 from __future__ import annotations
 
-import pytest
 
-
-@pytest.mark.xdist_group("course_gradings")  # conftest's solutions_graded and stubs_graded
 def test_stubs_and_solutions_have_the_same_maximum_score(stubs_graded, solutions_graded):
     # --all --source exercises and --all --solutions, both --device cpu (run once for the session: conftest)
     stubs, (solutions, process) = stubs_graded.report, (solutions_graded.report, solutions_graded.process)
