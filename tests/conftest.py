@@ -1,51 +1,127 @@
-"""Shared helpers for the kit's own tests."""
+"""Fixtures shared by the kit's own tests (the functions they share are in ``tests/helpers.py``)."""
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import json
 import os
+import pickle
 import subprocess
 import sys
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-KIT = Path(__file__).resolve().parent.parent
-# The grader keeps backups and its progress state in a cache folder: the tests' own, never the real one.
-TEST_CACHE = tempfile.mkdtemp(prefix="grader-test-cache-")
+from tests.helpers import KIT, grade_in
 
 
-def run_grader(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 240):
-    """Run ``python -m grader ARGS`` for real; return the completed process (text output)."""
-    environment = {**os.environ, "XDG_CACHE_HOME": TEST_CACHE, **(env or {})}
-    environment["PYTHONPATH"] = str(KIT)  # the grader package of this checkout, installed or not
-    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or KIT, env=environment,
-                          capture_output=True, text=True, timeout=timeout)
+@pytest.fixture(scope="session", autouse=True)
+def grader_cache(tmp_path_factory):
+    """The grader's cache folder (backups, progress) for every grading the tests start: never the user's own.
+
+    Set as ``XDG_CACHE_HOME`` for the whole session, so that in-process gradings and the processes the tests
+    start both use it; each pytest-xdist worker has a folder of its own.
+    """
+    folder = tmp_path_factory.mktemp("grader-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
-def grade_json(*args: str, **kwargs) -> tuple[dict, subprocess.CompletedProcess]:
-    """Run the grader with ``--format json``; return the parsed report and the process."""
-    process = run_grader(*args, "--format", "json", **kwargs)
+@pytest.fixture(scope="session")
+def once_per_run(tmp_path_factory):
+    """``once_per_run(key, make)``: ``make()``'s value, made once for the whole run however many pytest-xdist workers
+    ask for it: the first to ask makes it (the others wait for it) and the others read it back (pickled).
+
+    xdist's ``xdist_group`` would keep such tests on one worker, but it does not always (pytest 9, xdist 3.8).
+    """
+    folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = folder.parent  # shared by the workers of this run
+    made: dict[str, object] = {}
+
+    def once(key: str, make):
+        if key not in made:
+            with open(folder / f"{key}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                kept = folder / f"{key}.pickle"
+                if kept.exists():
+                    made[key] = pickle.loads(kept.read_bytes())
+                else:
+                    made[key] = make()
+                    kept.write_bytes(pickle.dumps(made[key]))
+        return made[key]
+
+    return once
+
+
+# What the report process had imported when it ended: the README promises it never imports torch.
+WATCH_IMPORTS = r"""
+import json, os, sys
+from grader.cli import main
+code = main(sys.argv[1:])
+sys.stdout.flush()
+with open(os.environ["KIT_TEST_IMPORTED"], "w") as record:
+    json.dump(sorted(sys.modules), record)
+sys.exit(code)
+"""
+
+
+@dataclass
+class CourseGrading:
+    """One run of ``python -m grader --all ... --format json`` over the whole course, read by many tests."""
+
+    report: dict
+    process: subprocess.CompletedProcess
+    imported: list[str]
+    """The modules the report process had imported when it ended."""
+
+
+def grade_course(folder_args: list[str], record: Path) -> CourseGrading:
+    environment = {**os.environ, "PYTHONPATH": str(KIT), "KIT_TEST_IMPORTED": str(record)}
+    process = subprocess.run([sys.executable, "-c", WATCH_IMPORTS, "--all", *folder_args, "--device", "cpu",
+                              "--format", "json"], cwd=KIT, env=environment, capture_output=True, text=True,
+                             timeout=600)
     try:
-        return json.loads(process.stdout), process
+        report = json.loads(process.stdout)
     except ValueError:
         pytest.fail(f"no JSON report (exit {process.returncode}): {process.stdout[-2000:]} {process.stderr[-2000:]}")
+    return CourseGrading(report, process, json.loads(record.read_text()))
 
 
-def survivors(marker: str) -> list[int]:
-    """Processes still alive whose environment carries ``marker`` (Linux)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
+@pytest.fixture(scope="session")
+def solutions_graded(tmp_path_factory, grader_cache, once_per_run) -> CourseGrading:
+    """``python -m grader --all --solutions --device cpu --format json`` (the README's main job), run once."""
+    return once_per_run("solutions_graded", lambda: grade_course(
+        ["--solutions"], tmp_path_factory.mktemp("solutions") / "imported.json"))
 
 
-def statuses(exercise_report: dict) -> dict[str, str]:
-    """``{check id: status}`` of one exercise in a JSON report."""
-    return {check["id"]: check["status"] for check in exercise_report["checks"]}
+@pytest.fixture(scope="session")
+def stubs_graded(tmp_path_factory, grader_cache, once_per_run) -> CourseGrading:
+    """``python -m grader --all --source exercises --device cpu --format json``: every untouched stub, run once."""
+    return once_per_run("stubs_graded", lambda: grade_course(
+        ["--source", str(KIT / "exercises")], tmp_path_factory.mktemp("stubs") / "imported.json"))
+
+
+@pytest.fixture(scope="session")
+def warm_worker(grader_cache):
+    """One sandbox kept warm for the session (``grader.runner.Worker``, as watch mode keeps it): a grading in it
+    only forks a child from a zygote that has imported torch already."""
+    from grader.runner import Worker
+
+    with Worker() as worker:
+        yield worker
+
+
+@pytest.fixture
+def grade_warm(warm_worker):
+    """``grade_warm(exercise, file, seed=0, timeout=..., suites=None)``: ``(report, exit status)`` as
+    ``python -m grader EXERCISE --source FOLDER --format json`` gives them for ``file``, graded in this process in
+    the warm sandbox (``tests.helpers.grade_in``)."""
+    return functools.partial(grade_in, warm_worker)

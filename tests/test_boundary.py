@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from grader.boundary import values
-from tests.conftest import grade_json
+from tests.helpers import grade_in
 
 # The learner's file records, at import, which process imported it, in the folder both processes share.
 RECORDING_LEARNER = '''
@@ -146,13 +146,13 @@ def test_gradients_through(learner):
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, warm_worker):
     root = tmp_path_factory.mktemp("boundary")
     (root / "suites").mkdir()
     (root / "suites" / "test_03_training.py").write_text(SUITE)
     (root / "learner").mkdir()
     (root / "learner" / "exercise_03_training.py").write_text(RECORDING_LEARNER)
-    report, _ = grade_json("3", "--source", str(root / "learner"), "--suites", str(root / "suites"))
+    report, _ = grade_in(warm_worker, "3", root / "learner" / "exercise_03_training.py", suites=root / "suites")
     return {check["id"]: check for check in report["exercises"][0]["checks"]}
 
 

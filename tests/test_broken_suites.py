@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT, TEST_CACHE, grade_json, run_grader
+from tests.helpers import KIT, run_grader
 
 GOOD_CHECK = '''
 @pytest.mark.check(id="makes_tensor", name="make_tensor works", points=2)
@@ -44,7 +44,7 @@ def suite_folder(tmp_path: Path, text: str, name: str = "test_00_tensors.py") ->
 
 
 def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE}
+    env = {**os.environ, "PYTHONPATH": str(KIT)}
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=240)
 
@@ -115,11 +115,11 @@ def test_learners_value(learner):
 '''
 
 
-def test_faults_in_the_suites_own_code_are_the_suites_and_helpers_beside_it_import(tmp_path):
+def test_faults_in_the_suites_own_code_are_the_suites_and_helpers_beside_it_import(tmp_path, grade_warm):
     suites = suite_folder(tmp_path, SUITE_WITH_FAULTS)
     (suites / "suite_helper.py").write_text("VALUE = 3.0\n")
-    report, process = grade_json("0", "--solutions", "--suites", str(suites))
-    assert process.returncode == 1, process.stderr
+    report, returncode = grade_warm("0", KIT / "solutions" / "exercise_00_tensors.py", suites=suites)
+    assert returncode == 1, report
     checks = {check["id"]: check for check in report["exercises"][0]["checks"]}
     assert checks["uses_helper"]["status"] == "passed"
     for check_id, where in (("name_error", "line 12: NameError"), ("missing_fixture", "line 14: fixture 'tmp_pth' not found")):

@@ -47,7 +47,7 @@ import yaml
 
 from grader import course
 from grader.platforms import classroom
-from tests.conftest import KIT
+from tests.helpers import KIT
 
 SEED = 7
 GRADED = ("exercise_00", "exercise_02")  # two quick exercises stand for all eight

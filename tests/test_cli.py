@@ -12,7 +12,7 @@ import time
 import pytest
 
 from grader import course
-from tests.conftest import KIT, TEST_CACHE, grade_json, run_grader, statuses
+from tests.helpers import KIT, grade_json, run_grader, statuses
 
 SOLUTION_03 = KIT / "solutions" / "exercise_03_training.py"
 STUB_03 = KIT / "exercises" / "exercise_03_training.py"
@@ -31,8 +31,8 @@ def learner_folder(tmp_path, source=SOLUTION_03, text: str | None = None):
     return folder
 
 
-def test_readme_main_job_grades_every_solution_with_full_marks():
-    report, process = grade_json("--all", "--solutions", "--device", "cpu")
+def test_readme_main_job_grades_every_solution_with_full_marks(solutions_graded):
+    report, process = solutions_graded.report, solutions_graded.process  # --all --solutions --device cpu
     assert process.returncode == 0, process.stderr
     assert [e["exercise"] for e in report["exercises"]] == [e.name for e in course.EXERCISES]
     assert report["score"] == report["max_score"] > 0
@@ -41,10 +41,23 @@ def test_readme_main_job_grades_every_solution_with_full_marks():
         assert set(statuses(exercise).values()) <= {"passed", "skipped"}, exercise["exercise"]
 
 
-def test_untouched_stub_is_not_started_with_exit_1():
-    report, process = grade_json("exercise_03", "--source", str(KIT / "exercises"))
+def test_the_report_process_never_imports_torch(solutions_graded, stubs_graded):
+    # The README's promise: torch is imported in the sandbox only, never by the process that prints the report.
+    for grading in (solutions_graded, stubs_graded):
+        assert grading.report["exercises"] and grading.process.returncode in (0, 1), grading.process.stderr
+        assert "grader.cli" in grading.imported  # what was recorded is the grading's own process
+        assert [name for name in grading.imported if name.split(".")[0] == "torch"] == []
+
+
+def test_untouched_stub_is_not_started_with_exit_1(stubs_graded):
+    report, process = stubs_graded.report, stubs_graded.process  # --all --source exercises --device cpu
     assert process.returncode == 1
-    assert set(statuses(report["exercises"][0]).values()) == {"not_started"}
+    for exercise in report["exercises"]:
+        # Checks that need CUDA are skipped for every file on a machine without it (test_maximum_score).
+        assert set(statuses(exercise).values()) <= {"not_started", "skipped"}, exercise["exercise"]
+        assert "not_started" in statuses(exercise).values(), exercise["exercise"]
+    training = next(exercise for exercise in report["exercises"] if exercise["exercise"] == "exercise_03")
+    assert set(statuses(training).values()) == {"not_started"}
     assert report["score"] == 0
 
 
@@ -70,11 +83,11 @@ def test_json_report_has_the_contract_shape():
     assert exercise["score"] == sum(check["points"] for check in exercise["checks"])
 
 
-def test_same_seed_gives_the_same_grading(tmp_path):
+def test_same_seed_gives_the_same_grading(tmp_path, grade_warm):
     buggy = SOLUTION_03.read_text().replace("    model.eval()\n", "")
     folder = learner_folder(tmp_path, text=buggy)
-    first, _ = grade_json("3", "--source", str(folder), "--seed", "4242")
-    second, _ = grade_json("3", "--source", str(folder), "--seed", "4242")
+    first, _ = grade_warm("3", folder / "exercise_03_training.py", seed=4242)
+    second, _ = grade_warm("3", folder / "exercise_03_training.py", seed=4242)
     strip = lambda report: [(c["id"], c["status"], c["message"]) for c in report["exercises"][0]["checks"]]
     assert strip(first) == strip(second)
     assert first["seed"] == second["seed"] == 4242
@@ -216,7 +229,7 @@ def test_instructor_suite_from_the_docs_grades_with_its_own_points(tmp_path):
     assert process.returncode == 1 and stub["exercises"][0]["checks"][0]["status"] == "not_started"
 
 
-def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
+def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path, grade_warm):
     # SIGALRM ignored in the learner's process: the time limit, kept by the judge, must stop it all the same.
     # Only the first call of test_step hangs (a flag file in the grading's private /tmp, which lasts for the
     # whole exercise), so every later check shows that grading went on with a fresh learner process.
@@ -226,10 +239,10 @@ def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
     buggy = SOLUTION_03.read_text().replace("    model.eval()\n", hang + "    model.eval()\n", 1)
     folder = learner_folder(tmp_path, text=buggy)
     start = time.monotonic()
-    report, process = grade_json("3", "--source", str(folder), "--timeout", "2")
+    report, returncode = grade_warm("3", folder / "exercise_03_training.py", timeout=2)
     elapsed = time.monotonic() - start
     found = statuses(report["exercises"][0])
-    assert process.returncode == 1
+    assert returncode == 1
     assert found.pop("test_step_returns_loss") == "timeout"
     assert set(found.values()) == {"passed"}, found
     assert elapsed < 60
@@ -238,17 +251,17 @@ def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path):
 HANG_TIMEOUT_S = 5
 
 
-def test_a_hanging_train_step_costs_one_timeout_not_one_per_check(tmp_path):
+def test_a_hanging_train_step_costs_one_timeout_not_one_per_check(tmp_path, grade_warm):
     # `while True:` in train_step: the first check that calls it waits the whole limit; every later call
     # of train_step gets a short limit, and the message names the check where it first hung.
     source = SOLUTION_03.read_text()
     start = source.index('"""', source.index('"""', source.index("def train_step(")) + 3) + 3
     folder = learner_folder(tmp_path, text=source[:start] + "\n    while True:\n        pass\n" + source[start:])
     began = time.monotonic()
-    report, process = grade_json("3", "--source", str(folder), "--timeout", str(HANG_TIMEOUT_S))
+    report, returncode = grade_warm("3", folder / "exercise_03_training.py", timeout=HANG_TIMEOUT_S)
     elapsed = time.monotonic() - began
     checks = {check["id"]: check for check in report["exercises"][0]["checks"]}
-    assert process.returncode == 1
+    assert returncode == 1
     assert checks["train_step_returns_loss"]["status"] == "timeout"
     later = [check for check in checks.values() if check["status"] == "timeout" and check["id"] != "train_step_returns_loss"]
     assert later and all("ran past the time limit again" in check["message"] for check in later)
@@ -264,7 +277,7 @@ def test_an_edit_saved_during_grading_survives_and_the_report_says_which_version
     learner_file = folder / "exercise_03_training.py"
     edited = slow + "\n# an edit saved while the grader was running\n"
     process = subprocess.Popen([sys.executable, "-m", "grader", "3", "--source", str(folder), "--format", "json"],
-                               cwd=KIT, env={**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE},
+                               cwd=KIT, env={**os.environ, "PYTHONPATH": str(KIT)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(2)  # the grading has begun (its snapshot is taken at once) and cannot be over yet
     learner_file.write_text(edited)

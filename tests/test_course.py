@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import course
-from tests.conftest import KIT
+from tests.helpers import KIT
 
 ALLOWED_IMPORTS = {"torch", "numpy", "matplotlib"} | set(sys.stdlib_module_names)
 

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import KIT, TEST_CACHE
+from tests.helpers import KIT
 
 SEED = "20261123"
 
@@ -38,7 +38,7 @@ CASE = {"why": "the gradient doubled",
 
 def run_dev(*args: str) -> subprocess.CompletedProcess:
     """Run ``python -m grader.dev ARGS`` for real; return the completed process (text output)."""
-    environment = {**os.environ, "XDG_CACHE_HOME": TEST_CACHE, "PYTHONPATH": str(KIT)}
+    environment = {**os.environ, "PYTHONPATH": str(KIT)}
     return subprocess.run([sys.executable, "-m", "grader.dev", *args], cwd=KIT, env=environment,
                           capture_output=True, text=True, timeout=300)
 

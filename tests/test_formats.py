@@ -17,7 +17,7 @@ import pytest
 
 from grader import course, formats
 from grader.runner import Task, grade
-from tests.conftest import KIT, grade_json, run_grader
+from tests.helpers import KIT, grade_json, run_grader
 
 xmlschema = pytest.importorskip("xmlschema", reason="the dev extra installs xmlschema")
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader import course, dev
-from grader.runner import Worker
-from tests.conftest import KIT
+from tests.helpers import KIT
 
 CASES_DIR = Path(__file__).parent / "cases"
 SUITES_DIR = KIT / "grader" / "suites"
@@ -30,23 +29,24 @@ def exercise_of(case: Path) -> course.Exercise:
     return course.find_exercise(case.parent.name)
 
 
+
+
 @pytest.fixture(scope="session")
-def checked():
+def checked(warm_worker, once_per_run):
     """``checked(exercise)``: what ``grader.dev check`` finds about that exercise of the built-in course.
 
-    Each exercise is checked the first time a test asks for it, so ``-k exercise_03`` grades only exercise 03.
+    Each exercise is checked the first time a test asks for it, so ``-k exercise_03`` grades only exercise 03,
+    in the session's warm sandbox (conftest's ``warm_worker``), and once for the run (``once_per_run``): an
+    exercise one pytest-xdist worker checked, the others read back.
     """
     folders = dev.Folders(suites=SUITES_DIR, stubs=KIT / "exercises", solutions=KIT / "solutions", cases=CASES_DIR)
-    cache: dict[str, dev.ExerciseCheck] = {}
-    with Worker() as worker:
-        def check(exercise: course.Exercise) -> dev.ExerciseCheck:
-            if exercise.name not in cache:
-                suite = SUITES_DIR / exercise.suite_filename
-                found = dev.check_exercise(worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED)
-                cache[exercise.name] = found
-            return cache[exercise.name]
 
-        yield check
+    def check(exercise: course.Exercise) -> dev.ExerciseCheck:
+        suite = SUITES_DIR / exercise.suite_filename
+        return once_per_run(f"checked-{exercise.name}", lambda: dev.check_exercise(
+            warm_worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED))
+
+    return check
 
 
 def shortfalls(found: dev.ExerciseCheck, about: str) -> list[str]:

@@ -26,7 +26,7 @@ from grader import course
 from grader.platforms.gradebook import MAX_ROW_NAME, Learner, find_learner, gradebook_rows, natural_order
 from grader.results import CheckResult, ExerciseResult, Status
 from grader.sandbox import probe
-from tests.conftest import KIT, grade_json
+from tests.helpers import KIT, grade_in, grade_json
 
 EXERCISE = course.find_exercise("02")
 SEED = "4242"
@@ -100,14 +100,15 @@ def graded_class(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def grader_json(graded_class):
-    """``grader_json(folder)``: the grader's own JSON report of exercise 02 for one learner's folder (cached)."""
+def grader_json(graded_class, warm_worker):
+    """``grader_json(folder)``: the grader's own JSON report of exercise 02 for the file in one learner's folder
+    (cached), as ``python -m grader 02 --source FOLDER`` gives it (graded in the warm sandbox: tests.helpers.grade_in)."""
     cache: dict[str, dict] = {}
 
     def report_for(source: str) -> dict:
         if source not in cache:
-            cache[source], _ = grade_json("02", "--source", str(graded_class["root"] / source), "--seed", SEED,
-                                          "--timeout", TIMEOUT, "--device", "cpu")
+            cache[source], _ = grade_in(warm_worker, "02", graded_class["root"] / source / EXERCISE.filename,
+                                        seed=int(SEED), timeout=float(TIMEOUT), device="cpu")
         return cache[source]
 
     return report_for

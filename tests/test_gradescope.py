@@ -22,7 +22,7 @@ import pytest
 
 from grader import course
 from grader.platforms.gradescope_run import collect
-from tests.conftest import KIT, grade_json
+from tests.helpers import KIT, grade_json
 
 SEED = 4242  # fixed, so the bundle's grading and the plain grader's see the same data
 SOLUTIONS = KIT / "solutions"
@@ -123,10 +123,17 @@ def upload_entry(results: dict) -> dict:
     return entry
 
 
-def expect_same_scores(results: dict, learner_folder: Path, root: Path) -> None:
-    """The bundle's scores are the plain grader's for the same files, suites and seed, check by check."""
+def plain_report(learner_folder: Path, root: Path) -> dict:
+    """The plain grader's JSON report of ``learner_folder`` with the bundle's suites and seed."""
     report, _ = grade_json("--all", "--source", str(learner_folder), "--suites", str(root / "source" / "suites"),
                            "--seed", str(SEED))
+    return report
+
+
+def expect_same_scores(results: dict, learner_folder: Path, root: Path, report: dict | None = None) -> None:
+    """The bundle's scores are the plain grader's for the same files, suites and seed, check by check
+    (``report``: that grading, when the test has it already)."""
+    report = report or plain_report(learner_folder, root)
     plain = {f"{int(exercise['exercise'][-2:])}.{position}": check["points"]
              for exercise in report["exercises"] for position, check in enumerate(exercise["checks"], start=1)}
     assert {number: test["score"] for number, test in checks_of(results).items()} == plain
@@ -252,8 +259,7 @@ def test_buggy_submission_loses_exactly_the_checks_the_grader_fails(root, tmp_pa
     shutil.copy(learner / "exercise_02_models.py", root / "submission")
     results, _ = run_autograder(root)
     check_spec(results)
-    report, _ = grade_json("--all", "--source", str(learner), "--suites", str(root / "source" / "suites"),
-                           "--seed", str(SEED))
+    report = plain_report(learner, root)
     numbers = {f"{e['exercise']}:{c['id']}": f"{int(e['exercise'][-2:])}.{i}"
                for e in report["exercises"] for i, c in enumerate(e["checks"], start=1)}
     tests = {check_id: checks_of(results)[number] for check_id, number in numbers.items()}
@@ -261,7 +267,7 @@ def test_buggy_submission_loses_exactly_the_checks_the_grader_fails(root, tmp_pa
         assert tests[f"exercise_02:{check_id}"]["status"] == "failed"
         assert tests[f"exercise_02:{check_id}"]["score"] == 0
     assert "Hint:" in tests["exercise_02:model_forward"]["output"]
-    expect_same_scores(results, learner, root)
+    expect_same_scores(results, learner, root, report)
 
 
 def test_files_in_a_sub_folder_are_graded_and_the_shallowest_copy_wins(root):

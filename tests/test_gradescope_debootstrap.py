@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT, grade_json
+from tests.helpers import KIT, grade_json
 from tests.test_gradescope import unpack  # the /autograder layout Gradescope makes
 
 pytestmark = pytest.mark.skipif(os.environ.get("KIT_DEBOOTSTRAP_TEST") != "1",

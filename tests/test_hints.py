@@ -12,16 +12,16 @@ import re
 import pytest
 
 from grader import course
-from grader.runner import Task, grade
-from tests.conftest import KIT, run_grader
+from grader.runner import Task
+from tests.helpers import KIT, run_grader
 
 
 @pytest.fixture(scope="module")
-def every_check():
-    """Every built-in check, as collected from grading the untouched stubs."""
+def every_check(warm_worker):
+    """Every built-in check, as collected from grading the untouched stubs (in the session's warm sandbox)."""
     tasks = [Task(exercise, KIT / "exercises" / exercise.filename, KIT / "grader" / "suites" / exercise.suite_filename)
              for exercise in course.EXERCISES]
-    report = grade(tasks, device="cpu", timeout=15, seed=0)
+    report = warm_worker.grade(tasks, device="cpu", timeout=15, seed=0)
     checks = [check for exercise in report.exercises for check in exercise.checks]
     assert len(checks) > 100
     return checks

@@ -8,10 +8,6 @@ from grader import course
 from grader.lanes import lanes_for
 from grader.runner import KIT_ROOT, Task, grade
 
-from tests.conftest import TEST_CACHE
-
-os.environ["XDG_CACHE_HOME"] = TEST_CACHE  # backups of this in-process grading go to the tests' cache
-
 
 def solution_tasks(names: list[str]) -> list[Task]:
     tasks = []

@@ -8,12 +8,10 @@ Classroom and the gradebook would disagree with themselves.
 
 from __future__ import annotations
 
-from tests.conftest import KIT, grade_json
 
-
-def test_stubs_and_solutions_have_the_same_maximum_score():
-    stubs, _ = grade_json("--all", "--source", str(KIT / "exercises"), "--device", "cpu")
-    solutions, process = grade_json("--all", "--solutions", "--device", "cpu")
+def test_stubs_and_solutions_have_the_same_maximum_score(stubs_graded, solutions_graded):
+    # --all --source exercises and --all --solutions, both --device cpu (run once for the session: conftest)
+    stubs, (solutions, process) = stubs_graded.report, (solutions_graded.report, solutions_graded.process)
     assert process.returncode == 0, process.stderr
     assert stubs["score"] == 0
     assert stubs["max_score"] == solutions["max_score"] == solutions["score"] > 0

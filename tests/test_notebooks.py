@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import course
-from tests.conftest import KIT, grade_json, run_grader
+from tests.helpers import KIT, grade_json, run_grader
 
 jupytext = pytest.importorskip("jupytext")
 nbformat = pytest.importorskip("nbformat")
@@ -220,37 +220,37 @@ def test_a_cell_that_is_not_python_is_kept_whole_so_its_error_is_reported():
 # -- grading a notebook -------------------------------------------------------------------------------------
 
 
-def test_solution_notebook_with_a_training_run_and_plots_gets_full_marks(tmp_path):
+def test_solution_notebook_with_a_training_run_and_plots_gets_full_marks(tmp_path, grade_warm):
     before = notebook_03(tmp_path).read_bytes()
-    report, process = grade_json("03", "--source", str(tmp_path))
+    report, returncode = grade_warm("03", tmp_path / EXERCISE_03.notebook)
     exercise = report["exercises"][0]
-    assert process.returncode == 0, process.stderr
+    assert returncode == 0, exercise
     assert exercise["score"] == exercise["max_score"] > 0
     assert "history = fit(model" in exercise["note"] and "not graded" in exercise["note"]
     assert (tmp_path / EXERCISE_03.notebook).read_bytes() == before  # the learner's file is never rewritten
     assert sorted(path.name for path in tmp_path.iterdir()) == [EXERCISE_03.notebook]
 
 
-def test_a_bug_in_one_cell_is_reported_with_that_cell(tmp_path):
+def test_a_bug_in_one_cell_is_reported_with_that_cell(tmp_path, grade_warm):
     path = notebook_03(tmp_path, lambda source: source.replace("\n    optimizer.zero_grad()", "\n    pass", 1))
-    report, _ = grade_json("03", "--source", str(tmp_path))
+    report, _ = grade_warm("03", path)
     failed = {c["id"]: c for c in report["exercises"][0]["checks"] if c["status"] == "failed"}
     assert "zero_grad_order" in failed
     assert f"train_step is in cell {cell_holding(path, 'def train_step')}" in failed["zero_grad_order"]["message"]
 
 
-def test_an_error_points_at_the_cell_and_the_line_within_it(tmp_path):
+def test_an_error_points_at_the_cell_and_the_line_within_it(tmp_path, grade_warm):
     path = notebook_03(tmp_path, lambda source: source.replace("\n    model.eval()", "\n    model.eval()\n    no_such_name", 1))
-    report, _ = grade_json("03", "--source", str(tmp_path))
+    report, _ = grade_warm("03", path)
     cell = cell_holding(path, "no_such_name")
     line = nbformat.read(path, as_version=4).cells[cell - 1].source.splitlines().index("    no_such_name") + 1
     errors = [c["message"] for c in report["exercises"][0]["checks"] if c["status"] == "error"]
     assert errors and f"exercise_03_training.ipynb, cell {cell}, line {line}, in test_step: NameError" in errors[0]
 
 
-def test_a_syntax_error_points_at_its_cell(tmp_path):
-    write_notebook(tmp_path / EXERCISE_03.notebook, [("md", "# mine"), "import torch", "def train_step(:\n    pass"])
-    report, _ = grade_json("03", "--source", str(tmp_path))
+def test_a_syntax_error_points_at_its_cell(tmp_path, grade_warm):
+    path = write_notebook(tmp_path / EXERCISE_03.notebook, [("md", "# mine"), "import torch", "def train_step(:\n    pass"])
+    report, _ = grade_warm("03", path)
     messages = {c["message"] for c in report["exercises"][0]["checks"]}
     assert any("exercise_03_training.ipynb, cell 3, line 1" in message for message in messages), messages
 

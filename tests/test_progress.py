@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import KIT, grade_json, run_grader
+from tests.helpers import KIT, grade_json, run_grader
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import grader
-from tests.conftest import KIT
+from tests.helpers import KIT
 
 pytest.importorskip("build", reason="the dev extra installs build")
 pytest.importorskip("twine", reason="the dev extra installs twine")

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from grader import course
-from tests.conftest import KIT, grade_json, run_grader, statuses
+from tests.helpers import KIT, run_grader, statuses
 
 EXERCISES = KIT / "exercises"
 STUB_03 = (EXERCISES / "exercise_03_training.py").read_bytes()
@@ -131,12 +131,12 @@ def test_the_solutions_are_never_reset_even_when_named_as_the_source(kit, tmp_pa
     assert not backups.exists()
 
 
-def test_reset_then_grade_gives_not_started(kit, tmp_path):
+def test_reset_then_grade_gives_not_started(kit, grade_warm):
     folder, _, reset = kit
     shutil.copy(KIT / "solutions" / "exercise_03_training.py", folder / "exercise_03_training.py")
     assert reset("3").returncode == 0
-    report, process = grade_json("3", "--source", str(folder), env={"HOME": str(tmp_path / "home")})
-    assert process.returncode == 1
+    report, returncode = grade_warm("3", folder / "exercise_03_training.py")
+    assert returncode == 1
     assert set(statuses(report["exercises"][0]).values()) == {"not_started"}
 
 

@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.conftest import KIT, survivors
+from tests.helpers import KIT, survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and /proc are Linux only")
 
@@ -268,12 +268,14 @@ def grade(kit: Path, folder: Path, files: dict[str, bytes], exercises=("3",), fm
         stdout = process.stdout.decode("utf-8", errors="replace")
         stderr = process.stderr.decode("utf-8", errors="replace")
     elapsed = time.monotonic() - start
-    time.sleep(0.5)  # what was killed at the end has time to go
+    deadline = time.monotonic() + 0.5  # what was killed at the end has this long to go
+    while (left := left_running(marker, kit)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     after = {"kit": tree(kit), "learner": tree(learner), "cwd": tree(cwd), "home": tree(home)}
     changed = [f"{place}/{name}" for place in before
                for name in sorted(set(before[place]) | set(after[place]))
                if before[place].get(name) != after[place].get(name)]
-    return Grading(returncode, stdout, stderr, elapsed, left_running(marker, kit), changed, screen, typed, learner)
+    return Grading(returncode, stdout, stderr, elapsed, left, changed, screen, typed, learner)
 
 
 # -- properties of the sandbox (issue 14, item 2) ------------------------------------------------------------

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KIT, TEST_CACHE, survivors
+from tests.helpers import KIT, survivors_after
 
 SCREEN_END = "Graded at "  # the last line of every watch screen
 
@@ -30,7 +30,7 @@ class Watcher:
 
     def __init__(self, *args: str, cwd: Path):
         self.marker = f"WATCH_MARKER_{uuid.uuid4().hex}"
-        env = {**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE, self.marker: "1"}
+        env = {**os.environ, "PYTHONPATH": str(KIT), self.marker: "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader", *args, "--watch"], cwd=cwd, env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -110,8 +110,7 @@ def test_a_save_is_graded_again_and_ctrl_c_leaves_nothing_behind(learner_folder,
     assert status == 0, last_words
     assert "Stopped watching" in last_words and "Traceback" not in last_words
     assert learner.read_text() == final, "the learner's file must be exactly as they saved it"
-    time.sleep(1)
-    assert survivors(watcher.marker) == []
+    assert survivors_after(watcher.marker, within_s=1) == []
 
 
 def test_a_file_that_goes_missing_is_waited_for(learner_folder, tmp_path):
@@ -161,7 +160,7 @@ def test_watch_without_an_exercise_follows_the_first_unfinished_one(tmp_path):
 ])
 def test_watch_usage_errors(arguments, words, tmp_path):
     process = subprocess.run([sys.executable, "-m", "grader", *arguments, "--watch"], cwd=KIT,
-                             env={**os.environ, "PYTHONPATH": str(KIT), "XDG_CACHE_HOME": TEST_CACHE},
+                             env={**os.environ, "PYTHONPATH": str(KIT)},
                              capture_output=True, text=True, timeout=60)
     assert process.returncode == 2 and words in process.stderr, process.stderr
     assert len(process.stderr.strip().splitlines()) == 1
@@ -197,14 +196,9 @@ def test_an_edit_saved_during_a_grading_is_kept_and_graded_next(learner_folder, 
 def test_a_child_forked_before_the_save_grades_the_file_as_saved(tmp_path):
     """Watch mode forks the next grading's child ahead of the save (``Worker.prepare``): it must grade the
     file as saved afterwards, and a child forked for other settings is let go, not used."""
-    import os
-
     from grader import course
     from grader.runner import KIT_ROOT, Task, Worker
 
-    from tests.conftest import TEST_CACHE
-
-    os.environ["XDG_CACHE_HOME"] = TEST_CACHE
     exercise = course.find_exercise("00")
     learner = tmp_path / exercise.filename
     solution = (KIT_ROOT / "solutions" / exercise.filename).read_text()

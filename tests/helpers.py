@@ -1,0 +1,79 @@
+"""What the kit's tests share beyond fixtures: run the command line, read its report, find processes left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+KIT = Path(__file__).resolve().parent.parent
+
+
+def run_grader(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 240):
+    """Run ``python -m grader ARGS`` for real; return the completed process (text output).
+
+    Its cache folder is the tests' own (``XDG_CACHE_HOME``, set by conftest's ``grader_cache``) unless ``env`` says.
+    """
+    environment = {**os.environ, **(env or {})}
+    environment["PYTHONPATH"] = str(KIT)  # the grader package of this checkout, installed or not
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or KIT, env=environment,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def grade_json(*args: str, **kwargs) -> tuple[dict, subprocess.CompletedProcess]:
+    """Run the grader with ``--format json``; return the parsed report and the process."""
+    process = run_grader(*args, "--format", "json", **kwargs)
+    try:
+        return json.loads(process.stdout), process
+    except ValueError:
+        pytest.fail(f"no JSON report (exit {process.returncode}): {process.stdout[-2000:]} {process.stderr[-2000:]}")
+
+
+def grade_in(worker, exercise_name: str, file: Path, seed: int = 0, timeout: float | None = None,
+             suites: Path | None = None, device: str = "auto") -> tuple[dict, int]:
+    """``(report, exit status)`` as ``python -m grader EXERCISE --source FOLDER --format json`` gives them for
+    ``file``, graded in this process by ``worker`` (a ``grader.runner.Worker``; conftest's ``warm_worker``).
+
+    For tests of what a grading finds; what the command line itself does (choosing the file in a folder,
+    printing, usage errors, its environment) is tested through ``run_grader``.
+    """
+    from grader import course, formats
+    from grader.cli import DEFAULT_TIMEOUT_S
+    from grader.runner import DEFAULT_MEMORY_MIB, Task
+
+    exercise = course.find_exercise(exercise_name)
+    suite = (suites or KIT / "grader" / "suites") / exercise.suite_filename
+    report = worker.grade([Task(exercise, Path(file), suite)], device=device, timeout=timeout or DEFAULT_TIMEOUT_S,
+                          seed=seed, memory_mib=DEFAULT_MEMORY_MIB)
+    return json.loads(formats.to_json(report)), report.exit_code
+
+
+def survivors(marker: str) -> list[int]:
+    """Processes still alive whose environment carries ``marker`` (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def survivors_after(marker: str, within_s: float = 2.0) -> list[int]:
+    """Processes carrying ``marker`` still alive ``within_s`` seconds from now; returns as soon as there are none."""
+    deadline = time.monotonic() + within_s
+    while (alive := survivors(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive
+
+
+def statuses(exercise_report: dict) -> dict[str, str]:
+    """``{check id: status}`` of one exercise in a JSON report."""
+    return {check["id"]: check["status"] for check in exercise_report["checks"]}
