@@ -43,7 +43,7 @@ def grade_in(worker, exercise_name: str, file: Path, seed: int = 0, timeout: flo
     printing, usage errors, its environment) is tested through ``run_grader``.
     """
     from grader import course, formats
-    from grader.cli import DEFAULT_TIMEOUT_S
+    from grader.commands import DEFAULT_TIMEOUT_S
     from grader.runner import DEFAULT_MEMORY_MIB, Task
 
     exercise = course.find_exercise(exercise_name)
