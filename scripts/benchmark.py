@@ -9,6 +9,7 @@ favouring one side.
     python scripts/benchmark.py --rounds 11 -- --all --solutions
     python scripts/benchmark.py --progress      # the overview when no file changed (state file reused)
     python scripts/benchmark.py --watch 03      # from a save to the new result in watch mode
+    python scripts/benchmark.py --watch 03 --pause 1   # ... saving a second after each result, as a learner would
 
 The last two have no floor to compare with: their targets are absolute (the
 overview well under a second, a watch re-grade within 0.5 s of the save).
@@ -53,7 +54,7 @@ def progress(rounds: int) -> None:
         report("python -m grader --solutions (nothing changed)", [wall_time(command) for _ in range(rounds)])
 
 
-def watch(exercise: str, rounds: int) -> None:
+def watch(exercise: str, rounds: int, pause: float = 0.0) -> None:
     """Save the reference solution again and again (each time a little different) in watch mode."""
     from grader import course
 
@@ -77,13 +78,14 @@ def watch(exercise: str, rounds: int) -> None:
         times = []
         for round_number in range(rounds):
             source = (KIT_ROOT / "solutions" / filename).read_text() + f"\n# save {round_number}\n"
+            time.sleep(pause)  # the learner reads the result first (watch mode prepares the next grading meanwhile)
             start = time.perf_counter()
             learner.write_text(source)
             next_screen()
             times.append(time.perf_counter() - start)
         process.terminate()
         process.wait()
-        report(f"save -> result, python -m grader {exercise} --watch", times)
+        report(f"save -> result, python -m grader {exercise} --watch, saves {pause:g} s after each result", times)
 
 
 def main() -> None:
@@ -91,13 +93,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--progress", action="store_true", help="time the overview when nothing changed")
     parser.add_argument("--watch", metavar="EXERCISE", help="time a re-grade in watch mode")
+    parser.add_argument("--pause", type=float, default=0.0, metavar="SECONDS",
+                        help="with --watch: wait this long after each result before saving again (default 0)")
     parser.add_argument("grader_args", nargs="*", default=["exercise_03", "--solutions"])
     options = parser.parse_args()
     sys.path.insert(0, str(KIT_ROOT))
     if options.progress:
         return progress(options.rounds)
     if options.watch:
-        return watch(options.watch, options.rounds)
+        return watch(options.watch, options.rounds, options.pause)
     grading = [sys.executable, "-m", "grader", *options.grader_args, "--device", "cpu"]
     wall_time(FLOOR), wall_time(grading)  # warm the file cache; not counted
     floors, gradings = [], []
