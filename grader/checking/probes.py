@@ -9,6 +9,13 @@ import math
 
 STATES = ((True, True), (True, False), (False, True), (False, False))  # (training, gradients tracked)
 
+# What a message adds where a probe's own record claims what the outcome contradicts (exercises 03 and 04, then 07
+# and 09, word it their way).
+RECORD_CHANGED = ("; the model's own record (model.seen) says otherwise, so something rewrote it: leave the model's "
+                  "attributes alone")
+PROBE_RECORD_CHANGED = ("; the probe model's own record of its forward passes says otherwise, so something changed "
+                        "that record: leave the model's attributes alone")
+
 
 def as_number(value) -> float | None:
     """A returned loss as a float (a Python number or a one-element tensor); None for anything else."""

@@ -354,10 +354,9 @@ def assorted(seed: int) -> Assorted:
 def counted(learner, model: nn.Module, call: str, **kwargs) -> int:
     """``count_parameters(model, **kwargs)``, which must be exactly a Python ``int``."""
     result = member(learner, "count_parameters")(model, **kwargs)
-    if type(result) is not int:
-        convertible = isinstance(result, (float, torch.Tensor)) or "numpy" in type(result).__module__
-        raise AssertionError(f"{call} returned {kind_of(result)}, not a Python int"
-                             + (" (wrap the total in int(...))" if convertible else ""))
+    convertible = isinstance(result, (float, torch.Tensor)) or "numpy" in type(result).__module__
+    assert type(result) is int, (f"{call} returned {kind_of(result)}, not a Python int"
+                                 + (" (wrap the total in int(...))" if convertible else ""))
     return result
 
 
