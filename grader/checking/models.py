@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 from grader.checking.learner_process import in_learner_process, is_learner_model
+from grader.checking.text import kind_of
+
+
+def seeded_model(learner, class_name: str, seed: int, *args, **kwargs):
+    """``class_name(*args, **kwargs)`` of the learner's file, made right after ``torch.manual_seed(seed)``.
+
+    Fails unless it is an ``nn.Module``. The seed fixes the initial weights, so that a check can
+    compare the model's output with what its own layers compute.
+    """
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    model = getattr(learner, class_name)(*args, **kwargs)
+    assert isinstance(model, nn.Module), f"{class_name}(...) made {kind_of(model)}, not an nn.Module"
+    return model
 
 
 def linear_calls(model, *inputs):

@@ -15,6 +15,20 @@ def largest_difference(a: list, b: list) -> float:
     return max(((x - y).abs().max().item() for x, y in zip(a, b)), default=0.0)
 
 
+def leave_stale_gradients(model, seed: int, scale: float = 1.0) -> list:
+    """Fill ``model``'s ``.grad`` with gradients "left over from an earlier computation", drawn from ``seed``.
+
+    A correct training step zeroes them before ``backward()``; one that does not adds them to the update,
+    which then shows it. Returns copies of what was put there.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    for parameter in model.parameters():
+        parameter.grad = scale * torch.randn(parameter.shape, generator=generator)
+    return [parameter.grad.clone() for parameter in model.parameters()]
+
+
 def count_steps(optimizer) -> list[int]:
     """Count the optimizer's steps through its public hook, however the learner calls ``step``.
 

@@ -31,6 +31,18 @@ def expect_close(observed: float, expected: float, what: str, tolerance: float =
         raise AssertionError(f"{message}: {advice}" if advice else message)
 
 
+def matching_value(value: float, candidates: dict, tolerance: float = 1e-5) -> str | None:
+    """The description of the first candidate that ``value`` equals, or None: ``matching_outcome`` for a number.
+
+    ``candidates`` maps a description (what the usual mistake is) to the number it gives; equal means
+    within ``tolerance``, absolute and relative to the candidate, as in ``expect_close``.
+    """
+    for description, candidate in candidates.items():
+        if abs(value - candidate) <= tolerance * max(1.0, abs(candidate)):
+            return description
+    return None
+
+
 def expect_tensor(value, what: str, shape: tuple | list | None = None, dtype=None):
     """``value`` if it is exactly a ``torch.Tensor`` (of ``shape`` and ``dtype`` when given); otherwise fail.
 
@@ -62,3 +74,20 @@ def expect_equal_tensors(observed, expected, what: str, tolerance: float = 1e-5)
         flat_observed, flat_expected = observed.reshape(-1), expected.reshape(-1)
         raise AssertionError(f"{what} differs: at position {worst} it is {fmt(flat_observed[worst])}, "
                              f"expected {fmt(flat_expected[worst])}")
+
+
+def expect_metrics_dict(result, function: str, keys, nan_advice: str) -> dict:
+    """``result`` if it is a dict with a Python float at each of ``keys``; otherwise fail saying what it lacks.
+
+    ``function`` names the learner's function (``binary_metrics``); a NaN is told apart, followed by
+    ``nan_advice`` (where a metric comes out NaN, a 0/0 is usually to blame).
+    """
+    assert isinstance(result, dict), f"{function} returned {kind_of(result)}, not a dict"
+    missing = [key for key in keys if key not in result]
+    assert not missing, \
+        f"the metrics have no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, result))})"
+    for key in keys:
+        value = result[key]
+        assert not (type(value) is float and math.isnan(value)), f"{key} was nan: {nan_advice}"
+        expect_float(value, f"{function}[{key!r}]")
+    return result
