@@ -14,12 +14,14 @@ One module a topic, each name also importable from here (``from grader.checking 
 - ``probes``: models whose forward pass shows its state (``STATES``, ``states_of_loss``, ``expect_off``, ...);
 - ``figures``: plots (``figure_from``, ``describe_labels``, ``points_labelled``, ``legend_texts``);
 - ``models``: a learner's model made from a seed (``seeded_model``), the layers it ran (``linear_calls``);
-- ``learner_process``: running a suite's function beside the learner's code (``in_learner_process``).
+- ``learner_process``: running a suite's function beside the learner's code (``in_learner_process``);
+- ``calls``: what a call of the learner's code raised (``exception_from``).
 
 The other modules hold the long machinery of one exercise's suite (its reference runs, probe models and data),
 so that the suite reads as a list of checks; a suite imports them by name (``grader.checking.workflow``).
 """
 
+from grader.checking.calls import exception_from
 from grader.checking.figures import (as_points, describe_labels, figure_from, is_unlabelled, legend_texts,
                                      points_labelled, same_points)
 from grader.checking.learner_process import in_learner_process, is_learner_model
@@ -35,10 +37,10 @@ from grader.checking.values import (expect_close, expect_equal_tensors, expect_f
 
 __all__ = [
     "PROBE_RECORD_CHANGED", "RECORD_CHANGED", "STATES", "along", "as_number", "as_points", "call_text", "close",
-    "count_steps", "describe_labels", "expect_close", "expect_equal_tensors", "expect_float", "expect_metrics_dict",
-    "expect_no_gradients", "expect_off", "expect_tensor", "expect_training_mode", "figure_from", "fmt", "fmt_list",
-    "forward_records", "in_learner_process", "is_learner_model", "is_unlabelled", "kind_of", "largest_difference",
-    "leave_stale_gradients", "legend_texts", "linear_calls", "matching_outcome", "matching_value", "parameters_of",
-    "points_labelled", "record_linear_calls", "same_points", "seeded_model", "states_of_loss", "steps_note",
-    "touched", "trained",
+    "count_steps", "describe_labels", "exception_from", "expect_close", "expect_equal_tensors", "expect_float",
+    "expect_metrics_dict", "expect_no_gradients", "expect_off", "expect_tensor", "expect_training_mode",
+    "figure_from", "fmt", "fmt_list", "forward_records", "in_learner_process", "is_learner_model", "is_unlabelled",
+    "kind_of", "largest_difference", "leave_stale_gradients", "legend_texts", "linear_calls", "matching_outcome",
+    "matching_value", "parameters_of", "points_labelled", "record_linear_calls", "same_points", "seeded_model",
+    "states_of_loss", "steps_note", "touched", "trained",
 ]
