@@ -14,7 +14,10 @@ from grader.checking.models import linear_calls
 from grader.checking.probes import STATES, forward_records
 from grader.checking.text import fmt, kind_of
 from grader.checking.training import largest_difference
-from grader.checking.values import expect_close, expect_metrics_dict, expect_tensor, matching_value
+from grader.checking.values import expect_close, expect_tensor, matching_value
+
+
+# -- make_circles ----------------------------------------------------------------------------------
 
 
 def circles(learner, n_samples: int, dtypes: bool = False, **arguments):
@@ -32,6 +35,7 @@ def circles(learner, n_samples: int, dtypes: bool = False, **arguments):
     expect_tensor(X, f"X from {call}", shape=(n_samples, 2), dtype=torch.float32 if dtypes else None)
     expect_tensor(y, f"y from {call}", shape=(n_samples,), dtype=torch.float32 if dtypes else None)
     return X, y, call
+
 
 
 def expect_on_circle(points: torch.Tensor, radius: float, what: str) -> None:
@@ -54,10 +58,115 @@ def expect_on_circle(points: torch.Tensor, radius: float, what: str) -> None:
                          f"evenly spaced round the circle{repeated}")
 
 
+
+def expect_two_circles(X: torch.Tensor, y: torch.Tensor, call: str, inner: float, default: str) -> None:
+    """Fail unless the points of label 0 lie evenly round radius 1, and those of label 1 round radius ``inner``.
+
+    ``default`` says, for the message, where ``inner`` came from (", the default" when no factor was given).
+    """
+    outer_points, inner_points = X[y == 0], X[y == 1]
+    assert len(outer_points) != 0 and len(inner_points) != 0, (
+        f"{call} gave only one label; the outer circle is label 0.0, the inner one 1.0")
+    outer_radius = float(outer_points.double().norm(dim=1).mean())
+    assert not (abs(outer_radius - inner) < 1e-4 and inner != 1), (
+        f"in {call} the points of label 0 lie at radius {fmt(inner)}: label 0 is the outer "
+        "circle, of radius 1, and label 1 the inner one, of radius factor")
+    expect_on_circle(outer_points, 1.0, f"of label 0 from {call}")
+    expect_on_circle(inner_points, inner, f"of label 1 from {call} (factor={inner}{default})")
+
+
+
+def expect_noise(X: torch.Tensor, noise: float, call: str) -> None:
+    """Fail unless the points ``X`` lie a typical ``noise`` off the circles of radius 1 and 0.4 they come from.
+
+    Each point is measured from the circle it lies nearer to, whatever its label (labels have checks of their
+    own). The circles are 0.6 apart, at least 3.3 standard deviations of noise from their midway point.
+    """
+    radii = X.double().norm(dim=1)
+    nearer = torch.where((radii - 1.0).abs() < (radii - 0.4).abs(), 1.0, 0.4)
+    for radius in (1.0, 0.4):
+        off = (radii - nearer)[nearer == radius]  # for small noise, the noise along the radius: std `noise`
+        assert len(off) >= 100, (
+            f"only {len(off)} of the points from {call} lie nearer the circle of radius {radius} "
+            "than the other; expected about 1000")
+        spread = off.std().item()
+        assert 0.85 * noise <= spread <= 1.15 * noise, (
+            f"with noise={noise} the points near the circle of radius {radius} lie a typical (standard deviation) "
+            f"{fmt(spread)} off it; Gaussian noise of standard deviation {noise} on each coordinate gives about "
+            f"{noise}")
+
+
+# -- BinaryClassifier ------------------------------------------------------------------------------
+
+
 def classifier_sizes(seed: int) -> tuple[int, int]:
     """An in_features and a hidden size, distinct from each other, from 1 and from the defaults."""
     generator = torch.Generator().manual_seed(seed)
     return int(torch.randint(3, 7, (1,), generator=generator)), int(torch.randint(9, 15, (1,), generator=generator))
+
+
+
+def expect_logit_per_row(output, what: str, n: int) -> None:
+    """Fail unless ``output`` is a float32 tensor of shape ``[n]``; name a squeeze too many or one too few."""
+    expect_tensor(output, what)
+    assert not (n == 1 and output.dim() == 0), (
+        f"{what} has shape []: a bare squeeze() removed the batch dimension too; "
+        "use squeeze(-1) so one row gives shape [1]")
+    assert tuple(output.shape) != (n, 1), (
+        f"{what} has shape [{n}, 1]; return shape [{n}], one logit per row "
+        "(squeeze(-1) removes the last dimension)")
+    expect_tensor(output, what, shape=(n,), dtype=torch.float32)
+
+
+
+def expect_linear_chain(model: nn.Module, x: torch.Tensor, described: str, sizes: tuple) -> None:
+    """Fail unless ``model`` registers, and its forward pass on ``x`` runs, one Linear layer for each step of
+    ``sizes`` (``(2, 16, 16, 1)``: 2 -> 16, 16 -> 16, 16 -> 1), each once and in that order."""
+    expected = list(zip(sizes, sizes[1:]))
+    chain = " -> ".join(str(n) for n in sizes)
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    registered = ", ".join(f"{m.in_features} -> {m.out_features}" for m in linears) or "none"
+    assert [(m.in_features, m.out_features) for m in linears] == expected, (
+        f"{described} registers the Linear layers {registered}; expected {chain}, in that order")
+    _, calls = linear_calls(model, x)
+    used = ", ".join(f"{module.in_features} -> {module.out_features}" for module, _, _ in calls) or "none"
+    assert [module for module, _, _ in calls] == linears, (
+        f"the forward pass of {described} ran the Linear layers {used}; expected {chain}, each once, in order")
+
+
+
+def expect_relus_between(calls: list) -> None:
+    """Fail unless what goes into each Linear layer after the first is the ReLU of what the one before gave."""
+    for place, (_, _, output), (_, following, _) in zip(("first", "second"), calls, calls[1:]):
+        assert following.shape == output.shape, (
+            f"the {place} hidden layer's output has shape {list(output.shape)} but the next "
+            f"Linear layer got {list(following.shape)}")
+        assert not torch.allclose(following, output, atol=1e-6), (
+            f"the output of the {place} hidden Linear layer goes into the next Linear layer "
+            "unchanged: put a ReLU after it")
+        assert torch.allclose(following, output.clamp(min=0), atol=1e-6), (
+            f"after the {place} hidden Linear layer comes something other than a ReLU: the "
+            "next layer gets values that are not max(0, x)")
+
+
+
+def expect_logits(output: torch.Tensor, last: torch.Tensor) -> None:
+    """Fail unless the model's ``output`` is ``last``, its last Linear layer's output (reshaped); name a sigmoid."""
+    last = last.reshape(-1)
+    output = output.reshape(-1)
+    if output.shape == last.shape and torch.allclose(output, last, atol=1e-5):
+        return
+    assert not (output.shape == last.shape and torch.allclose(output, torch.sigmoid(last), atol=1e-6)), (
+        "the output is the sigmoid of the last Linear layer's output, every value between 0 "
+        "and 1: return the logits; BCEWithLogitsLoss applies the sigmoid itself")
+    assert not bool(((output >= 0) & (output <= 1)).all()), (
+        "every output lies between 0 and 1: is there a sigmoid at the end? Return the last "
+        "Linear layer's output, the logits")
+    raise AssertionError("the model's output is not the output of its last nn.Linear layer: return the logits "
+                         "as they are")
+
+
+# -- the suite's own classifier, for binary_train_step and predict_proba ---------------------------
 
 
 class Probe(classifiers.Probe):
@@ -72,6 +181,7 @@ class Probe(classifiers.Probe):
 
     def logits(self, x):
         return self.layers(x).squeeze(-1)
+
 
 
 def problem(seed: int, n: int = 24, confident: bool = False):
@@ -106,8 +216,10 @@ def problem(seed: int, n: int = 24, confident: bool = False):
     return model, X, y
 
 
+
 def bce_loss(logits: torch.Tensor, y: torch.Tensor) -> float:
     return F.binary_cross_entropy_with_logits(logits, y).item()
+
 
 
 def loss_after(model: Probe, X, y) -> float:
@@ -115,11 +227,15 @@ def loss_after(model: Probe, X, y) -> float:
         return bce_loss(model.layers(X).squeeze(-1), y)
 
 
+
 def fresh_gradients(model: Probe, X, y) -> list[torch.Tensor]:
     """d(BCEWithLogitsLoss)/d(parameters) at the model's current parameters, without touching ``.grad``."""
     twin = copy.deepcopy(model)
     loss = F.binary_cross_entropy_with_logits(twin.layers(X).squeeze(-1), y)
     return [g.detach() for g in torch.autograd.grad(loss, list(twin.parameters()))]
+
+
+# -- the suite's classifier that shows how it ran: for the checks of mode and gradient tracking ----
 
 
 class StateProbe(classifiers.StateProbe):
@@ -137,6 +253,7 @@ class StateProbe(classifiers.StateProbe):
         return super().output_in(x, training, grad_enabled).squeeze(-1)
 
 
+
 def state_logits(model: StateProbe, X) -> dict[tuple[bool, bool], torch.Tensor]:
     """The probe's logits for X in each state, computed here on a copy."""
     twin = copy.deepcopy(model)
@@ -144,10 +261,12 @@ def state_logits(model: StateProbe, X) -> dict[tuple[bool, bool], torch.Tensor]:
         return {state: twin.output_in(X, *state) for state in STATES}
 
 
+
 def loss_candidates(logits: torch.Tensor, y: torch.Tensor) -> list[float]:
     """The loss binary_train_step should return for these logits, and what the usual mistakes return."""
     return [bce_loss(logits, y), F.binary_cross_entropy_with_logits(logits, y, reduction="sum").item(),
             bce_loss(torch.sigmoid(logits), y), F.binary_cross_entropy(torch.sigmoid(logits), y).item()]
+
 
 
 def follows(result, logits: torch.Tensor) -> bool:
@@ -166,6 +285,7 @@ def follows(result, logits: torch.Tensor) -> bool:
         return False
     ordered = values[logits.double().reshape(-1).argsort()]
     return bool((ordered[1:] >= ordered[:-1] - 1e-6).all()) and ordered.max() - ordered.min() > 1e-6
+
 
 
 def state_problem(seed: int, n: int = 24):
@@ -205,6 +325,7 @@ def state_problem(seed: int, n: int = 24):
     raise RuntimeError("could not make a problem whose states differ")  # never happens for any seed tried
 
 
+
 def head_gradient(model: StateProbe, X, y, training: bool) -> list[torch.Tensor]:
     """d(BCEWithLogitsLoss)/d(the parameters of that mode's head), for a forward pass in that mode with gradients."""
     twin = copy.deepcopy(model)
@@ -213,164 +334,7 @@ def head_gradient(model: StateProbe, X, y, training: bool) -> list[torch.Tensor]
     return [g.detach() for g in torch.autograd.grad(loss, list(head.parameters()))]
 
 
-def eval_probabilities(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
-    """What ``predict_proba`` must return, computed on a CPU copy of the model."""
-    twin = copy.deepcopy(model).cpu().eval()
-    with torch.no_grad():
-        return torch.sigmoid(twin(X.cpu()))
-
-
-def run_predict_proba(learner, model: StateProbe, X):
-    """Call predict_proba on the state probe: what it returned, the states whose row order that follows, the record."""
-    logits = state_logits(model, X)
-    result = learner.predict_proba(model, X)
-    shown = [state for state, value in logits.items() if follows(result, value)]
-    return result, shown, forward_records(model, "predict_proba")
-
-
-KEYS = ("accuracy", "precision", "recall", "f1")
-
-
-def learner_metrics(learner, probabilities, targets, *threshold) -> dict[str, float]:
-    """Call ``binary_metrics`` and check it returns the contract's dict of four Python floats."""
-    return expect_metrics_dict(learner.binary_metrics(probabilities.clone(), targets.clone(), *threshold),
-                               "binary_metrics", KEYS,
-                               "a 0/0 (nothing predicted positive, or nothing truly positive) counts as 0")
-
-
-def counts(predicted: torch.Tensor, actual: torch.Tensor) -> dict[str, float]:
-    """The four metrics worked out from bool predictions and bool targets, 0/0 counting as 0."""
-    tp = int((predicted & actual).sum())
-    n_predicted, n_actual = int(predicted.sum()), int(actual.sum())
-    precision = tp / n_predicted if n_predicted else 0.0
-    recall = tp / n_actual if n_actual else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"accuracy": int((predicted == actual).sum()) / len(actual), "precision": precision, "recall": recall,
-            "f1": f1}
-
-
-def metrics_problem(seed: int, n: int = 60):
-    """Probabilities clear of 0.5 and imbalanced targets, whose precision and recall differ from each other and
-    from those of class 0, so that a swap, the wrong class or an average over both classes shows."""
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(1000):
-        actual = torch.rand(n, generator=generator) < 0.35
-        # Right about 70 % of the time, with probabilities never within 0.01 of the threshold.
-        right = torch.rand(n, generator=generator) < 0.7
-        predicted = torch.where(right, actual, ~actual)
-        margin = 0.01 + 0.48 * torch.rand(n, generator=generator)
-        probabilities = torch.where(predicted, 0.5 + margin, 0.5 - margin)
-        expected = counts(predicted, actual)
-        negative = counts(~predicted, ~actual)
-        values = [expected["precision"], expected["recall"], negative["precision"], negative["recall"]]
-        if min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1:]) > 0.02:
-            return probabilities, actual.float(), expected, negative
-    raise RuntimeError("could not make a metrics problem")  # never happens for any seed tried
-
-
-def as_decided(predicted: torch.Tensor) -> torch.Tensor:
-    """Probabilities far from 0.5 that make exactly the rows of ``predicted`` positive at the default threshold."""
-    return torch.where(predicted, torch.tensor(0.9), torch.tensor(0.1))
-
-
-def same_metrics(a: dict, b: dict) -> bool:
-    return all(abs(a[key] - b[key]) <= 1e-6 for key in KEYS)
-
-
-def expect_two_circles(X: torch.Tensor, y: torch.Tensor, call: str, inner: float, default: str) -> None:
-    """Fail unless the points of label 0 lie evenly round radius 1, and those of label 1 round radius ``inner``.
-
-    ``default`` says, for the message, where ``inner`` came from (", the default" when no factor was given).
-    """
-    outer_points, inner_points = X[y == 0], X[y == 1]
-    assert len(outer_points) != 0 and len(inner_points) != 0, (
-        f"{call} gave only one label; the outer circle is label 0.0, the inner one 1.0")
-    outer_radius = float(outer_points.double().norm(dim=1).mean())
-    assert not (abs(outer_radius - inner) < 1e-4 and inner != 1), (
-        f"in {call} the points of label 0 lie at radius {fmt(inner)}: label 0 is the outer "
-        "circle, of radius 1, and label 1 the inner one, of radius factor")
-    expect_on_circle(outer_points, 1.0, f"of label 0 from {call}")
-    expect_on_circle(inner_points, inner, f"of label 1 from {call} (factor={inner}{default})")
-
-
-def expect_noise(X: torch.Tensor, noise: float, call: str) -> None:
-    """Fail unless the points ``X`` lie a typical ``noise`` off the circles of radius 1 and 0.4 they come from.
-
-    Each point is measured from the circle it lies nearer to, whatever its label (labels have checks of their
-    own). The circles are 0.6 apart, at least 3.3 standard deviations of noise from their midway point.
-    """
-    radii = X.double().norm(dim=1)
-    nearer = torch.where((radii - 1.0).abs() < (radii - 0.4).abs(), 1.0, 0.4)
-    for radius in (1.0, 0.4):
-        off = (radii - nearer)[nearer == radius]  # for small noise, the noise along the radius: std `noise`
-        assert len(off) >= 100, (
-            f"only {len(off)} of the points from {call} lie nearer the circle of radius {radius} "
-            "than the other; expected about 1000")
-        spread = off.std().item()
-        assert 0.85 * noise <= spread <= 1.15 * noise, (
-            f"with noise={noise} the points near the circle of radius {radius} lie a typical (standard deviation) "
-            f"{fmt(spread)} off it; Gaussian noise of standard deviation {noise} on each coordinate gives about "
-            f"{noise}")
-
-
-def expect_logit_per_row(output, what: str, n: int) -> None:
-    """Fail unless ``output`` is a float32 tensor of shape ``[n]``; name a squeeze too many or one too few."""
-    expect_tensor(output, what)
-    assert not (n == 1 and output.dim() == 0), (
-        f"{what} has shape []: a bare squeeze() removed the batch dimension too; "
-        "use squeeze(-1) so one row gives shape [1]")
-    assert tuple(output.shape) != (n, 1), (
-        f"{what} has shape [{n}, 1]; return shape [{n}], one logit per row "
-        "(squeeze(-1) removes the last dimension)")
-    expect_tensor(output, what, shape=(n,), dtype=torch.float32)
-
-
-def expect_linear_chain(model: nn.Module, x: torch.Tensor, described: str, sizes: tuple) -> None:
-    """Fail unless ``model`` registers, and its forward pass on ``x`` runs, one Linear layer for each step of
-    ``sizes`` (``(2, 16, 16, 1)``: 2 -> 16, 16 -> 16, 16 -> 1), each once and in that order."""
-    expected = list(zip(sizes, sizes[1:]))
-    chain = " -> ".join(str(n) for n in sizes)
-    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
-    registered = ", ".join(f"{m.in_features} -> {m.out_features}" for m in linears) or "none"
-    assert [(m.in_features, m.out_features) for m in linears] == expected, (
-        f"{described} registers the Linear layers {registered}; expected {chain}, in that order")
-    _, calls = linear_calls(model, x)
-    used = ", ".join(f"{module.in_features} -> {module.out_features}" for module, _, _ in calls) or "none"
-    assert [module for module, _, _ in calls] == linears, (
-        f"the forward pass of {described} ran the Linear layers {used}; expected {chain}, each once, in order")
-
-
-def expect_relus_between(calls: list) -> None:
-    """Fail unless what goes into each Linear layer after the first is the ReLU of what the one before gave."""
-    for place, (_, _, output), (_, following, _) in zip(("first", "second"), calls, calls[1:]):
-        assert following.shape == output.shape, (
-            f"the {place} hidden layer's output has shape {list(output.shape)} but the next "
-            f"Linear layer got {list(following.shape)}")
-        assert not torch.allclose(following, output, atol=1e-6), (
-            f"the output of the {place} hidden Linear layer goes into the next Linear layer "
-            "unchanged: put a ReLU after it")
-        assert torch.allclose(following, output.clamp(min=0), atol=1e-6), (
-            f"after the {place} hidden Linear layer comes something other than a ReLU: the "
-            "next layer gets values that are not max(0, x)")
-
-
-def expect_logits(output: torch.Tensor, last: torch.Tensor) -> None:
-    """Fail unless the model's ``output`` is ``last``, its last Linear layer's output (reshaped); name a sigmoid."""
-    last = last.reshape(-1)
-    output = output.reshape(-1)
-    if output.shape == last.shape and torch.allclose(output, last, atol=1e-5):
-        return
-    assert not (output.shape == last.shape and torch.allclose(output, torch.sigmoid(last), atol=1e-6)), (
-        "the output is the sigmoid of the last Linear layer's output, every value between 0 "
-        "and 1: return the logits; BCEWithLogitsLoss applies the sigmoid itself")
-    assert not bool(((output >= 0) & (output <= 1)).all()), (
-        "every output lies between 0 and 1: is there a sigmoid at the end? Return the last "
-        "Linear layer's output, the logits")
-    raise AssertionError("the model's output is not the output of its last nn.Linear layer: return the logits "
-                         "as they are")
-
-
-# -- binary_train_step: what its loss and its update must be -----------------------------------
+# -- binary_train_step: what its loss and its update must be ---------------------------------------
 
 
 def expect_batch_loss(value: float, before: float, model: Probe, y) -> None:
@@ -388,6 +352,7 @@ def expect_batch_loss(value: float, before: float, model: Probe, y) -> None:
             f"BCEWithLogitsLoss averages them by default: expected {fmt(before)}")
     expect_close(value, before, "the returned loss",
                  advice="return nn.BCEWithLogitsLoss() of this batch's logits and targets")
+
 
 
 def expect_bce_of_logits(value: float, logits: torch.Tensor, y: torch.Tensor) -> None:
@@ -410,6 +375,7 @@ def expect_bce_of_logits(value: float, logits: torch.Tensor, y: torch.Tensor) ->
                          f"gives {fmt(expected)}")
 
 
+
 def expect_one_step(end: list, start: list, lr: float, grads: list, stale: list) -> None:
     """Fail unless the parameters ``end`` are one SGD step from ``start`` with this batch's gradients ``grads``.
 
@@ -426,7 +392,24 @@ def expect_one_step(end: list, start: list, lr: float, grads: list, stale: list)
                          "from one step with this batch's gradients of BCEWithLogitsLoss(logits, y)")
 
 
-# -- predict_proba ----------------------------------------------------------------------------
+# -- predict_proba ---------------------------------------------------------------------------------
+
+
+def eval_probabilities(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """What ``predict_proba`` must return, computed on a CPU copy of the model."""
+    twin = copy.deepcopy(model).cpu().eval()
+    with torch.no_grad():
+        return torch.sigmoid(twin(X.cpu()))
+
+
+
+def run_predict_proba(learner, model: StateProbe, X):
+    """Call predict_proba on the state probe: what it returned, the states whose row order that follows, the record."""
+    logits = state_logits(model, X)
+    result = learner.predict_proba(model, X)
+    shown = [state for state, value in logits.items() if follows(result, value)]
+    return result, shown, forward_records(model, "predict_proba")
+
 
 
 def expect_probabilities(result, expected: torch.Tensor, what: str) -> None:
@@ -452,6 +435,7 @@ def expect_probabilities(result, expected: torch.Tensor, what: str) -> None:
                  f"the largest difference from sigmoid(logits) in {what}", tolerance=1e-6)
 
 
+
 def predict_proba_explained(learner, model: nn.Module, inputs: torch.Tensor, what: str):
     """``predict_proba(model, inputs)``; a device mismatch inside it fails the check, said in the learner's terms."""
     try:
@@ -463,6 +447,7 @@ def predict_proba_explained(learner, model: nn.Module, inputs: torch.Tensor, wha
                              "first") from None
 
 
+
 def expect_probabilities_on_cpu(result, expected: torch.Tensor, model: nn.Module, what: str) -> None:
     """Fail unless ``result`` holds the ``expected`` probabilities on the CPU, the model left on the GPU."""
     result = expect_tensor(result, f"the result of {what}", shape=(len(expected),))
@@ -472,38 +457,3 @@ def expect_probabilities_on_cpu(result, expected: torch.Tensor, model: nn.Module
     assert moved_to.type == "cuda", f"{what} moved the model to {moved_to}: move the inputs to the model instead"
     expect_close(float((result - expected).abs().max()), 0.0,
                  f"the largest difference from sigmoid(logits) for {what}", tolerance=1e-5)
-
-
-# -- binary_metrics -------------------------------------------------------------------------
-
-
-def expect_decided_at(learner, threshold: float, result: dict, probabilities, targets, called: str) -> None:
-    """Fail unless ``result`` are the metrics of the predictions ``probabilities >= threshold``.
-
-    Compared with the learner's own metrics of the same decisions made clear-cut (``as_decided``), so that
-    only the threshold is judged, whatever the formulas of the metrics; ``called`` names the threshold used.
-    """
-    if same_metrics(result, learner_metrics(learner, as_decided(probabilities >= threshold), targets)):
-        return
-    assert not same_metrics(result, learner_metrics(learner, as_decided(probabilities > threshold), targets)), (
-        f"with {called} the rows whose probability is exactly {threshold} were counted "
-        "negative: a probability at the threshold is predicted positive (>=, not >)")
-    at_half = as_decided(probabilities >= 0.5)
-    assert not (threshold != 0.5 and same_metrics(result, learner_metrics(learner, at_half, targets))), (
-        f"with {called} the metrics are those of a threshold of 0.5: use the threshold argument")
-    raise AssertionError(f"with {called} the metrics differ from those of the predictions "
-                         f"probability >= {threshold}")
-
-
-def zero_division_problem(seed: int) -> list:
-    """Three situations with a 0/0 among the metrics, each as (what it is, probabilities, bool targets)."""
-    generator = torch.Generator().manual_seed(seed)
-    n = 20
-    some = torch.rand(n, generator=generator) < 0.5
-    some[0], some[1] = True, False
-    low, high = 0.4 * torch.rand(n, generator=generator), 0.6 + 0.4 * torch.rand(n, generator=generator)
-    return [
-        ("nothing is predicted positive", low, some),
-        ("nothing is truly positive", torch.where(some, high, low), torch.zeros(n, dtype=torch.bool)),
-        ("nothing is positive at all", low, torch.zeros(n, dtype=torch.bool)),
-    ]

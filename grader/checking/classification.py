@@ -12,10 +12,11 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from grader.checking.classifiers import Probe, StateProbe
+from grader.checking.models import linear_calls
 from grader.checking.probes import STATES
 from grader.checking.text import fmt, fmt_list, kind_of
 from grader.checking.training import largest_difference, matching_outcome, parameters_of
-from grader.checking.values import expect_close, expect_float, expect_metrics_dict, expect_tensor
+from grader.checking.values import expect_close, expect_float, expect_tensor
 
 
 # -- make_blobs, BlobDataset and make_loader: the suite's own data ---------------------------------
@@ -32,14 +33,12 @@ def blobs(generator: torch.Generator, n_per_class: int, n_classes: int, spacing:
     return X[order], y[order]
 
 
-
 def some_data(seed: int, n_features: int = 3):
     generator = torch.Generator().manual_seed(seed)
     n = int(torch.randint(20, 40, (1,), generator=generator))
     X = torch.randn(n, n_features, generator=generator)
     y = torch.randint(0, 4, (n,), generator=generator)
     return X, y
-
 
 
 def expect_pair(item, index: int, X, y) -> None:
@@ -59,7 +58,6 @@ def expect_pair(item, index: int, X, y) -> None:
     assert int(label) == y[index].item(), f"the y of {described} was {label}, expected y[{index}] = {y[index].item()}"
 
 
-
 def numbered_dataset(seed: int):
     """A dataset whose features say which sample each row is: x = [i, -i], y = i % 3."""
     generator = torch.Generator().manual_seed(seed)
@@ -69,7 +67,6 @@ def numbered_dataset(seed: int):
         n += 1 + int(torch.randint(0, batch_size - 1, (1,), generator=generator))
     index = torch.arange(n, dtype=torch.float32)
     return TensorDataset(torch.stack([index, -index], dim=1), torch.arange(n) % 3), n, batch_size
-
 
 
 def one_epoch(loader, what: str = "the loader") -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -87,9 +84,16 @@ def one_epoch(loader, what: str = "the loader") -> list[tuple[torch.Tensor, torc
     return batches
 
 
-
 def sample_order(batches) -> list[int]:
     return [int(value) for X_batch, _ in batches for value in X_batch[:, 0].tolist()]
+
+
+def two_epoch_orders(learner, dataset, batch_size: int, loader_seed: int) -> list[list[int]]:
+    """The order of the samples in two epochs of a loader ``make_loader`` makes with shuffling and ``loader_seed``."""
+    # Iterate each loader fully before making the next: a loader seeded through the global
+    # generator draws from it when iterated, not when made.
+    loader = learner.make_loader(dataset, batch_size, True, seed=loader_seed)
+    return [sample_order(one_epoch(loader)) for _ in range(2)]
 
 
 # -- MultiClassClassifier --------------------------------------------------------------------------
@@ -103,6 +107,22 @@ def classifier_sizes(seed: int) -> tuple[int, int, int]:
     hidden = int(torch.randint(11, 24, (1,), generator=generator))
     return in_features, n_classes, hidden
 
+
+def expect_linear_chain(model: nn.Module, x: torch.Tensor, sizes: tuple, which: str) -> None:
+    """Fail unless ``model`` has three Linear layers and its forward pass on ``x`` runs them in the order ``sizes``
+    gives (``(2, 16, 16, 4)``: 2 -> 16, 16 -> 16, 16 -> 4), each once; ``which`` names the hidden size used."""
+    linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
+    assert len(linears) == 3, (
+        f"the model has {len(linears)} nn.Linear layer{'s' if len(linears) != 1 else ''}; two hidden layers "
+        "need three (in -> hidden, hidden -> hidden, hidden -> n_classes)")
+    _, calls = linear_calls(model, x)
+    used = [(module.in_features, module.out_features) for module, _, _ in calls]
+    expected = list(zip(sizes, sizes[1:]))
+    chain = " -> ".join(str(n) for n in sizes)
+    seen = ", ".join(f"{a} -> {b}" for a, b in used) or "none"
+    assert used == expected, (
+        f"with in_features={sizes[0]}, n_classes={sizes[-1]}, {which} the forward pass ran the "
+        f"Linear layers {seen}; expected {chain}, each once")
 
 
 def expect_logits(output: torch.Tensor, last: torch.Tensor) -> None:
@@ -157,7 +177,6 @@ def epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
     return model, loader, X[order], labels[order]
 
 
-
 def replay_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward"):
     """One SGD epoch on a copy of ``model``, zeroing the gradients as ``zeroing`` says.
 
@@ -182,11 +201,9 @@ def replay_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before bac
     return parameters_of(twin), outputs
 
 
-
 def reference_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward") -> list[torch.Tensor]:
     """The parameters after one SGD epoch on a copy of ``model``, zeroing the gradients as ``zeroing`` says."""
     return replay_epoch(model, loader, lr, zeroing)[0]
-
 
 
 def replayed_epochs(model: Probe, loader, lr: float) -> list[tuple[list[torch.Tensor], list[torch.Tensor]]]:
@@ -211,7 +228,6 @@ def replayed_epochs(model: Probe, loader, lr: float) -> list[tuple[list[torch.Te
     return replays
 
 
-
 def recorded_logits(model: Probe) -> list[torch.Tensor]:
     """The logits of each forward pass as the probe's record brings them back (only to count and name mistakes)."""
     seen = getattr(model, "seen", None)
@@ -220,7 +236,6 @@ def recorded_logits(model: Probe) -> list[torch.Tensor]:
         "train_epoch replaced the probe model's record of its forward passes (model.seen) with "
         "something else: leave the model's attributes alone")
     return [logits for _, _, logits in seen]
-
 
 
 def mean_loss_mistake(value: float, outputs: list[torch.Tensor], batches) -> str | None:
@@ -250,7 +265,6 @@ def mean_loss_mistake(value: float, outputs: list[torch.Tensor], batches) -> str
     return None
 
 
-
 def expect_mean_loss_with_lr_zero(learner, seed: int, batches) -> None:
     """Fail unless ``train_epoch`` returns the mean loss per sample of an epoch with lr=0 on ``epoch_problem(seed)``.
 
@@ -268,7 +282,6 @@ def expect_mean_loss_with_lr_zero(learner, seed: int, batches) -> None:
         "be worked out and the loss returned cannot be checked: update the model only through optimizer.step()")
     mistake = mean_loss_mistake(value, outputs, batches)
     assert not mistake, f"{mistake} (in an epoch with lr=0)"
-
 
 
 def expect_step_per_batch(end: list, expected: list, leaked: list, late: list) -> None:
@@ -292,7 +305,6 @@ def expect_step_per_batch(end: list, expected: list, leaked: list, late: list) -
         "that batch's gradients of CrossEntropyLoss(logits, labels)")
 
 
-
 def epoch_loss_candidates(outputs: list[torch.Tensor], batches) -> list[float]:
     """The mean loss per sample of an epoch whose batches gave ``outputs``, and what the usual mistakes return."""
     sizes = [len(y_batch) for _, y_batch in batches]
@@ -303,7 +315,6 @@ def epoch_loss_candidates(outputs: list[torch.Tensor], batches) -> list[float]:
         candidates += [sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes), sum(losses) / len(losses),
                        sum(losses), losses[0], losses[-1]]
     return candidates
-
 
 
 def state_epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
@@ -334,7 +345,6 @@ def state_epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
     raise RuntimeError("could not make a problem whose states differ")  # never happens for any seed tried
 
 
-
 def train_head_gradients(model: StateProbe, loader) -> list[list[torch.Tensor]]:
     """What ``.grad`` of ``train_head`` may hold after an epoch of training-mode passes that changed nothing (lr=0).
 
@@ -349,7 +359,6 @@ def train_head_gradients(model: StateProbe, loader) -> list[list[torch.Tensor]]:
     return each + sums
 
 
-
 def learning_problem(seed: int, n_classes: int, device):
     """A fresh probe model on ``device``, a shuffled loader of 20 blobs a class, and 20 new points a class."""
     generator = torch.Generator().manual_seed(seed)
@@ -362,7 +371,6 @@ def learning_problem(seed: int, n_classes: int, device):
     return model, loader, X[n_train:], y[n_train:]
 
 
-
 def accuracy_of(model: Probe, X, y) -> float:
     """The fraction of the rows of ``X`` the probe model classifies as ``y``, in evaluation mode."""
     device = next(model.parameters()).device
@@ -370,108 +378,3 @@ def accuracy_of(model: Probe, X, y) -> float:
     with torch.no_grad():
         predictions = model.layers(X.to(device)).argmax(dim=1).cpu()
     return (predictions == y).double().mean().item()
-
-
-# -- classification_metrics ------------------------------------------------------------------------
-
-
-def confusion(predictions: torch.Tensor, targets: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """``matrix[t, p]``: how many rows of true class t were predicted as p."""
-    return torch.bincount(targets * n_classes + predictions, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
-
-def averages(matrix: torch.Tensor, over: torch.Tensor) -> dict[str, float]:
-    """Precision and recall averaged (plainly) over the classes ``over``, a 0/0 counting as 0."""
-    matrix = matrix.double()
-    hits, predicted, actual = matrix.diag(), matrix.sum(0), matrix.sum(1)
-    precision = torch.where(predicted > 0, hits / predicted.clamp(min=1), torch.zeros_like(hits))
-    recall = torch.where(actual > 0, hits / actual.clamp(min=1), torch.zeros_like(hits))
-    return {"precision": precision[over].mean().item(), "recall": recall[over].mean().item()}
-
-
-
-def learner_metrics(learner, logits, targets) -> dict[str, float]:
-    """Call ``classification_metrics`` and check that it returns the contract's dict of Python floats."""
-    return expect_metrics_dict(learner.classification_metrics(logits.clone(), targets.clone()),
-                               "classification_metrics", ("accuracy", "precision", "recall"),
-                               "a class with 0/0 (never predicted, or never true) counts as 0")
-
-
-
-def logits_for(predictions: torch.Tensor, n_classes: int, generator: torch.Generator) -> torch.Tensor:
-    """Random logits whose argmax is ``predictions``, with values of both signs (so no rounding helps)."""
-    logits = torch.randn(len(predictions), n_classes, generator=generator)
-    logits[torch.arange(len(predictions)), predictions] = logits.max(dim=1).values + 0.5 + torch.rand(len(predictions), generator=generator)
-    return logits
-
-
-
-def accuracy_problem(seed: int):
-    """Logits of 40 rows and 4 classes, their targets, and the accuracy of argmax(logits)."""
-    generator = torch.Generator().manual_seed(seed)
-    n, n_classes = 40, 4
-    targets = torch.randint(0, n_classes, (n,), generator=generator)
-    predictions = torch.where(torch.rand(n, generator=generator) < 0.6, targets,
-                              torch.randint(0, n_classes, (n,), generator=generator))
-    logits = logits_for(predictions, n_classes, generator)
-    return logits, targets, (predictions == targets).double().mean().item()
-
-
-
-def macro_problem(seed: int):
-    """Imbalanced classes, every class both true and predicted somewhere; micro, macro, weighted and swapped all differ."""
-    generator = torch.Generator().manual_seed(seed)
-    n_classes = 4
-    for _ in range(100):
-        sizes = torch.randint(3, 25, (n_classes,), generator=generator)
-        targets = torch.arange(n_classes).repeat_interleave(sizes)
-        targets = targets[torch.randperm(len(targets), generator=generator)]
-        predictions = torch.where(torch.rand(len(targets), generator=generator) < 0.6, targets,
-                                  torch.randint(0, n_classes, (len(targets),), generator=generator))
-        matrix = confusion(predictions, targets, n_classes)
-        if not (bool((matrix.sum(0) > 0).all()) and bool((matrix.sum(1) > 0).all())):
-            continue
-        macro = averages(matrix, torch.arange(n_classes))
-        accuracy = (predictions == targets).double().mean().item()
-        weights = sizes.double() / sizes.sum()
-        hits = matrix.double().diag()
-        weighted_precision = (weights * hits / matrix.sum(0).double()).sum().item()
-        candidates = [macro["precision"], macro["recall"], accuracy, weighted_precision]
-        if min(abs(a - b) for i, a in enumerate(candidates) for b in candidates[i + 1:]) > 0.01:
-            return logits_for(predictions, n_classes, generator), targets, macro, accuracy, weighted_precision
-    raise RuntimeError("could not make a metrics problem")  # never happens for any seed tried
-
-
-
-def classes_problem(seed: int):
-    """Logits and targets where some class is predicted but never true, one true but never predicted, one nowhere.
-
-    Returns them with the macro precision and recall over the classes present, and for each of the two the
-    averages over other sets of classes, each described as the mistake that gives it.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    n_classes = 6
-    classes = torch.randperm(n_classes, generator=generator)
-    both, only_predicted, only_true = classes[:3], classes[3], classes[4]  # classes[5] appears nowhere
-    targets = both[torch.randint(0, 3, (30,), generator=generator)]
-    predictions = torch.where(torch.rand(30, generator=generator) < 0.7, targets,
-                              both[torch.randint(0, 3, (30,), generator=generator)])
-    targets = torch.cat([targets, only_true.repeat(3), both[:2]])
-    predictions = torch.cat([predictions, both[:3], only_predicted.repeat(2)])
-    logits = logits_for(predictions, n_classes, generator)
-    matrix = confusion(predictions, targets, n_classes)
-    present = torch.tensor(sorted(set(targets.tolist()) | set(predictions.tolist())))
-    expected = averages(matrix, present)
-    over_all = averages(matrix, torch.arange(n_classes))
-    over_targets = averages(matrix, torch.tensor(sorted(set(targets.tolist()))))
-    over_predicted = averages(matrix, torch.tensor(sorted(set(predictions.tolist()))))
-    mistaken = {key: {
-        f"averaged over all {n_classes} columns of the logits; class {int(classes[5])} appears nowhere and is left "
-        "out": over_all[key],
-        f"averaged only over the classes in targets; class {int(only_predicted)} is predicted but never true and "
-        "counts too": over_targets[key],
-        f"averaged only over the predicted classes; class {int(only_true)} is true but never predicted and counts "
-        "too": over_predicted[key],
-    } for key in ("precision", "recall")}
-    return logits, targets, expected, mistaken

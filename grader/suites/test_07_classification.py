@@ -26,12 +26,14 @@ from grader.checking import (PROBE_RECORD_CHANGED, along, count_steps, expect_cl
                              expect_training_mode, fmt, fmt_list, largest_difference, leave_stale_gradients,
                              linear_calls, matching_value, parameters_of, seeded_model, states_of_loss, steps_note,
                              touched)
-from grader.checking.classification import (accuracy_of, accuracy_problem, classes_problem, classifier_sizes,
-                                            epoch_problem, expect_logits, expect_mean_loss_with_lr_zero, expect_pair,
-                                            expect_step_per_batch, learner_metrics, learning_problem, macro_problem,
-                                            mean_loss_mistake, numbered_dataset, one_epoch, recorded_logits,
-                                            reference_epoch, replayed_epochs, sample_order, some_data,
-                                            state_epoch_problem, train_head_gradients)
+from grader.checking.classification import (accuracy_of, classifier_sizes, epoch_problem, expect_linear_chain,
+                                            expect_logits, expect_mean_loss_with_lr_zero, expect_pair,
+                                            expect_step_per_batch, learning_problem, mean_loss_mistake,
+                                            numbered_dataset, one_epoch, recorded_logits, reference_epoch,
+                                            replayed_epochs, sample_order, some_data, state_epoch_problem,
+                                            train_head_gradients, two_epoch_orders)
+from grader.checking.classification_metrics import (accuracy_problem, classes_problem, learner_metrics, macro_mistakes,
+                                                    macro_problem)
 
 # Every tensor here is tiny, so extra threads only cost: on a busy machine, cross_entropy's
 # parallel loops made one training check take seconds instead of tens of milliseconds.
@@ -255,21 +257,14 @@ def test_loader_shuffles(learner, seed):
 )
 def test_loader_seeded(learner, seed):
     dataset, n, batch_size = numbered_dataset(seed)
-
-    def orders(loader_seed: int) -> list[list[int]]:
-        # Iterate each loader fully before making the next: a loader seeded through the global
-        # generator draws from it when iterated, not when made.
-        loader = learner.make_loader(dataset, batch_size, True, seed=loader_seed)
-        return [sample_order(one_epoch(loader)) for _ in range(2)]
-
-    first = orders(seed)
+    first = two_epoch_orders(learner, dataset, batch_size, seed)
     torch.rand(10)  # other code uses the global generator in between
-    again = orders(seed)
+    again = two_epoch_orders(learner, dataset, batch_size, seed)
     assert first[0] == again[0], (
         f"two loaders made with seed={seed} gave different orders, {fmt_list(first[0])} and {fmt_list(again[0])}: "
         "the seed must fix the shuffling")
     assert first[1] == again[1], f"two loaders made with seed={seed} agreed in their first epoch but not in their second"
-    other = orders(seed + 1)
+    other = two_epoch_orders(learner, dataset, batch_size, seed + 1)
     assert other[0] != first[0], f"seed={seed} and seed={seed + 1} shuffled in exactly the same order"
 
 
@@ -308,19 +303,8 @@ def test_classifier_layers(learner, seed):
     for size, arguments in ((hidden, {"hidden": hidden}), (16, {})):
         torch.manual_seed(seed)
         model = learner.MultiClassClassifier(in_features, n_classes, **arguments)
-        linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
-        assert len(linears) == 3, (
-            f"the model has {len(linears)} nn.Linear layer{'s' if len(linears) != 1 else ''}; two hidden layers "
-            "need three (in -> hidden, hidden -> hidden, hidden -> n_classes)")
-        _, calls = linear_calls(model, x)
-        used = [(module.in_features, module.out_features) for module, _, _ in calls]
-        expected = [(in_features, size), (size, size), (size, n_classes)]
-        chain = " -> ".join(str(n) for n in [in_features, size, size, n_classes])
-        seen = ", ".join(f"{a} -> {b}" for a, b in used) or "none"
         which = f"hidden={size}" + ("" if arguments else " (the default)")
-        assert used == expected, (
-            f"with in_features={in_features}, n_classes={n_classes}, {which} the forward pass ran the "
-            f"Linear layers {seen}; expected {chain}, each once")
+        expect_linear_chain(model, x, (in_features, size, size, n_classes), which)
 
 
 @pytest.mark.check(
@@ -509,19 +493,11 @@ def test_metrics_accuracy(learner, seed):
 def test_metrics_macro(learner, seed):
     logits, targets, macro, accuracy, weighted_precision = macro_problem(seed)
     result = learner_metrics(learner, logits, targets)
-    for key, other in (("precision", "recall"), ("recall", "precision")):
+    for key in ("precision", "recall"):
         value = result[key]
-        if abs(value - macro[key]) <= 1e-5:
-            continue
-        assert not (abs(value - accuracy) <= 1e-5), (
-            f"the {key} was {fmt(value)}, the same as the accuracy: that is the micro average "
-            f"(counts pooled over all classes); the macro average is {fmt(macro[key])}")
-        assert not (abs(value - macro[other]) <= 1e-5), (
-            f"the {key} was {fmt(value)}, which is the macro {other}: precision divides by the "
-            "rows predicted as a class, recall by the rows truly of it")
-        assert not (key == "precision" and abs(value - weighted_precision) <= 1e-5), (
-            f"the precision was {fmt(value)}, each class weighted by its number of rows; the "
-            f"macro average weighs every class the same: {fmt(macro[key])}")
+        mistake = matching_value(value, macro_mistakes(key, macro, accuracy, weighted_precision)) \
+            if abs(value - macro[key]) > 1e-5 else None
+        assert not mistake, f"the {key} was {fmt(value)}, {mistake}"
         expect_close(value, macro[key], f"the macro {key}", advice="the plain mean of the per-class values")
 
 

@@ -26,15 +26,16 @@ from torch import nn
 
 from grader.checking import (PROBE_RECORD_CHANGED, call_text, count_steps, exception_from, expect_close, expect_float,
                              expect_no_gradients, expect_off, expect_tensor, expect_training_mode, fmt,
-                             largest_difference, leave_stale_gradients, linear_calls, parameters_of, seeded_model,
-                             states_of_loss, touched, trained)
-from grader.checking.binary import (KEYS, circles, classifier_sizes, counts, eval_probabilities, expect_batch_loss,
-                                    expect_bce_of_logits, expect_decided_at, expect_linear_chain, expect_logit_per_row,
-                                    expect_logits, expect_noise, expect_one_step, expect_probabilities,
-                                    expect_probabilities_on_cpu, expect_relus_between, expect_two_circles,
-                                    fresh_gradients, head_gradient, learner_metrics, loss_after, loss_candidates,
-                                    metrics_problem, predict_proba_explained, problem, run_predict_proba, state_logits,
-                                    state_problem, zero_division_problem)
+                             largest_difference, leave_stale_gradients, linear_calls, matching_value, parameters_of,
+                             seeded_model, states_of_loss, touched, trained)
+from grader.checking.binary import (circles, classifier_sizes, eval_probabilities, expect_batch_loss,
+                                    expect_bce_of_logits, expect_linear_chain, expect_logit_per_row, expect_logits,
+                                    expect_noise, expect_one_step, expect_probabilities, expect_probabilities_on_cpu,
+                                    expect_relus_between, expect_two_circles, fresh_gradients, head_gradient,
+                                    loss_after, loss_candidates, predict_proba_explained, problem, run_predict_proba,
+                                    state_logits, state_problem)
+from grader.checking.binary_metrics import (KEYS, counts, expect_decided_at, expect_no_percentage, learner_metrics,
+                                            metrics_problem, positive_class_mistakes, zero_division_problem)
 
 # Every tensor here is tiny, so extra threads only cost (as in the suite of exercise 07).
 torch.set_num_threads(1)
@@ -438,9 +439,7 @@ def test_predict_proba_on_cpu(learner, seed, cuda):
 def test_metrics_accuracy(learner, seed):
     probabilities, targets, expected, _ = metrics_problem(seed)
     result = learner_metrics(learner, probabilities, targets)
-    assert not (abs(result["accuracy"] - 100 * expected["accuracy"]) < 1e-3), (
-        f"the accuracy was {fmt(result['accuracy'])}, a percentage; return a fraction between "
-        f"0 and 1 ({fmt(expected['accuracy'])})")
+    expect_no_percentage(result["accuracy"], expected["accuracy"], "the accuracy")
     expect_close(result["accuracy"], expected["accuracy"], "the accuracy",
                  advice="the fraction of rows whose prediction (probability >= threshold) equals the target")
 
@@ -457,20 +456,13 @@ def test_metrics_accuracy(learner, seed):
 def test_metrics_precision_recall(learner, seed):
     probabilities, targets, expected, negative = metrics_problem(seed)
     result = learner_metrics(learner, probabilities, targets)
-    for key, other in (("precision", "recall"), ("recall", "precision")):
+    for key in ("precision", "recall"):
         value, wanted = result[key], expected[key]
         if abs(value - wanted) <= 1e-6:
             continue
-        assert not (abs(value - 100 * wanted) < 1e-3), (
-            f"the {key} was {fmt(value)}, a percentage; return a fraction between 0 and 1 ({fmt(wanted)})")
-        assert not (abs(value - expected[other]) <= 1e-6), (
-            f"the {key} was {fmt(value)}, which is the {other}: precision divides the true "
-            "positives by the rows predicted positive, recall by the rows truly positive")
-        assert not (abs(value - negative[key]) <= 1e-6), (
-            f"the {key} was {fmt(value)}, the {key} of class 0; give it for the positive class, label 1: {fmt(wanted)}")
-        assert not (abs(value - (negative[key] + wanted) / 2) <= 1e-6), (
-            f"the {key} was {fmt(value)}, the mean over both classes (a macro average); give "
-            f"it for the positive class only: {fmt(wanted)}")
+        expect_no_percentage(value, wanted, f"the {key}")
+        mistake = matching_value(value, positive_class_mistakes(key, expected, negative), tolerance=1e-6)
+        assert not mistake, f"the {key} was {fmt(value)}, {mistake}"
         expect_close(value, wanted, f"the {key}", advice="for the positive class, label 1")
 
 
@@ -490,8 +482,7 @@ def test_metrics_f1(learner, seed):
     arithmetic = (expected["precision"] + expected["recall"]) / 2
     assert not (abs(value - arithmetic) <= 1e-6), (
         f"f1 was {fmt(value)}, the plain average of precision and recall; F1 is their harmonic mean, {fmt(wanted)}")
-    assert not (abs(value - 100 * wanted) < 1e-3), (
-        f"f1 was {fmt(value)}, a percentage; return a fraction between 0 and 1 ({fmt(wanted)})")
+    expect_no_percentage(value, wanted, "f1")
     expect_close(value, wanted, "f1", advice="2 * precision * recall / (precision + recall)")
 
 
