@@ -16,8 +16,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from grader.checking import (as_points, call_text, describe_labels, expect_equal_tensors, expect_tensor, figure_from,
-                             fmt, fmt_list, kind_of, legend_texts, points_labelled, same_points)
+from grader.checking import (as_points, call_text, describe_labels, exception_from, expect_equal_tensors, expect_tensor,
+                             figure_from, fmt, fmt_list, kind_of, legend_texts, points_labelled, same_points)
 
 TRAIN_LABEL, TEST_LABEL, PREDICTIONS_LABEL = "Training data", "Testing data", "Predictions"
 
@@ -345,15 +345,9 @@ def test_split_rejects_bad_fractions(learner, seed):
              (0.5, 0.5), (0.75, 0.25), (0.8, 0.4)]  # together 1 or more: no rows left to test on
     for train_frac, val_frac in cases:
         call = shown_split({"train_frac": train_frac, "val_frac": val_frac})
-        try:
-            learner.train_val_test_split(X, y, train_frac=train_frac, val_frac=val_frac)
-        except ValueError:
-            continue
-        except NotImplementedError:
-            raise  # still a stub: "not started", not a wrong exception
-        except Exception as exc:  # noqa: BLE001 - any other exception is the wrong one
-            raise AssertionError(f"{call} raised {type(exc).__name__}, expected ValueError") from None
-        raise AssertionError(f"{call} returned instead of raising ValueError")
+        raised = exception_from(learner.train_val_test_split, X, y, train_frac=train_frac, val_frac=val_frac)
+        assert raised is not None, f"{call} returned instead of raising ValueError"
+        assert isinstance(raised, ValueError), f"{call} raised {type(raised).__name__}, expected ValueError"
 
 
 # -- plot_predictions --------------------------------------------------------------

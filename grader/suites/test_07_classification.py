@@ -322,11 +322,10 @@ def test_classifier_nonlinearity(learner, seed):
     _, calls = linear_calls(model, x)
     assert len(calls) >= 3, f"the forward pass ran {len(calls)} nn.Linear layers; expected three"
     for number, ((_, _, output), (_, following_input, _)) in enumerate(zip(calls, calls[1:3]), start=1):
-        if output.shape == following_input.shape and torch.allclose(output, following_input, atol=1e-6):
-            place = "first" if number == 1 else "second"
-            raise AssertionError(
-                f"the output of the {place} hidden Linear layer goes into the next Linear layer unchanged: "
-                "put a non-linearity such as ReLU after it")
+        place = "first" if number == 1 else "second"
+        assert not (output.shape == following_input.shape and torch.allclose(output, following_input, atol=1e-6)), (
+            f"the output of the {place} hidden Linear layer goes into the next Linear layer unchanged: "
+            "put a non-linearity such as ReLU after it")
 
 
 @pytest.mark.check(

@@ -204,11 +204,11 @@ def test_groups_keep_order(learner, seed):
     position = {id(parameter): index for index, parameter in enumerate(model.parameters())}
     for index, group in enumerate(groups):
         members = [parameter for parameter in group["params"] if id(parameter) in position and parameter.requires_grad]
+        order = ", ".join(names[id(parameter)] for parameter in members)
         for before, after in zip(members, members[1:]):
-            if position[id(before)] > position[id(after)]:
-                order = ", ".join(names[id(parameter)] for parameter in members)
-                raise AssertionError(f"group {index} lists {names[id(before)]} before {names[id(after)]}, but "
-                                     f"model.parameters() gives them the other way round (group order: {order})")
+            assert position[id(before)] <= position[id(after)], (
+                f"group {index} lists {names[id(before)]} before {names[id(after)]}, but "
+                f"model.parameters() gives them the other way round (group order: {order})")
 
 
 @pytest.mark.check(
