@@ -47,6 +47,15 @@ def image_sizes(seed: int) -> tuple[int, int, int]:
 
 
 
+def expect_linears_ran(calls: list, expected: list[tuple[int, int]], which: str) -> None:
+    """Fail unless ``calls`` (``linear_calls``) ran Linear layers of the sizes ``expected``, in that order, each once;
+    ``which`` names the model's arguments."""
+    used = [(layer.in_features, layer.out_features) for layer, _, _ in calls]
+    seen = ", ".join(f"Linear({a}, {b})" for a, b in used) or "none"
+    assert used == expected, (f"with {which} the forward pass ran {seen}; expected "
+                              f"{' then '.join(f'Linear({a}, {b})' for a, b in expected)}, each once")
+
+
 def expect_mlp_forward(images: torch.Tensor, output, calls: list, n_classes: int) -> None:
     """Fail unless ``calls`` (``linear_calls``) show the images flattened in order into the first Linear layer, a
     ReLU between the two, and the second one's output returned as it is."""
@@ -99,6 +108,14 @@ def stroke_images(generator: torch.Generator, n_per_class: int, size: int):
     order = torch.randperm(len(y), generator=generator)
     return X[order], y[order]
 
+
+
+def strokes_problem(seed: int):
+    """Noisy 10x10 stroke images of four kinds (``stroke_images``): 40 a kind to train on, 20 a kind to test."""
+    generator = torch.Generator().manual_seed(seed)
+    X_train, y_train = stroke_images(generator, 40, 10)
+    X_test, y_test = stroke_images(generator, 20, 10)
+    return X_train, y_train, X_test, y_test
 
 
 def train_on_strokes(model: nn.Module, optimizer, X: torch.Tensor, y: torch.Tensor, steps: int) -> None:

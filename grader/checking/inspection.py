@@ -243,6 +243,16 @@ RECORD_CHANGED = ("; the model's own record of its forward passes says otherwise
 
 
 
+def expect_key_error(raised, names: list[str], wrong: str) -> None:
+    """Fail unless ``raised``, what ``capture_activations(model, X, names)`` raised, is a KeyError naming ``wrong``."""
+    described = "'', the model itself," if wrong == "" else f"{wrong!r}"
+    assert raised is not None, (f"capture_activations(model, X, {names}) returned normally, but {described} is "
+                                "not a submodule: raise KeyError naming it")
+    assert isinstance(raised, KeyError), (f"capture_activations(model, X, {names}) raised "
+                                          f"{type(raised).__name__}, not KeyError: {wrong!r} is not a submodule")
+    assert wrong in str(raised), f"the KeyError for {wrong!r} does not name it: {raised}"
+
+
 def head_outputs(model: Marked, X: torch.Tensor) -> tuple[torch.Tensor, dict]:
     """The output of ``head`` in one forward pass in evaluation mode without gradients, and in the usual other
     runs (gradients tracked, a second forward pass), each described as the mistake it shows."""

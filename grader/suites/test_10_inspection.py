@@ -26,14 +26,15 @@ import torch
 from torch import nn
 
 from grader.checking import exception_from, expect_tensor, fmt, linear_calls, seeded_model
-from grader.checking.architectures import (FLATTEN_ADVICE, accuracy_of, block_candidates, expect_mlp_forward,
-                                           expect_one_of, explained_run, image_sizes, linear_named, sizes,
-                                           stroke_images, train_on_strokes, two_input_candidates, two_input_sizes)
+from grader.checking.architectures import (FLATTEN_ADVICE, accuracy_of, block_candidates, expect_linears_ran,
+                                           expect_mlp_forward, expect_one_of, explained_run, image_sizes, linear_named,
+                                           sizes, strokes_problem, train_on_strokes, two_input_candidates,
+                                           two_input_sizes)
 from grader.checking.inspection import (Counted, Recurrent, Reordered, capture, clear_global_hooks, describe_rows,
-                                        device_cases, expect_captured, expect_counts, expect_flags, expect_no_hooks,
-                                        expect_ran_once_in_eval, expect_summarized_once_in_eval, head_outputs,
-                                        inspected, names_and_shapes, summary, training_flags, true_outputs,
-                                        watched_model)
+                                        device_cases, expect_captured, expect_counts, expect_flags, expect_key_error,
+                                        expect_no_hooks, expect_ran_once_in_eval, expect_summarized_once_in_eval,
+                                        head_outputs, inspected, names_and_shapes, summary, training_flags,
+                                        true_outputs, watched_model)
 
 # Every tensor here is tiny, so extra threads only cost time.
 torch.set_num_threads(1)
@@ -97,12 +98,7 @@ def test_image_mlp_layers(learner, seed):
         which = (f"image_size={size}, n_classes={classes}, hidden={width}" if arguments
                  else "the defaults (image_size=28, n_classes=10, hidden=128)")
         _, calls = explained_run(f"with {which}, a batch of 2 images", FLATTEN_ADVICE, linear_calls, model, images)
-        used = [(layer.in_features, layer.out_features) for layer, _, _ in calls]
-        expected = [(size * size, width), (width, classes)]
-        seen = ", ".join(f"Linear({a}, {b})" for a, b in used) or "none"
-        assert used == expected, (
-            f"with {which} the forward pass ran {seen}; expected Linear({size * size}, {width}) then "
-            f"Linear({width}, {classes}), each once")
+        expect_linears_ran(calls, [(size * size, width), (width, classes)], which)
 
 
 @pytest.mark.check(
@@ -132,11 +128,8 @@ def test_image_mlp_forward(learner, seed):
           "wrap the forward pass in `torch.no_grad()` or `.detach()` its result."],
 )
 def test_image_mlp_learns(learner, seed):
-    generator = torch.Generator().manual_seed(seed)
-    size = 10
-    X_train, y_train = stroke_images(generator, 40, size)
-    X_test, y_test = stroke_images(generator, 20, size)
-    model = seeded_model(learner, "ImageMLP", seed, size, 4, 32)
+    X_train, y_train, X_test, y_test = strokes_problem(seed)  # 10x10 images of 4 kinds, 160 to train on, 80 new
+    model = seeded_model(learner, "ImageMLP", seed, 10, 4, 32)
     parameters = list(model.parameters())
     assert parameters, "model.parameters() is empty: assign the layers as attributes of the model in __init__"
     optimizer = torch.optim.Adam(parameters, lr=0.01)
@@ -407,13 +400,7 @@ def test_capture_unknown_name(learner, seed):
         model, X = inspected(seed)
         before = training_flags(model)
         names = ["stem", wrong]  # a valid name first: nothing may happen for it either
-        raised = exception_from(learner.capture_activations, model, X, names)
-        described = "'', the model itself," if wrong == "" else f"{wrong!r}"
-        assert raised is not None, (f"capture_activations(model, X, {names}) returned normally, but {described} is "
-                                    "not a submodule: raise KeyError naming it")
-        assert isinstance(raised, KeyError), (f"capture_activations(model, X, {names}) raised "
-                                              f"{type(raised).__name__}, not KeyError: {wrong!r} is not a submodule")
-        assert wrong in str(raised), f"the KeyError for {wrong!r} does not name it: {raised}"
+        expect_key_error(exception_from(learner.capture_activations, model, X, names), names, wrong)
         assert not model.seen, (f"the model ran before the KeyError for {wrong!r}: check every name before "
                                 "running the model")
         expect_no_hooks(model, f"the KeyError for {wrong!r}")
