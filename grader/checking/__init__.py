@@ -9,16 +9,17 @@ that message as the check's "what was observed". The others compute and fail not
 One module a topic, each name also importable from here (``from grader.checking import fmt``):
 
 - ``text``: messages (``fmt``, ``fmt_list``, ``kind_of``, ``call_text``);
-- ``values``: exact types, then values (``expect_float``, ``expect_close``, ``expect_tensor``, ...);
-- ``training``: what a training step did to the parameters (``count_steps``, ``matching_outcome``, ``along``, ...);
+- ``values``: exact types, then values (``expect_float``, ``expect_close``, ``matching_value``, ...);
+- ``training``: what a training step did to the parameters (``count_steps``, ``matching_outcome``, ...);
 - ``probes``: models whose forward pass shows its state (``STATES``, ``states_of_loss``, ``expect_off``, ...);
 - ``figures``: plots (``figure_from``, ``describe_labels``, ``points_labelled``, ``legend_texts``);
 - ``models``: a learner's model made from a seed (``seeded_model``), the layers it ran (``linear_calls``);
 - ``learner_process``: running a suite's function beside the learner's code (``in_learner_process``);
 - ``calls``: what a call of the learner's code raised (``exception_from``).
 
-The other modules hold the long machinery of one exercise's suite (its reference runs, probe models and data),
-so that the suite reads as a list of checks; a suite imports them by name (``grader.checking.workflow``).
+The other modules hold the long machinery of the built-in suites (their reference runs, probe models and data),
+named for their topic, so that each suite reads as a list of checks; a suite imports them by name
+(``grader.checking.workflow``). They change with those suites: instructors' suites use the helpers above.
 """
 
 from grader.checking.calls import exception_from

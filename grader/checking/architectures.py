@@ -17,12 +17,10 @@ FLATTEN_ADVICE = ("flatten each image on its own and keep the batch dimension: `
                   "or `x.view(x.size(0), -1)`")
 
 
-
 def sizes(seed: int, low: int, high: int, count: int) -> list[int]:
     """``count`` distinct sizes in ``[low, high)``, so that a layer's shape tells which layer it is."""
     generator = torch.Generator().manual_seed(seed)
     return [low + int(i) for i in torch.randperm(high - low, generator=generator)[:count]]
-
 
 
 def explained_run(what: str, advice: str, function, *args):
@@ -44,7 +42,6 @@ def image_sizes(seed: int) -> tuple[int, int, int]:
     image_size = sizes(seed, 4, 9, 1)[0]
     n_classes, hidden = sizes(seed + 1, 2, 30, 2)
     return image_size, n_classes, hidden
-
 
 
 def expect_linears_ran(calls: list, expected: list[tuple[int, int]], which: str) -> None:
@@ -78,7 +75,6 @@ def expect_mlp_forward(images: torch.Tensor, output, calls: list, n_classes: int
         "the output is not the last Linear layer's output: return the logits as they are"
 
 
-
 def stroke_images(generator: torch.Generator, n_per_class: int, size: int):
     """Noisy ``size x size`` images of four kinds of stroke: a row, a column, a diagonal, an anti-diagonal.
 
@@ -109,7 +105,6 @@ def stroke_images(generator: torch.Generator, n_per_class: int, size: int):
     return X[order], y[order]
 
 
-
 def strokes_problem(seed: int):
     """Noisy 10x10 stroke images of four kinds (``stroke_images``): 40 a kind to train on, 20 a kind to test."""
     generator = torch.Generator().manual_seed(seed)
@@ -132,7 +127,6 @@ def train_on_strokes(model: nn.Module, optimizer, X: torch.Tensor, y: torch.Tens
         optimizer.step()
 
 
-
 def accuracy_of(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
     model.eval()
     with torch.no_grad():
@@ -151,7 +145,6 @@ def linear_named(model: nn.Module, name: str, in_features: int, out_features: in
         f"{owner}.{name} is nn.Linear({layer.in_features}, {layer.out_features}); expected "
         f"nn.Linear({in_features}, {out_features})")
     return layer
-
 
 
 def block_candidates(block: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -173,11 +166,9 @@ def block_candidates(block: nn.Module, x: torch.Tensor) -> dict[str, torch.Tenso
         }
 
 
-
 def two_input_sizes(seed: int) -> tuple[int, int, int, int]:
     in1, in2, hidden, out = sizes(seed, 2, 14, 4)
     return in1, in2, hidden, out
-
 
 
 def two_input_candidates(branch1: nn.Linear, branch2: nn.Linear, combined: nn.Linear, x1, x2) -> dict:
@@ -194,7 +185,6 @@ def two_input_candidates(branch1: nn.Linear, branch2: nn.Linear, combined: nn.Li
             "there is a ReLU after `combined`; return its output as it is":
                 combined(torch.cat([a.relu(), b.relu()], dim=1)).relu(),
         }
-
 
 
 def expect_one_of(output: torch.Tensor, candidates: dict, formula: str, what: str) -> None:

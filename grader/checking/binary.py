@@ -1,4 +1,4 @@
-"""Exercise 09's suite (binary classification): circles, its own classifiers and problems, and metrics."""
+"""Exercise 09's suite (binary classification): circles, its own classifiers and problems, what steps must give."""
 
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ def circles(learner, n_samples: int, dtypes: bool = False, **arguments):
     return X, y, call
 
 
-
 def expect_on_circle(points: torch.Tensor, radius: float, what: str) -> None:
     """Fail unless ``points`` lie exactly on the circle of ``radius``, at the angles 2πk/m for k = 0 … m−1."""
     points = points.double()
@@ -58,7 +57,6 @@ def expect_on_circle(points: torch.Tensor, radius: float, what: str) -> None:
                          f"evenly spaced round the circle{repeated}")
 
 
-
 def expect_two_circles(X: torch.Tensor, y: torch.Tensor, call: str, inner: float, default: str) -> None:
     """Fail unless the points of label 0 lie evenly round radius 1, and those of label 1 round radius ``inner``.
 
@@ -73,7 +71,6 @@ def expect_two_circles(X: torch.Tensor, y: torch.Tensor, call: str, inner: float
         "circle, of radius 1, and label 1 the inner one, of radius factor")
     expect_on_circle(outer_points, 1.0, f"of label 0 from {call}")
     expect_on_circle(inner_points, inner, f"of label 1 from {call} (factor={inner}{default})")
-
 
 
 def expect_noise(X: torch.Tensor, noise: float, call: str) -> None:
@@ -105,7 +102,6 @@ def classifier_sizes(seed: int) -> tuple[int, int]:
     return int(torch.randint(3, 7, (1,), generator=generator)), int(torch.randint(9, 15, (1,), generator=generator))
 
 
-
 def expect_logit_per_row(output, what: str, n: int) -> None:
     """Fail unless ``output`` is a float32 tensor of shape ``[n]``; name a squeeze too many or one too few."""
     expect_tensor(output, what)
@@ -116,7 +112,6 @@ def expect_logit_per_row(output, what: str, n: int) -> None:
         f"{what} has shape [{n}, 1]; return shape [{n}], one logit per row "
         "(squeeze(-1) removes the last dimension)")
     expect_tensor(output, what, shape=(n,), dtype=torch.float32)
-
 
 
 def expect_linear_chain(model: nn.Module, x: torch.Tensor, described: str, sizes: tuple) -> None:
@@ -134,7 +129,6 @@ def expect_linear_chain(model: nn.Module, x: torch.Tensor, described: str, sizes
         f"the forward pass of {described} ran the Linear layers {used}; expected {chain}, each once, in order")
 
 
-
 def expect_relus_between(calls: list) -> None:
     """Fail unless what goes into each Linear layer after the first is the ReLU of what the one before gave."""
     for place, (_, _, output), (_, following, _) in zip(("first", "second"), calls, calls[1:]):
@@ -147,7 +141,6 @@ def expect_relus_between(calls: list) -> None:
         assert torch.allclose(following, output.clamp(min=0), atol=1e-6), (
             f"after the {place} hidden Linear layer comes something other than a ReLU: the "
             "next layer gets values that are not max(0, x)")
-
 
 
 def expect_logits(output: torch.Tensor, last: torch.Tensor) -> None:
@@ -183,7 +176,6 @@ class Probe(classifiers.Probe):
         return self.layers(x).squeeze(-1)
 
 
-
 def problem(seed: int, n: int = 24, confident: bool = False):
     """A probe model, inputs and float targets of shape [N].
 
@@ -216,16 +208,13 @@ def problem(seed: int, n: int = 24, confident: bool = False):
     return model, X, y
 
 
-
 def bce_loss(logits: torch.Tensor, y: torch.Tensor) -> float:
     return F.binary_cross_entropy_with_logits(logits, y).item()
-
 
 
 def loss_after(model: Probe, X, y) -> float:
     with torch.no_grad():
         return bce_loss(model.layers(X).squeeze(-1), y)
-
 
 
 def fresh_gradients(model: Probe, X, y) -> list[torch.Tensor]:
@@ -253,7 +242,6 @@ class StateProbe(classifiers.StateProbe):
         return super().output_in(x, training, grad_enabled).squeeze(-1)
 
 
-
 def state_logits(model: StateProbe, X) -> dict[tuple[bool, bool], torch.Tensor]:
     """The probe's logits for X in each state, computed here on a copy."""
     twin = copy.deepcopy(model)
@@ -261,12 +249,10 @@ def state_logits(model: StateProbe, X) -> dict[tuple[bool, bool], torch.Tensor]:
         return {state: twin.output_in(X, *state) for state in STATES}
 
 
-
 def loss_candidates(logits: torch.Tensor, y: torch.Tensor) -> list[float]:
     """The loss binary_train_step should return for these logits, and what the usual mistakes return."""
     return [bce_loss(logits, y), F.binary_cross_entropy_with_logits(logits, y, reduction="sum").item(),
             bce_loss(torch.sigmoid(logits), y), F.binary_cross_entropy(torch.sigmoid(logits), y).item()]
-
 
 
 def follows(result, logits: torch.Tensor) -> bool:
@@ -285,7 +271,6 @@ def follows(result, logits: torch.Tensor) -> bool:
         return False
     ordered = values[logits.double().reshape(-1).argsort()]
     return bool((ordered[1:] >= ordered[:-1] - 1e-6).all()) and ordered.max() - ordered.min() > 1e-6
-
 
 
 def state_problem(seed: int, n: int = 24):
@@ -325,7 +310,6 @@ def state_problem(seed: int, n: int = 24):
     raise RuntimeError("could not make a problem whose states differ")  # never happens for any seed tried
 
 
-
 def head_gradient(model: StateProbe, X, y, training: bool) -> list[torch.Tensor]:
     """d(BCEWithLogitsLoss)/d(the parameters of that mode's head), for a forward pass in that mode with gradients."""
     twin = copy.deepcopy(model)
@@ -354,7 +338,6 @@ def expect_batch_loss(value: float, before: float, model: Probe, y) -> None:
                  advice="return nn.BCEWithLogitsLoss() of this batch's logits and targets")
 
 
-
 def expect_bce_of_logits(value: float, logits: torch.Tensor, y: torch.Tensor) -> None:
     """Fail unless ``value`` is BCEWithLogitsLoss of ``logits`` and ``y``; name the usual losses taken instead."""
     expected = bce_loss(logits, y)
@@ -373,7 +356,6 @@ def expect_bce_of_logits(value: float, logits: torch.Tensor, y: torch.Tensor) ->
                          f"BCEWithLogitsLoss on the logits gives {fmt(expected)}")
     raise AssertionError(f"binary_train_step returned {fmt(value)} {shown}; BCEWithLogitsLoss on the raw logits "
                          f"gives {fmt(expected)}")
-
 
 
 def expect_one_step(end: list, start: list, lr: float, grads: list, stale: list) -> None:
@@ -402,14 +384,12 @@ def eval_probabilities(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(twin(X.cpu()))
 
 
-
 def run_predict_proba(learner, model: StateProbe, X):
     """Call predict_proba on the state probe: what it returned, the states whose row order that follows, the record."""
     logits = state_logits(model, X)
     result = learner.predict_proba(model, X)
     shown = [state for state, value in logits.items() if follows(result, value)]
     return result, shown, forward_records(model, "predict_proba")
-
 
 
 def expect_probabilities(result, expected: torch.Tensor, what: str) -> None:
@@ -435,7 +415,6 @@ def expect_probabilities(result, expected: torch.Tensor, what: str) -> None:
                  f"the largest difference from sigmoid(logits) in {what}", tolerance=1e-6)
 
 
-
 def predict_proba_explained(learner, model: nn.Module, inputs: torch.Tensor, what: str):
     """``predict_proba(model, inputs)``; a device mismatch inside it fails the check, said in the learner's terms."""
     try:
@@ -445,7 +424,6 @@ def predict_proba_explained(learner, model: nn.Module, inputs: torch.Tensor, wha
             raise
         raise AssertionError(f"{what} mixed devices in the forward pass: move the inputs to the model's device "
                              "first") from None
-
 
 
 def expect_probabilities_on_cpu(result, expected: torch.Tensor, model: nn.Module, what: str) -> None:

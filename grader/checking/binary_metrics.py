@@ -8,9 +8,7 @@ from grader.checking.text import fmt
 from grader.checking.values import expect_metrics_dict
 
 
-
 KEYS = ("accuracy", "precision", "recall", "f1")
-
 
 
 def learner_metrics(learner, probabilities, targets, *threshold) -> dict[str, float]:
@@ -18,7 +16,6 @@ def learner_metrics(learner, probabilities, targets, *threshold) -> dict[str, fl
     return expect_metrics_dict(learner.binary_metrics(probabilities.clone(), targets.clone(), *threshold),
                                "binary_metrics", KEYS,
                                "a 0/0 (nothing predicted positive, or nothing truly positive) counts as 0")
-
 
 
 def counts(predicted: torch.Tensor, actual: torch.Tensor) -> dict[str, float]:
@@ -30,7 +27,6 @@ def counts(predicted: torch.Tensor, actual: torch.Tensor) -> dict[str, float]:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"accuracy": int((predicted == actual).sum()) / len(actual), "precision": precision, "recall": recall,
             "f1": f1}
-
 
 
 def metrics_problem(seed: int, n: int = 60):
@@ -52,12 +48,10 @@ def metrics_problem(seed: int, n: int = 60):
     raise RuntimeError("could not make a metrics problem")  # never happens for any seed tried
 
 
-
 def expect_no_percentage(value: float, wanted: float, what: str) -> None:
     """Fail if ``value`` is the fraction ``wanted`` given as a percentage."""
     assert not (abs(value - 100 * wanted) < 1e-3), (
         f"{what} was {fmt(value)}, a percentage; return a fraction between 0 and 1 ({fmt(wanted)})")
-
 
 
 def positive_class_mistakes(key: str, expected: dict, negative: dict) -> dict[str, float]:
@@ -72,16 +66,13 @@ def positive_class_mistakes(key: str, expected: dict, negative: dict) -> dict[st
     }
 
 
-
 def as_decided(predicted: torch.Tensor) -> torch.Tensor:
     """Probabilities far from 0.5 that make exactly the rows of ``predicted`` positive at the default threshold."""
     return torch.where(predicted, torch.tensor(0.9), torch.tensor(0.1))
 
 
-
 def same_metrics(a: dict, b: dict) -> bool:
     return all(abs(a[key] - b[key]) <= 1e-6 for key in KEYS)
-
 
 
 def expect_decided_at(learner, threshold: float, result: dict, probabilities, targets, called: str) -> None:
@@ -100,7 +91,6 @@ def expect_decided_at(learner, threshold: float, result: dict, probabilities, ta
         f"with {called} the metrics are those of a threshold of 0.5: use the threshold argument")
     raise AssertionError(f"with {called} the metrics differ from those of the predictions "
                          f"probability >= {threshold}")
-
 
 
 def zero_division_problem(seed: int) -> list:

@@ -1,4 +1,4 @@
-"""Exercise 07's suite (classification with DataLoaders): its data, loaders and epochs replayed, and metrics."""
+"""Exercise 07's suite (classification with DataLoaders): its data and loaders, its classifier, its epochs replayed."""
 
 from __future__ import annotations
 

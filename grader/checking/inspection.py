@@ -32,7 +32,6 @@ def hooks_left(model: nn.Module) -> list[str]:
     return found
 
 
-
 def clear_global_hooks() -> None:
     """Remove global module hooks, so that one check's leftovers cannot change the next check's verdict."""
     for kind in ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
@@ -42,7 +41,6 @@ def clear_global_hooks() -> None:
             hooks.clear()
 
 
-
 def expect_no_hooks(model: nn.Module, what: str) -> None:
     left = hooks_left(model)
     clear_global_hooks()
@@ -50,10 +48,8 @@ def expect_no_hooks(model: nn.Module, what: str) -> None:
                       "you register (keep each handle and call `handle.remove()`, in a `finally:` block)")
 
 
-
 def training_flags(model: nn.Module) -> dict[str, bool]:
     return {name or "the model": module.training for name, module in model.named_modules()}
-
 
 
 def expect_flags(model: nn.Module, before: dict[str, bool], what: str) -> None:
@@ -65,12 +61,10 @@ def expect_flags(model: nn.Module, before: dict[str, bool], what: str) -> None:
         "`training` flag (remember each one before switching to eval mode)")
 
 
-
 def copy_of(output):
     if isinstance(output, (tuple, list)):
         return tuple(copy_of(item) for item in output)
     return output.detach().clone()
-
 
 
 def true_outputs(model: nn.Module, X: torch.Tensor, names: list[str]) -> dict[str, object]:
@@ -106,7 +100,6 @@ class Block(nn.Module):
         return self.fc2(torch.relu(self.fc1(x))) + x
 
 
-
 class Pair(nn.Module):
     """A layer with a tuple as its output, like an LSTM: the two halves of its input's features."""
 
@@ -115,11 +108,8 @@ class Pair(nn.Module):
         return x[:, :half] * 2, x[:, half:] - 1
 
 
-
 GRAD_MARK = 10.0  # what a marked Inspected adds before `pair` when gradients are tracked
-
 RUN_MARK = 100.0  # and for each forward pass it has already made since its record was cleared
-
 
 
 class Inspected(nn.Module):
@@ -159,7 +149,6 @@ class Inspected(nn.Module):
         return h
 
 
-
 class Marked(Inspected):
     """An Inspected model that shows the state of its forward pass in what reaches ``pair`` and ``head``.
 
@@ -173,7 +162,6 @@ class Marked(Inspected):
         return h + GRAD_MARK * torch.is_grad_enabled() + RUN_MARK * earlier
 
 
-
 def inspected(seed: int, fails: nn.Module | None = None, marked: bool = False):
     """A fresh Inspected model in training mode (its block in evaluation mode) and a batch of images for it."""
     image_size, size, n_out = 3, 2 * sizes(seed, 3, 7, 1)[0], sizes(seed + 1, 2, 6, 1)[0]
@@ -185,7 +173,6 @@ def inspected(seed: int, fails: nn.Module | None = None, marked: bool = False):
     return model, X
 
 
-
 def capture(learner, model: nn.Module, X: torch.Tensor, names: list[str]) -> dict:
     """Call capture_activations on a copy of X; check it returns a dict with exactly the names asked for."""
     model.seen.clear()
@@ -195,7 +182,6 @@ def capture(learner, model: nn.Module, X: torch.Tensor, names: list[str]) -> dic
         f"capture_activations(model, X, {names}) returned the keys {sorted(map(str, result))}; expected exactly "
         "the names asked for")
     return result
-
 
 
 def expect_captured(result: dict, truth: dict, names: list[str], advice: str) -> None:
@@ -216,7 +202,6 @@ def expect_captured(result: dict, truth: dict, names: list[str], advice: str) ->
             f"the captured output of {name!r} is not what that layer returned: {advice}")
 
 
-
 def marked_head(model: Marked, X: torch.Tensor, grad_enabled: bool, earlier: int) -> torch.Tensor:
     """The output of ``head`` in a forward pass of ``model`` in evaluation mode, after ``earlier`` others."""
     twin = copy.deepcopy(model).eval()
@@ -231,16 +216,13 @@ def marked_head(model: Marked, X: torch.Tensor, grad_enabled: bool, earlier: int
     return outputs[-1]
 
 
-
 def same_tensor(value, expected: torch.Tensor) -> bool:
     return (isinstance(value, torch.Tensor) and value.shape == expected.shape
             and torch.allclose(value.detach().float(), expected, atol=1e-5))
 
 
-
 RECORD_CHANGED = ("; the model's own record of its forward passes says otherwise, so something changed that record: "
                   "leave the model's attributes alone")
-
 
 
 def expect_key_error(raised, names: list[str], wrong: str) -> None:
@@ -263,7 +245,6 @@ def head_outputs(model: Marked, X: torch.Tensor) -> tuple[torch.Tensor, dict]:
               "the model ran more than once, with gradient tracking on: run it once, inside `torch.no_grad()`":
               marked_head(model, X, grad_enabled=True, earlier=1)}
     return truth, others
-
 
 
 def expect_ran_once_in_eval(model: Marked, head, truth: torch.Tensor, others: dict) -> None:
@@ -311,15 +292,12 @@ def summary(learner, model: nn.Module, input_shape: tuple[int, ...]) -> list[tup
     return [(name, tuple(shape), count) for name, shape, count in rows]
 
 
-
 def names_and_shapes(rows) -> list[tuple[str, tuple]]:
     return [(name, shape) for name, shape, _ in rows]
 
 
-
 def describe_rows(rows) -> str:
     return ", ".join(f"{name or repr('')} {list(shape)}" for name, shape in rows) or "none"
-
 
 
 class Reordered(nn.Module):
@@ -336,7 +314,6 @@ class Reordered(nn.Module):
         return self.head(self.twice(torch.relu(self.twice(self.body(x)))))
 
 
-
 class Counted(nn.Module):
     """Leaves with parameters of every kind: frozen, trainable, none at all, and buffers (batch norm)."""
 
@@ -350,7 +327,6 @@ class Counted(nn.Module):
 
     def forward(self, x):
         return self.out(self.act(self.norm(self.frozen(x))))
-
 
 
 def expect_counts(counts: dict, expected: dict, a: int, b: int) -> None:
@@ -370,7 +346,6 @@ def expect_counts(counts: dict, expected: dict, a: int, b: int) -> None:
                              "scalar values, `numel()`, of its own parameters)")
 
 
-
 class Recurrent(nn.Module):
     """An LSTM over a sequence, then a Linear on its last step: the LSTM's output is a tuple."""
 
@@ -382,7 +357,6 @@ class Recurrent(nn.Module):
     def forward(self, x):
         outputs, _ = self.lstm(x)
         return self.head(outputs[:, -1])
-
 
 
 class Watched(nn.Module):
@@ -400,13 +374,11 @@ class Watched(nn.Module):
         return x
 
 
-
 # What a StateMark's output shape says about the forward pass it ran in, bit by bit.
 MARK_BITS = ((1, "the model ran in training mode: call `model.eval()` first"),
              (2, "the model ran with gradient tracking on: run it inside `torch.no_grad()`"),
              (4, "the batch summarize passed to the model is not all zeros"),
              (8, "the batch summarize passed to the model is not float32 (`torch.zeros(input_shape)` is)"))
-
 
 
 class StateMark(nn.Module):
@@ -423,7 +395,6 @@ class StateMark(nn.Module):
         return x.new_zeros(len(x), 1, 1 + code)
 
 
-
 class Summarized(nn.Module):
     """A network, and beside it a StateMark that sees the same batch (its output goes nowhere)."""
 
@@ -437,7 +408,6 @@ class Summarized(nn.Module):
         return self.net(x)
 
 
-
 def watched_model(seed: int):
     a, b = sizes(seed, 2, 12, 2)
     torch.manual_seed(seed)
@@ -449,7 +419,6 @@ def watched_model(seed: int):
     model.train()
     net[3].eval()  # mixed modes: each must come back as it was
     return model, a
-
 
 
 def expect_summarized_once_in_eval(model: Summarized, rows: list, a: int) -> None:
@@ -480,7 +449,6 @@ def expect_summarized_once_in_eval(model: Summarized, rows: list, a: int) -> Non
         else:
             shown = f"the model ran {len(marks)} times; run one batch through it once"
         raise AssertionError(f"{shown} (the shape of the row of the model's leaf 'mark' shows it){RECORD_CHANGED}")
-
 
 
 def device_cases(seed: int) -> tuple:

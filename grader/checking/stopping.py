@@ -21,7 +21,6 @@ from grader.checking.validation import learner_history
 TRAIN_STEPS_PER_EPOCH = 2  # three training rows in batches of two
 
 
-
 class Scripted(nn.Module):
     """A one-weight model whose validation loss in epoch k is ``plan[k - 1]``.
 
@@ -56,12 +55,10 @@ class Scripted(nn.Module):
         return super().load_state_dict(state_dict, *args, **kwargs)
 
 
-
 def scripted_loaders():
     train = DataLoader(TensorDataset(torch.ones(3, 1), torch.full((3, 1), 1000.0)), batch_size=2)
     val = DataLoader(TensorDataset(-torch.ones(3, 1), torch.zeros(3, 1)), batch_size=2)
     return train, val
-
 
 
 class ScriptedRun(NamedTuple):
@@ -71,7 +68,6 @@ class ScriptedRun(NamedTuple):
     history: dict
     optimizer: torch.optim.Optimizer  # as the learner's code left it: its state and learning rate come back
     steps: int  # the optimizer's steps, counted by the judge
-
 
 
 def run_scripted(learner, plan, epochs, lr_scheduler=None, **options) -> ScriptedRun:
@@ -84,7 +80,6 @@ def run_scripted(learner, plan, epochs, lr_scheduler=None, **options) -> Scripte
     train, val = scripted_loaders()
     history = learner_history(learner, model, train, val, nn.L1Loss(), optimizer, epochs, **options)
     return ScriptedRun(model, history, optimizer, steps[0])
-
 
 
 def epoch_of_weights(model: Scripted) -> float:
@@ -119,7 +114,6 @@ def stopping_epoch(plan: list[float], patience: int, rule: str = "correct") -> i
     return len(plan)
 
 
-
 MISTAKES = {
     "ties improve": "an epoch whose validation loss only equals the best counted as an improvement: use <, not <=",
     "never reset": "the count of epochs without improvement was not reset to 0 when the loss improved",
@@ -129,11 +123,9 @@ MISTAKES = {
 }
 
 
-
 def best_epoch(plan: list[float]) -> int:
     """The earliest epoch with the lowest loss (1-based)."""
     return min(range(len(plan)), key=lambda i: (plan[i], i)) + 1
-
 
 
 def early_stopping_plan(seed: int) -> tuple[list[float], int]:
@@ -163,7 +155,6 @@ def halving(optimizer):
     return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
 
 
-
 def halvings(optimizer) -> int | None:
     """How many times ``halving`` halved the optimizer's rate of 1 (None: its rate is no power of 1/2)."""
     lr = optimizer.param_groups[0]["lr"]
@@ -173,10 +164,8 @@ def halvings(optimizer) -> int | None:
     return count if lr == 0.5 ** count else None
 
 
-
 def plateau(optimizer):
     return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
-
 
 
 def plateau_plan(seed: int) -> list[float]:
@@ -185,7 +174,6 @@ def plateau_plan(seed: int) -> list[float]:
     drops = (0.25 * (1 + torch.randint(0, 4, (4,), generator=generator))).tolist()
     plan = [6.0, 6.0 - drops[0], 6.0 - drops[0] - drops[1]]
     return plan + [plan[-1]] * 3 + [plan[-1] - drops[2], plan[-1] - drops[2] - drops[3]]
-
 
 
 def plateau_rates(losses: list[float]) -> list[float]:
@@ -214,7 +202,6 @@ def tied_plan(seed: int) -> tuple[list[float], int]:
     return plan, best
 
 
-
 def expect_best_weights(run: ScriptedRun, ran: list[float], label: str) -> None:
     """Fail unless the scripted model ended with the weights of the best of the epochs that ran (``ran``: their
     planned validation losses), the earliest on a tie; name weights that changed after they were kept."""
@@ -239,7 +226,6 @@ def expect_best_weights(run: ScriptedRun, ran: list[float], label: str) -> None:
         f"{best_expected} (a new best must be strictly lower)")
     raise AssertionError(f"when training {label} (validation losses {losses}), the model ended with the weights "
                          f"of epoch {fmt(held)}; the best epoch was {best_expected}")
-
 
 
 def expect_best_checkpoint(path, plan: list[float], best: int, optimizer) -> None:

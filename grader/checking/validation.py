@@ -92,7 +92,6 @@ class Probe(nn.Module):
                 if type(record) is tuple and len(record) == len(self.FIELDS)]
 
 
-
 def regression_problem(seed: int):
     """Unshuffled loaders whose smaller last batches have a much larger loss, and a probe model.
 
@@ -114,7 +113,6 @@ def regression_problem(seed: int):
     return Probe(), train, val
 
 
-
 def watch_steps(optimizer, model: Probe, scheduler=None) -> list[int]:
     """Have the probe record the optimizer's steps (and the scheduler's) where the learner's code takes them.
 
@@ -122,7 +120,6 @@ def watch_steps(optimizer, model: Probe, scheduler=None) -> list[int]:
     """
     model.watch(optimizer, scheduler)
     return count_steps(optimizer)
-
 
 
 def learner_history(learner, model, train, val, loss_fn, optimizer, epochs, **options) -> dict:
@@ -148,7 +145,6 @@ def learner_history(learner, model, train, val, loss_fn, optimizer, epochs, **op
 RECORDS_CHANGED = "the probe model's records do not match {}: leave the model's attributes alone"
 
 
-
 def confirmed(model: Probe, call: dict) -> bool:
     """Whether the probe's layers, with the recorded parameters, turn the recorded input into the recorded output."""
     names = [name for name, _ in model.layers.named_parameters()]
@@ -162,7 +158,6 @@ def confirmed(model: Probe, call: dict) -> bool:
     except (RuntimeError, TypeError, ValueError):
         return False
     return not differs(output, again, tolerance=1e-4)
-
 
 
 def sort_calls(model: Probe, train_loader, val_loader):
@@ -188,13 +183,11 @@ def sort_calls(model: Probe, train_loader, val_loader):
     return passes["train"], passes["val"]
 
 
-
 def expect_steps_recorded(model: Probe, taken: list[int]) -> list[dict]:
     """The probe's records of the optimizer's steps, once they agree with the judge's count of those steps."""
     steps = [{"lr": lr, "scheduler_steps": count} for lr, count in model.steps]
     assert len(steps) == taken[0], RECORDS_CHANGED.format(f"the optimizer's {taken[0]} steps ({len(steps)} recorded)")
     return steps
-
 
 
 def expect_weights_validated(model: Probe, validation: list) -> None:
@@ -209,15 +202,12 @@ def expect_weights_validated(model: Probe, validation: list) -> None:
         "of an epoch as they were validated (and leave the model's attributes alone)")
 
 
-
 def per_sample_mean(one_pass) -> float:
     return sum(F.mse_loss(call["output"], y).item() * len(y) for call, y in one_pass) / sum(len(y) for _, y in one_pass)
 
 
-
 def mean_of_batch_means(one_pass) -> float:
     return sum(F.mse_loss(call["output"], y).item() for call, y in one_pass) / len(one_pass)
-
 
 
 def expect_per_sample_means(history: dict, training: list, validation: list) -> None:
@@ -240,7 +230,6 @@ def expect_per_sample_means(history: dict, training: list, validation: list) -> 
                                  f"losses of that epoch's {which} batches (sizes {sizes[key]}) is {fmt(expected)}")
 
 
-
 def expect_trained_in_training_mode(training: list) -> None:
     """Fail unless every recorded training pass (``sort_calls``) ran in training mode with gradients tracked."""
     for epoch, one_pass in enumerate(training, start=1):
@@ -248,7 +237,6 @@ def expect_trained_in_training_mode(training: list) -> None:
             assert call["training"], (f"the model was in evaluation mode while it trained in epoch {epoch}: call "
                                       "model.train() at the start of every epoch's training (validation switched it off)")
             assert call["grad"], f"gradient tracking was off while the model trained in epoch {epoch}"
-
 
 
 def expect_validated_in_eval_mode(validation: list, training: list) -> None:
@@ -268,7 +256,6 @@ def expect_validated_in_eval_mode(validation: list, training: list) -> None:
             assert call["optimizer_steps"] == first["optimizer_steps"] and not any_differs(call["params"], first["params"]), (
                 f"the parameters changed during or right after validation in epoch {epoch}: "
                 "validation must only measure (no backward, no optimizer step)")
-
 
 
 def expect_validated_as_twin(twin: Probe, train, validation: list, epochs: int):
@@ -300,7 +287,6 @@ def expect_validated_as_twin(twin: Probe, train, validation: list, epochs: int):
     return twin_optimizer, twin_weights
 
 
-
 def expect_ended_as_twin(model: Probe, optimizer, twin: Probe, twin_optimizer, twin_weights: list) -> None:
     """Fail unless the momentum ``optimizer`` ended with is the twin's, and ``model`` ended with an epoch's weights."""
     velocities = [optimizer.state[p].get("momentum_buffer") for p in model.layers.parameters()]
@@ -319,10 +305,8 @@ def same_numbers(a: list[float], b: list[float]) -> bool:
     return len(a) == len(b) and all(abs(x - y) <= 1e-9 * max(1.0, abs(y)) for x, y in zip(a, b))
 
 
-
 def step_lr(optimizer):
     return torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
-
 
 
 def expect_scheduler_after_steps(model: Probe, optimizer, taken: list[int], lr: float, epochs: int, n_batches: int,
@@ -351,7 +335,6 @@ def expect_scheduler_after_steps(model: Probe, optimizer, taken: list[int], lr: 
         assert not (abs(used - expected[epoch - 1]) > 1e-9), (
             f"epoch {epoch} trained with lr {fmt(used)}; StepLR(step_size=2, gamma=0.5) from "
             f"{fmt(lr)} gives {fmt_list(expected)}")
-
 
 
 def expect_lr_recorded(history: dict, expected: list[float]) -> None:
