@@ -53,6 +53,8 @@ def once_per_run(tmp_path_factory):
     """``once_per_run(key, make)``: ``make()``'s value, made once for the whole run however many pytest-xdist workers
     ask for it: the first to ask makes it (the others wait for it) and the others read it back (pickled).
 
+    ``once_per_run.attempt(key, make, wait=False)`` does not wait: it says ``"made"`` or ``"read"`` once the value
+    is here (``once_per_run(key, make)`` then returns it at once), or None while another worker is making it.
     xdist's ``xdist_group`` would keep such tests on one worker, but it does not always (pytest 9, xdist 3.8).
     """
     folder = tmp_path_factory.getbasetemp()
@@ -60,18 +62,27 @@ def once_per_run(tmp_path_factory):
         folder = folder.parent  # shared by the workers of this run
     made: dict[str, object] = {}
 
+    def attempt(key: str, make, wait: bool = True) -> str | None:
+        if key in made:
+            return "read"
+        with open(folder / f"{key}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return None
+            kept = folder / f"{key}.pickle"
+            if kept.exists():
+                made[key] = pickle.loads(kept.read_bytes())
+                return "read"
+            made[key] = make()
+            kept.write_bytes(pickle.dumps(made[key]))
+            return "made"
+
     def once(key: str, make):
-        if key not in made:
-            with open(folder / f"{key}.lock", "w") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                kept = folder / f"{key}.pickle"
-                if kept.exists():
-                    made[key] = pickle.loads(kept.read_bytes())
-                else:
-                    made[key] = make()
-                    kept.write_bytes(pickle.dumps(made[key]))
+        attempt(key, make)
         return made[key]
 
+    once.attempt = attempt
     return once
 
 

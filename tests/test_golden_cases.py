@@ -32,19 +32,33 @@ def exercise_of(case: Path) -> course.Exercise:
 
 
 @pytest.fixture(scope="session")
-def checked(warm_worker, once_per_run):
+def checked(warm_worker, once_per_run, request):
     """``checked(exercise)``: what ``grader.dev check`` finds about that exercise of the built-in course.
 
     Each exercise is checked the first time a test asks for it, so ``-k exercise_03`` grades only exercise 03,
     in the session's warm sandbox (conftest's ``warm_worker``), and once for the run (``once_per_run``): an
-    exercise one pytest-xdist worker checked, the others read back.
+    exercise one pytest-xdist worker checked, the others read back. A worker that finds another one checking
+    the exercise it needs checks one that nobody has started meanwhile, among those this run's tests ask for,
+    instead of waiting idle.
     """
     folders = dev.Folders(suites=SUITES_DIR, stubs=KIT / "exercises", solutions=KIT / "solutions", cases=CASES_DIR)
+    wanted = sorted({item.callspec.params.get("exercise") or exercise_of(item.callspec.params["case"])
+                     for item in request.session.items
+                     if item.module.__name__ == __name__ and hasattr(item, "callspec")}, key=lambda e: e.number)
+
+    def key(exercise: course.Exercise) -> str:
+        return f"checked-{exercise.name}"
+
+    def make(exercise: course.Exercise):
+        suite = SUITES_DIR / exercise.suite_filename
+        return lambda: dev.check_exercise(warm_worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED)
 
     def check(exercise: course.Exercise) -> dev.ExerciseCheck:
-        suite = SUITES_DIR / exercise.suite_filename
-        return once_per_run(f"checked-{exercise.name}", lambda: dev.check_exercise(
-            warm_worker, folders, exercise, suite, "cpu", CHECK_TIMEOUT_S, SEED))
+        if once_per_run.attempt(key(exercise), make(exercise), wait=False) is None:
+            for other in wanted:
+                if once_per_run.attempt(key(other), make(other), wait=False) == "made":
+                    break  # that took a while: this one may be ready now
+        return once_per_run(key(exercise), make(exercise))
 
     return check
 
