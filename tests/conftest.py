@@ -17,6 +17,19 @@ import pytest
 from tests.helpers import KIT, grade_in, json_of, run_here
 
 
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts): one worker more than there are cores. Many tests spend seconds waiting on
+    a grader process (a time limit running out, a sandbox starting); the extra worker keeps the cores busy then.
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides where it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # pytest-xdist's own hook reads it
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return cores + 1
+
+
 @pytest.fixture(scope="session", autouse=True)
 def grader_cache(tmp_path_factory):
     """The grader's cache folder (backups, progress) for every grading the tests start: never the user's own.
