@@ -103,6 +103,20 @@ def disappeared_put_back(filename: str, backup: str) -> str:
     return f"{filename} disappeared while it was being graded; it has been put back (a copy is in {backup})"
 
 
+def both_changed(script: str, notebook: str, then: str) -> str:
+    """An exercise's ``.py`` file and notebook were both worked on; ``then``: what follows, in each place's words."""
+    return f"{script} and {notebook} both differ from the kit's stub, so {then}"
+
+
+# How ``both_changed`` goes on: for the command line (which refuses), Classroom, the gradebook (a teacher reads
+# it) and Gradescope (a learner who can upload again).
+UNCLEAR_WHICH = ("which one to grade is unclear: keep your work in one of them and move the other out of "
+                 "the folder")
+NEITHER_GRADED = "neither was graded: keep your work in one of them and move the other out of the folder"
+NEITHER_GRADED_TEACHER = "neither was graded: keep the work in one of them"
+NEITHER_GRADED_UPLOAD = "neither was graded: upload only the one you want graded, and submit again."
+
+
 def import_exited(filename: str, where: str) -> str:
     return (f"{filename} ended the program while it was being imported ({where}: sys.exit / SystemExit); "
             "keep top-level code to definitions")

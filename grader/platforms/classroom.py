@@ -428,8 +428,7 @@ def grade_one_exercise(options) -> int:
         # Every check, worth 0, says why: the suite's checks as declared (graded against no file), as errors.
         from grader.declared import declared_checks
 
-        why = (f"{both.script.name} and {both.notebook.name} both differ from the kit's stub, so neither was "
-               "graded: keep your work in one of them and move the other out of the folder")
+        why = wording.both_changed(both.script.name, both.notebook.name, wording.NEITHER_GRADED)
         checks = declared_checks([(exercise, suite)])[exercise.name]
         result = finder.neither_graded(ExerciseResult(exercise.name, exercise.title, both.script.name, checks), why)
         exit_code = 1

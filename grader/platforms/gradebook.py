@@ -40,7 +40,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import course
+from grader import course, wording
 from grader.commands import (DEFAULT_MEMORY_MIB, Parser, UsageError, add_exercises, add_jobs, add_limits, add_suites,
                              check_limits, exercises_with_suites, names_or_all, need_fork, run_command, seed_of,
                              suites_folder)
@@ -165,9 +165,8 @@ def find_learner(folder: Path, exercises: list[course.Exercise]) -> Learner:
         choice = finder.choose_file(exercise, found, lambda path: preference(path, folder))
         if choice.both_changed:
             script, notebook = choice.both_changed
-            learner.unresolved[exercise.name] = (
-                f"{shown(script)} and {shown(notebook)} both differ from the kit's stub, so neither was graded: "
-                "keep the work in one of them")
+            learner.unresolved[exercise.name] = wording.both_changed(shown(script), shown(notebook),
+                                                                     wording.NEITHER_GRADED_TEACHER)
             continue
         if choice.file is None:
             continue
