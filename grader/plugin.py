@@ -349,12 +349,14 @@ class GraderPlugin:
         if isinstance(exc, LearnerProcessEnded):
             state.status, state.message = Status.ERROR, learner_files.one_line(str(exc))
         elif fault:
-            state.status, state.message = Status.ERROR, learner_files.one_line(wording.check_broken(item.path.name, fault))
+            state.status = Status.ERROR
+            state.message = learner_files.one_line(wording.check_broken(item.path.name, fault))
             return report
         elif isinstance(exc, Skipped) and call.when == "setup" or isinstance(exc, Skipped) and call.when == "call":
             state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or wording.SKIPPED)
         elif isinstance(exc, pytest.fail.Exception) and str(exc.msg).startswith(TIMEOUT_MESSAGE_START):
-            state.status, state.message = Status.TIMEOUT, wording.check_too_long(float(item.config.getoption("timeout")))
+            state.status = Status.TIMEOUT
+            state.message = wording.check_too_long(float(item.config.getoption("timeout")))
             state.hung_in = self.note_hung_function(exc, self.checks[item.nodeid].name)
         else:
             state.status, state.message = learner_files.explain(exc, filename)

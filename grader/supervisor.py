@@ -126,8 +126,8 @@ class Supervisor:
             for check_id, text in run.outputs.items():
                 if check_id in checks:
                     check = checks[check_id]
-                    checks[check_id] = dataclasses.replace(check, output=check.output + text,
-                                                           output_truncated=check.output_truncated or check_id in run.cut)
+                    cut = check.output_truncated or check_id in run.cut
+                    checks[check_id] = dataclasses.replace(check, output=check.output + text, output_truncated=cut)
             if tampered:
                 self.fail(checks, ran + ([run.current] if run.current else []), Status.ERROR,
                           wording.tampered(tampered))

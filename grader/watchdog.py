@@ -94,7 +94,7 @@ class ChildRun:
 
     @property
     def loaded(self) -> bool:
-        """The child got as far as loading the suite (an exercise's first child lists the checks, a later one starts)."""
+        """The child got as far as loading the suite: it listed the checks (an exercise's first child), or began."""
         return self.collected is not None or self.phase != "collect"
 
     def expected_next(self) -> str | None:

@@ -160,8 +160,10 @@ def called_exit(code: str) -> str:
 
 
 RAISED_KEYBOARD_INTERRUPT = "your code raised KeyboardInterrupt during the check"
-CALLED_PYTEST_EXIT = "your code called pytest.exit() during the check; that does not end grading, and the check is not passed"
-CALLED_PYTEST_XFAIL = "your code called pytest.xfail() during the check; a check your code marks as failing is not passed"
+CALLED_PYTEST_EXIT = ("your code called pytest.exit() during the check; that does not end grading, "
+                      "and the check is not passed")
+CALLED_PYTEST_XFAIL = ("your code called pytest.xfail() during the check; a check your code marks as failing "
+                       "is not passed")
 CALLED_PYTEST_SKIP = "your code called pytest.skip() during the check; a check your code skips is not passed"
 STOPPED_SILENTLY = ("the check did not run to its end: something stopped it "
                     "without an exception reaching the grader")

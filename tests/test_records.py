@@ -167,8 +167,8 @@ def test_a_judge_resuming_after_a_crash_does_not_list_the_checks_again(judged):
 # -- from records to results: the supervisor ---------------------------------------------------------------------
 
 KILLED = signal.SIGKILL  # a wait status: killed by SIGKILL
-TASK = {"exercise": "exercise_99", "title": "Ninety-nine", "display_file": "exercise_99.py", "file": "/x/exercise_99.py",
-        "suite": "/x/test_99.py"}
+TASK = {"exercise": "exercise_99", "title": "Ninety-nine", "display_file": "exercise_99.py",
+        "file": "/x/exercise_99.py", "suite": "/x/test_99.py"}
 
 
 class ScriptedSupervisor(Supervisor):
