@@ -9,6 +9,7 @@ import threading
 from grader.results import Report
 
 MAX_LANES = 4  # each lane is a sandbox that has imported torch: a few hundred MB of memory
+LANES_VARIABLE = "KIT_LANES"  # KIT_LANES=1: one exercise at a time (a machine shared with other work)
 
 
 SANDBOX_MIB = 768  # what one lane's sandbox holds before learner code runs (torch, pytest, matplotlib)
@@ -16,12 +17,16 @@ SANDBOX_MIB = 768  # what one lane's sandbox holds before learner code runs (tor
 
 def lanes_for(task_count: int, memory_mib: int = 2048) -> int:
     """How many exercises to grade at once: one per core this process may use, at most ``MAX_LANES``, and no
-    more than the memory available holds if each lane's learner code used all it may (``memory_mib``)."""
+    more than the memory available holds if each lane's learner code used all it may (``memory_mib``).
+    ``KIT_LANES=N`` in the environment lowers the limit to N."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return max(1, min(task_count, cores, MAX_LANES, available_mib() // (memory_mib + SANDBOX_MIB)))
+    most = MAX_LANES
+    if os.environ.get(LANES_VARIABLE, "").strip().isdigit():
+        most = min(most, int(os.environ[LANES_VARIABLE]))
+    return max(1, min(task_count, cores, most, available_mib() // (memory_mib + SANDBOX_MIB)))
 
 
 def available_mib() -> int:

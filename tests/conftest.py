@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import KIT, grade_in
+from tests.helpers import KIT, grade_in, json_of, run_here
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,6 +32,20 @@ def grader_cache(tmp_path_factory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_lane():
+    """Gradings the tests start grade one exercise at a time (``KIT_LANES=1``): pytest-xdist already has a worker
+    on every core, and each lane would import torch once more. The README's main job, graded once for the run
+    (``solutions_graded``), keeps the lanes, as do the tests of lanes themselves."""
+    before = os.environ.get("KIT_LANES")
+    os.environ["KIT_LANES"] = "1"
+    yield
+    if before is None:
+        os.environ.pop("KIT_LANES", None)
+    else:
+        os.environ["KIT_LANES"] = before
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +99,7 @@ class CourseGrading:
 
 def grade_course(folder_args: list[str], record: Path) -> CourseGrading:
     environment = {**os.environ, "PYTHONPATH": str(KIT), "KIT_TEST_IMPORTED": str(record)}
+    environment.pop("KIT_LANES", None)  # as a learner runs it: one lane per core
     process = subprocess.run([sys.executable, "-c", WATCH_IMPORTS, "--all", *folder_args, "--device", "cpu",
                               "--format", "json"], cwd=KIT, env=environment, capture_output=True, text=True,
                              timeout=600)
@@ -125,3 +140,32 @@ def grade_warm(warm_worker):
     ``python -m grader EXERCISE --source FOLDER --format json`` gives them for ``file``, graded in this process in
     the warm sandbox (``tests.helpers.grade_in``)."""
     return functools.partial(grade_in, warm_worker)
+
+
+@pytest.fixture
+def grader_here(warm_worker):
+    """``grader_here(*args, cwd=None, env=None)``: ``python -m grader ARGS`` run in this process, graded in the warm
+    sandbox (``tests.helpers.run_here``); a completed process, as ``run_grader`` gives."""
+    from grader import cli
+
+    return functools.partial(run_here, warm_worker, cli.main)
+
+
+@pytest.fixture
+def grade_json_here(grader_here):
+    """``grade_json_here(*args, **kwargs)``: ``(report, process)`` as ``tests.helpers.grade_json`` gives them, run in
+    this process (``grader_here``)."""
+    def grade(*args: str, **kwargs):
+        process = grader_here(*args, "--format", "json", **kwargs)
+        return json_of(process), process
+
+    return grade
+
+
+@pytest.fixture
+def gradebook_here(warm_worker):
+    """``gradebook_here(*args)``: ``python -m grader.gradebook ARGS`` run in this process, graded in the warm sandbox
+    (``tests.helpers.run_here``; its ``--jobs`` take turns there)."""
+    from grader.platforms import gradebook
+
+    return functools.partial(run_here, warm_worker, gradebook.main, name="grader.gradebook")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -28,8 +33,84 @@ def run_grader(*args: str, cwd: Path | None = None, env: dict | None = None, tim
 def grade_json(*args: str, **kwargs) -> tuple[dict, subprocess.CompletedProcess]:
     """Run the grader with ``--format json``; return the parsed report and the process."""
     process = run_grader(*args, "--format", "json", **kwargs)
+    return json_of(process), process
+
+
+class SharedWorker:
+    """Stands in for ``grader.runner.Worker`` in a command run inside the test process (``run_here``).
+
+    Every grading goes to the session's warm sandbox (conftest's ``warm_worker``), one at a time (lanes and a
+    gradebook's jobs then take turns), and the command never closes it.
+    """
+
+    lock = threading.Lock()
+    closed = False
+
+    def __init__(self, worker):
+        self.worker = worker
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def grade(self, *args, **kwargs):
+        with self.lock:
+            return self.worker.grade(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def working_folder(folder: Path):
+    """``contextlib.chdir``, which Python 3.10 lacks."""
+    before = Path.cwd()
+    os.chdir(folder)
     try:
-        return json.loads(process.stdout), process
+        yield
+    finally:
+        os.chdir(before)
+
+
+def run_here(worker, main, *args: str, cwd: Path | None = None, env: dict | None = None,
+             name: str = "grader") -> subprocess.CompletedProcess:
+    """Run a command's ``main(args)`` in this process, as ``run_grader`` runs it in a new one, but graded in the
+    warm sandbox ``worker``: the same parsing, grading, report and exit status, without a second torch import.
+
+    For tests of what a command says and decides. What only a process of its own shows (its environment and
+    imports, its signals, the processes it leaves, the sandbox it starts and stops) is tested through
+    ``run_grader``. The command's clean-up of everything below its process is switched off here: below this
+    process is the warm sandbox.
+    """
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="")
+    sigterm = signal.getsignal(signal.SIGTERM)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.dict(os.environ, env or {}))
+        stack.enter_context(working_folder(cwd or KIT))
+        stack.enter_context(mock.patch("grader.runner.Worker", lambda: SharedWorker(worker)))
+        stack.enter_context(mock.patch("grader.processes.end_everything_below", lambda pid: None))
+        stack.enter_context(mock.patch("grader.processes.become_subreaper", lambda: None))
+        stack.enter_context(mock.patch.object(sys, "stdout", stdout))
+        stack.enter_context(mock.patch.object(sys, "stderr", stderr))
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            signal.signal(signal.SIGTERM, sigterm)
+            stdout.flush()
+            stderr.flush()
+    return subprocess.CompletedProcess([name, *args], code, stdout.buffer.getvalue().decode("utf-8"),
+                                       stderr.buffer.getvalue().decode("utf-8"))
+
+
+def json_of(process: subprocess.CompletedProcess) -> dict:
+    """The JSON report a command printed; the test fails, showing what it printed, when there is none."""
+    try:
+        return json.loads(process.stdout)
     except ValueError:
         pytest.fail(f"no JSON report (exit {process.returncode}): {process.stdout[-2000:]} {process.stderr[-2000:]}")
 

@@ -7,15 +7,13 @@ does to the suite's code stays the learner's.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import KIT, run_grader
+from grader.platforms import gradescope
+from tests.helpers import KIT, run_grader, run_here
 
 GOOD_CHECK = '''
 @pytest.mark.check(id="makes_tensor", name="make_tensor works", points=2)
@@ -43,12 +41,6 @@ def suite_folder(tmp_path: Path, text: str, name: str = "test_00_tensors.py") ->
     return folder
 
 
-def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(KIT)}
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=240)
-
-
 def assert_usage_error(process: subprocess.CompletedProcess, *words: str) -> None:
     assert process.returncode == 2, (process.returncode, process.stdout[-500:], process.stderr[-2000:])
     # One line that says what to do (the gradebook's progress line may come before it), never a traceback.
@@ -58,29 +50,29 @@ def assert_usage_error(process: subprocess.CompletedProcess, *words: str) -> Non
 
 
 @pytest.mark.parametrize("kind", sorted(BROKEN))
-def test_a_broken_suite_is_a_usage_error_naming_its_file_and_line(tmp_path, kind):
+def test_a_broken_suite_is_a_usage_error_naming_its_file_and_line(tmp_path, kind, grader_here):
     text, where, what = BROKEN[kind]
     suites = suite_folder(tmp_path, text)
-    process = run_grader("0", "--solutions", "--suites", str(suites), "--format", "json")
+    process = grader_here("0", "--solutions", "--suites", str(suites), "--format", "json")
     assert_usage_error(process, where, what)
     assert process.stdout == ""  # no report that a platform could take for a grade
 
 
 @pytest.mark.parametrize("kind", ["missing_module", "duplicate_id"])
-def test_every_command_refuses_a_broken_suite(tmp_path, kind):
+def test_every_command_refuses_a_broken_suite(tmp_path, kind, grader_here, gradebook_here, warm_worker):
     text, where, what = BROKEN[kind]
     suites = suite_folder(tmp_path, text)
     for format_ in ("text", "classroom", "junit"):
-        assert_usage_error(run_grader("--all", "--solutions", "--suites", str(suites), "--format", format_), where)
+        assert_usage_error(grader_here("--all", "--solutions", "--suites", str(suites), "--format", format_), where)
     learners = tmp_path / "class" / "ada"
     learners.mkdir(parents=True)
     (learners / "exercise_00_tensors.py").write_text((KIT / "solutions" / "exercise_00_tensors.py").read_text())
-    gradebook = run_module("grader.gradebook", str(tmp_path / "class"), "--suites", str(suites),
-                           "--output", str(tmp_path / "grades.csv"), cwd=tmp_path)
+    gradebook = gradebook_here(str(tmp_path / "class"), "--suites", str(suites),
+                               "--output", str(tmp_path / "grades.csv"), cwd=tmp_path)
     assert_usage_error(gradebook, where, what)
     assert not (tmp_path / "grades.csv").exists()
-    bundle = run_module("grader.gradescope", "build", "0", "--suites", str(suites),
-                        "--output", str(tmp_path / "bundle.zip"), cwd=tmp_path)
+    bundle = run_here(warm_worker, gradescope.main, "build", "0", "--suites", str(suites),
+                      "--output", str(tmp_path / "bundle.zip"), cwd=tmp_path)
     assert_usage_error(bundle, where, what)
     assert not (tmp_path / "bundle.zip").exists()
 

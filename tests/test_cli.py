@@ -62,14 +62,14 @@ def test_untouched_stub_is_not_started_with_exit_1(stubs_graded):
 
 
 @pytest.mark.parametrize("name", ["exercise_03", "03", "3"])
-def test_three_ways_to_name_an_exercise(name):
-    report, process = grade_json(name, "--solutions")
+def test_three_ways_to_name_an_exercise(name, grade_json_here):
+    report, process = grade_json_here(name, "--solutions")
     assert process.returncode == 0
     assert [e["exercise"] for e in report["exercises"]] == ["exercise_03"]
 
 
-def test_json_report_has_the_contract_shape():
-    report, _ = grade_json("3", "--solutions", "--seed", "7")
+def test_json_report_has_the_contract_shape(grade_json_here):
+    report, _ = grade_json_here("3", "--solutions", "--seed", "7")
     # The contract's keys, plus "sandbox" (whether learner code ran in it) and "note" (an edit saved meanwhile).
     assert set(report) == {"score", "max_score", "seed", "exercises", "sandbox"}
     assert report["seed"] == 7 and set(report["sandbox"]) == {"on", "reason"}
@@ -134,9 +134,9 @@ def test_source_given_a_file_says_it_wants_the_folder(tmp_path):
     assert "wants the folder" in process.stderr and "python -m grader " in process.stderr
 
 
-def test_an_exercise_named_by_its_path_is_graded(tmp_path):
+def test_an_exercise_named_by_its_path_is_graded(tmp_path, grade_json_here):
     folder = learner_folder(tmp_path)
-    report, process = grade_json(str(folder / "exercise_03_training.py"))
+    report, process = grade_json_here(str(folder / "exercise_03_training.py"))
     assert process.returncode == 0, process.stderr
     assert report["exercises"][0]["exercise"] == "exercise_03" and report["score"] == report["max_score"]
 
@@ -151,9 +151,9 @@ def test_device_cuda_without_cuda_is_a_usage_error():
     assert "no CUDA" in process.stderr and len(process.stderr.strip().splitlines()) == 1
 
 
-def test_all_reports_a_missing_file_as_not_started_naming_it(tmp_path):
+def test_all_reports_a_missing_file_as_not_started_naming_it(tmp_path, grade_json_here):
     folder = learner_folder(tmp_path)
-    report, process = grade_json("--all", "--source", str(folder))
+    report, process = grade_json_here("--all", "--source", str(folder))
     assert process.returncode == 1
     by_name = {exercise["exercise"]: exercise for exercise in report["exercises"]}
     assert set(statuses(by_name["exercise_03"]).values()) == {"passed"}
@@ -178,11 +178,11 @@ def test_grading_writes_nothing_next_to_the_learner_file_and_keeps_it(tmp_path):
     assert not list((KIT / "grader").rglob("__pycache__/test_*")), "suites were compiled to bytecode"
 
 
-def test_text_report_is_plain_when_piped_and_names_the_problem(tmp_path):
+def test_text_report_is_plain_when_piped_and_names_the_problem(tmp_path, grader_here):
     buggy = SOLUTION_03.read_text().replace("    model.eval()\n", "")
     folder = learner_folder(tmp_path, text=buggy)
     for env in ({}, {"NO_COLOR": "1"}):
-        process = run_grader("3", "--source", str(folder), "--seed", "1", env=env)
+        process = grader_here("3", "--source", str(folder), "--seed", "1", env=env)
         assert process.returncode == 1
         assert "\x1b[" not in process.stdout
         assert "✗ test_step runs the forward pass in evaluation mode" in process.stdout
@@ -190,42 +190,42 @@ def test_text_report_is_plain_when_piped_and_names_the_problem(tmp_path):
         assert "--seed 1" in process.stdout
 
 
-def test_an_error_shows_the_learner_frames_of_the_traceback_only(tmp_path):
+def test_an_error_shows_the_learner_frames_of_the_traceback_only(tmp_path, grader_here):
     buggy = SOLUTION_03.read_text().replace("    loss.backward()\n", "    loss.backwards()\n")
     folder = learner_folder(tmp_path, text=buggy)
-    process = run_grader("3", "--source", str(folder))
+    process = grader_here("3", "--source", str(folder))
     assert "AttributeError" in process.stdout
     assert "exercise_03_training.py\", line" in process.stdout
     assert "loss.backwards()" in process.stdout
     assert "grader/" not in process.stdout and "_pytest" not in process.stdout
 
 
-def test_output_option_writes_the_report_creating_folders(tmp_path):
+def test_output_option_writes_the_report_creating_folders(tmp_path, grader_here):
     target = tmp_path / "reports" / "deep" / "report.json"
-    process = run_grader("3", "--solutions", "--format", "json", "--output", str(target))
+    process = grader_here("3", "--solutions", "--format", "json", "--output", str(target))
     assert process.returncode == 0 and not process.stdout.strip()
     assert json.loads(target.read_text())["score"] == 19.0
 
 
-def test_progress_overview_names_the_next_exercise(tmp_path):
+def test_progress_overview_names_the_next_exercise(tmp_path, grader_here):
     folder = learner_folder(tmp_path)
-    process = run_grader("--source", str(folder))
+    process = grader_here("--source", str(folder))
     assert "exercise_03  Training" in process.stdout and "done" in process.stdout
     assert "Next: exercise_00" in process.stdout
 
 
-def test_instructor_suite_from_the_docs_grades_with_its_own_points(tmp_path):
+def test_instructor_suite_from_the_docs_grades_with_its_own_points(tmp_path, grade_json_here):
     doc = (KIT / "docs" / "writing-suites.md").read_text()
     example = doc.split("```python\n", 1)[1].split("```", 1)[0]
     suites = tmp_path / "my_suites"
     suites.mkdir()
     (suites / "test_03_training.py").write_text(example)
-    report, process = grade_json("--all", "--solutions", "--suites", str(suites))
+    report, process = grade_json_here("--all", "--solutions", "--suites", str(suites))
     assert process.returncode == 0, report
     assert [e["exercise"] for e in report["exercises"]] == ["exercise_03"]
     assert report["exercises"][0]["checks"][0]["id"] == "train_step_returns_loss"
     assert report["max_score"] == 2.0
-    stub, process = grade_json("3", "--suites", str(suites), "--source", str(KIT / "exercises"))
+    stub, process = grade_json_here("3", "--suites", str(suites), "--source", str(KIT / "exercises"))
     assert process.returncode == 1 and stub["exercises"][0]["checks"][0]["status"] == "not_started"
 
 
@@ -287,31 +287,31 @@ def test_an_edit_saved_during_grading_survives_and_the_report_says_which_version
     assert exercise["note"].startswith("exercise_03_training.py changed while it was being graded"), exercise["note"]
 
 
-def test_an_untouched_exercise_fits_on_one_screen_one_line_per_function():
-    text = run_grader("3", "--source", str(KIT / "exercises")).stdout
+def test_an_untouched_exercise_fits_on_one_screen_one_line_per_function(grader_here):
+    text = grader_here("3", "--source", str(KIT / "exercises")).stdout
     lines = [line for line in text.splitlines() if line.strip()]
     assert len(lines) <= 8, text
     for function in ("train_step", "test_step", "fit", "plot_loss_curves"):
         assert sum(f"`{function}` is not written yet" in line for line in lines) == 1, text
 
 
-def test_a_file_that_cannot_be_imported_gets_one_message_and_no_hints(tmp_path):
+def test_a_file_that_cannot_be_imported_gets_one_message_and_no_hints(tmp_path, grader_here):
     folder = learner_folder(tmp_path, text=SOLUTION_03.read_text() + "\ndef broken(:\n")
-    text = run_grader("3", "--source", str(folder)).stdout
+    text = grader_here("3", "--source", str(folder)).stdout
     assert text.count("could not import") == 1 and "hint" not in text, text
 
 
-def test_one_exception_shared_by_several_checks_is_shown_once(tmp_path):
+def test_one_exception_shared_by_several_checks_is_shown_once(tmp_path, grader_here):
     source = SOLUTION_03.read_text()
     start = source.index('"""', source.index('"""', source.index("def train_step(")) + 3) + 3
     folder = learner_folder(tmp_path, text=source[:start] + "\n    raise ValueError('oops')\n" + source[start:])
-    text = run_grader("3", "--source", str(folder)).stdout
+    text = grader_here("3", "--source", str(folder)).stdout
     assert text.count("ValueError: oops") == 2, text  # the message and its traceback, under the first check only
     assert "the same error as" in text
 
 
-def test_the_overview_shows_a_missing_file_as_missing(tmp_path):
+def test_the_overview_shows_a_missing_file_as_missing(tmp_path, grader_here):
     folder = learner_folder(tmp_path)
-    text = run_grader("--source", str(folder)).stdout
+    text = grader_here("--source", str(folder)).stdout
     assert "missing" in text and "--reset" in text
     assert "exercise_03" in text

@@ -17,7 +17,7 @@ import pytest
 
 from grader import course, formats
 from grader.runner import Task, grade
-from tests.helpers import KIT, grade_json, run_grader
+from tests.helpers import KIT
 
 xmlschema = pytest.importorskip("xmlschema", reason="the dev extra installs xmlschema")
 
@@ -199,11 +199,11 @@ def test_junit_dashboards_read_names_points_and_outcomes_with_junitparser(mixed_
 
 
 @pytest.mark.parametrize("fmt", ["gradescope", "classroom", "junit"])
-def test_command_line_formats_agree_with_json(fmt, tmp_path):
+def test_command_line_formats_agree_with_json(fmt, tmp_path, grade_json_here, grader_here):
     """The same run, asked for in another format through --output, has the json scores."""
-    document, _ = grade_json("02", "--solutions", "--seed", "3")
+    document, _ = grade_json_here("02", "--solutions", "--seed", "3")
     target = tmp_path / "new" / "folder" / f"report.{fmt}"
-    process = run_grader("02", "--solutions", "--seed", "3", "--format", fmt, "--output", str(target))
+    process = grader_here("02", "--solutions", "--seed", "3", "--format", fmt, "--output", str(target))
     assert process.returncode == 0, process.stderr
     assert process.stdout == ""
     text = target.read_text()

@@ -26,7 +26,7 @@ from grader import course
 from grader.platforms.gradebook import MAX_ROW_NAME, Learner, find_learner, gradebook_rows, natural_order
 from grader.results import CheckResult, ExerciseResult, Status
 from grader.sandbox import probe
-from tests.helpers import KIT, grade_in, grade_json
+from tests.helpers import KIT, grade_in
 
 EXERCISE = course.find_exercise("02")
 SEED = "4242"
@@ -202,7 +202,7 @@ def test_summary_says_how_many_and_where(graded_class):
     assert not [name for name in os.listdir(graded_class["output"].parent) if name != "grades.csv"]  # no temporary left
 
 
-def test_own_suites_missing_files_and_standard_output(tmp_path):
+def test_own_suites_missing_files_and_standard_output(tmp_path, grade_json_here, gradebook_here):
     """With --suites holding only exercise 00's suite, the default (every exercise) grades 00 alone;
     learners without the file get what ``--all`` says for a missing file; no --output: the CSV goes to stdout."""
     suites = tmp_path / "suites"
@@ -212,7 +212,7 @@ def test_own_suites_missing_files_and_standard_output(tmp_path):
     write(tmp_path / "class" / "yan" / zero.filename, (KIT / "solutions" / zero.filename).read_text())
     for name in ("zed", "zoe"):
         write(tmp_path / "class" / name / "notes.md", "nothing yet\n")
-    process = run_gradebook(str(tmp_path / "class"), "--suites", str(suites), "--seed", SEED, "--device", "cpu")
+    process = gradebook_here(str(tmp_path / "class"), "--suites", str(suites), "--seed", SEED, "--device", "cpu")
     assert process.returncode == 0, process.stderr
     rows = list(csv.reader(io.StringIO(process.stdout)))
     assert [row[0] for row in rows] == ["learner", MAX_ROW_NAME, "yan", "zed", "zoe"]
@@ -220,7 +220,7 @@ def test_own_suites_missing_files_and_standard_output(tmp_path):
     points = [i for i, column in enumerate(rows[0]) if 0 < i < len(rows[0]) - 1 and not column.endswith(":status")]
     assert [rows[2][i] for i in points] == [rows[1][i] for i in points]  # the solution earns the maximum
     by_learner = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
-    report, _ = grade_json("--all", "--empty-source-ok", "--source", str(tmp_path / "class" / "zed"), "--suites", str(suites),
+    report, _ = grade_json_here("--all", "--empty-source-ok", "--source", str(tmp_path / "class" / "zed"), "--suites", str(suites),
                            "--seed", SEED, "--device", "cpu")
     assert report["exercises"][0]["checks"] and {c["status"] for c in report["exercises"][0]["checks"]} == {"not_started"}
     for check in report["exercises"][0]["checks"]:
@@ -296,7 +296,7 @@ def test_usage_errors_are_one_line_and_exit_2(tmp_path, make_args, words):
     assert not (tmp_path / "class" / "al" / "grades.csv").exists()
 
 
-def test_statuses_formula_names_non_utf8_names_and_options_after_the_exercises(tmp_path):
+def test_statuses_formula_names_non_utf8_names_and_options_after_the_exercises(tmp_path, gradebook_here):
     """An untouched stub, a loop that never ends and a pass all earn different statuses; a folder named
     like a formula is text in a spreadsheet; a name that is not UTF-8 is graded and shown; and the
     exercises may come after the options, as with `python -m grader`."""
@@ -309,7 +309,7 @@ def test_statuses_formula_names_non_utf8_names_and_options_after_the_exercises(t
     assert looping != solution_00
     write(root / "loops" / name, looping)
     output = tmp_path / "grades.csv"
-    process = run_gradebook(str(root), "--seed", SEED, "--timeout", "3", "0", "--output", str(output))
+    process = gradebook_here(str(root), "--seed", SEED, "--timeout", "3", "0", "--output", str(output))
     assert process.returncode == 0, process.stderr
     rows = list(csv.reader(io.StringIO(output.read_text(encoding="utf-8"))))
     by_learner = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
@@ -350,7 +350,7 @@ def test_shards_merged_equal_one_parallel_grading_of_the_whole_class(tmp_path):
     assert run_gradebook(str(root), "--shard", "3/2").returncode == 2
 
 
-def test_notebooks_are_graded_as_python_m_grader_chooses_and_both_changed_is_one_learners_note(tmp_path):
+def test_notebooks_are_graded_as_python_m_grader_chooses_and_both_changed_is_one_learners_note(tmp_path, grade_json_here, gradebook_here):
     """A class where exercise 02 is a notebook: alone (with a bug), beside the untouched .py stub, and beside a
     changed .py file (both changed: neither graded, that learner's note says why, the others are graded)."""
     notebooks = pytest.importorskip("tests.test_notebooks")  # skips without the notebook extra
@@ -366,12 +366,12 @@ def test_notebooks_are_graded_as_python_m_grader_chooses_and_both_changed_is_one
     write(root / "pia" / name, buggy)
     before = tree_fingerprint(root)
     output = tmp_path / "grades.csv"
-    process = run_gradebook(str(root), "02", "--output", str(output), "--seed", SEED, "--timeout", TIMEOUT,
+    process = gradebook_here(str(root), "02", "--output", str(output), "--seed", SEED, "--timeout", TIMEOUT,
                             "--device", "cpu")
     assert process.returncode == 0, process.stderr
     rows = list(csv.reader(io.StringIO(output.read_text(encoding="utf-8"))))
     by_learner = {row[0]: dict(zip(rows[0], row)) for row in rows[1:]}
-    report, _ = grade_json("02", "--source", str(root / "nia" / "exercises"), "--seed", SEED, "--timeout", TIMEOUT,
+    report, _ = grade_json_here("02", "--source", str(root / "nia" / "exercises"), "--seed", SEED, "--timeout", TIMEOUT,
                            "--device", "cpu")
     checks = report["exercises"][0]["checks"]
     # The notebook's cells are what python -m grader says, and the same as the same code in a .py file.

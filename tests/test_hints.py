@@ -13,7 +13,7 @@ import pytest
 
 from grader import course
 from grader.runner import Task
-from tests.helpers import KIT, run_grader
+from tests.helpers import KIT
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +39,12 @@ def test_hints_never_point_at_line_numbers(every_check):
             assert not re.search(r"\blines?\s*\d", hint, re.IGNORECASE), (check.id, hint)
 
 
-def test_the_report_shows_the_first_hint_and_hints_shows_every_level(tmp_path):
+def test_the_report_shows_the_first_hint_and_hints_shows_every_level(tmp_path, grader_here):
     # Started but wrong (an untouched stub is summed up in one line per function, without hints).
     wrong = (KIT / "solutions" / "exercise_00_tensors.py").read_text().replace("    return ", "    return 0 * ", 1)
     (tmp_path / "exercise_00_tensors.py").write_text(wrong)
-    plain = run_grader("00", "--source", str(tmp_path)).stdout
-    every = run_grader("00", "--source", str(tmp_path), "--hints").stdout
+    plain = grader_here("00", "--source", str(tmp_path)).stdout
+    every = grader_here("00", "--source", str(tmp_path), "--hints").stdout
     assert "hint:" in plain and "hint 2:" not in plain
     assert "hint 1:" in every and "hint 2:" in every
     # The first level is the same hint in both.

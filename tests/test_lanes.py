@@ -49,3 +49,14 @@ def test_lanes_never_outnumber_the_exercises_or_the_cores():
     assert lanes_for(1) == 1
     assert 1 <= lanes_for(11) <= min(os.cpu_count() or 1, 4)
     assert lanes_for(11, memory_mib=10**9) == 1, "more lanes than the memory holds at the learners' limit"
+
+
+def test_kit_lanes_lowers_the_number_of_lanes(monkeypatch):
+    monkeypatch.delenv("KIT_LANES", raising=False)
+    every_core = lanes_for(11)
+    monkeypatch.setenv("KIT_LANES", "1")
+    assert lanes_for(11) == 1
+    monkeypatch.setenv("KIT_LANES", "64")
+    assert lanes_for(11) == every_core, "KIT_LANES lowers the limit, never raises it"
+    monkeypatch.setenv("KIT_LANES", "many")
+    assert lanes_for(11) == every_core, "a value that is not a number is ignored"

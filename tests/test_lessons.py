@@ -60,8 +60,43 @@ def test_every_code_block_is_a_cell_of_the_notebook_that_is_run(lesson):
         "run python scripts/make_notebooks.py")
 
 
+# Runs every picture script in one process (one torch import instead of one per script), each as
+# ``python SCRIPT OUT_DIR`` runs it: its own folder first on sys.path, its own argv, its exit status.
+RUN_SCRIPTS = r"""
+import json, runpy, sys, traceback
+results = {}
+for script, out in json.loads(sys.argv[1]):
+    sys.argv, sys.path[0] = [script, out], script.rsplit("/", 1)[0]
+    try:
+        runpy.run_path(script, run_name="__main__")
+        results[script] = ""
+    except SystemExit as exc:
+        results[script] = "" if exc.code in (0, None) else f"exit status {exc.code}"
+    except BaseException:
+        results[script] = traceback.format_exc()[-3000:]
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="session")
+def pictures_made(tmp_path_factory, once_per_run):
+    """``{script: (folder, problem)}``: each lesson's picture script, run once for the whole test run."""
+    def make():
+        out = tmp_path_factory.mktemp("pictures")
+        jobs = [(str(picture_script(lesson)), str(out / lesson.stem)) for lesson in LESSONS
+                if picture_script(lesson).is_file()]
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(KIT)}
+        process = subprocess.run([sys.executable, "-c", RUN_SCRIPTS, json.dumps(jobs)], env=env,
+                                 capture_output=True, text=True, timeout=600)
+        assert process.returncode == 0, process.stderr[-3000:]
+        problems = json.loads(process.stdout.strip().splitlines()[-1])
+        return {script: (Path(folder), problems[script]) for script, folder in jobs}
+
+    return once_per_run("pictures_made", make)
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.stem)
-def test_pictures_are_made_by_code_in_the_repo(lesson, tmp_path):
+def test_pictures_are_made_by_code_in_the_repo(lesson, pictures_made):
     shown = sorted(set(IMAGE.findall(lesson.read_text())))
     if not shown:
         pytest.skip(f"{lesson.name} shows no pictures")
@@ -69,11 +104,9 @@ def test_pictures_are_made_by_code_in_the_repo(lesson, tmp_path):
         assert (KIT / "lessons" / image).is_file(), f"{lesson.name} shows {image}, which is not committed"
     script = picture_script(lesson)
     assert script.is_file(), f"{lesson.name} shows pictures but there is no {script.relative_to(KIT)} to make them"
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(KIT)}
-    process = subprocess.run([sys.executable, str(script), str(tmp_path)], env=env, capture_output=True,
-                             text=True, timeout=240)
-    assert process.returncode == 0, process.stderr[-3000:]
-    made = {f"images/{path.name}" for path in tmp_path.glob("*.png")}
+    folder, problem = pictures_made[str(script)]
+    assert not problem, f"{script.name} failed: {problem}"
+    made = {f"images/{path.name}" for path in folder.glob("*.png")}
     assert set(shown) <= made, f"{script.name} did not make {sorted(set(shown) - made)}"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import course
-from tests.helpers import KIT, grade_json, run_grader
+from tests.helpers import KIT, run_grader
 
 jupytext = pytest.importorskip("jupytext")
 nbformat = pytest.importorskip("nbformat")
@@ -108,8 +108,8 @@ def test_lesson_pictures_are_attached_so_they_show_in_colab():
     assert "03_loss_curves.png" in attached
 
 
-def test_stub_notebooks_are_graded_as_not_started():
-    report, process = grade_json("03", "--source", str(KIT / "exercises"), env={"HOME": "/nonexistent"})
+def test_stub_notebooks_are_graded_as_not_started(grade_json_here):
+    report, process = grade_json_here("03", "--source", str(KIT / "exercises"), env={"HOME": "/nonexistent"})
     statuses = {check["status"] for check in report["exercises"][0]["checks"]}
     assert statuses == {"not_started"}, process.stderr
 
@@ -255,34 +255,34 @@ def test_a_syntax_error_points_at_its_cell(tmp_path, grade_warm):
     assert any("exercise_03_training.ipynb, cell 3, line 1" in message for message in messages), messages
 
 
-def test_a_file_that_is_not_a_notebook_is_one_clear_line(tmp_path):
+def test_a_file_that_is_not_a_notebook_is_one_clear_line(tmp_path, grade_json_here):
     (tmp_path / EXERCISE_03.notebook).write_text("{ this is not json")
-    report, process = grade_json("03", "--source", str(tmp_path))
+    report, process = grade_json_here("03", "--source", str(tmp_path))
     messages = {c["message"] for c in report["exercises"][0]["checks"]}
     assert len(messages) == 1 and "not a notebook Jupyter can open" in messages.pop()
     assert "Traceback" not in process.stderr
 
 
-def test_the_notebook_is_graded_when_the_py_file_is_still_the_stub(tmp_path):
+def test_the_notebook_is_graded_when_the_py_file_is_still_the_stub(tmp_path, grade_json_here):
     shutil.copy(KIT / "exercises" / EXERCISE_03.filename, tmp_path)
     notebook_03(tmp_path)
-    report, _ = grade_json("03", "--source", str(tmp_path))
+    report, _ = grade_json_here("03", "--source", str(tmp_path))
     assert report["exercises"][0]["score"] == report["exercises"][0]["max_score"]
 
 
-def test_the_py_file_is_graded_when_the_notebook_is_still_the_stub(tmp_path):
+def test_the_py_file_is_graded_when_the_notebook_is_still_the_stub(tmp_path, grade_json_here):
     shutil.copy(KIT / "solutions" / EXERCISE_03.filename, tmp_path)
     stub = nbformat.read(KIT / "exercises" / EXERCISE_03.notebook, as_version=4)
     stub.cells[1].outputs = [nbformat.v4.new_output("stream", text="ran it\n")]  # run and saved: still the stub
     nbformat.write(stub, tmp_path / EXERCISE_03.notebook)
-    report, _ = grade_json("03", "--source", str(tmp_path))
+    report, _ = grade_json_here("03", "--source", str(tmp_path))
     assert report["exercises"][0]["score"] == report["exercises"][0]["max_score"]
 
 
-def test_both_files_changed_is_a_usage_error_naming_both(tmp_path):
+def test_both_files_changed_is_a_usage_error_naming_both(tmp_path, grader_here):
     shutil.copy(KIT / "solutions" / EXERCISE_03.filename, tmp_path)
     notebook_03(tmp_path)
-    process = run_grader("03", "--source", str(tmp_path))
+    process = grader_here("03", "--source", str(tmp_path))
     assert process.returncode == 2
     line, = process.stderr.strip().splitlines()
     assert EXERCISE_03.filename in line and EXERCISE_03.notebook in line
@@ -314,7 +314,7 @@ def run_in_kernel(path: Path, env: dict) -> list:
     return book.cells
 
 
-def test_check_from_a_cell_shows_the_failure_and_hint_as_the_command_line_grades_it(tmp_path):
+def test_check_from_a_cell_shows_the_failure_and_hint_as_the_command_line_grades_it(tmp_path, grade_json_here):
     path = notebook_03(tmp_path, lambda source: source.replace("\n    optimizer.zero_grad()", "\n    pass", 1))
     book = nbformat.read(path, as_version=4)
     book.cells[-1].source = 'from grader import check\nresult = check("03", seed=7)'
@@ -328,7 +328,7 @@ def test_check_from_a_cell_shows_the_failure_and_hint_as_the_command_line_grades
     assert "✗" in page and "train_step uses only this batch" in page
     assert "hint: Gradients add up" in page and "train_step is in cell" in page
     from_cell = json.loads("".join(output.text for output in cells[-1].outputs if output.output_type == "stream"))
-    from_command_line, _ = grade_json("03", "--source", str(tmp_path), "--seed", "7")
+    from_command_line, _ = grade_json_here("03", "--source", str(tmp_path), "--seed", "7")
     status = lambda report: {c["id"]: c["status"] for c in report["exercises"][0]["checks"]}  # noqa: E731
     assert status(from_cell) == status(from_command_line)
     assert "failed" in status(from_cell).values()

@@ -12,11 +12,11 @@ import shutil
 
 import pytest
 
-from tests.helpers import KIT, grade_json, run_grader
+from tests.helpers import KIT
 
 
 @pytest.fixture
-def learner(tmp_path):
+def learner(tmp_path, grade_json_here):
     """A learner's folder (exercise 00 solved, the rest stubs) and a cache folder of its own.
 
     The ``grade`` it returns runs with the suites of exercises 00 to 02 only, to keep these tests quick.
@@ -32,7 +32,7 @@ def learner(tmp_path):
     env = {"XDG_CACHE_HOME": str(cache)}
 
     def grade(*args: str):
-        return grade_json("--source", str(folder), "--suites", str(suites), *args, env=env)
+        return grade_json_here("--source", str(folder), "--suites", str(suites), *args, env=env)
 
     return folder, cache, grade
 
@@ -98,9 +98,9 @@ def test_a_damaged_state_file_only_means_grading_again(learner):
     assert "Traceback" not in process.stderr
 
 
-def test_the_overview_names_the_next_exercise_and_its_lesson(learner, tmp_path):
+def test_the_overview_names_the_next_exercise_and_its_lesson(learner, tmp_path, grader_here):
     folder, _, grade = learner
-    process = run_grader("--source", str(folder), "--suites", str(tmp_path / "suites"),
+    process = grader_here("--source", str(folder), "--suites", str(tmp_path / "suites"),
                          env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert process.returncode == 1
     assert "exercise_00" in process.stdout and "done" in process.stdout

@@ -66,7 +66,7 @@ def expect_near(observed: float, expected: float, what: str, estimates=lambda: [
     assert not any(abs(observed - estimate) <= 1e-6 * max(1.0, abs(estimate)) for estimate in estimates()), (
         f"{what} was {fmt(observed)}, expected {fmt(expected)}: that is what an estimate from a small step h "
         "gives, and in float32 it can be far off; backward() gives the derivative itself")
-    raise AssertionError(f"{what} was {fmt(observed)}, expected {fmt(expected)}")
+    expect_close(observed, expected, what, tolerance=TOLERANCE)
 
 
 def step_estimates(function, x: float) -> list[float]:
@@ -102,10 +102,9 @@ def test_make_tensor_float32(learner, seed):
     for values, options in calls:
         what = call_text("make_tensor", fmt_list(values, limit=4), show=str, **options)
         tensor = expect_plain_tensor(learner.make_tensor(list(values), **options), what)
-        if tensor.dtype != torch.float32:
-            advice = " (a list of ints makes an integer tensor unless you ask for float32)" \
-                if all(type(v) is int for v in values) else ""
-            raise AssertionError(f"{what} has dtype {tensor.dtype}, expected torch.float32{advice}")
+        advice = " (a list of ints makes an integer tensor unless you ask for float32)" \
+            if all(type(v) is int for v in values) else ""
+        assert tensor.dtype == torch.float32, f"{what} has dtype {tensor.dtype}, expected torch.float32{advice}"
         assert list(tensor.shape) == [len(values)], (
             f"{what} has shape {list(tensor.shape)}, expected [{len(values)}]: one dimension, one entry per number")
         expect_equal_tensors(tensor, torch.tensor(values, dtype=torch.float64), what, tolerance=1e-6)

@@ -16,8 +16,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from grader.checking import (call_text, describe_labels, expect_equal_tensors, expect_tensor, figure_from, fmt,
-                             fmt_list, kind_of)
+from grader.checking import (as_points, call_text, describe_labels, exception_from, expect_equal_tensors, expect_tensor,
+                             figure_from, fmt, fmt_list, kind_of, legend_texts, points_labelled, same_points)
 
 TRAIN_LABEL, TEST_LABEL, PREDICTIONS_LABEL = "Training data", "Testing data", "Predictions"
 
@@ -345,15 +345,9 @@ def test_split_rejects_bad_fractions(learner, seed):
              (0.5, 0.5), (0.75, 0.25), (0.8, 0.4)]  # together 1 or more: no rows left to test on
     for train_frac, val_frac in cases:
         call = shown_split({"train_frac": train_frac, "val_frac": val_frac})
-        try:
-            learner.train_val_test_split(X, y, train_frac=train_frac, val_frac=val_frac)
-        except ValueError:
-            continue
-        except NotImplementedError:
-            raise  # still a stub: "not started", not a wrong exception
-        except Exception as exc:  # noqa: BLE001 - any other exception is the wrong one
-            raise AssertionError(f"{call} raised {type(exc).__name__}, expected ValueError") from None
-        raise AssertionError(f"{call} returned instead of raising ValueError")
+        raised = exception_from(learner.train_val_test_split, X, y, train_frac=train_frac, val_frac=val_frac)
+        assert raised is not None, f"{call} returned instead of raising ValueError"
+        assert isinstance(raised, ValueError), f"{call} raised {type(raised).__name__}, expected ValueError"
 
 
 # -- plot_predictions --------------------------------------------------------------
@@ -381,39 +375,6 @@ def only_axes(figure: Figure):
     return axes[0]
 
 
-def points_labelled(axes, label: str) -> np.ndarray:
-    """The (x, y) points drawn with ``label``, by scatters or lines with markers, as an array of shape [k, 2]."""
-    found = []
-    for collection in axes.collections:
-        if collection.get_label() == label:
-            found.append(np.asarray(collection.get_offsets(), dtype=float).reshape(-1, 2))
-    for line in axes.get_lines():
-        if line.get_label() == label:
-            assert line.get_marker() not in (None, "None", "none", "", " "), (
-                f"{label!r} is drawn as a line without markers; draw the points themselves, "
-                "as a scatter (or a line with a marker and no line style)")
-            x = np.asarray(line.get_xdata(orig=False), dtype=float).reshape(-1)
-            y = np.asarray(line.get_ydata(orig=False), dtype=float).reshape(-1)
-            found.append(np.column_stack([x, y]))
-    if not found:
-        labels = [artist.get_label() for artist in [*axes.collections, *axes.get_lines()]]
-        raise AssertionError(f"nothing is drawn with the label {label!r} "
-                             f"({describe_labels(labels, ('set of points', 'sets of points'))})")
-    return np.concatenate(found)
-
-
-def as_points(inputs: torch.Tensor, targets: torch.Tensor) -> np.ndarray:
-    return np.column_stack([inputs.detach().cpu().double().reshape(-1).numpy(),
-                            targets.detach().cpu().double().reshape(-1).numpy()])
-
-
-def same_points(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two sets of (x, y) points are the same, in any order."""
-    if a.shape != b.shape:
-        return False
-    return bool(np.allclose(a[np.lexsort(a.T[::-1])], b[np.lexsort(b.T[::-1])], rtol=1e-5, atol=1e-5))
-
-
 def expect_points(axes, label: str, want: str, known: dict[str, np.ndarray]) -> None:
     """Fail unless the points labelled ``label`` are ``known[want]``; say what they are instead when we can tell."""
     drawn, expected = points_labelled(axes, label), known[want]
@@ -425,14 +386,6 @@ def expect_points(axes, label: str, want: str, known: dict[str, np.ndarray]) -> 
     assert len(drawn) == len(expected), (
         f"{len(drawn)} points are labelled {label!r}; expected the {len(expected)} points of {want}")
     raise AssertionError(f"the points labelled {label!r} are not {want}: draw each input against its own target")
-
-
-def legend_texts(figure: Figure, axes) -> list[str] | None:
-    """The texts of the Axes' legend and of any Figure legend; None when there is no legend at all."""
-    legends = [legend for legend in [axes.get_legend(), *figure.legends] if legend is not None]
-    if not legends:
-        return None
-    return [text.get_text() for legend in legends for text in legend.get_texts()]
 
 
 def expect_legend(figure: Figure, axes, labels: list[str]) -> None:

@@ -354,10 +354,9 @@ def assorted(seed: int) -> Assorted:
 def counted(learner, model: nn.Module, call: str, **kwargs) -> int:
     """``count_parameters(model, **kwargs)``, which must be exactly a Python ``int``."""
     result = member(learner, "count_parameters")(model, **kwargs)
-    if type(result) is not int:
-        convertible = isinstance(result, (float, torch.Tensor)) or "numpy" in type(result).__module__
-        raise AssertionError(f"{call} returned {kind_of(result)}, not a Python int"
-                             + (" (wrap the total in int(...))" if convertible else ""))
+    convertible = isinstance(result, (float, torch.Tensor)) or "numpy" in type(result).__module__
+    assert type(result) is int, (f"{call} returned {kind_of(result)}, not a Python int"
+                                 + (" (wrap the total in int(...))" if convertible else ""))
     return result
 
 
@@ -454,9 +453,9 @@ def test_mlp_layers(learner, seed):
         assert isinstance(model, nn.Sequential), f"{call} returned {describe(model)}, expected an nn.Sequential"
         layers = list(model)
         kinds = (nn.Linear, nn.ReLU, nn.Linear)
-        if len(layers) != 3 or not all(isinstance(layer, kind) for layer, kind in zip(layers, kinds)):
-            shown = " -> ".join(layer_name(layer) for layer in layers) or "no layers"
-            raise AssertionError(f"{call} has the layers {shown}; expected Linear -> ReLU -> Linear")
+        shown = " -> ".join(layer_name(layer) for layer in layers) or "no layers"
+        assert len(layers) == 3 and all(isinstance(layer, kind) for layer, kind in zip(layers, kinds)), (
+            f"{call} has the layers {shown}; expected Linear -> ReLU -> Linear")
         in_features, hidden_features, out_features = sizes
         for position, layer, (n_in, n_out) in (("first", layers[0], (in_features, hidden_features)),
                                                ("last", layers[2], (hidden_features, out_features))):

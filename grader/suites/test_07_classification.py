@@ -13,316 +13,31 @@ passes (``seen``) comes back from there, and learner code could rewrite it. So a
 record only counts forward passes and names mistakes; every verdict rests on what
 the judge works out itself. ``train_epoch``'s loss is checked against the logits of
 the epoch the check replays (the one that ends where the parameters did), and its
-mode against ``StateProbe``, whose loss and gradients differ in each state.
+mode against ``StateProbe`` (``grader.checking.classifiers``), whose loss and gradients differ in
+each state.
 """
-
-import copy
-import math
-import numbers
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
-from grader.checking import (STATES, along, count_steps, expect_close, expect_float, expect_tensor,
-                             expect_training_mode, fmt, fmt_list, kind_of, largest_difference, linear_calls,
-                             matching_outcome, parameters_of, states_of_loss, steps_note, touched)
+from grader.checking import (PROBE_RECORD_CHANGED, along, count_steps, expect_close, expect_float, expect_tensor,
+                             expect_training_mode, fmt, fmt_list, largest_difference, leave_stale_gradients,
+                             linear_calls, matching_value, parameters_of, seeded_model, states_of_loss, steps_note,
+                             touched)
+from grader.checking.classification import (accuracy_of, classifier_sizes, epoch_problem, expect_linear_chain,
+                                            expect_logits, expect_mean_loss_with_lr_zero, expect_pair,
+                                            expect_step_per_batch, learning_problem, mean_loss_mistake,
+                                            numbered_dataset, one_epoch, recorded_logits, reference_epoch,
+                                            replayed_epochs, sample_order, some_data, state_epoch_problem,
+                                            train_head_gradients, two_epoch_orders)
+from grader.checking.classification_metrics import (accuracy_problem, classes_problem, learner_metrics, macro_mistakes,
+                                                    macro_problem)
 
 # Every tensor here is tiny, so extra threads only cost: on a busy machine, cross_entropy's
 # parallel loops made one training check take seconds instead of tens of milliseconds.
 torch.set_num_threads(1)
-
-# -- helpers ---------------------------------------------------------------------
-
-
-def blobs(generator: torch.Generator, n_per_class: int, n_classes: int, spacing: float = 6.0, spread: float = 0.7):
-    """The suite's own well-separated 2-D blobs: centres evenly round a circle, ``spacing`` apart."""
-    radius = spacing / (2 * math.sin(math.pi / n_classes))
-    angles = torch.rand(1, generator=generator) * 2 * math.pi + torch.arange(n_classes) * 2 * math.pi / n_classes
-    centres = torch.stack([radius * torch.cos(angles), radius * torch.sin(angles)], dim=1)
-    y = torch.arange(n_classes).repeat_interleave(n_per_class)
-    X = centres[y] + spread * torch.randn(len(y), 2, generator=generator)
-    order = torch.randperm(len(y), generator=generator)
-    return X[order], y[order]
-
-
-class Probe(nn.Module):
-    """The contract's classifier, remembering each forward pass: mode, gradient tracking and output."""
-
-    def __init__(self, in_features: int, n_classes: int, hidden: int = 8):
-        super().__init__()
-        self.layers = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                    nn.Linear(hidden, n_classes))
-        self.seen: list[tuple[bool, bool, torch.Tensor]] = []
-
-    def forward(self, x):
-        logits = self.layers(x)
-        self.seen.append((self.training, torch.is_grad_enabled(), logits.detach().clone()))
-        return logits
-
-
-def epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
-    """A probe model and an unshuffled loader whose smaller last batch has a much larger loss than the others.
-
-    The model is trained a little first, so that it is fairly confident; the rows it would get
-    most wrong under a wrong label then go last, with that wrong label. Weighting that batch by
-    its size or not gives clearly different means.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    X, y = blobs(generator, n_per_class=n // 3 + 1, n_classes=3)
-    X, y = X[:n], y[:n]
-    torch.manual_seed(seed)
-    model = Probe(2, 3)
-    optimizer = torch.optim.Adam(model.layers.parameters(), lr=0.03)
-    for _ in range(10):
-        loss = F.cross_entropy(model.layers(X), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    model.zero_grad(set_to_none=True)
-    wrong = (y + 1) % 3
-    with torch.no_grad():
-        hardest = F.cross_entropy(model.layers(X), wrong, reduction="none").argsort()
-    tail = hardest[len(hardest) - n % batch_size:]
-    order = torch.cat([hardest[:len(hardest) - len(tail)], tail])
-    labels = y.clone()
-    labels[tail] = wrong[tail]
-    loader = DataLoader(TensorDataset(X[order], labels[order]), batch_size=batch_size, shuffle=False)
-    return model, loader, X[order], labels[order]
-
-
-def replay_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward"):
-    """One SGD epoch on a copy of ``model``, zeroing the gradients as ``zeroing`` says.
-
-    ``"before backward"`` is the correct loop; ``"after step"`` and ``"never"`` are the usual mistakes.
-    Returns the parameters after the epoch and the logits of each batch's forward pass (before its update).
-    """
-    twin = copy.deepcopy(model)
-    for copied, parameter in zip(twin.parameters(), model.parameters()):  # deepcopy leaves .grad behind
-        copied.grad = None if parameter.grad is None else parameter.grad.clone()
-    optimizer = torch.optim.SGD(twin.parameters(), lr=lr)
-    outputs = []
-    for X_batch, y_batch in loader:
-        logits = twin.layers(X_batch)
-        outputs.append(logits.detach().clone())
-        loss = F.cross_entropy(logits, y_batch)
-        if zeroing == "before backward":
-            optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if zeroing == "after step":
-            optimizer.zero_grad()
-    return parameters_of(twin), outputs
-
-
-def reference_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward") -> list[torch.Tensor]:
-    """The parameters after one SGD epoch on a copy of ``model``, zeroing the gradients as ``zeroing`` says."""
-    return replay_epoch(model, loader, lr, zeroing)[0]
-
-
-def replayed_epochs(model: Probe, loader, lr: float) -> list[tuple[list[torch.Tensor], list[torch.Tensor]]]:
-    """Each way of running an epoch that the check can replay: (the parameters after it, each batch's logits).
-
-    One step per batch, with the gradients zeroed before each backward(), never, or after each step; or no
-    update inside the loop at all (no step, gradients zeroed before the step, or one step after the loop, with
-    the last batch's gradients or all of them), where every batch meets the parameters the epoch started with.
-    """
-    replays = [replay_epoch(model, loader, lr, zeroing) for zeroing in ("before backward", "never", "after step")]
-    start = parameters_of(model)
-    twin = copy.deepcopy(model)
-    outputs, gradients = [], []
-    for X_batch, y_batch in loader:
-        logits = twin.layers(X_batch)
-        outputs.append(logits.detach().clone())
-        gradients.append(torch.autograd.grad(F.cross_entropy(logits, y_batch), list(twin.parameters())))
-    old = [torch.zeros_like(p) if p.grad is None else p.grad for p in model.parameters()]
-    total = [sum(step[i] for step in gradients) + old[i] for i in range(len(start))]
-    for update in ([torch.zeros_like(p) for p in start], gradients[-1], total):
-        replays.append(([p - lr * g for p, g in zip(start, update)], outputs))
-    return replays
-
-
-def recorded_logits(model: Probe) -> list[torch.Tensor]:
-    """The logits of each forward pass as the probe's record brings them back (only to count and name mistakes)."""
-    seen = getattr(model, "seen", None)
-    assert (type(seen) is list and all(type(entry) is tuple and len(entry) == 3 and type(entry[2]) is torch.Tensor
-                                         for entry in seen)), (
-        "train_epoch replaced the probe model's record of its forward passes (model.seen) with "
-        "something else: leave the model's attributes alone")
-    return [logits for _, _, logits in seen]
-
-
-def mean_loss_mistake(value: float, outputs: list[torch.Tensor], batches) -> str | None:
-    """What is wrong with ``value`` as the mean loss per sample of batches whose logits were ``outputs`` (None: right)."""
-    losses = [F.cross_entropy(logits, y_batch).item() for logits, (_, y_batch) in zip(outputs, batches)]
-    sizes = [len(y_batch) for _, y_batch in batches]
-    expected = sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes)
-    if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
-        return None
-    wrong = {
-        "the mean of the batch means, which counts the last batch of "
-        f"{sizes[-1]} as much as a full one of {sizes[0]}": sum(losses) / len(losses),
-        "the sum of the batch losses, not their mean": sum(losses),
-        "the last batch's loss only: add up the whole epoch": losses[-1],
-        "a loss of softmax probabilities: CrossEntropyLoss takes the logits as they are": sum(
-            F.cross_entropy(logits.softmax(dim=1), y_batch).item() * len(y_batch)
-            for logits, (_, y_batch) in zip(outputs, batches)) / sum(sizes),
-    }
-    for meaning, wrong_value in wrong.items():
-        if abs(value - wrong_value) <= 1e-4 * max(1.0, abs(wrong_value)):
-            return f"train_epoch returned {fmt(value)}, {meaning}; expected the mean per sample, {fmt(expected)}"
-    try:
-        expect_close(value, expected, "the returned mean loss", tolerance=1e-4,
-                     advice=f"weight each batch's loss by its size (batches of {fmt_list(sizes)})")
-    except AssertionError as exc:
-        return str(exc)
-    return None
-
-
-# -- the suite's model that shows how it ran: for the check of training mode -----------------------------
-# Learner code runs in a process of its own, so a probe's record of its forward passes (``seen``) is a report
-# that code can rewrite: it only names the mistake. The verdict needs the outcome too: the loss returned, and
-# which head the epoch's backward passes reached.
-
-class StateProbe(nn.Module):
-    """A classifier whose logits tell the state of its forward pass.
-
-    In training mode the logits come from ``train_head``, in evaluation mode from ``eval_head``, which gives the
-    same numbers with the opposite sign; with gradient tracking on, ``grad_head``'s output is added. So the four
-    states give four different losses (``state_epoch_problem`` makes sure), and only a forward pass in training
-    mode with gradient tracking on gives ``train_head`` gradients and leaves ``eval_head`` alone. It also
-    remembers each forward pass's state (``seen``), to name a mistake.
-    """
-
-    def __init__(self, in_features: int, n_classes: int, hidden: int = 8):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU())
-        self.train_head = nn.Linear(hidden, n_classes)
-        self.eval_head = nn.Linear(hidden, n_classes)
-        self.grad_head = nn.Linear(hidden, n_classes)
-        self.seen: list[tuple[bool, bool]] = []
-
-    def forward(self, x):
-        self.seen.append((self.training, torch.is_grad_enabled()))
-        return output_in(self, x, self.training, torch.is_grad_enabled())
-
-
-def output_in(probe: StateProbe, x, training: bool, grad_enabled: bool):
-    """What ``probe`` outputs for ``x`` in the state ``(training, grad_enabled)``."""
-    hidden = probe.body(x)
-    logits = (probe.train_head if training else probe.eval_head)(hidden)
-    return logits + probe.grad_head(hidden) if grad_enabled else logits
-
-
-def epoch_loss_candidates(outputs: list[torch.Tensor], batches) -> list[float]:
-    """The mean loss per sample of an epoch whose batches gave ``outputs``, and what the usual mistakes return."""
-    sizes = [len(y_batch) for _, y_batch in batches]
-    candidates = []
-    for softmax in (False, True):
-        losses = [F.cross_entropy(logits.softmax(dim=1) if softmax else logits, y_batch).item()
-                  for logits, (_, y_batch) in zip(outputs, batches)]
-        candidates += [sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes), sum(losses) / len(losses),
-                       sum(losses), losses[0], losses[-1]]
-    return candidates
-
-
-def state_epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
-    """A StateProbe and an unshuffled loader of blobs whose smaller last batch has its own size.
-
-    Returns the probe, the loader, and for each state the losses an epoch in it could return. A draw is kept
-    only when the losses of different states lie apart.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    X, y = blobs(generator, n_per_class=n // 3 + 1, n_classes=3)
-    X, y = X[:n], y[:n]
-    loader = DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=False)
-    batches = list(loader)
-    torch.manual_seed(seed)
-    for _ in range(100):
-        model = StateProbe(2, 3)
-        with torch.no_grad():
-            model.grad_head.weight.mul_(3)
-            model.grad_head.bias.mul_(3)
-            model.eval_head.weight.copy_(-model.train_head.weight)
-            model.eval_head.bias.copy_(-model.train_head.bias)
-            losses = {state: epoch_loss_candidates([output_in(model, X_batch, *state) for X_batch, _ in batches],
-                                                   batches) for state in STATES}
-        if all(abs(p - q) > 1e-3 * max(1.0, abs(p)) for a in STATES for b in STATES if a != b
-               for p in losses[a] for q in losses[b]):
-            model.seen.clear()
-            return model, loader, losses
-    raise RuntimeError("could not make a problem whose states differ")  # never happens for any seed tried
-
-
-def train_head_gradients(model: StateProbe, loader) -> list[list[torch.Tensor]]:
-    """What ``.grad`` of ``train_head`` may hold after an epoch of training-mode passes that changed nothing (lr=0).
-
-    Each batch's gradient (zeroed before each backward()), and their running sums (never zeroed).
-    """
-    twin = copy.deepcopy(model)
-    each = []
-    for X_batch, y_batch in loader:
-        loss = F.cross_entropy(output_in(twin, X_batch, True, True), y_batch)
-        each.append([g.detach() for g in torch.autograd.grad(loss, list(twin.train_head.parameters()))])
-    sums = [[sum(step[i] for step in each[:k + 1]) for i in range(len(each[0]))] for k in range(len(each))]
-    return each + sums
-
-
-RECORD_CHANGED = ("; the probe model's own record of its forward passes says otherwise, so something changed that "
-                  "record: leave the model's attributes alone")
-
-
-def make_classifier(learner, seed: int, in_features: int, n_classes: int, hidden: int):
-    torch.manual_seed(seed)
-    model = learner.MultiClassClassifier(in_features, n_classes, hidden=hidden)
-    assert isinstance(model, nn.Module), f"MultiClassClassifier(...) made {kind_of(model)}, not an nn.Module"
-    return model
-
-
-def classifier_sizes(seed: int) -> tuple[int, int, int]:
-    """Distinct in_features, n_classes and hidden sizes, so that every layer's shape tells which layer it is."""
-    generator = torch.Generator().manual_seed(seed)
-    in_features = int(torch.randint(2, 6, (1,), generator=generator))
-    n_classes = int(torch.randint(6, 10, (1,), generator=generator))
-    hidden = int(torch.randint(11, 24, (1,), generator=generator))
-    return in_features, n_classes, hidden
-
-
-def confusion(predictions: torch.Tensor, targets: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """``matrix[t, p]``: how many rows of true class t were predicted as p."""
-    return torch.bincount(targets * n_classes + predictions, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
-def averages(matrix: torch.Tensor, over: torch.Tensor) -> dict[str, float]:
-    """Precision and recall averaged (plainly) over the classes ``over``, a 0/0 counting as 0."""
-    matrix = matrix.double()
-    hits, predicted, actual = matrix.diag(), matrix.sum(0), matrix.sum(1)
-    precision = torch.where(predicted > 0, hits / predicted.clamp(min=1), torch.zeros_like(hits))
-    recall = torch.where(actual > 0, hits / actual.clamp(min=1), torch.zeros_like(hits))
-    return {"precision": precision[over].mean().item(), "recall": recall[over].mean().item()}
-
-
-def learner_metrics(learner, logits, targets) -> dict[str, float]:
-    """Call ``classification_metrics`` and check that it returns the contract's dict of Python floats."""
-    result = learner.classification_metrics(logits.clone(), targets.clone())
-    assert isinstance(result, dict), f"classification_metrics returned {kind_of(result)}, not a dict"
-    missing = [key for key in ("accuracy", "precision", "recall") if key not in result]
-    assert not missing, f"the metrics have no key {', '.join(map(repr, missing))} (keys found: {sorted(map(str, result))})"
-    for key in ("accuracy", "precision", "recall"):
-        value = result[key]
-        assert not (type(value) is float and math.isnan(value)), (
-            f"{key} was nan: a class with 0/0 (never predicted, or never true) counts as 0")
-        expect_float(value, f"classification_metrics[{key!r}]")
-    return result
-
-
-def logits_for(predictions: torch.Tensor, n_classes: int, generator: torch.Generator) -> torch.Tensor:
-    """Random logits whose argmax is ``predictions``, with values of both signs (so no rounding helps)."""
-    logits = torch.randn(len(predictions), n_classes, generator=generator)
-    logits[torch.arange(len(predictions)), predictions] = logits.max(dim=1).values + 0.5 + torch.rand(len(predictions), generator=generator)
-    return logits
 
 
 # -- make_blobs ------------------------------------------------------------------
@@ -432,14 +147,6 @@ def test_blobs_separated(learner, seed):
 # -- BlobDataset -----------------------------------------------------------------
 
 
-def some_data(seed: int, n_features: int = 3):
-    generator = torch.Generator().manual_seed(seed)
-    n = int(torch.randint(20, 40, (1,), generator=generator))
-    X = torch.randn(n, n_features, generator=generator)
-    y = torch.randint(0, 4, (n,), generator=generator)
-    return X, y
-
-
 @pytest.mark.check(
     id="dataset_length",
     name="len(BlobDataset) is the number of samples",
@@ -454,23 +161,6 @@ def test_dataset_length(learner, seed):
     assert length == len(X), (
         f"len(BlobDataset(X, y)) was {length} for {len(X)} samples of {X.shape[1]} features; "
         "it must be the number of samples")
-
-
-def expect_pair(item, index: int, X, y) -> None:
-    described = f"dataset[{index}]"
-    assert isinstance(item, (tuple, list)) and len(item) == 2, (
-        f"{described} returned {kind_of(item)}; return the pair (x, y)")
-    x, label = item
-    assert not (type(x) is torch.Tensor and x.dim() == 0 and type(label) is torch.Tensor and label.dim() == 1), (
-        f"{described} returned (label, features); the features come first: (x, y)")
-    expect_tensor(x, f"the x of {described}", shape=tuple(X[index].shape))
-    assert torch.equal(x, X[index]), f"the x of {described} is not row {index} of X"
-    if type(label) is torch.Tensor:
-        assert label.dim() == 0, f"the y of {described} has shape {list(label.shape)}; it should be one label, y[{index}]"
-        label = label.item()
-    elif not isinstance(label, numbers.Integral) or isinstance(label, bool):
-        raise AssertionError(f"the y of {described} is {kind_of(label)}, not a label y[{index}]")
-    assert int(label) == y[index].item(), f"the y of {described} was {label}, expected y[{index}] = {y[index].item()}"
 
 
 @pytest.mark.check(
@@ -492,36 +182,6 @@ def test_dataset_items(learner, seed):
 
 
 # -- make_loader -----------------------------------------------------------------
-
-
-def numbered_dataset(seed: int):
-    """A dataset whose features say which sample each row is: x = [i, -i], y = i % 3."""
-    generator = torch.Generator().manual_seed(seed)
-    n = int(torch.randint(30, 50, (1,), generator=generator))
-    batch_size = int(torch.randint(6, 12, (1,), generator=generator))
-    if n % batch_size == 0:
-        n += 1 + int(torch.randint(0, batch_size - 1, (1,), generator=generator))
-    index = torch.arange(n, dtype=torch.float32)
-    return TensorDataset(torch.stack([index, -index], dim=1), torch.arange(n) % 3), n, batch_size
-
-
-def one_epoch(loader, what: str = "the loader") -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The batches of one pass over ``loader``, checked to be (X, y) pairs of tensors."""
-    try:
-        iterator = iter(loader)
-    except TypeError:
-        raise AssertionError(f"{what} is {kind_of(loader)}, which cannot be iterated over") from None
-    batches = []
-    for batch in iterator:
-        assert isinstance(batch, (tuple, list)) and len(batch) == 2, (
-            f"{what} yielded {kind_of(batch)}; each batch should be a pair (X_batch, y_batch)")
-        expect_tensor(batch[0], f"an X_batch from {what}")
-        batches.append((batch[0], batch[1]))
-    return batches
-
-
-def sample_order(batches) -> list[int]:
-    return [int(value) for X_batch, _ in batches for value in X_batch[:, 0].tolist()]
 
 
 @pytest.mark.check(
@@ -597,21 +257,14 @@ def test_loader_shuffles(learner, seed):
 )
 def test_loader_seeded(learner, seed):
     dataset, n, batch_size = numbered_dataset(seed)
-
-    def orders(loader_seed: int) -> list[list[int]]:
-        # Iterate each loader fully before making the next: a loader seeded through the global
-        # generator draws from it when iterated, not when made.
-        loader = learner.make_loader(dataset, batch_size, True, seed=loader_seed)
-        return [sample_order(one_epoch(loader)) for _ in range(2)]
-
-    first = orders(seed)
+    first = two_epoch_orders(learner, dataset, batch_size, seed)
     torch.rand(10)  # other code uses the global generator in between
-    again = orders(seed)
+    again = two_epoch_orders(learner, dataset, batch_size, seed)
     assert first[0] == again[0], (
         f"two loaders made with seed={seed} gave different orders, {fmt_list(first[0])} and {fmt_list(again[0])}: "
         "the seed must fix the shuffling")
     assert first[1] == again[1], f"two loaders made with seed={seed} agreed in their first epoch but not in their second"
-    other = orders(seed + 1)
+    other = two_epoch_orders(learner, dataset, batch_size, seed + 1)
     assert other[0] != first[0], f"seed={seed} and seed={seed + 1} shuffled in exactly the same order"
 
 
@@ -628,7 +281,7 @@ def test_loader_seeded(learner, seed):
 def test_classifier_output_shape(learner, seed):
     in_features, n_classes, hidden = classifier_sizes(seed)
     x = torch.randn(7, in_features, generator=torch.Generator().manual_seed(seed))
-    for model, described in ((make_classifier(learner, seed, in_features, n_classes, hidden), f"hidden={hidden}"),
+    for model, described in ((seeded_model(learner, "MultiClassClassifier", seed, in_features, n_classes, hidden=hidden), f"hidden={hidden}"),
                              (learner.MultiClassClassifier(in_features, n_classes), "the default hidden")):
         output = model(x)
         expect_tensor(output, f"the output for 7 rows of {in_features} features ({n_classes} classes, {described})",
@@ -650,19 +303,8 @@ def test_classifier_layers(learner, seed):
     for size, arguments in ((hidden, {"hidden": hidden}), (16, {})):
         torch.manual_seed(seed)
         model = learner.MultiClassClassifier(in_features, n_classes, **arguments)
-        linears = [module for module in model.modules() if isinstance(module, nn.Linear)]
-        assert len(linears) == 3, (
-            f"the model has {len(linears)} nn.Linear layer{'s' if len(linears) != 1 else ''}; two hidden layers "
-            "need three (in -> hidden, hidden -> hidden, hidden -> n_classes)")
-        _, calls = linear_calls(model, x)
-        used = [(module.in_features, module.out_features) for module, _, _ in calls]
-        expected = [(in_features, size), (size, size), (size, n_classes)]
-        chain = " -> ".join(str(n) for n in [in_features, size, size, n_classes])
-        seen = ", ".join(f"{a} -> {b}" for a, b in used) or "none"
         which = f"hidden={size}" + ("" if arguments else " (the default)")
-        assert used == expected, (
-            f"with in_features={in_features}, n_classes={n_classes}, {which} the forward pass ran the "
-            f"Linear layers {seen}; expected {chain}, each once")
+        expect_linear_chain(model, x, (in_features, size, size, n_classes), which)
 
 
 @pytest.mark.check(
@@ -675,16 +317,15 @@ def test_classifier_layers(learner, seed):
 )
 def test_classifier_nonlinearity(learner, seed):
     in_features, n_classes, hidden = classifier_sizes(seed)
-    model = make_classifier(learner, seed, in_features, n_classes, hidden)
+    model = seeded_model(learner, "MultiClassClassifier", seed, in_features, n_classes, hidden=hidden)
     x = 3 * torch.randn(64, in_features, generator=torch.Generator().manual_seed(seed))
     _, calls = linear_calls(model, x)
     assert len(calls) >= 3, f"the forward pass ran {len(calls)} nn.Linear layers; expected three"
     for number, ((_, _, output), (_, following_input, _)) in enumerate(zip(calls, calls[1:3]), start=1):
-        if output.shape == following_input.shape and torch.allclose(output, following_input, atol=1e-6):
-            place = "first" if number == 1 else "second"
-            raise AssertionError(
-                f"the output of the {place} hidden Linear layer goes into the next Linear layer unchanged: "
-                "put a non-linearity such as ReLU after it")
+        place = "first" if number == 1 else "second"
+        assert not (output.shape == following_input.shape and torch.allclose(output, following_input, atol=1e-6)), (
+            f"the output of the {place} hidden Linear layer goes into the next Linear layer unchanged: "
+            "put a non-linearity such as ReLU after it")
 
 
 @pytest.mark.check(
@@ -696,26 +337,12 @@ def test_classifier_nonlinearity(learner, seed):
 )
 def test_classifier_returns_logits(learner, seed):
     in_features, n_classes, hidden = classifier_sizes(seed)
-    model = make_classifier(learner, seed, in_features, n_classes, hidden)
+    model = seeded_model(learner, "MultiClassClassifier", seed, in_features, n_classes, hidden=hidden)
     x = 3 * torch.randn(32, in_features, generator=torch.Generator().manual_seed(seed))
     output, calls = linear_calls(model, x)
     expect_tensor(output, "the model's output", shape=(32, n_classes))
     assert calls, "the forward pass ran no nn.Linear layer"
-    last = calls[-1][2]
-    if last.shape == output.shape and torch.allclose(output, last, atol=1e-6):
-        return
-    output = output.double()
-    rows_sum_to_one = torch.allclose(output.sum(dim=1), torch.ones(32, dtype=torch.float64), atol=1e-4)
-    assert not (rows_sum_to_one and bool((output >= 0).all())), (
-        "each row of the output is positive and sums to 1: the model returns softmax "
-        "probabilities; return the logits, CrossEntropyLoss applies softmax itself")
-    assert not torch.allclose(output.exp().sum(dim=1), torch.ones(32, dtype=torch.float64), atol=1e-4), (
-        "the output is log_softmax of the logits; return the logits themselves "
-        "(CrossEntropyLoss applies log_softmax itself)")
-    assert not bool(((output > 0) & (output < 1)).all()), (
-        "every output lies between 0 and 1: is there a sigmoid at the end? Return the "
-        "last Linear layer's output, the logits")
-    raise AssertionError("the model's output is not the output of its last nn.Linear layer: return the logits as they are")
+    expect_logits(output, calls[-1][2])
 
 
 # -- train_epoch -----------------------------------------------------------------
@@ -735,9 +362,8 @@ def test_train_epoch_mean_loss(learner, seed):
     # only counts the forward passes and names mistakes: the logits each batch met are those of the epoch the
     # check replays that ends where the model's parameters did.
     model, loader, _, _ = epoch_problem(seed)
-    lr = 0.1
-    replays = replayed_epochs(model, loader, lr)
-    result = learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=lr))
+    replays = replayed_epochs(model, loader, lr=0.1)
+    result = learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1))
     value = expect_float(result, "train_epoch")
     batches = list(loader)
     recorded = recorded_logits(model)
@@ -745,25 +371,12 @@ def test_train_epoch_mean_loss(learner, seed):
         f"the model was called {len(recorded)} times for {len(batches)} batches; call it once per batch")
     end = parameters_of(model)
     outputs = next((logits for final, logits in replays if largest_difference(end, final) < 1e-5), None)
-    if outputs is not None:
-        mistake = mean_loss_mistake(value, outputs, batches)
-        assert not mistake, mistake
-        return
     # Training the check cannot replay (a check of its own is about the update): the record names the mistake it
     # shows; the verdict comes from an epoch with lr=0, where no update can change the logits the batches meet.
-    mistake = mean_loss_mistake(value, recorded, batches)
+    mistake = mean_loss_mistake(value, recorded if outputs is None else outputs, batches)
     assert not mistake, mistake
-    model, loader, _, _ = epoch_problem(seed)
-    start = parameters_of(model)
-    with torch.no_grad():
-        outputs = [model.layers(X_batch) for X_batch, _ in batches]
-    value = expect_float(learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.0)),
-                         "train_epoch")
-    assert not (largest_difference(start, parameters_of(model)) > 0), (
-        "with lr=0 train_epoch still changed the parameters, so the logits each batch met cannot "
-        "be worked out and the loss returned cannot be checked: update the model only through optimizer.step()")
-    mistake = mean_loss_mistake(value, outputs, batches)
-    assert not mistake, f"{mistake} (in an epoch with lr=0)"
+    if outputs is None:
+        expect_mean_loss_with_lr_zero(learner, seed, batches)
 
 
 @pytest.mark.check(
@@ -777,9 +390,7 @@ def test_train_epoch_mean_loss(learner, seed):
 def test_train_epoch_updates(learner, seed):
     model, loader, _, _ = epoch_problem(seed)
     lr = 0.1
-    generator = torch.Generator().manual_seed(seed + 1)
-    for parameter in model.parameters():  # gradients left over from some earlier computation
-        parameter.grad = torch.randn(parameter.shape, generator=generator)
+    leave_stale_gradients(model, seed + 1)
     n_batches = len(list(loader))
     expected, leaked, late = (reference_epoch(model, loader, lr, zeroing)
                               for zeroing in ("before backward", "never", "after step"))
@@ -794,19 +405,7 @@ def test_train_epoch_updates(learner, seed):
     assert largest_difference(start, end) != 0, (
         "optimizer.step() ran but no parameter moved: the gradients were empty or zero "
         "when it ran (were they zeroed after backward()?)")
-    difference = largest_difference(end, expected)
-    if difference < 1e-5:
-        return
-    cause = matching_outcome(end, {
-        "the gradients were not zeroed before each backward(): they piled up from batch to batch (and old ones "
-        "already in .grad leaked into the first step)": leaked,
-        "gradients already in .grad before train_epoch was called leaked into the first step: zero the gradients "
-        "before each backward(), not only after each step": late,
-    })
-    assert not cause, cause
-    raise AssertionError(
-        f"after the epoch the parameters differ by up to {fmt(difference)} from one SGD step per batch with "
-        "that batch's gradients of CrossEntropyLoss(logits, labels)")
+    expect_step_per_batch(end, expected, leaked, late)
 
 
 @pytest.mark.check(
@@ -829,7 +428,7 @@ def test_train_epoch_train_mode(learner, seed):
     returned = states_of_loss(result, losses)
     # Evidence first: the head the backward passes reached, else (when .grad was cleared) the loss returned.
     expect_training_mode(
-        model, "train_epoch", in_training, in_eval, returned, RECORD_CHANGED,
+        model, "train_epoch", in_training, in_eval, returned, PROBE_RECORD_CHANGED,
         eval_mode="the model was in evaluation mode during train_epoch's forward passes (it arrived in eval mode)",
         no_grad="gradient tracking was off during train_epoch's forward passes, so nothing can be learned",
         nothing="nothing train_epoch left shows forward passes in training mode: neither the loss it returned nor "
@@ -846,22 +445,13 @@ def test_train_epoch_train_mode(learner, seed):
           "batch of the loader, every epoch."],
 )
 def test_train_epoch_learns(learner, seed, device):
-    generator = torch.Generator().manual_seed(seed)
     n_classes = 3 + seed % 2
-    X, y = blobs(generator, n_per_class=40, n_classes=n_classes)
-    n_train = 20 * n_classes
-    torch.manual_seed(seed)
-    model = Probe(2, n_classes, hidden=16).to(device)
+    model, loader, X_new, y_new = learning_problem(seed, n_classes, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     steps = count_steps(optimizer)
-    loader = DataLoader(TensorDataset(X[:n_train], y[:n_train]), batch_size=16, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
     for _ in range(10):
         learner.train_epoch(model, loader, nn.CrossEntropyLoss(), optimizer)
-    model.eval()
-    with torch.no_grad():
-        predictions = model.layers(X[n_train:].to(device)).argmax(dim=1).cpu()
-    accuracy = (predictions == y[n_train:]).double().mean().item()
+    accuracy = accuracy_of(model, X_new, y_new)
     assert accuracy >= 0.95, (
         f"after 10 epochs with Adam (lr=0.01) the model classified {fmt(100 * accuracy)} % of new points "
         f"correctly ({n_classes} well-separated classes); a correct train_epoch reaches at least 95 %"
@@ -880,42 +470,13 @@ def test_train_epoch_learns(learner, seed, device):
           "`(logits.argmax(dim=1) == targets).float().mean().item()`; return the three numbers as Python floats."],
 )
 def test_metrics_accuracy(learner, seed):
-    generator = torch.Generator().manual_seed(seed)
-    n, n_classes = 40, 4
-    targets = torch.randint(0, n_classes, (n,), generator=generator)
-    predictions = torch.where(torch.rand(n, generator=generator) < 0.6, targets,
-                              torch.randint(0, n_classes, (n,), generator=generator))
-    result = learner_metrics(learner, logits_for(predictions, n_classes, generator), targets)
-    expected = (predictions == targets).double().mean().item()
+    logits, targets, expected = accuracy_problem(seed)
+    result = learner_metrics(learner, logits, targets)
     assert not (abs(result["accuracy"] - 100 * expected) < 1e-3 and expected > 0), (
         f"the accuracy was {fmt(result['accuracy'])}, a percentage; return a fraction "
         f"between 0 and 1 ({fmt(expected)})")
     expect_close(result["accuracy"], expected, "the accuracy",
                  advice="the fraction of rows whose largest logit is at the true class")
-
-
-def macro_problem(seed: int):
-    """Imbalanced classes, every class both true and predicted somewhere; micro, macro, weighted and swapped all differ."""
-    generator = torch.Generator().manual_seed(seed)
-    n_classes = 4
-    for _ in range(100):
-        sizes = torch.randint(3, 25, (n_classes,), generator=generator)
-        targets = torch.arange(n_classes).repeat_interleave(sizes)
-        targets = targets[torch.randperm(len(targets), generator=generator)]
-        predictions = torch.where(torch.rand(len(targets), generator=generator) < 0.6, targets,
-                                  torch.randint(0, n_classes, (len(targets),), generator=generator))
-        matrix = confusion(predictions, targets, n_classes)
-        if not (bool((matrix.sum(0) > 0).all()) and bool((matrix.sum(1) > 0).all())):
-            continue
-        macro = averages(matrix, torch.arange(n_classes))
-        accuracy = (predictions == targets).double().mean().item()
-        weights = sizes.double() / sizes.sum()
-        hits = matrix.double().diag()
-        weighted_precision = (weights * hits / matrix.sum(0).double()).sum().item()
-        candidates = [macro["precision"], macro["recall"], accuracy, weighted_precision]
-        if min(abs(a - b) for i, a in enumerate(candidates) for b in candidates[i + 1:]) > 0.01:
-            return logits_for(predictions, n_classes, generator), targets, macro, accuracy, weighted_precision
-    raise RuntimeError("could not make a metrics problem")  # never happens for any seed tried
 
 
 @pytest.mark.check(
@@ -931,19 +492,11 @@ def macro_problem(seed: int):
 def test_metrics_macro(learner, seed):
     logits, targets, macro, accuracy, weighted_precision = macro_problem(seed)
     result = learner_metrics(learner, logits, targets)
-    for key, other in (("precision", "recall"), ("recall", "precision")):
+    for key in ("precision", "recall"):
         value = result[key]
-        if abs(value - macro[key]) <= 1e-5:
-            continue
-        assert not (abs(value - accuracy) <= 1e-5), (
-            f"the {key} was {fmt(value)}, the same as the accuracy: that is the micro average "
-            f"(counts pooled over all classes); the macro average is {fmt(macro[key])}")
-        assert not (abs(value - macro[other]) <= 1e-5), (
-            f"the {key} was {fmt(value)}, which is the macro {other}: precision divides by the "
-            "rows predicted as a class, recall by the rows truly of it")
-        assert not (key == "precision" and abs(value - weighted_precision) <= 1e-5), (
-            f"the precision was {fmt(value)}, each class weighted by its number of rows; the "
-            f"macro average weighs every class the same: {fmt(macro[key])}")
+        mistake = matching_value(value, macro_mistakes(key, macro, accuracy, weighted_precision)) \
+            if abs(value - macro[key]) > 1e-5 else None
+        assert not mistake, f"the {key} was {fmt(value)}, {mistake}"
         expect_close(value, macro[key], f"the macro {key}", advice="the plain mean of the per-class values")
 
 
@@ -957,34 +510,12 @@ def test_metrics_macro(learner, seed):
           "logits), and count a 0/0 as 0 rather than nan."],
 )
 def test_metrics_classes(learner, seed):
-    generator = torch.Generator().manual_seed(seed)
-    n_classes = 6
-    classes = torch.randperm(n_classes, generator=generator)
-    both, only_predicted, only_true = classes[:3], classes[3], classes[4]  # classes[5] appears nowhere
-    targets = both[torch.randint(0, 3, (30,), generator=generator)]
-    predictions = torch.where(torch.rand(30, generator=generator) < 0.7, targets,
-                              both[torch.randint(0, 3, (30,), generator=generator)])
-    targets = torch.cat([targets, only_true.repeat(3), both[:2]])
-    predictions = torch.cat([predictions, both[:3], only_predicted.repeat(2)])
-    result = learner_metrics(learner, logits_for(predictions, n_classes, generator), targets)
-    matrix = confusion(predictions, targets, n_classes)
-    present = torch.tensor(sorted(set(targets.tolist()) | set(predictions.tolist())))
-    expected = averages(matrix, present)
-    over_all = averages(matrix, torch.arange(n_classes))
-    over_targets = averages(matrix, torch.tensor(sorted(set(targets.tolist()))))
-    over_predicted = averages(matrix, torch.tensor(sorted(set(predictions.tolist()))))
+    # Classes predicted but never true, true but never predicted, and one that appears nowhere.
+    logits, targets, expected, mistaken = classes_problem(seed)
+    result = learner_metrics(learner, logits, targets)
     for key in ("precision", "recall"):
         value = result[key]
-        if abs(value - expected[key]) <= 1e-5:
-            continue
-        assert not (abs(value - over_all[key]) <= 1e-5), (
-            f"the {key} was {fmt(value)}, averaged over all {n_classes} columns of the logits; "
-            f"class {int(classes[5])} appears nowhere and is left out: expected {fmt(expected[key])}")
-        assert not (abs(value - over_targets[key]) <= 1e-5), (
-            f"the {key} was {fmt(value)}, averaged only over the classes in targets; class "
-            f"{int(only_predicted)} is predicted but never true and counts too: expected {fmt(expected[key])}")
-        assert not (abs(value - over_predicted[key]) <= 1e-5), (
-            f"the {key} was {fmt(value)}, averaged only over the predicted classes; class "
-            f"{int(only_true)} is true but never predicted and counts too: expected {fmt(expected[key])}")
+        mistake = matching_value(value, mistaken[key]) if abs(value - expected[key]) > 1e-5 else None
+        assert not mistake, f"the {key} was {fmt(value)}, {mistake}: expected {fmt(expected[key])}"
         expect_close(value, expected[key], f"the macro {key}",
                      advice="average over the classes in targets or predictions, a 0/0 counting as 0")

@@ -8,7 +8,8 @@ import grader.checking
 package = pathlib.Path(grader.__file__).parent
 for suite in (package / "suites").glob("test_03_*.py"):
     suite.write_text("def test_nothing():\n    pass\n")
-(package / "checking.py").write_text(pathlib.Path(grader.checking.__file__).read_text() + "\nHACKED = True\n")
+helpers = pathlib.Path(grader.checking.__file__)
+helpers.write_text(helpers.read_text() + "\nHACKED = True\n")
 cache = package / "__pycache__"
 cache.mkdir(exist_ok=True)
 (cache / f"cli.{importlib.util.MAGIC_NUMBER.hex()}.pyc").write_bytes(b"planted")

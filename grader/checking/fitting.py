@@ -1,0 +1,196 @@
+"""Exercise 03's suite (train_step, test_step, fit): its probe models, and the training it replays here."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from grader.checking.probes import STATES
+from grader.checking.training import largest_difference, parameters_of, steps_note
+from grader.checking.text import kind_of
+
+
+class Probe(nn.Module):
+    """A linear model: the model every check of the update and of ``fit`` trains."""
+
+    def __init__(self, in_features: int = 1):
+        super().__init__()
+        self.linear = nn.Linear(in_features, 1)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+# The mode checks' probe shows the state of its forward pass in its output. Learner code runs in its own
+# process, so the probe's record of its forward passes (``seen``) is a report that code can rewrite: it only
+# names the mistake. Each verdict needs the outcome too: the loss returned, and which layer the step trained.
+GRAD_SHIFT = 10.0  # added to the output when gradients are tracked
+EVAL_OFFSET = -30.0  # the evaluation-mode layer's bias, against the training-mode layer's
+
+
+class ModeProbe(nn.Module):
+    """A linear model whose output tells the mode and the gradient tracking of its forward pass.
+
+    In training mode it uses ``train_linear``, in evaluation mode ``eval_linear`` (the same weight, a bias
+    30 lower); with gradient tracking on, 10 is added. With the data of ``random_problem`` every residual is
+    under 4.3 in size, so the loss of each of the four states lies in a range of its own: the loss a learner's
+    function returns tells the state its forward pass ran in, and in ``train_step`` only the layer of the mode
+    used gets gradients and moves. It also remembers each forward pass's state (``seen``), to name a mistake.
+    """
+
+    def __init__(self, in_features: int = 1):
+        super().__init__()
+        self.train_linear = nn.Linear(in_features, 1)
+        self.eval_linear = nn.Linear(in_features, 1)
+        with torch.no_grad():
+            self.eval_linear.weight.copy_(self.train_linear.weight)
+            self.eval_linear.bias.copy_(self.train_linear.bias + EVAL_OFFSET)
+        self.seen: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.seen.append((self.training, torch.is_grad_enabled()))
+        return output_in(self, x, self.training, torch.is_grad_enabled())
+
+
+def output_in(probe: ModeProbe, x, training: bool, grad_enabled: bool):
+    """What ``probe`` outputs for ``x`` in the state ``(training, grad_enabled)``."""
+    output = (probe.train_linear if training else probe.eval_linear)(x)
+    return output + GRAD_SHIFT if grad_enabled else output
+
+
+class LinearRegressionModel(nn.Module):
+    """The contract's model from exercise 02, for the reference figures."""
+
+    def __init__(self):
+        super().__init__()
+        self.weights = nn.Parameter(torch.randn(1))
+        self.bias = nn.Parameter(torch.randn(1))
+
+    def forward(self, x):
+        return self.weights * x + self.bias
+
+
+def random_problem(seed: int, n: int = 40, probe: type[nn.Module] = Probe):
+    """A probe model with seeded weights and a noisy linear batch it can learn."""
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = probe()
+    X = torch.rand(n, 1, generator=generator) * 2 - 1
+    weight, bias = torch.rand(2, generator=generator) * 2 - 1
+    y = weight * X + bias + 0.05 * torch.randn(n, 1, generator=generator)
+    return model, X, y
+
+
+def gradients(model: nn.Module, X, y, loss_fn) -> tuple[float, list[torch.Tensor]]:
+    """The loss and d(loss)/d(parameters) at the model's current parameters, without touching ``.grad``."""
+    twin = copy.deepcopy(model)
+    loss = loss_fn(twin.linear(X), y)
+    return loss.item(), [g.detach() for g in torch.autograd.grad(loss, list(twin.parameters()))]
+
+
+def one_step(start: list[torch.Tensor], lr: float, *gradients: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The parameters after one SGD step from ``start`` with the sum of ``gradients``."""
+    return [p - lr * sum(g) for p, *g in zip(start, *gradients)]
+
+
+def why_nothing_moved(model: nn.Module, this_batch: list[torch.Tensor]) -> str:
+    """Why one optimizer step left every parameter where it was, told from what ``.grad`` holds afterwards."""
+    left = [parameter.grad for parameter in model.parameters()]
+    if all(grad is not None for grad in left) and largest_difference(left, this_batch) < 1e-5:
+        return ("optimizer.step() ran but no parameter moved, and afterwards .grad holds this batch's gradients: "
+                "step() ran before backward(), when there was nothing to step with; call backward() first")
+    return ("optimizer.step() ran but no parameter moved: the gradients were empty or zero when it ran "
+            "(were they zeroed between backward() and step(), or was backward() never called?)")
+
+
+def state_losses(model: ModeProbe, X, y, loss_fn) -> dict[tuple[bool, bool], float]:
+    """The loss of the probe's forward pass on (X, y) in each state, computed here on a copy."""
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        return {state: loss_fn(output_in(twin, X, *state), y).item() for state in STATES}
+
+
+def layer_gradient(model: ModeProbe, X, y, loss_fn, training: bool) -> list[torch.Tensor]:
+    """d(loss)/d(the layer of that mode's parameters), for a forward pass in that mode with gradients tracked."""
+    twin = copy.deepcopy(model)
+    layer = twin.train_linear if training else twin.eval_linear
+    loss = loss_fn(output_in(twin, X, training, True), y)
+    return [g.detach() for g in torch.autograd.grad(loss, list(layer.parameters()))]
+
+
+def fit_problem(seed: int):
+    model, X, y = random_problem(seed, n=50)
+    return model, (X[:40], y[:40]), (X[40:], y[40:])
+
+
+def reference_fit(model, train, test, loss_fn, lr, epochs, eval_every=1, zero_grad=True):
+    """What ``fit`` must return, and the parameters it must leave, computed here on a copy of the model.
+
+    With ``zero_grad=False``: what a train_step that never zeroes the gradients gives instead.
+    """
+    twin = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(twin.parameters(), lr=lr)
+    history = {"epoch": [], "train_loss": [], "test_loss": []}
+    for epoch in range(1, epochs + 1):
+        twin.train()
+        loss = loss_fn(twin(train[0]), train[1])
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if epoch % eval_every == 0:
+            twin.eval()
+            with torch.no_grad():
+                history["epoch"].append(epoch)
+                history["train_loss"].append(loss.item())
+                history["test_loss"].append(loss_fn(twin(test[0]), test[1]).item())
+    return history, parameters_of(twin)
+
+
+def piled_up_after(model, train, test, loss_fn, lr, epochs):
+    """Where ``fit`` would leave ``model``'s parameters if ``train_step`` never zeroed the gradients: a function,
+    called only by a check that has already failed (it trains a copy of the model, which takes a while)."""
+    untrained = copy.deepcopy(model)
+    return lambda: reference_fit(untrained, train, test, loss_fn, lr, epochs, zero_grad=False)[1]
+
+
+PILED_UP = ("that is what training gives when the gradients are never zeroed, so they pile up from epoch to epoch: "
+            "train_step must zero them before backward()")
+
+
+def why_training_differs(steps: int, epochs: int, start: list[torch.Tensor], end: list[torch.Tensor],
+                         piled_up) -> str:
+    """``"; ..."``: the cause of parameters that differ after ``fit(epochs=...)``, when a check can tell it; else ``""``.
+
+    The usual causes: the wrong number of optimizer steps, steps that never moved
+    anything, or gradients that were never zeroed (``piled_up()``: where those lead,
+    computed only here, when the check has already failed).
+    """
+    note = steps_note(steps, epochs, f"fit(epochs={epochs})")
+    if note:
+        return f"{note}, one per epoch"
+    if largest_difference(start, end) == 0:
+        return (f"; the optimizer took {steps} steps but no parameter ever moved: the gradients were empty or "
+                "zero whenever it stepped (see the checks of train_step)")
+    if largest_difference(end, piled_up()) < 1e-5:
+        return f"; {PILED_UP}"
+    return ""
+
+
+def expect_history(history) -> None:
+    """Fail unless ``history`` has the contract's keys, with lists of equal length."""
+    assert isinstance(history, dict), f"fit returned {kind_of(history)}, not a dict"
+    missing = [key for key in ("epoch", "train_loss", "test_loss") if key not in history]
+    assert not missing, f"the history has no key {', '.join(map(repr, missing))}"
+    lengths = {key: len(history[key]) for key in ("epoch", "train_loss", "test_loss")}
+    assert len(set(lengths.values())) == 1, f"the history's lists have different lengths: {lengths}"
+
+
+def some_history(seed: int) -> dict:
+    generator = torch.Generator().manual_seed(seed)
+    epochs = list(range(10, 110, 10))
+    train = sorted((torch.rand(10, generator=generator) + 0.1).tolist(), reverse=True)
+    test = sorted((torch.rand(10, generator=generator) + 0.2).tolist(), reverse=True)
+    return {"epoch": epochs, "train_loss": train, "test_loss": test}
