@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import processes
+from grader import processes, records
 from grader.plugin import GraderPlugin, GradingSettings
 
 SUITE_INI = Path(__file__).with_name("suite.ini")
@@ -90,10 +90,10 @@ def run(settings: GradingSettings, suite: Path, workdir: Path, timeout: float,
         learner_stdout = sys.stdout
         sys.stdout = open(os.devnull, "w")
         pytest.main(pytest_args(suite, workdir, timeout), plugins=[GraderPlugin(settings), _LearnerOutput(learner_stdout)])
-        settings.channel.send({"type": "finished"})
+        settings.channel.send(records.Finished())
     except BaseException as exc:  # noqa: BLE001 - the supervisor decides what this means
         try:
-            settings.channel.send({"type": "child_error", "message": f"{type(exc).__name__}: {exc}"})
+            settings.channel.send(records.ChildError(f"{type(exc).__name__}: {exc}"))
         except BaseException:  # noqa: BLE001
             pass
     finally:

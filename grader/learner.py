@@ -16,6 +16,7 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import wording
 from grader.results import Status
 
 MESSAGE_LIMIT = 300  # characters; a message is one line a learner reads at a glance
@@ -190,10 +191,10 @@ def explain_import_failure(exc: BaseException, filename: str) -> str:
     name = Path(filename).name
     location = where(exc, filename) or name
     if isinstance(exc, SystemExit):
-        return f"{name} ended the program while it was being imported ({location}: sys.exit / SystemExit); keep top-level code to definitions"
+        return wording.import_exited(name, location)
     if isinstance(exc, KeyboardInterrupt):
-        return f"{name} raised KeyboardInterrupt while it was being imported ({location})"
-    return f"could not import {name}: {location}: {describe_exception(exc)}"
+        return wording.import_interrupted(name, location)
+    return wording.import_raised(name, location, describe_exception(exc))
 
 
 def explain(exc: BaseException, filename: str) -> tuple[Status, str]:
@@ -212,18 +213,16 @@ def explain(exc: BaseException, filename: str) -> tuple[Status, str]:
         return Status.NOT_STARTED, not_started_message(exc, filename)
     if isinstance(exc, AssertionError) and not learner_frames(exc, filename):
         # The suite's own verdict: its message is written for the learner.
-        return Status.FAILED, one_line(str(exc) or "the check failed")
+        return Status.FAILED, one_line(str(exc) or wording.CHECK_FAILED)
     location = where(exc, filename)
     if location:
         return Status.ERROR, one_line(f"{location}: {describe_exception(exc)}")
     if isinstance(exc, AttributeError) and remote(exc) is not None and remote(exc).missing_name:
-        name = Path(filename).name
-        return Status.ERROR, one_line(f"{name} has no `{remote(exc).missing_name}`: the check needs it, with the "
-                                      "name and arguments the exercise gives (was it renamed or deleted?)")
+        return Status.ERROR, one_line(wording.missing_name(Path(filename).name, remote(exc).missing_name))
     # Raised outside the learner's frames: usually calling their function with
-    # the contract's arguments failed (wrong signature), or what it returned
+    # the exercise's arguments failed (wrong signature), or what it returned
     # could not be used.
-    return Status.ERROR, one_line(f"while checking your code: {describe_exception(exc)}")
+    return Status.ERROR, one_line(wording.while_checking(describe_exception(exc)))
 
 
 def learner_function_names(exc: BaseException, filename: str) -> list[str]:
@@ -246,6 +245,4 @@ def not_started_message(exc: BaseException, filename: str) -> str:
     names = learner_function_names(exc, filename)
     stub = names[-1] if names else "a function"
     caller = names[0] if names else stub
-    if caller == stub:
-        return f"`{stub}` is not written yet: it still raises NotImplementedError (see its TODO)"
-    return f"`{caller}` calls `{stub}`, which is not written yet: it still raises NotImplementedError (see its TODO)"
+    return wording.not_written(stub) if caller == stub else wording.calls_not_written(caller, stub)

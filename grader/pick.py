@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader import wording
 from grader.course import Exercise
 from grader.commands import UsageError
 from grader.files import display_path
@@ -23,9 +24,7 @@ class BothChanged(UsageError):
 
     def __init__(self, script: Path, notebook: Path):
         self.script, self.notebook = script, notebook
-        super().__init__(f"{display_path(script)} and {display_path(notebook)} both differ from the kit's stub, so "
-                         "which one to grade is unclear: keep your work in one of them and move the other out of "
-                         "the folder")
+        super().__init__(wording.both_changed(display_path(script), display_path(notebook), wording.UNCLEAR_WHICH))
 
 
 def learner_file(folder: Path, exercise: Exercise) -> Path:

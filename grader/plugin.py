@@ -8,8 +8,8 @@ in the style of pytest's own junitxml plugin:
   checks through the ``learner`` fixture (never as names in the suite's
   namespace: pytest would collect a learner function called ``test_step``);
 * turns each check's outcome into a status and a message a learner can read;
-* sends every event as one JSON line over a private channel to the supervisor,
-  which decides what is reported. Nothing pytest prints is ever read.
+* sends every event as a record (``grader.records``) over a private channel to
+  the supervisor, which decides what is reported. Nothing pytest prints is ever read.
 
 The fixtures ``learner``, ``device``, ``cuda`` and ``seed`` are the public
 interface for suites: see ``docs/writing-suites.md``.
@@ -34,6 +34,7 @@ from _pytest.fixtures import FixtureLookupError
 from _pytest.outcomes import Exit, Skipped, XFailed
 
 from grader import learner as learner_files
+from grader import records, wording
 from grader.boundary.judge import CrossingRefused, LearnerModule, LearnerProcess, LearnerProcessEnded
 from grader.learner import LearnerEscaped, LearnerFileMissing, LearnerHung, LearnerImportFailed, Snapshot
 from grader.results import Status
@@ -45,19 +46,6 @@ CHECK_MARKER_HELP = (
 TIMEOUT_MESSAGE_START = "Timeout (>"  # how pytest-timeout's failure message begins
 
 
-class Channel:
-    """Sends records, one JSON object a line, down a pipe to the supervisor, each signed with the child's secret."""
-
-    def __init__(self, fd: int, secret: str):
-        self.fd = fd
-        self.secret = secret
-
-    def send(self, record: dict) -> None:
-        data = (json.dumps({**record, "secret": self.secret}) + "\n").encode()
-        while data:
-            data = data[os.write(self.fd, data):]
-
-
 MARKER_KEYWORDS = ("id", "name", "points", "hint")
 MAX_HINTS = 3
 CHECK_ID = re.compile(r"[A-Za-z0-9_.-]+")
@@ -67,48 +55,38 @@ class SuiteError(Exception):
     """The suite cannot be used as written: the instructor's error, never the learner's."""
 
 
-@dataclass(frozen=True)
-class CheckInfo:
-    """A check's metadata, read from its marker."""
+def check_info(item: pytest.Item) -> records.CheckInfo:
+    """Read ``@pytest.mark.check(...)``; a test without one still counts, with defaults.
 
-    id: str
-    name: str
-    points: float
-    hints: list[str]
-
-    @classmethod
-    def from_item(cls, item: pytest.Item) -> CheckInfo:
-        """Read ``@pytest.mark.check(...)``; a test without one still counts, with defaults.
-
-        A declaration the grader would otherwise misread (an unknown keyword such as
-        ``hnit=``, points that are not a number, more than three hints) is a SuiteError.
-        """
-        marker = item.get_closest_marker("check")
-        kwargs = dict(marker.kwargs) if marker else {}
-        args = list(marker.args) if marker else []
-        where = f"line {suite_line(item)}, {item.name}"
-        if "hints" in kwargs:  # the plural reads naturally for a list: accepted as a synonym
-            kwargs.setdefault("hint", kwargs.pop("hints"))
-        unknown = sorted(set(kwargs) - set(MARKER_KEYWORDS))
-        if unknown:
-            raise SuiteError(f"{where}: @pytest.mark.check has no keyword {unknown[0]!r} "
-                             f"(it takes {', '.join(MARKER_KEYWORDS)})")
-        if len(args) > 2:
-            raise SuiteError(f"{where}: @pytest.mark.check takes at most two values without a keyword (id, name)")
-        check_id = kwargs.get("id", args[0] if args else item.name.removeprefix("test_"))
-        if not isinstance(check_id, str) or not CHECK_ID.fullmatch(check_id):
-            raise SuiteError(f"{where}: the check id {check_id!r} must be letters, digits, '_', '.' or '-'")
-        name = kwargs.get("name", args[1] if len(args) > 1 else check_id.replace("_", " "))
-        points = kwargs.get("points", 1)
-        if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points) or points < 0:
-            raise SuiteError(f"{where}: points={points!r} must be a number of 0 or more")
-        hint = kwargs.get("hint", "")
-        hints = [hint] if isinstance(hint, str) else list(hint) if isinstance(hint, (list, tuple)) else None
-        if hints is None or not all(isinstance(h, str) for h in hints):
-            raise SuiteError(f"{where}: hint must be a string or a list of strings")
-        if len(hints) > MAX_HINTS:
-            raise SuiteError(f"{where}: {len(hints)} hints; give at most {MAX_HINTS}, from a nudge to a near-answer")
-        return cls(check_id, str(name), float(points), [h for h in hints if h])
+    A declaration the grader would otherwise misread (an unknown keyword such as
+    ``hnit=``, points that are not a number, more than three hints) is a SuiteError.
+    """
+    marker = item.get_closest_marker("check")
+    kwargs = dict(marker.kwargs) if marker else {}
+    args = list(marker.args) if marker else []
+    where = f"line {suite_line(item)}, {item.name}"
+    if "hints" in kwargs:  # the plural reads naturally for a list: accepted as a synonym
+        kwargs.setdefault("hint", kwargs.pop("hints"))
+    unknown = sorted(set(kwargs) - set(MARKER_KEYWORDS))
+    if unknown:
+        raise SuiteError(f"{where}: @pytest.mark.check has no keyword {unknown[0]!r} "
+                         f"(it takes {', '.join(MARKER_KEYWORDS)})")
+    if len(args) > 2:
+        raise SuiteError(f"{where}: @pytest.mark.check takes at most two values without a keyword (id, name)")
+    check_id = kwargs.get("id", args[0] if args else item.name.removeprefix("test_"))
+    if not isinstance(check_id, str) or not CHECK_ID.fullmatch(check_id):
+        raise SuiteError(f"{where}: the check id {check_id!r} must be letters, digits, '_', '.' or '-'")
+    name = kwargs.get("name", args[1] if len(args) > 1 else check_id.replace("_", " "))
+    points = kwargs.get("points", 1)
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points) or points < 0:
+        raise SuiteError(f"{where}: points={points!r} must be a number of 0 or more")
+    hint = kwargs.get("hint", "")
+    hints = [hint] if isinstance(hint, str) else list(hint) if isinstance(hint, (list, tuple)) else None
+    if hints is None or not all(isinstance(h, str) for h in hints):
+        raise SuiteError(f"{where}: hint must be a string or a list of strings")
+    if len(hints) > MAX_HINTS:
+        raise SuiteError(f"{where}: {len(hints)} hints; give at most {MAX_HINTS}, from a nudge to a near-answer")
+    return records.CheckInfo(check_id, str(name), float(points), tuple(h for h in hints if h))
 
 
 def suite_line(item: pytest.Item) -> int:
@@ -157,7 +135,7 @@ class GradingSettings:
     module_name: str
     device: str
     seed: int
-    channel: Channel
+    channel: records.Channel
     only_ids: frozenset[str] | None = None
     """The checks to run (None: all); a child resuming after a crash or a hang runs those not decided yet."""
     hung: dict[str, str] = field(default_factory=dict)
@@ -190,7 +168,7 @@ class GraderPlugin:
         self.process: LearnerProcess | None = None
         self.fresh = False  # the learner process has just imported the file: nothing to forget before this check
         self.import_error: BaseException | None = None
-        self.checks: dict[str, CheckInfo] = {}
+        self.checks: dict[str, records.CheckInfo] = {}
         self.states: dict[str, _ItemState] = {}
         self.suite_broken = False
 
@@ -210,7 +188,7 @@ class GraderPlugin:
     def suite_error(self, message: str) -> None:
         """Say once that the suite cannot be used: the supervisor makes it a usage error, and no check runs."""
         self.suite_broken = True
-        self.settings.channel.send({"type": "suite_error", "message": message})
+        self.settings.channel.send(records.SuiteError(message))
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         """Read and validate every check's declaration, announce the checks, then leave out those decided already."""
@@ -220,7 +198,7 @@ class GraderPlugin:
             if not items and not self.suite_broken:
                 raise SuiteError("it collects no check: a check is a function whose name starts with test_")
             for item in items:
-                info = CheckInfo.from_item(item)
+                info = check_info(item)
                 if info.id in lines:
                     raise SuiteError(f"line {suite_line(item)}: two checks have the id {info.id!r} "
                                      f"(the other at line {lines[info.id]}): check ids must be unique")
@@ -234,8 +212,10 @@ class GraderPlugin:
             config.hook.pytest_deselected(items=list(items))
             items[:] = []
             return
-        self.settings.channel.send({"type": "collected", "checks": [info.__dict__ for info in infos]})
         only = self.settings.only_ids
+        if only is None:
+            # An exercise's first judge says which checks there are; one resuming after a crash was told.
+            self.settings.channel.send(records.Collected(tuple(infos)))
         keep = [item for item in items if only is None or self.checks[item.nodeid].id in only]
         deselected = [item for item in items if item not in keep]
         if deselected:
@@ -247,25 +227,26 @@ class GraderPlugin:
         """Start the learner process, which imports the learner's file, once the suite is loaded here."""
         if self.settings.source_fd is not None:
             self.settings.snapshot = wait_for_source(self.settings.source_fd)
-        if self.settings.snapshot is None or not session.items:
+        if not session.items:
             return
-        self.settings.channel.send({"type": "phase", "phase": "import"})
+        if self.settings.snapshot is None:
+            self.settings.channel.send(records.Phase("checks"))  # the suite is loaded; nothing to import
+            return
+        self.settings.channel.send(records.Phase("import"))
         seal_import_path(self.settings.suite_dir)
         self.process = LearnerProcess(self.settings.snapshot, self.settings.module_name, [self.settings.channel.fd],
                                       self.settings.suite_dir)
         for name, first_check in self.settings.hung.items():
             self.process.limit(name, first_check, self.settings.short_limit)
         self.start_learner_process()
-        self.settings.channel.send({"type": "phase", "phase": "checks"})
+        self.settings.channel.send(records.Phase("checks"))
 
     def start_learner_process(self) -> None:
         try:
             failed = self.process.start()
         except LearnerProcessEnded as exc:
-            name = self.settings.snapshot.path.name
-            failed = (f"{name} ended the grading process while it was being imported "
-                      f"({str(exc).partition('(')[2].partition(')')[0] or 'it ended'}): keep top-level code to "
-                      "definitions, and leave Python's and torch's own functions as they are", "")
+            how = str(exc).partition('(')[2].partition(')')[0] or 'it ended'
+            failed = (wording.ended_while_imported(self.settings.snapshot.path.name, how), "")
         if failed is not None:
             self.import_error = LearnerImportFailed(failed[0])
             self.import_traceback = failed[1]
@@ -304,7 +285,7 @@ class GraderPlugin:
         import torch
 
         if self.settings.device != "cuda":
-            pytest.skip("needs a CUDA GPU: this grading runs on the CPU (use --device cuda on a machine with one)")
+            pytest.skip(wording.NEEDS_CUDA)
         return torch.device("cuda")
 
     @pytest.fixture
@@ -319,7 +300,7 @@ class GraderPlugin:
         """Announce the check and seed torch's global generator for it."""
         info = self.checks[item.nodeid]
         self.states[item.nodeid] = _ItemState()
-        self.settings.channel.send({"type": "start", "id": info.id})
+        self.settings.channel.send(records.Start(info.id))
         import torch
 
         torch.manual_seed(check_seed(self.settings.seed, info.id))
@@ -360,8 +341,7 @@ class GraderPlugin:
         exc = call.excinfo.value if call.excinfo is not None else None
         if call.when == "call" and exc is None and not state.returned:
             # pytest saw no exception, yet the function did not return: something swallowed it.
-            exc = state.raised or LearnerEscaped("the check did not run to its end: something stopped it "
-                                                 "without an exception reaching the grader")
+            exc = state.raised or LearnerEscaped(wording.STOPPED_SILENTLY)
         if exc is None:
             return report
         filename = self.settings.snapshot.filename if self.settings.snapshot else ""
@@ -369,13 +349,14 @@ class GraderPlugin:
         if isinstance(exc, LearnerProcessEnded):
             state.status, state.message = Status.ERROR, learner_files.one_line(str(exc))
         elif fault:
-            state.status, state.message = Status.ERROR, learner_files.one_line(
-                f"the check itself is broken, not your code: {item.path.name}, {fault}; tell your teacher")
+            state.status = Status.ERROR
+            state.message = learner_files.one_line(wording.check_broken(item.path.name, fault))
             return report
         elif isinstance(exc, Skipped) and call.when == "setup" or isinstance(exc, Skipped) and call.when == "call":
-            state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or "skipped")
+            state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or wording.SKIPPED)
         elif isinstance(exc, pytest.fail.Exception) and str(exc.msg).startswith(TIMEOUT_MESSAGE_START):
-            state.status, state.message = Status.TIMEOUT, timeout_message(item)
+            state.status = Status.TIMEOUT
+            state.message = wording.check_too_long(float(item.config.getoption("timeout")))
             state.hung_in = self.note_hung_function(exc, self.checks[item.nodeid].name)
         else:
             state.status, state.message = learner_files.explain(exc, filename)
@@ -392,15 +373,9 @@ class GraderPlugin:
         if report.when != "teardown" or report.nodeid not in self.states:
             return
         state = self.states.pop(report.nodeid)
-        self.settings.channel.send({
-            "type": "result",
-            "id": self.checks[report.nodeid].id,
-            "status": state.status.value,
-            "message": state.message,
-            "traceback": state.traceback,
-            "duration_s": round(time.perf_counter() - state.start, 4),
-            "hung_in": state.hung_in,
-        })
+        self.settings.channel.send(records.Result(
+            self.checks[report.nodeid].id, state.status, state.message, state.traceback,
+            round(time.perf_counter() - state.start, 4), tuple(state.hung_in)))
 
     def note_hung_function(self, exc: BaseException, check_name: str) -> list[str]:
         """The learner function that was running when time ran out: its later calls get a short limit."""
@@ -461,8 +436,7 @@ def limit_calls(module, name: str, first_check: str, limit: float) -> None:
     original = getattr(owner, attribute, None) if owner is not None else None
     if original is None or getattr(original, "__wrapped_by_grader__", False):
         return
-    message = (f"`{name}` ran past the time limit again: it already did in the check \"{first_check}\", so "
-               f"each later call of it gets {limit:g} s. Fix the loop there first")
+    message = wording.ran_past_limit_again(name, first_check, limit)
 
     @functools.wraps(original)
     def limited(*args, **kwargs):
@@ -504,21 +478,14 @@ def check_seed(run_seed: int, check_id: str) -> int:
 def escape_message(exc: BaseException) -> str:
     """Say in words what the learner's code did to try to leave the check."""
     if isinstance(exc, SystemExit):
-        return f"your code called sys.exit({'' if exc.code is None else exc.code!r}) during the check; return a value instead of exiting"
+        return wording.called_exit("" if exc.code is None else repr(exc.code))
     if isinstance(exc, KeyboardInterrupt):
-        return "your code raised KeyboardInterrupt during the check"
+        return wording.RAISED_KEYBOARD_INTERRUPT
     if isinstance(exc, Exit):
-        return "your code called pytest.exit() during the check; that does not end grading, and the check is not passed"
+        return wording.CALLED_PYTEST_EXIT
     if isinstance(exc, XFailed):
-        return "your code called pytest.xfail() during the check; a check your code marks as failing is not passed"
-    return "your code called pytest.skip() during the check; a check your code skips is not passed"
-
-
-def timeout_message(item: pytest.Item) -> str:
-    """One line for a check stopped by the time limit."""
-    from grader.wording import check_too_long
-
-    return check_too_long(float(item.config.getoption("timeout", None)))
+        return wording.CALLED_PYTEST_XFAIL
+    return wording.CALLED_PYTEST_SKIP
 
 
 def seal_import_path(suite_dir: str) -> None:

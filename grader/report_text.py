@@ -153,7 +153,7 @@ def render_details(check: CheckResult, console) -> None:
         for line in lines[:OUTPUT_LINES]:
             console.print(f"      [dim]│ {escape(line[:200])}[/]", soft_wrap=True)
         hidden = len(lines) - OUTPUT_LINES
-        if hidden > 0 or check.output.rstrip().endswith("not shown]"):
+        if hidden > 0 or check.output_truncated:
             more = f"{hidden} more lines" if hidden > 0 else "more"
             console.print(f"      [dim]│ … ({more} not shown)[/]")
 
@@ -303,10 +303,10 @@ class LiveProgress:
         if event == "exercise":
             self.title, self.names, self.lines = f"{data['exercise']} · {escape(data['title'])}", [], []
         elif event == "collected":
-            self.names = [check["name"] for check in data]
+            self.names = [check.name for check in data]
         elif event == "check":
-            mark, colour = MARKS[Status(data["status"])]
-            self.lines.append(f"  [{colour}]{mark}[/] {escape(data['name'])}")
+            mark, colour = MARKS[data.status]
+            self.lines.append(f"  [{colour}]{mark}[/] {escape(data.name)}")
         self.since = time.monotonic()
 
     def renderable(self):

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
+from grader.wording import TEXT_CUT
+
 TEXT_LIMIT = 8000  # characters of a traceback or of captured output kept in any report
-TRUNCATED = "\n[… truncated]"
 
 
 def safe_text(value, limit: int = TEXT_LIMIT) -> str:
@@ -25,7 +26,7 @@ def safe_text(value, limit: int = TEXT_LIMIT) -> str:
     """
     text = str(value)
     if len(text) > limit:
-        text = text[: limit - len(TRUNCATED)] + TRUNCATED
+        text = text[: limit - len(TEXT_CUT)] + TEXT_CUT
     text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return text.translate(CONTROL_CHARACTERS)
 
@@ -65,9 +66,15 @@ class CheckResult:
     output: str = ""
     """What the learner's code printed during this check (truncated)."""
     duration_s: float = 0.0
+    output_truncated: bool = False
+    """Only the start of ``output`` was kept (and it ends saying so)."""
+    lost: bool = False
+    """No verdict came from the grading process: it ended, or the sandbox failed, before deciding this check
+    (a time or memory limit is a verdict, not a loss). The status and message say what was known instead."""
 
     def __post_init__(self):
         self.name, self.message = safe_text(self.name, 300), safe_text(self.message, 1000)
+        self.output_truncated = self.output_truncated or len(str(self.output)) > TEXT_LIMIT
         self.traceback, self.output = safe_text(self.traceback), safe_text(self.output)
         self.hints = [safe_text(hint, 1000) for hint in self.hints]
 
@@ -110,6 +117,8 @@ class ExerciseResult:
     """Something the learner should know that is not a verdict (their file changed while it was graded)."""
     missing: bool = False
     """The learner's file was not there: the checks are not started because there is nothing to grade."""
+    lost: bool = False
+    """The grader could not grade this exercise at all (its sandbox failed): ``problem`` says why."""
 
     def __post_init__(self):
         self.title, self.file = safe_text(self.title, 300), safe_text(self.file, 1000)
@@ -145,6 +154,7 @@ class ExerciseResult:
             "problem": self.problem,
             "note": self.note,
             "missing": self.missing,
+            "lost": self.lost,
         }
 
     @classmethod

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import wording
 from grader.commands import DEFAULT_MEMORY_MIB, UsageError
 from grader.course import Exercise
 from grader.files import display_path
@@ -38,8 +39,7 @@ class Task:
             raw = self.file.read_bytes()
         except OSError:
             raw = None
-        missing = (f"{display_path(self.file)} does not exist: run python -m grader "
-                   f"{self.exercise.name} --reset to get the stub back (or check --source)")
+        missing = wording.file_missing(display_path(self.file), self.exercise.name)
         source, cells, not_graded, definitions = raw, None, "", {}
         if raw is not None and self.file.suffix == ".ipynb":
             # A notebook is graded as the Python its cells define (grader.notebook); the file itself is never written.
@@ -96,14 +96,13 @@ class Task:
             return ""
         name = self.file.name
         if now is not None:
-            return (f"{name} changed while it was being graded: this report is for the version saved before "
-                    "grading began; grade again to see your latest edit")
+            return wording.changed_while_graded(name)
         backup = keep_backup(graded, name)
         try:
             self.file.write_bytes(graded)
         except OSError:
-            return f"{name} disappeared while it was being graded; the graded version is kept in {backup}"
-        return f"{name} disappeared while it was being graded; it has been put back (a copy is in {backup})"
+            return wording.disappeared_kept(name, str(backup))
+        return wording.disappeared_put_back(name, str(backup))
 
 
 def grade(tasks: list[Task], device: str, timeout: float, seed: int, memory_mib: int = DEFAULT_MEMORY_MIB,
@@ -182,14 +181,13 @@ class Worker:
             progress("exercise", plan)
             if failed:
                 result = ExerciseResult(task.exercise.name, task.exercise.title, display_path(task.file),
-                                        problem=f"not graded: {failed}")
+                                        problem=wording.not_graded(failed), lost=True)
             else:
                 try:
-                    graded = supervisor.grade(plan, on_collected=lambda checks: progress("collected", checks),
+                    result = supervisor.grade(plan, on_collected=lambda checks: progress("collected", checks),
                                               on_check=lambda check: progress("check", check), waiting=waiting)
                 except SuiteUnusable as exc:
                     raise UsageError(f"{exc}; fix the suite (see docs/writing-suites.md)") from exc
-                result = ExerciseResult.from_dict(graded)
             result.note = "; ".join(filter(None, [task.check_file_after(plan["file_bytes"]), plan["not_graded"]]))
             result.missing = plan["file_bytes"] is None
             if plan["definitions"]:

@@ -100,7 +100,7 @@ class ProgressState:
         reader never sees half of it.
         """
         for key, task, result in graded:
-            if result.problem.startswith("not graded"):
+            if result.lost or any(check.lost for check in result.checks):
                 continue  # the grader itself failed: nothing worth remembering
             self.entries[task.exercise.name] = {"key": key, "result": result.to_dict()}
         try:

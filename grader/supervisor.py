@@ -14,14 +14,16 @@ sandbox down, a fresh one is started and only that check is lost.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import secrets
 import time
 from pathlib import Path
 
-from grader import wording
+from grader import records, wording
 from grader.integrity import FileGuard
+from grader.results import CheckResult, ExerciseResult, Status
 from grader.sandbox import SandboxFailed
 from grader.watchdog import ChildRun, Limits, describe_exit, watch
 
@@ -48,10 +50,15 @@ def short_limit(timeout: float) -> float:
     return min(timeout / SHORT_LIMIT_FRACTION, SHORT_LIMIT_MAX_S)
 
 
-def new_check(info: dict) -> dict:
+def new_check(info: records.CheckInfo) -> CheckResult:
     """A check that has not run yet, from its collected metadata."""
-    return {"id": info["id"], "name": info["name"], "max_points": info["points"], "status": "not_started",
-            "message": "", "hints": info["hints"], "traceback": "", "output": "", "duration_s": 0.0}
+    return CheckResult(info.id, info.name, info.points, hints=list(info.hints))
+
+
+def decided(check: CheckResult, record: records.Result) -> CheckResult:
+    """``check`` with its judge's verdict."""
+    return dataclasses.replace(check, status=record.status, message=record.message, traceback=record.traceback,
+                               duration_s=record.duration_s)
 
 
 class Supervisor:
@@ -74,121 +81,109 @@ class Supervisor:
     # -- one exercise -------------------------------------------------------
 
     def grade(self, task: dict, on_collected=lambda checks: None, on_check=lambda check: None,
-              waiting: WaitingChild | None = None) -> dict:
+              waiting: WaitingChild | None = None) -> ExerciseResult:
         """Grade one exercise, forking a fresh child after every crash or hang.
 
         ``task`` holds the snapshot (``source``, bytes or None) and the suite's
         text, both read before any learner code ran. ``on_collected`` hears the
-        checks once they are known; ``on_check`` hears each check as it is decided.
+        checks once they are known; ``on_check`` hears each check (a ``CheckResult``) as it is decided.
         ``waiting``: the first child, already forked by ``prepare``.
         """
         start = time.perf_counter()
         limits = Limits(check_s=self.timeout, budget_s=exercise_budget(self.timeout), memory_bytes=self.memory_bytes)
-        checks: dict[str, dict] = {}
-        decided: set[str] = set()
+        checks: dict[str, CheckResult] = {}
+        done: set[str] = set()
         hung: dict[str, str] = {}  # learner function -> the check in which it first ran out of time
         problem = ""
         files = FileGuard(GRADER_PACKAGE, [Path(task["suite"])]) if self.guard_files else None
-        def collected(infos: list[dict]) -> None:
-            checks.update((info["id"], new_check(info)) for info in infos)
+
+        def collected(infos: list[records.CheckInfo]) -> None:
+            checks.update((info.id, new_check(info)) for info in infos)
             on_collected(list(checks.values()))
 
-        def decided_one(check_id: str, record: dict) -> None:
+        def decided_one(check_id: str, record: records.Result) -> None:
             if check_id in checks:
-                on_check({**checks[check_id], **{key: record[key] for key in ("status", "message")}})
+                on_check(decided(checks[check_id], record))
 
         while True:
-            expected = [check_id for check_id in checks if check_id not in decided] if checks else None
+            # The first child lists the checks (``collected``); each child after a crash runs those left.
+            expected = [check_id for check_id in checks if check_id not in done] if checks else None
             run = self.run_child(task, expected, limits, hung, collected if expected is None else None, decided_one,
                                  waiting)
             waiting = None
             tampered = files.restore() if files else []
-            if run.collected is None and run.suite_error:
+            if not run.loaded and run.suite_error:
                 # The instructor's suite cannot be used: a usage error (exit 2), never a learner's 0 of 0.
                 raise SuiteUnusable(f"suite {task['suite']}: {run.suite_error}")
-            if run.collected is None:
-                problem = run.suite_error or run.child_error or (
-                    f"the grading process ended before the suite was loaded ({self.describe_end(run)})")
+            if not run.loaded:
+                problem = run.suite_error or run.child_error or wording.ended_before_suite(self.describe_end(run))
                 break
-            if not checks:
-                collected(run.collected)
             ran = list(run.results)
             for check_id, record in run.results.items():
-                checks[check_id].update({key: record[key] for key in ("status", "message", "traceback", "duration_s")})
-                for name in record.get("hung_in", []):
-                    hung.setdefault(name, checks[check_id]["name"])
+                checks[check_id] = decided(checks[check_id], record)
+                for name in record.hung_in:
+                    hung.setdefault(name, checks[check_id].name)
             for check_id, text in run.outputs.items():
                 if check_id in checks:
-                    checks[check_id]["output"] += text
+                    check = checks[check_id]
+                    cut = check.output_truncated or check_id in run.cut
+                    checks[check_id] = dataclasses.replace(check, output=check.output + text, output_truncated=cut)
             if tampered:
-                self.fail(checks, ran + ([run.current] if run.current else []), "error",
-                          f"the grader's own files were changed while your code ran ({', '.join(tampered)}): "
-                          "that is tampering, so these checks do not count; the files have been put back")
-            decided |= set(ran)
-            left = [check_id for check_id in checks if check_id not in decided]
+                self.fail(checks, ran + ([run.current] if run.current else []), Status.ERROR,
+                          wording.tampered(tampered))
+            done |= set(ran)
+            left = [check_id for check_id in checks if check_id not in done]
             if not left:
                 break
             if limits.budget_s <= 0:
-                self.fail(checks, left, "timeout", (
-                    f"not run: this exercise used up its time ({exercise_budget(self.timeout):g} s lost to checks "
-                    "that did not finish); fix those first"))
+                self.fail(checks, left, Status.TIMEOUT, wording.budget_used_up(exercise_budget(self.timeout)))
                 break
             if run.phase == "import":
                 self.fail_import(checks, left, run, Path(task["file"]).name)
                 break
             if run.current is not None:
                 if not tampered:
-                    checks[run.current].update(self.lost_check(run))
+                    checks[run.current] = dataclasses.replace(checks[run.current], **self.lost_check(run))
                 on_check(checks[run.current])
-                decided.add(run.current)
-                continue
-            self.fail(checks, left, "error", f"not run: the grading process ended early ({self.describe_end(run)})")
+                done.add(run.current)
+                if len(done) == len(checks):
+                    break
+                continue  # a fresh child for the checks left
+            self.fail(checks, left, Status.ERROR, wording.ended_early(self.describe_end(run)), lost=True)
             break
-        return {
-            "exercise": task["exercise"],
-            "title": task["title"],
-            "file": task["display_file"],
-            "checks": list(checks.values()),
-            "duration_s": round(time.perf_counter() - start, 3),
-            "problem": problem,
-        }
+        return ExerciseResult(task["exercise"], task["title"], task["display_file"], list(checks.values()),
+                              duration_s=round(time.perf_counter() - start, 3), problem=problem)
 
     @staticmethod
-    def fail(checks: dict, ids: list[str], status: str, message: str) -> None:
+    def fail(checks: dict[str, CheckResult], ids: list[str], status: Status, message: str, lost: bool = False) -> None:
         for check_id in ids:
-            checks[check_id].update(status=status, message=message)
+            checks[check_id] = dataclasses.replace(checks[check_id], status=status, message=message, lost=lost)
 
     @staticmethod
     def describe_end(run: ChildRun) -> str:
         return run.sandbox_error or describe_exit(run.exit_status)
 
-    def fail_import(self, checks: dict, left: list[str], run: ChildRun, filename: str) -> None:
+    def fail_import(self, checks: dict[str, CheckResult], left: list[str], run: ChildRun, filename: str) -> None:
         """The learner's file hung, ended the process or used too much memory while it was imported."""
+        lost = False
         if run.ended_by == "time":
-            status, message = "timeout", (
-                f"importing {filename} took longer than {self.timeout:g} s: is there a loop or a training run "
-                "at the top level of the file? Put it under `if __name__ == \"__main__\":`")
+            status, message = Status.TIMEOUT, wording.import_too_long(filename, self.timeout)
         elif run.ended_by == "memory":
-            status, message = "error", f"{filename} {self.memory_message()} while it was being imported"
+            status, message = Status.ERROR, wording.too_much_memory_at_import(filename, self.memory_bytes / 2**30)
         else:
-            status, message = "error", (
-                f"{filename} ended the grading process while it was being imported ({self.describe_end(run)}): "
-                "keep top-level code to definitions")
-        self.fail(checks, left, status, message)
+            status, message, lost = Status.ERROR, wording.ended_while_imported(filename, self.describe_end(run)), True
+        self.fail(checks, left, status, message, lost)
         for check_id in left:
-            checks[check_id]["output"] = run.outputs.get("import", "")
-
-    def memory_message(self) -> str:
-        return (f"used too much memory (more than {self.memory_bytes / 2**30:g} GiB beyond the grader's own) "
-                "and was stopped")
+            checks[check_id] = dataclasses.replace(checks[check_id], output=run.outputs.get("import", ""),
+                                                   output_truncated="import" in run.cut)
 
     def lost_check(self, run: ChildRun) -> dict:
-        """The record for the check a child was running when it was stopped or died."""
+        """The verdict on the check a child was running when it was stopped (for time or memory) or died (lost)."""
         if run.ended_by == "time":
-            return {"status": "timeout", "message": wording.check_too_long(self.timeout)}
+            return {"status": Status.TIMEOUT, "message": wording.check_too_long(self.timeout)}
         if run.ended_by == "memory":
-            return {"status": "error", "message": f"your code {self.memory_message()}"}
-        return {"status": "error", "message": wording.process_ended(self.describe_end(run))}
+            return {"status": Status.ERROR, "message": wording.too_much_memory_in_check(self.memory_bytes / 2**30)}
+        return {"status": Status.ERROR, "message": wording.process_ended(self.describe_end(run)), "lost": True}
 
     # -- one child ----------------------------------------------------------
 

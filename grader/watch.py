@@ -38,8 +38,8 @@ def fill_unknown_checks(result: ExerciseResult, known: list[CheckResult]) -> lis
     """
     if result.checks or not known:
         return result.checks
-    result.checks = [CheckResult(check.id, check.name, check.max_points, Status.ERROR, result.problem, check.hints)
-                     for check in known]
+    result.checks = [CheckResult(check.id, check.name, check.max_points, Status.ERROR, result.problem, check.hints,
+                                 lost=True) for check in known]
     return known
 
 

@@ -1,11 +1,11 @@
 """Watching one grading child: its records, its output, its time and its memory.
 
-The child reports over a pipe of its own, one JSON record a line (see
-``grader.plugin``). A record counts only if it carries the child's secret and
-fits the order the checks must run in: a ``start`` for the next check due, a
-``result`` for the check in flight, once. Whatever the learner's code prints
-goes to a second pipe and is kept, truncated, with the check it belongs to;
-it is never read for a verdict.
+The child reports over a pipe of its own, one record a line (``grader.records``,
+which refuses any line not signed with the child's secret). A record counts
+only if it also fits the order the checks must run in: a ``Start`` for the next
+check due, a ``Result`` for the check in flight, once. Whatever the learner's
+code prints goes to a second pipe and is kept, truncated (and marked so), with
+the check it belongs to; it is never read for a verdict.
 
 The watchdog runs outside the sandbox, in the process that prints the report.
 It ends every learner process when a phase overruns its time, when the
@@ -15,12 +15,15 @@ is done; learner code can neither see nor signal it.
 
 from __future__ import annotations
 
-import json
 import os
 import selectors
 import signal
 import time
 from dataclasses import dataclass, field
+
+from grader import records
+from grader.results import Status
+from grader.wording import OUTPUT_CUT
 
 
 COLLECT_LIMIT_S = 60.0  # loading a suite is the grader's own code: generous
@@ -29,7 +32,6 @@ EXIT_DRAIN_S = 0.2  # after the child has ended, how long its last words may tak
 EXIT_WAIT_S = 5.0  # after its processes were killed, how long the zygote may take to say the child ended
 POLL_S = 0.1  # how often memory is measured
 OUTPUT_LIMIT = 4000  # characters of learner output kept per check
-TRUNCATED = "\n[… more output not shown]"
 
 
 @dataclass
@@ -50,11 +52,14 @@ class ChildRun:
     secret: str
     expected: list[str] | None
     """The checks this child must run, in order; None for an exercise's first child, which learns them."""
-    collected: list[dict] | None = None
+    collected: list[records.CheckInfo] | None = None
+    """The checks, from an exercise's first child (a child resuming after a crash is not told them again)."""
     phase: str = "collect"  # then "import", then "checks"
     current: str | None = None  # the check in flight
-    results: dict[str, dict] = field(default_factory=dict)
+    results: dict[str, records.Result] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    cut: set[str] = field(default_factory=set)
+    """The keys of ``outputs`` that were truncated."""
     suite_error: str = ""
     child_error: str = ""
     sandbox_error: str = ""  # the sandbox itself failed (its zygote died or stopped answering)
@@ -64,34 +69,33 @@ class ChildRun:
 
     def accept(self, line: bytes) -> bool:
         """Apply one record; True when a new phase or check began (its clock restarts)."""
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return False
-        if not isinstance(record, dict) or record.get("secret") != self.secret:
-            return False  # not from the grading machinery
-        kind = record.get("type")
-        if kind == "collected" and self.collected is None:
-            self.collected = record["checks"]
-            if self.expected is None:
-                self.expected = [info["id"] for info in self.collected]
-        elif kind == "phase" and record.get("phase") in ("import", "checks"):
-            self.phase = record["phase"]
+        record = records.decode(line, self.secret)  # None: not from the grading machinery, or malformed
+        if isinstance(record, records.Collected):
+            if self.collected is None and self.expected is None:
+                self.collected = list(record.checks)
+                self.expected = [info.id for info in record.checks]
+        elif isinstance(record, records.Phase):
+            self.phase = record.phase
             return True
-        elif kind == "start" and self.current is None and self.expected_next() == record.get("id"):
-            self.phase, self.current = "checks", record["id"]
+        elif isinstance(record, records.Start) and self.current is None and self.expected_next() == record.id:
+            self.phase, self.current = "checks", record.id
             return True
-        elif kind == "result" and self.current is not None and record.get("id") == self.current:
+        elif isinstance(record, records.Result) and self.current is not None and record.id == self.current:
             self.results[self.current] = record
             self.current = None
             return True
-        elif kind == "suite_error":
-            self.suite_error = str(record.get("message", ""))
-        elif kind == "child_error":
-            self.child_error = str(record.get("message", ""))
-        elif kind == "finished":
+        elif isinstance(record, records.SuiteError):
+            self.suite_error = record.message
+        elif isinstance(record, records.ChildError):
+            self.child_error = record.message
+        elif isinstance(record, records.Finished):
             self.finished = True
         return False
+
+    @property
+    def loaded(self) -> bool:
+        """The child got as far as loading the suite: it listed the checks (an exercise's first child), or began."""
+        return self.collected is not None or self.phase != "collect"
 
     def expected_next(self) -> str | None:
         """The id of the next check due, or None when all have a result."""
@@ -102,11 +106,13 @@ class ChildRun:
         key = self.current or ("import" if self.phase == "import" else "")
         if not key:
             return
-        kept = self.outputs.get(key, "")
-        if kept.endswith(TRUNCATED):
+        if key in self.cut:
             return
-        kept += text
-        self.outputs[key] = kept[:OUTPUT_LIMIT] + TRUNCATED if len(kept) > OUTPUT_LIMIT else kept
+        kept = self.outputs.get(key, "") + text
+        if len(kept) > OUTPUT_LIMIT:
+            kept = kept[:OUTPUT_LIMIT] + OUTPUT_CUT  # the output itself says so, wherever it is shown
+            self.cut.add(key)
+        self.outputs[key] = kept
 
 
 def phase_deadline(run: ChildRun, since: float, limits: Limits) -> float:
@@ -125,7 +131,7 @@ def watch(sandbox, record_fd: int, output_fd: int, run: ChildRun, limits: Limits
     ``sandbox`` is the ``grader.sandbox.Sandbox`` whose zygote forked the child:
     its control socket says when the child has ended, and it measures and kills
     the learner's processes. ``on_collected(checks)`` is called once the child
-    has listed its checks, ``on_result(check_id, record)`` as each check is decided.
+    has listed its checks, ``on_result(check_id, record)`` (a ``records.Result``) as each check is decided.
     """
     selector = selectors.DefaultSelector()
     selector.register(record_fd, selectors.EVENT_READ, "records")
@@ -205,8 +211,8 @@ def accept(run: ChildRun, line: bytes, limits: Limits, on_collected, on_result) 
         on_collected(run.collected)
     if len(run.results) > decided_before:
         check_id, record = list(run.results.items())[-1]
-        if record.get("status") == "timeout":
-            limits.budget_s -= float(record.get("duration_s", 0.0))
+        if record.status is Status.TIMEOUT:
+            limits.budget_s -= record.duration_s
             if limits.budget_s <= 0:
                 run.ended_by = "budget"
         if on_result:

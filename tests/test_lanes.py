@@ -41,7 +41,7 @@ def test_lanes_grade_as_one_lane_does_and_tell_progress_exercise_by_exercise():
         if event == "exercise":
             current = data["exercise"]
         elif event == "check":
-            assert data["id"] in {check.id for result in in_lanes.exercises if result.exercise == current
+            assert data.id in {check.id for result in in_lanes.exercises if result.exercise == current
                                   for check in result.checks}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from grader import learner
+from grader import learner, records
 from grader.results import Status
 from grader.watchdog import ChildRun
 
@@ -81,56 +81,73 @@ def test_the_graders_own_exceptions_keep_their_status():
 # -- watchdog.ChildRun.accept ---------------------------------------------------------------------------------
 
 
-def line(record: dict, secret: str = SECRET) -> bytes:
-    return json.dumps({**record, "secret": secret}).encode()
+def line(record, secret: str = SECRET) -> bytes:
+    return records.encode(record, secret)
 
 
-COLLECTED = {"type": "collected", "checks": [{"id": "a"}, {"id": "b"}]}
+def info(check_id: str) -> records.CheckInfo:
+    return records.CheckInfo(check_id, check_id.upper(), 1.0)
+
+
+COLLECTED = records.Collected((info("a"), info("b")))
 
 
 def test_the_first_child_learns_the_checks_from_its_collected_record_and_takes_it_once():
     run = ChildRun(secret=SECRET, expected=None)
     run.accept(line(COLLECTED))
-    run.accept(line({"type": "collected", "checks": [{"id": "forged"}]}))
-    assert run.expected == ["a", "b"] and run.collected == COLLECTED["checks"]
+    run.accept(line(records.Collected((info("forged"),))))
+    assert run.expected == ["a", "b"] and run.collected == list(COLLECTED.checks) and run.loaded
+
+
+def test_a_child_resuming_after_a_crash_is_loaded_once_it_starts_without_listing_the_checks_again():
+    run = ChildRun(secret=SECRET, expected=["b"])
+    assert not run.loaded
+    run.accept(line(COLLECTED))  # only an exercise's first child lists the checks: from a later one it is ignored
+    assert run.collected is None and run.expected == ["b"] and not run.loaded
+    assert run.accept(line(records.Phase("import"))) and run.loaded
 
 
 def test_records_without_the_childs_secret_or_not_json_are_ignored():
     run = ChildRun(secret=SECRET, expected=["a"])
-    assert not run.accept(line({"type": "start", "id": "a"}, secret="guessed"))
+    assert not run.accept(line(records.Start("a"), secret="guessed"))
     assert not run.accept(b"not json at all")
     assert not run.accept(json.dumps(["start", "a", SECRET]).encode())
-    assert not run.accept(line({"type": "finished"}, secret="guessed"))
+    assert not run.accept(line(records.Finished(), secret="guessed"))
     assert run.current is None and not run.finished and run.results == {}
 
 
 def test_checks_start_and_end_only_in_the_order_they_are_due():
     run = ChildRun(secret=SECRET, expected=["a", "b"])
-    assert not run.accept(line({"type": "start", "id": "b"}))  # b is not due before a
-    assert run.accept(line({"type": "start", "id": "a"}))  # a new check: its clock restarts
-    assert not run.accept(line({"type": "result", "id": "b", "status": "passed"}))  # not the check in flight
-    assert run.accept(line({"type": "result", "id": "a", "status": "passed"}))
-    assert not run.accept(line({"type": "result", "id": "a", "status": "failed"}))  # decided once
-    assert run.results["a"]["status"] == "passed" and run.expected_next() == "b"
+    assert not run.accept(line(records.Start("b")))  # b is not due before a
+    assert run.accept(line(records.Start("a")))  # a new check: its clock restarts
+    assert not run.accept(line(records.Result("b", Status.PASSED)))  # not the check in flight
+    assert run.accept(line(records.Result("a", Status.PASSED)))
+    assert not run.accept(line(records.Result("a", Status.FAILED)))  # decided once
+    assert run.results["a"].status is Status.PASSED and run.expected_next() == "b"
 
 
 def test_a_phase_record_restarts_the_clock_and_errors_and_the_end_are_kept():
     run = ChildRun(secret=SECRET, expected=["a"])
-    assert run.accept(line({"type": "phase", "phase": "import"})) and run.phase == "import"
-    assert not run.accept(line({"type": "phase", "phase": "made-up"})) and run.phase == "import"
-    run.accept(line({"type": "suite_error", "message": "line 3: SyntaxError"}))
-    run.accept(line({"type": "child_error", "message": "could not start"}))
-    run.accept(line({"type": "finished"}))
+    assert run.accept(line(records.Phase("import"))) and run.phase == "import"
+    made_up = json.dumps({"type": "phase", "phase": "made-up", "secret": SECRET}).encode()
+    assert not run.accept(made_up) and run.phase == "import"
+    run.accept(line(records.SuiteError("line 3: SyntaxError")))
+    run.accept(line(records.ChildError("could not start")))
+    run.accept(line(records.Finished()))
     assert (run.suite_error, run.child_error, run.finished) == ("line 3: SyntaxError", "could not start", True)
 
 
 def test_learner_output_is_kept_with_the_check_in_flight_and_truncated_once():
-    from grader.watchdog import OUTPUT_LIMIT, TRUNCATED
+    from grader.watchdog import OUTPUT_LIMIT
+    from grader.wording import OUTPUT_CUT
 
     run = ChildRun(secret=SECRET, expected=["a"])
     run.keep_output("before any check or import: dropped")
     assert run.outputs == {}
-    run.accept(line({"type": "start", "id": "a"}))
-    run.keep_output("x" * (OUTPUT_LIMIT + 10))
+    run.accept(line(records.Start("a")))
+    run.keep_output("short, ")
+    assert run.cut == set()
+    run.keep_output("x" * OUTPUT_LIMIT)
     run.keep_output("more after the cut")
-    assert run.outputs["a"] == "x" * OUTPUT_LIMIT + TRUNCATED
+    assert run.outputs["a"] == ("short, " + "x" * OUTPUT_LIMIT)[:OUTPUT_LIMIT] + OUTPUT_CUT
+    assert run.cut == {"a"}, "the truncation is a flag of its own, not only words in the text"

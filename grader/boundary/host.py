@@ -23,6 +23,7 @@ import torch
 from torch.nn.modules import module as module_internals
 
 from grader import learner as learner_files
+from grader import wording
 from grader.boundary import figures, framing, values
 from grader.boundary.values import ModuleSpec, NodeSpec, ParameterRef, Raised, apply_tensor_state, put, tensor_state
 
@@ -137,7 +138,7 @@ class Host:
         try:
             data = values.dump(reply)
         except Exception as exc:  # noqa: BLE001 - something learner code made that torch.save refuses
-            data = values.dump({"grader_error": f"what your code returned could not be sent to the grader ({exc})"})
+            data = values.dump({"grader_error": wording.return_not_sent(str(exc))})
         framing.send(self.sock, data)
 
     def import_file(self):
@@ -153,7 +154,7 @@ class Host:
         try:
             kind, *rest = unpickler.load()
         except Exception as exc:  # noqa: BLE001
-            return {"grader_error": f"the grader's request could not be read here ({type(exc).__name__}: {exc})"}
+            return {"grader_error": wording.request_not_read(f"{type(exc).__name__}: {exc}")}
         if kind == "backward":
             return self.backward(*rest)
         callee, args, kwargs, (lent, grads), world, graph, new_check = rest
@@ -169,7 +170,7 @@ class Host:
                                for obj in lent if isinstance(obj, torch.nn.Module)}
             self.take_world(world)
         except Exception as exc:  # noqa: BLE001 - learner code may have broken what these rely on
-            return {"grader_error": f"the learner's process could not take the grader's state ({exc})"}
+            return {"grader_error": wording.state_not_taken(str(exc))}
         reply: dict = {}
         try:
             if graph is None:
@@ -199,7 +200,7 @@ class Host:
                              for obj in lent]
             reply["mirrors"] = [self.describe_module(model, encode) for model in list(self.mirrored.values())]
         except BaseException as exc:  # noqa: BLE001 - a property that raises, a tensor that cannot be copied
-            return {"grader_error": f"what your code returned could not be read ({type(exc).__name__}: {exc})"}
+            return {"grader_error": wording.return_not_read(f"{type(exc).__name__}: {exc}")}
         reply["world"] = self.world_now()
         return reply
 

@@ -35,6 +35,7 @@ import torch
 import torch.utils.hooks
 from torch.nn.modules import module as module_internals
 
+from grader import wording
 from grader.boundary import figures, framing, values
 from grader.boundary.values import (FigureSpec, LentRef, ModuleSpec, NumpyValue, ObjectRef, ParameterRef, PathValue,
                                     TensorState, TensorValue)
@@ -90,7 +91,7 @@ class LearnerProcess:
         pid_there = announced.get("pid") if isinstance(announced, dict) else None
         self.learner_pid = pid_there if isinstance(pid_there, int) and pid_there > 1 else pid
         reply = self.exchange(None)
-        imported = reply.get("imported") if isinstance(reply, dict) else ("the learner's process did not start", "")
+        imported = reply.get("imported") if isinstance(reply, dict) else (wording.DID_NOT_START, "")
         return tuple(map(str, imported)) if imported is not None else None
 
     @property
@@ -145,13 +146,12 @@ class LearnerProcess:
     def exchange(self, request: bytes | None):
         """Send one request (None: only wait for the greeting) and read its reply as plain data."""
         if not self.running:
-            raise LearnerProcessEnded(self.ended or "the learner's process is not running")
+            raise LearnerProcessEnded(self.ended or wording.NOT_RUNNING)
         try:
             if request is not None:
                 framing.send(self.sock, request)
             data = framing.receive(self.sock)
         except (framing.ProcessGone, OSError):
-            from grader import wording
             from grader.watchdog import describe_exit
 
             status = self.stop(ended=True)
@@ -161,13 +161,13 @@ class LearnerProcess:
             # The check's time limit (pytest-timeout raises it here, while the judge waits), or Ctrl-C.
             self.hung_in = self.ask_where()
             self.stop()
-            self.ended = "the learner's process was stopped when the check ran out of time"
+            self.ended = wording.STOPPED_AT_TIME_LIMIT
             raise
         try:
             return values.load(data)
         except Exception as exc:  # noqa: BLE001 - whatever the learner process sent, it is not plain data
             self.stop()
-            self.ended = f"your code's process answered with something that is not plain data ({type(exc).__name__})"
+            self.ended = wording.not_plain_data(type(exc).__name__)
             raise LearnerProcessEnded(self.ended) from None
 
     def ask_where(self) -> str | None:
@@ -188,8 +188,7 @@ class LearnerProcess:
         try:
             RequestPickler(buffer, self).dump(request)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            raise CrossingRefused(f"it handed the learner's code something that cannot be sent to the learner's "
-                                  f"process ({exc}); pass tensors, models, optimizers and plain values") from None
+            raise CrossingRefused(wording.crossing_refused(str(exc))) from None
         return buffer.getvalue()
 
     def call(self, callee, args=(), kwargs=None, graph=None):
@@ -205,7 +204,7 @@ class LearnerProcess:
         self.reset_pending = False
         reply = self.exchange(request)
         if not isinstance(reply, dict):
-            raise LearnerProcessEnded("your code's process answered with something the grader does not read")
+            raise LearnerProcessEnded(wording.ANSWER_UNREAD)
         self.take_world(reply.get("world"))
         for spec in reply.get("mirrors", []):
             if isinstance(spec, ModuleSpec):
@@ -221,7 +220,7 @@ class LearnerProcess:
         if "hung" in reply:
             raise LearnerHung(str(reply["hung"]))
         if "value" not in reply:
-            raise LearnerProcessEnded(str(reply.get("grader_error", "your code's process sent no answer")))
+            raise LearnerProcessEnded(str(reply.get("grader_error", wording.SENT_NO_ANSWER)))
         value = self.decode(reply["value"], lent)
         return value if graph is None else (value, reply.get("graph"))
 
@@ -752,7 +751,7 @@ def rebuild_exception(raised, suite_dir: str) -> Exception:
     Never a BaseException that is not an Exception (those are told apart by the learner process as escapes).
     """
     if not isinstance(raised, values.Raised):
-        return LearnerProcessEnded("your code's process described an error in a way the grader does not read")
+        return LearnerProcessEnded(wording.ERROR_UNREAD)
     # The class itself where the judge has it already (pickle's, torch's, the suite's own): checks may catch it.
     # Never one of the grader's or pytest's: those would decide a status instead of describing an error.
     base = allowed_classes(raised.bases, EXCEPTION_MODULES + tuple(suite_modules(suite_dir)), Exception)[0]

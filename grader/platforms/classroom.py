@@ -38,7 +38,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader import __version__, course
+from grader import __version__, course, wording
 from grader.commands import (BUILT_IN_SUITES, Parser, UsageError, add_exercises, add_limits, check_limits,
                              named_exercise, names_or_all, run_command, seed_of)
 from grader.files import written_whole
@@ -379,9 +379,8 @@ def fallback_result(exercise: course.Exercise, check: CheckResult) -> str:
     """A check's result for when the grader gave none at all: 0 of its points, and where to look."""
     from grader.formats import classroom_check_result
 
-    lost = CheckResult(check.id, check.name, check.max_points, Status.ERROR, message=(
-        f"not graded: the grader gave no result for this check; the log of the step "
-        f"\"{exercise.name}: {exercise.title}\" says why"))
+    lost = CheckResult(check.id, check.name, check.max_points, Status.ERROR,
+                       message=wording.no_result(f"{exercise.name}: {exercise.title}"), lost=True)
     return classroom_check_result(ExerciseResult(exercise.name, exercise.title, exercise.filename, [lost]), lost)
 
 
@@ -429,8 +428,7 @@ def grade_one_exercise(options) -> int:
         # Every check, worth 0, says why: the suite's checks as declared (graded against no file), as errors.
         from grader.declared import declared_checks
 
-        why = (f"{both.script.name} and {both.notebook.name} both differ from the kit's stub, so neither was "
-               "graded: keep your work in one of them and move the other out of the folder")
+        why = wording.both_changed(both.script.name, both.notebook.name, wording.NEITHER_GRADED)
         checks = declared_checks([(exercise, suite)])[exercise.name]
         result = finder.neither_graded(ExerciseResult(exercise.name, exercise.title, both.script.name, checks), why)
         exit_code = 1

@@ -40,7 +40,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import course
+from grader import course, wording
 from grader.commands import (DEFAULT_MEMORY_MIB, Parser, UsageError, add_exercises, add_jobs, add_limits, add_suites,
                              check_limits, exercises_with_suites, names_or_all, need_fork, run_command, seed_of,
                              suites_folder)
@@ -51,7 +51,6 @@ from grader.runner import Task, grade
 
 MAX_ROW_NAME = "(max points)"
 PREFERRED_FOLDER = "exercises"  # at equal depth, the kit's own folder name wins over copies such as solutions/
-LOST_PREFIX = "not graded:"  # how the runner marks an exercise whose worker died before finishing it
 
 
 EPILOG = (
@@ -166,9 +165,8 @@ def find_learner(folder: Path, exercises: list[course.Exercise]) -> Learner:
         choice = finder.choose_file(exercise, found, lambda path: preference(path, folder))
         if choice.both_changed:
             script, notebook = choice.both_changed
-            learner.unresolved[exercise.name] = (
-                f"{shown(script)} and {shown(notebook)} both differ from the kit's stub, so neither was graded: "
-                "keep the work in one of them")
+            learner.unresolved[exercise.name] = wording.both_changed(shown(script), shown(notebook),
+                                                                     wording.NEITHER_GRADED_TEACHER)
             continue
         if choice.file is None:
             continue
@@ -205,7 +203,7 @@ def select_exercises(options, suites: Path) -> list[tuple[course.Exercise, Path]
 
 def exercise_note(result: ExerciseResult, graded_alone: bool) -> str:
     """What the gradebook says about one exercise beyond its points: why it could not be graded, or "" ."""
-    if graded_alone and is_lost(result):
+    if graded_alone and result.lost:
         return f"{result.problem}, also when graded on its own"
     parts = ["the grader's worker died while grading it with the class; graded again on its own"] if graded_alone else []
     counted = [check for check in result.checks if check.counts]
@@ -215,11 +213,6 @@ def exercise_note(result: ExerciseResult, graded_alone: bool) -> str:
             and len({check.message for check in counted}) == 1:
         parts.append(counted[0].message)  # one cause for every check, such as a file that does not import
     return "; ".join(parts)
-
-
-def is_lost(result: ExerciseResult) -> bool:
-    """The worker died (or fell silent) before it finished this exercise."""
-    return result.problem.startswith(LOST_PREFIX)
 
 
 def grade_class(tasks: list[Task], **settings) -> tuple[list[ExerciseResult], set[int]]:
@@ -236,7 +229,7 @@ def grade_class(tasks: list[Task], **settings) -> tuple[list[ExerciseResult], se
         report = grade([tasks[index] for index in pending], **settings)
         lost = []
         for index, result in zip(pending, report.exercises):
-            if is_lost(result):
+            if result.lost:  # the worker died before it graded this one
                 lost.append(index)
             else:
                 results[index] = result

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import course
+from grader import course, wording
 from grader.commands import UsageError
 from grader.files import written_whole
 from grader.platforms import finder
@@ -124,9 +124,8 @@ def collect(submission: Path, exercises: list[course.Exercise]) -> Upload:
         found = finder.choose_file(exercise, candidates, nearest_the_top)
         if found.both_changed:
             script, notebook = found.both_changed
-            upload.unresolved[exercise.name] = (
-                f"{shown(script)} and {shown(notebook)} both differ from the kit's stub, so neither was graded: "
-                "upload only the one you want graded, and submit again.")
+            upload.unresolved[exercise.name] = wording.both_changed(shown(script), shown(notebook),
+                                                                    wording.NEITHER_GRADED_UPLOAD)
             upload.notes.append(f"{exercise.name}: {upload.unresolved[exercise.name]}")
             upload.problems = True
             ignored += misnamed.get(exercise.name, [])

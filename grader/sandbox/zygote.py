@@ -152,7 +152,8 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
     """Fork a grading child for ``request``; returns its pid (in the parent)."""
     from grader import child
     from grader.learner import snapshot_from
-    from grader.plugin import Channel, GradingSettings
+    from grader.plugin import GradingSettings
+    from grader.records import Channel
 
     record_w, output_w, *later = fds  # later: a pipe the learner's file will come on (watch mode's next grading)
     workdir = scratch / "work"
