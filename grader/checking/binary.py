@@ -435,3 +435,4 @@ def expect_probabilities_on_cpu(result, expected: torch.Tensor, model: nn.Module
     assert moved_to.type == "cuda", f"{what} moved the model to {moved_to}: move the inputs to the model instead"
     expect_close(float((result - expected).abs().max()), 0.0,
                  f"the largest difference from sigmoid(logits) for {what}", tolerance=1e-5)
+

@@ -105,3 +105,35 @@ def zero_division_problem(seed: int) -> list:
         ("nothing is truly positive", torch.where(some, high, low), torch.zeros(n, dtype=torch.bool)),
         ("nothing is positive at all", low, torch.zeros(n, dtype=torch.bool)),
     ]
+
+
+def expect_not_plain_average(value, wanted, expected):
+    """F1 is not the arithmetic mean of precision and recall."""
+    arithmetic = (expected["precision"] + expected["recall"]) / 2
+    assert not (abs(value - arithmetic) <= 1e-6), (
+        f"f1 was {fmt(value)}, the plain average of precision and recall; F1 is their harmonic mean, {fmt(wanted)}")
+
+
+def threshold_cases(seed: int, n: int = 40):
+    """(threshold, probabilities, targets) for 0.25, 0.75 and 0.5, some rows exactly at the threshold."""
+    generator = torch.Generator().manual_seed(seed)
+    targets = (torch.rand(n, generator=generator) < 0.5).float()
+    for threshold in (0.25, 0.75, 0.5):  # exact in binary, so float32 and Python floats agree on them
+        probabilities = torch.rand(n, generator=generator)
+        probabilities[torch.randperm(n, generator=generator)[:8]] = threshold  # some rows exactly at the threshold
+        yield threshold, probabilities, targets
+
+
+def expect_zero_division_as_zero(result: dict, expected: dict, situation: str) -> None:
+    """Precision, recall and F1 as expected, a 0/0 counting as 0."""
+    for key in ("precision", "recall", "f1"):  # the accuracy is no 0/0, and has a check of its own
+        assert abs(result[key] - expected[key]) <= 1e-6, (
+            f"when {situation}, {key} was {fmt(result[key])}; expected {fmt(expected[key])} (a 0/0 counts as 0)")
+
+
+def expect_same_as_floats(result: dict, with_floats: dict, dtype) -> None:
+    """The metrics for targets of another dtype equal those for float targets."""
+    differing = [key for key in KEYS if abs(result[key] - with_floats[key]) > 1e-6]
+    assert not differing, (
+        f"with {dtype} targets the {', '.join(differing)} differ from those with the same targets as floats "
+        f"({differing[0]} was {fmt(result[differing[0]])} instead of {fmt(with_floats[differing[0]])})")

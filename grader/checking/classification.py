@@ -378,3 +378,51 @@ def accuracy_of(model: Probe, X, y) -> float:
     with torch.no_grad():
         predictions = model.layers(X.to(device)).argmax(dim=1).cpu()
     return (predictions == y).double().mean().item()
+
+
+def expect_class_counts(y, n_classes, n_per_class):
+    """make_blobs's labels: every class 0 to n_classes - 1, with n_per_class rows each."""
+    labels = sorted(set(y.tolist()))
+    assert labels == list(range(n_classes)), (
+        f"with n_classes={n_classes} the labels in y were {fmt_list(labels, limit=10)}, "
+        f"expected every one of 0 to {n_classes - 1}")
+    counts = torch.bincount(y.long(), minlength=n_classes).tolist()
+    wrong = [(label, count) for label, count in enumerate(counts) if count != n_per_class]
+    assert not wrong, (
+        f"class {wrong[0][0]} has {wrong[0][1]} rows, expected n_per_class={n_per_class} "
+        f"(rows per class: {fmt_list(counts, limit=10)})")
+
+
+def expect_separated(X, y, n_classes, n_features, seed):
+    """At least 95 % of the points lie closer to their own class's mean than to any other's."""
+    y = y.long()
+    assert sorted(set(y.tolist())) == list(range(n_classes)), (
+        f"the labels are not 0 to {n_classes - 1}, so the classes cannot be told apart")
+    means = torch.stack([X[y == label].double().mean(dim=0) for label in range(n_classes)])
+    nearest = torch.cdist(X.double(), means).argmin(dim=1)
+    share = (nearest == y).double().mean().item()
+    assert share >= 0.95, (
+        f"with {n_classes} classes and {n_features} features only {fmt(100 * share)} % of the points lie "
+        f"closer to their own class's mean than to another class's (seed={seed}); "
+        "well-separated classes need at least 95 %")
+
+
+def expect_dataset_order(order, n, described):
+    """An unshuffled loader's samples: each of the n once, in the dataset's order."""
+    assert sorted(order) == list(range(n)), \
+        f"{described} gave {len(order)} samples of {n}, expected each sample once"
+    first_wrong = next(position for position, (got, want) in enumerate(zip(order, range(n))) if got != want) \
+        if order != list(range(n)) else None
+    assert first_wrong is None, (
+        f"{described} gave the samples in the order {fmt_list(order)}, expected the dataset's order "
+        f"{fmt_list(range(n))} (sample {first_wrong} came at position {order.index(first_wrong)})")
+
+
+def expect_nonlinear_hidden(calls):
+    """Three Linear layers ran, and neither hidden layer's output went into the next one unchanged."""
+    assert len(calls) >= 3, f"the forward pass ran {len(calls)} nn.Linear layers; expected three"
+    for number, ((_, _, output), (_, following_input, _)) in enumerate(zip(calls, calls[1:3]), start=1):
+        place = "first" if number == 1 else "second"
+        assert not (output.shape == following_input.shape and torch.allclose(output, following_input, atol=1e-6)), (
+            f"the output of the {place} hidden Linear layer goes into the next Linear layer unchanged: "
+            "put a non-linearity such as ReLU after it")

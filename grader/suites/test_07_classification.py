@@ -26,12 +26,13 @@ from grader.checking import (PROBE_RECORD_CHANGED, along, count_steps, expect_cl
                              expect_training_mode, fmt, fmt_list, largest_difference, leave_stale_gradients,
                              linear_calls, matching_value, parameters_of, seeded_model, states_of_loss, steps_note,
                              touched)
-from grader.checking.classification import (accuracy_of, classifier_sizes, epoch_problem, expect_linear_chain,
-                                            expect_logits, expect_mean_loss_with_lr_zero, expect_pair,
-                                            expect_step_per_batch, learning_problem, mean_loss_mistake,
-                                            numbered_dataset, one_epoch, recorded_logits, reference_epoch,
-                                            replayed_epochs, sample_order, some_data, state_epoch_problem,
-                                            train_head_gradients, two_epoch_orders)
+from grader.checking.classification import (accuracy_of, classifier_sizes, epoch_problem, expect_class_counts,
+                                            expect_dataset_order, expect_linear_chain, expect_logits,
+                                            expect_mean_loss_with_lr_zero, expect_nonlinear_hidden, expect_pair,
+                                            expect_separated, expect_step_per_batch, learning_problem,
+                                            mean_loss_mistake, numbered_dataset, one_epoch, recorded_logits,
+                                            reference_epoch, replayed_epochs, sample_order, some_data,
+                                            state_epoch_problem, train_head_gradients, two_epoch_orders)
 from grader.checking.classification_metrics import (accuracy_problem, classes_problem, learner_metrics, macro_mistakes,
                                                     macro_problem)
 
@@ -81,15 +82,7 @@ def test_blobs_classes(learner, seed):
     n_classes = int(torch.randint(3, 7, (1,), generator=generator))
     X, y = learner.make_blobs(n_per_class, n_classes, 2, seed=seed)
     expect_tensor(y, "y", shape=(n_per_class * n_classes,))
-    labels = sorted(set(y.tolist()))
-    assert labels == list(range(n_classes)), (
-        f"with n_classes={n_classes} the labels in y were {fmt_list(labels, limit=10)}, "
-        f"expected every one of 0 to {n_classes - 1}")
-    counts = torch.bincount(y.long(), minlength=n_classes).tolist()
-    wrong = [(label, count) for label, count in enumerate(counts) if count != n_per_class]
-    assert not wrong, (
-        f"class {wrong[0][0]} has {wrong[0][1]} rows, expected n_per_class={n_per_class} "
-        f"(rows per class: {fmt_list(counts, limit=10)})")
+    expect_class_counts(y, n_classes, n_per_class)
 
 
 @pytest.mark.check(
@@ -132,16 +125,7 @@ def test_blobs_separated(learner, seed):
         X, y = learner.make_blobs(60, n_classes, n_features, seed=seed + offset)
         expect_tensor(X, "X", shape=(60 * n_classes, n_features))
         expect_tensor(y, "y", shape=(60 * n_classes,))
-        y = y.long()
-        assert sorted(set(y.tolist())) == list(range(n_classes)), (
-            f"the labels are not 0 to {n_classes - 1}, so the classes cannot be told apart")
-        means = torch.stack([X[y == label].double().mean(dim=0) for label in range(n_classes)])
-        nearest = torch.cdist(X.double(), means).argmin(dim=1)
-        share = (nearest == y).double().mean().item()
-        assert share >= 0.95, (
-            f"with {n_classes} classes and {n_features} features only {fmt(100 * share)} % of the points lie "
-            f"closer to their own class's mean than to another class's (seed={seed + offset}); "
-            "well-separated classes need at least 95 %")
+        expect_separated(X, y, n_classes, n_features, seed + offset)
 
 
 # -- BlobDataset -----------------------------------------------------------------
@@ -220,13 +204,7 @@ def test_loader_order(learner, seed):
     for arguments in ({}, {"seed": seed}):
         order = sample_order(one_epoch(learner.make_loader(dataset, batch_size, False, **arguments)))
         described = "make_loader(..., shuffle=False" + (f", seed={seed})" if arguments else ")")
-        assert sorted(order) == list(range(n)), \
-            f"{described} gave {len(order)} samples of {n}, expected each sample once"
-        first_wrong = next(position for position, (got, want) in enumerate(zip(order, range(n))) if got != want) \
-            if order != list(range(n)) else None
-        assert first_wrong is None, (
-            f"{described} gave the samples in the order {fmt_list(order)}, expected the dataset's order "
-            f"{fmt_list(range(n))} (sample {first_wrong} came at position {order.index(first_wrong)})")
+        expect_dataset_order(order, n, described)
 
 
 @pytest.mark.check(
@@ -320,12 +298,7 @@ def test_classifier_nonlinearity(learner, seed):
     model = seeded_model(learner, "MultiClassClassifier", seed, in_features, n_classes, hidden=hidden)
     x = 3 * torch.randn(64, in_features, generator=torch.Generator().manual_seed(seed))
     _, calls = linear_calls(model, x)
-    assert len(calls) >= 3, f"the forward pass ran {len(calls)} nn.Linear layers; expected three"
-    for number, ((_, _, output), (_, following_input, _)) in enumerate(zip(calls, calls[1:3]), start=1):
-        place = "first" if number == 1 else "second"
-        assert not (output.shape == following_input.shape and torch.allclose(output, following_input, atol=1e-6)), (
-            f"the output of the {place} hidden Linear layer goes into the next Linear layer unchanged: "
-            "put a non-linearity such as ReLU after it")
+    expect_nonlinear_hidden(calls)
 
 
 @pytest.mark.check(

@@ -22,20 +22,24 @@ probabilities) shows the state.
 
 import pytest
 import torch
-from torch import nn
 
-from grader.checking import (PROBE_RECORD_CHANGED, call_text, count_steps, exception_from, expect_close, expect_float,
-                             expect_no_gradients, expect_off, expect_tensor, expect_training_mode, fmt,
-                             largest_difference, leave_stale_gradients, linear_calls, matching_value, parameters_of,
-                             seeded_model, states_of_loss, touched, trained)
+from grader.checking import (PROBE_RECORD_CHANGED, count_steps, expect_close, expect_float, expect_no_gradients,
+                             expect_off, expect_tensor, expect_training_mode, fmt, leave_stale_gradients,
+                             linear_calls, matching_value, parameters_of, seeded_model, states_of_loss, touched,
+                             trained)
 from grader.checking.binary import (circles, classifier_sizes, eval_probabilities, expect_batch_loss,
                                     expect_bce_of_logits, expect_linear_chain, expect_logit_per_row, expect_logits,
                                     expect_noise, expect_one_step, expect_probabilities, expect_probabilities_on_cpu,
-                                    expect_relus_between, expect_two_circles, fresh_gradients, head_gradient,
-                                    loss_after, loss_candidates, predict_proba_explained, problem, run_predict_proba,
-                                    state_logits, state_problem)
-from grader.checking.binary_metrics import (KEYS, counts, expect_decided_at, expect_no_percentage, learner_metrics,
-                                            metrics_problem, positive_class_mistakes, zero_division_problem)
+                                    expect_relus_between, expect_two_circles, fresh_gradients, loss_after,
+                                    predict_proba_explained, problem, run_predict_proba, state_problem)
+from grader.checking.binary_checks import (REJECTED_CIRCLES, as_item, enlarge_last_layer, expect_circle_labels,
+                                           expect_default_seed, expect_global_generator_untouched, expect_no_history,
+                                           expect_not_loss_after, expect_one_step_taken, expect_same_data,
+                                           expect_value_error, probe_logits, state_step_expectations)
+from grader.checking.binary_metrics import (counts, expect_decided_at, expect_no_percentage, expect_not_plain_average,
+                                            expect_same_as_floats, expect_zero_division_as_zero, learner_metrics,
+                                            metrics_problem, positive_class_mistakes, threshold_cases,
+                                            zero_division_problem)
 
 # Every tensor here is tiny, so extra threads only cost (as in the suite of exercise 07).
 torch.set_num_threads(1)
@@ -70,12 +74,7 @@ def test_circles_labels(learner, seed):
     generator = torch.Generator().manual_seed(seed)
     n_samples = 2 * int(torch.randint(10, 40, (1,), generator=generator)) + 1
     _, y, call = circles(learner, n_samples, seed=seed)
-    values = sorted(set(y.tolist()))
-    assert set(values) <= {0.0, 1.0}, f"the labels from {call} include {values[:6]}; only 0.0 and 1.0 are allowed"
-    zeros, ones = int((y == 0).sum()), int((y == 1).sum())
-    assert (zeros, ones) == (n_samples // 2, n_samples - n_samples // 2), (
-        f"{call} gave {zeros} points label 0.0 and {ones} label 1.0; expected {n_samples // 2} (n_samples // 2, "
-        f"the outer circle) and {n_samples - n_samples // 2} (the rest, the inner circle)")
+    expect_circle_labels(y, call, n_samples)
 
 
 @pytest.mark.check(
@@ -126,17 +125,9 @@ def test_circles_seeded(learner, seed):
     first = circles(learner, 40, noise=0.1, seed=seed)
     torch.rand(100)  # other code uses the global generator in between
     again = circles(learner, 40, noise=0.1, seed=seed)
-    for part, a, b in (("X", first[0], again[0]), ("y", first[1], again[1])):
-        assert torch.equal(a, b), \
-            f"two calls with seed={seed} gave different {part}: the same seed must give the same data"
-    torch.rand(7)  # so that the global state is not the one a torch.manual_seed(seed) inside would leave behind
-    state = torch.get_rng_state()
-    circles(learner, 40, noise=0.1, seed=seed)
-    assert torch.equal(state, torch.get_rng_state()), (
-        "make_circles changed torch's global random generator (torch.manual_seed, or a random call without "
-        "generator=): leave it to the rest of the program and use a torch.Generator of your own")
-    default = circles(learner, 40, noise=0.1), circles(learner, 40, noise=0.1)
-    assert torch.equal(default[0][0], default[1][0]), "two calls without a seed (seed defaults to 0) gave different X"
+    expect_same_data(first, again, seed)
+    expect_global_generator_untouched(learner, seed)
+    expect_default_seed(learner)
     other = circles(learner, 40, noise=0.1, seed=seed + 1)[0]
     assert not torch.equal(first[0], other), \
         f"seed={seed} and seed={seed + 1} gave exactly the same X: the seed must choose the noise"
@@ -151,14 +142,8 @@ def test_circles_seeded(learner, seed):
           "the inner circle must be strictly inside the outer one and not a point (0 < factor < 1)."],
 )
 def test_circles_rejects(learner, seed):
-    bad = [{"n_samples": 1}, {"n_samples": 0}, {"n_samples": 20, "noise": -0.1},
-           {"n_samples": 20, "factor": 1.0}, {"n_samples": 20, "factor": 1.5}, {"n_samples": 20, "factor": 0.0},
-           {"n_samples": 20, "factor": -0.5}]
-    for arguments in bad:
-        shown = call_text("make_circles", show=str, **arguments)
-        raised = exception_from(learner.make_circles, **arguments)
-        assert raised is not None, f"{shown} returned without raising ValueError"
-        assert isinstance(raised, ValueError), f"{shown} raised {type(raised).__name__}; expected ValueError"
+    for arguments in REJECTED_CIRCLES:
+        expect_value_error(learner, arguments)
     for arguments in ({"n_samples": 2}, {"n_samples": 20, "noise": 0.0, "factor": 0.99}):
         circles(learner, **arguments)  # the smallest allowed values work
 
@@ -231,9 +216,7 @@ def test_classifier_relu(learner, seed):
 def test_classifier_returns_logits(learner, seed):
     in_features, hidden = classifier_sizes(seed)
     model = seeded_model(learner, "BinaryClassifier", seed, in_features, hidden)
-    with torch.no_grad():  # large weights in the last layer: logits well outside (0, 1)
-        for module in [m for m in model.modules() if isinstance(m, nn.Linear)][-1:]:
-            module.weight.mul_(20)
+    enlarge_last_layer(model)  # large weights in the last layer: logits well outside (0, 1)
     x = 3 * torch.randn(32, in_features, generator=torch.Generator().manual_seed(seed))
     output, calls = linear_calls(model, x)
     expect_tensor(output, "the model's output")
@@ -257,10 +240,7 @@ def test_train_step_returns_loss(learner, seed):
     before = loss_after(model, X, y)
     result = learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=0.5))
     value = expect_float(result, "binary_train_step")
-    after = loss_after(model, X, y)
-    assert not (abs(value - after) < 1e-6 < abs(before - after)), (
-        f"binary_train_step returned {fmt(value)}, the loss after the update; return the loss "
-        f"of the forward pass before optimizer.step() ({fmt(before)})")
+    expect_not_loss_after(value, before, loss_after(model, X, y))
     expect_batch_loss(value, before, model, y)
 
 
@@ -275,13 +255,10 @@ def test_train_step_returns_loss(learner, seed):
 )
 def test_train_step_logits(learner, seed):
     model, X, y = problem(seed, confident=True)
-    with torch.no_grad():  # the logits of this batch, worked out here (the probe has no dropout: any mode)
-        logits = model.layers(X).squeeze(-1)
+    logits = probe_logits(model, X)  # the logits of this batch, worked out here (the probe has no dropout: any mode)
     # lr=0: the loss is the same before and after the step, so this check is about the loss alone.
     result = learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=0.0))
-    if type(result) is torch.Tensor and result.numel() == 1:
-        result = result.item()  # returning a tensor is train_step_returns_loss's business, not this check's
-    value = expect_float(result, "binary_train_step")
+    value = expect_float(as_item(result), "binary_train_step")  # a tensor is train_step_returns_loss's business
     assert model.seen, "binary_train_step never called the model (no forward pass)"
     expect_bce_of_logits(value, logits, y)
 
@@ -304,12 +281,8 @@ def test_train_step_updates(learner, seed):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     steps = count_steps(optimizer)
     learner.binary_train_step(model, X, y, optimizer)
-    assert steps[0] == 1, f"optimizer.step() ran {steps[0]} times in one call of binary_train_step; it must run once"
-    end = parameters_of(model)
-    assert largest_difference(start, end) != 0, (
-        "optimizer.step() ran but no parameter moved: the gradients were empty or zero "
-        "when it ran (were they zeroed between backward() and step()?)")
-    expect_one_step(end, start, lr, grads, stale)
+    expect_one_step_taken(steps[0], start, parameters_of(model))
+    expect_one_step(parameters_of(model), start, lr, grads, stale)
 
 
 @pytest.mark.check(
@@ -322,9 +295,7 @@ def test_train_step_updates(learner, seed):
 def test_train_step_train_mode(learner, seed):
     model, X, y = state_problem(seed)
     model.eval()
-    losses = {state: loss_candidates(value, y) for state, value in state_logits(model, X).items()}
-    gradient = head_gradient(model, X, y, training=True)
-    start = {training: parameters_of(head) for training, head in ((True, model.train_head), (False, model.eval_head))}
+    losses, gradient, start = state_step_expectations(model, X, y)
     result = learner.binary_train_step(model, X, y, torch.optim.SGD(model.parameters(), lr=0.1))
     # The outcome: which mode's head the step trained, and which state's loss it returned.
     in_training = trained(model.train_head, start[True], gradient)
@@ -399,10 +370,7 @@ def test_predict_proba_no_grad(learner, seed):
                "came from tracked gradients cannot be told from it: return torch.sigmoid(model(X)) computed without "
                "gradient tracking, one probability per row (see the check about predict_proba's values)",
                PROBE_RECORD_CHANGED)
-    if type(result) is torch.Tensor:  # what else it may be is predict_proba_values' business
-        assert not result.requires_grad and result.grad_fn is None, \
-            ("predict_proba's result carries autograd history (requires_grad=True): compute it with gradient "
-             "tracking off")
+    expect_no_history(result)
     expect_no_gradients(model, "predict_proba")
 
 
@@ -479,9 +447,7 @@ def test_metrics_f1(learner, seed):
     value, wanted = result["f1"], expected["f1"]
     if abs(value - wanted) <= 1e-6:
         return
-    arithmetic = (expected["precision"] + expected["recall"]) / 2
-    assert not (abs(value - arithmetic) <= 1e-6), (
-        f"f1 was {fmt(value)}, the plain average of precision and recall; F1 is their harmonic mean, {fmt(wanted)}")
+    expect_not_plain_average(value, wanted, expected)
     expect_no_percentage(value, wanted, "f1")
     expect_close(value, wanted, "f1", advice="2 * precision * recall / (precision + recall)")
 
@@ -496,12 +462,7 @@ def test_metrics_f1(learner, seed):
 def test_metrics_threshold(learner, seed):
     # Compared with the learner's own metrics of the same decisions made clear-cut (0.9 or 0.1), so that this
     # check is about the threshold alone, whatever the formulas of the metrics.
-    generator = torch.Generator().manual_seed(seed)
-    n = 40
-    targets = (torch.rand(n, generator=generator) < 0.5).float()
-    for threshold in (0.25, 0.75, 0.5):  # exact in binary, so float32 and Python floats agree on them
-        probabilities = torch.rand(n, generator=generator)
-        probabilities[torch.randperm(n, generator=generator)[:8]] = threshold  # some rows exactly at the threshold
+    for threshold, probabilities, targets in threshold_cases(seed):  # some rows exactly at each threshold
         arguments = (threshold,) if threshold != 0.5 else ()
         called = f"threshold={threshold}" if arguments else "the default threshold (0.5)"
         result = learner_metrics(learner, probabilities, targets, *arguments)
@@ -518,11 +479,8 @@ def test_metrics_threshold(learner, seed):
 )
 def test_metrics_zero_division(learner, seed):
     for situation, probabilities, actual in zero_division_problem(seed):
-        expected = counts(probabilities >= 0.5, actual)
-        result = learner_metrics(learner, probabilities, actual.float())
-        for key in ("precision", "recall", "f1"):  # the accuracy is no 0/0, and has a check of its own
-            assert abs(result[key] - expected[key]) <= 1e-6, (
-                f"when {situation}, {key} was {fmt(result[key])}; expected {fmt(expected[key])} (a 0/0 counts as 0)")
+        expect_zero_division_as_zero(learner_metrics(learner, probabilities, actual.float()),
+                                     counts(probabilities >= 0.5, actual), situation)
 
 
 @pytest.mark.check(
@@ -538,8 +496,4 @@ def test_metrics_target_types(learner, seed):
     probabilities, targets, _, _ = metrics_problem(seed)
     with_floats = learner_metrics(learner, probabilities, targets)
     for dtype in (torch.bool, torch.int64):
-        result = learner_metrics(learner, probabilities, targets.to(dtype))
-        differing = [key for key in KEYS if abs(result[key] - with_floats[key]) > 1e-6]
-        assert not differing, (
-            f"with {dtype} targets the {', '.join(differing)} differ from those with the same targets as floats "
-            f"({differing[0]} was {fmt(result[differing[0]])} instead of {fmt(with_floats[differing[0]])})")
+        expect_same_as_floats(learner_metrics(learner, probabilities, targets.to(dtype)), with_floats, dtype)

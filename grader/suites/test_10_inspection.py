@@ -25,11 +25,14 @@ import pytest
 import torch
 from torch import nn
 
-from grader.checking import exception_from, expect_tensor, fmt, linear_calls, seeded_model
-from grader.checking.architectures import (FLATTEN_ADVICE, accuracy_of, block_candidates, expect_linears_ran,
-                                           expect_mlp_forward, expect_one_of, explained_run, image_sizes, linear_named,
-                                           sizes, strokes_problem, train_on_strokes, two_input_candidates,
-                                           two_input_sizes)
+from grader.checking import exception_from, expect_tensor, linear_calls, seeded_model
+from grader.checking.architectures import (FLATTEN_ADVICE, block_candidates, expect_learns_strokes, expect_linears_ran,
+                                           expect_mlp_forward, expect_one_of, explained_run, image_sizes,
+                                           residual_layers, sizes, strokes_problem, two_input_candidates,
+                                           two_input_layers, two_input_sizes)
+from grader.checking.inspection_checks import (expect_copies_kept, expect_own_leaf, expect_raised_through,
+                                               expect_run_order, expect_state_unchanged, expect_stem_output,
+                                               nested_problem, summary_on_device)
 from grader.checking.inspection import (Counted, Recurrent, Reordered, capture, clear_global_hooks, describe_rows,
                                         device_cases, expect_captured, expect_counts, expect_flags, expect_key_error,
                                         expect_no_hooks, expect_ran_once_in_eval, expect_summarized_once_in_eval,
@@ -130,17 +133,7 @@ def test_image_mlp_forward(learner, seed):
 def test_image_mlp_learns(learner, seed):
     X_train, y_train, X_test, y_test = strokes_problem(seed)  # 10x10 images of 4 kinds, 160 to train on, 80 new
     model = seeded_model(learner, "ImageMLP", seed, 10, 4, 32)
-    parameters = list(model.parameters())
-    assert parameters, "model.parameters() is empty: assign the layers as attributes of the model in __init__"
-    optimizer = torch.optim.Adam(parameters, lr=0.01)
-    before = accuracy_of(model, X_test, y_test)
-    train_on_strokes(model, optimizer, X_train, y_train, steps=40)
-    after = accuracy_of(model, X_test, y_test)
-    # A correct model reached 87.5 % or more for each of 1000 seeds tried; a broken one stays near 25 %.
-    assert after >= 0.8, (
-        f"after 40 Adam steps (lr=0.01) on 160 images the model classified {fmt(100 * after)} % of 80 new images "
-        f"correctly (it started at {fmt(100 * before)} %, and guessing gives 25 %); a correct ImageMLP reaches at "
-        "least 80 %")
+    expect_learns_strokes(model, X_train, y_train, X_test, y_test)
 
 
 # -- ResidualBlock ---------------------------------------------------------------
@@ -160,8 +153,7 @@ def test_residual_layers(learner, seed):
     names = [name for name, _ in block.named_parameters()]
     expected = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
     assert names == expected, f"ResidualBlock({size}) has the parameters {names}; expected {expected}"
-    for name in ("fc1", "fc2"):
-        linear_named(block, name, size, size, f"ResidualBlock({size})")
+    residual_layers(block, size)
 
 
 @pytest.mark.check(
@@ -175,8 +167,7 @@ def test_residual_layers(learner, seed):
 def test_residual_forward(learner, seed):
     size = sizes(seed, 3, 12, 1)[0]
     block = seeded_model(learner, "ResidualBlock", seed, size)
-    for name in ("fc1", "fc2"):
-        linear_named(block, name, size, size, f"ResidualBlock({size})")
+    residual_layers(block, size)
     x = 2 * torch.randn(7, size, generator=torch.Generator().manual_seed(seed))
     given = x.clone()
     output = explained_run(f"ResidualBlock({size}) on an input of shape {list(x.shape)}",
@@ -199,11 +190,7 @@ def test_residual_forward(learner, seed):
 )
 def test_two_input_layers(learner, seed):
     in1, in2, hidden, out = two_input_sizes(seed)
-    model = seeded_model(learner, "TwoInputNet", seed, in1, in2, hidden, out)
-    owner = f"TwoInputNet({in1}, {in2}, {hidden}, {out})"
-    linear_named(model, "branch1", in1, hidden, owner)
-    linear_named(model, "branch2", in2, hidden, owner)
-    linear_named(model, "combined", 2 * hidden, out, owner)
+    two_input_layers(seeded_model(learner, "TwoInputNet", seed, in1, in2, hidden, out), in1, in2, hidden, out)
 
 
 @pytest.mark.check(
@@ -217,9 +204,7 @@ def test_two_input_layers(learner, seed):
 def test_two_input_forward(learner, seed):
     in1, in2, hidden, out = two_input_sizes(seed)
     model = seeded_model(learner, "TwoInputNet", seed, in1, in2, hidden, out)
-    owner = f"TwoInputNet({in1}, {in2}, {hidden}, {out})"
-    layers = [linear_named(model, "branch1", in1, hidden, owner), linear_named(model, "branch2", in2, hidden, owner),
-              linear_named(model, "combined", 2 * hidden, out, owner)]
+    layers = two_input_layers(model, in1, in2, hidden, out)
     generator = torch.Generator().manual_seed(seed)
     x1, x2 = 2 * torch.randn(6, in1, generator=generator), 2 * torch.randn(6, in2, generator=generator)
     output = explained_run(
@@ -251,10 +236,7 @@ def test_capture_values(learner, seed):
     expect_captured(result, truth, ["head", "block", "act"],
                     "store the `output` the hook receives, for the layer whose name it is")
     # What an in-place ReLU after 'stem' does to a kept tensor that is not a copy is capture_copies's business.
-    stem = result["stem"]
-    expect_tensor(stem, "the captured output of 'stem'", shape=tuple(truth["stem"].shape))
-    assert not (not torch.allclose(stem, truth["stem"], atol=1e-6) and not torch.allclose(stem, truth["stem"].relu())), (
-        "the captured output of 'stem' is not what that layer returned: store the `output` the hook receives")
+    expect_stem_output(result["stem"], truth["stem"])
 
 
 @pytest.mark.check(
@@ -271,16 +253,7 @@ def test_capture_copies(learner, seed):
     truth = true_outputs(model, X, names)
     result = capture(learner, model, X, names)
     X.add_(100.0)  # the caller changes its input afterwards; flatten's output was a view of it
-    stem = result["stem"]
-    expect_tensor(stem, "the captured output of 'stem'", shape=tuple(truth["stem"].shape))
-    assert not (torch.allclose(stem, truth["stem"].relu()) and not torch.allclose(stem, truth["stem"])), (
-        "the captured output of 'stem' has no negative values: the model's in-place ReLU after 'stem' changed "
-        "the tensor you kept. Keep a copy: `output.detach().clone()`")
-    flat = result["flatten"]
-    expect_tensor(flat, "the captured output of 'flatten'", shape=tuple(truth["flatten"].shape))
-    assert not torch.allclose(flat, truth["flatten"] + 100.0), (
-        "the captured output of 'flatten' changed when the input X was changed afterwards (a flattened tensor "
-        "is a view of its input): keep a copy, `output.detach().clone()`")
+    expect_copies_kept(result, truth)
     expect_captured(result, truth, names, "keep `output.detach().clone()` of the output the hook receives")
 
 
@@ -374,13 +347,7 @@ def test_capture_cleans_up_on_error(learner, seed):
     clear_global_hooks()
     model, X = inspected(seed, fails=Fails())
     before = training_flags(model)
-    try:
-        learner.capture_activations(model, X, ["stem", "shared"])
-    except Failure:
-        pass
-    else:
-        raise AssertionError("the model's forward pass raised an exception, but capture_activations returned "
-                             "normally: let the exception through to the caller")
+    expect_raised_through(Failure, learner.capture_activations, model, X, ["stem", "shared"])
     expect_no_hooks(model, "the forward pass raised")
     expect_flags(model, before, "the forward pass raised")
 
@@ -420,23 +387,13 @@ def test_capture_unknown_name(learner, seed):
           "`(name, tuple(output.shape), ...)`; run one batch of zeros through the model."],
 )
 def test_summary_rows(learner, seed):
-    image_size, classes, hidden = 4, *sizes(seed, 3, 12, 2)
-    batch = 1 + seed % 3
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(image_size * image_size, hidden), nn.ReLU(),
-                          nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh()), nn.Linear(hidden, classes))
-    rows = names_and_shapes(summary(learner, model, (batch, 1, image_size, image_size)))
-    expected = [("0", (batch, image_size * image_size)), ("1", (batch, hidden)), ("2", (batch, hidden)),
-                ("3.0", (batch, hidden)), ("3.1", (batch, hidden)), ("4", (batch, classes))]
+    model, input_shape, expected, (batch, hidden, classes) = nested_problem(seed)
+    rows = names_and_shapes(summary(learner, model, input_shape))
     assert not any(name in ("", "3") for name, _ in rows), (
         f"summarize listed a container ({describe_rows(rows)}); list only the leaves, the modules with no children")
     assert rows == expected, (f"summarize gave the rows {describe_rows(rows)}; expected {describe_rows(expected)} "
                               "(name and output shape of each leaf)")
-    single = nn.Linear(hidden, classes)
-    rows = names_and_shapes(summary(learner, single, (batch, hidden)))
-    assert rows == [("", (batch, classes))], (
-        f"for a model with no children (a single nn.Linear) summarize gave {describe_rows(rows)}; the model is "
-        f"then its own leaf, named '': expected {describe_rows([('', (batch, classes))])}")
+    expect_own_leaf(names_and_shapes(summary(learner, nn.Linear(hidden, classes), (batch, hidden))), batch, classes)
 
 
 @pytest.mark.check(
@@ -451,15 +408,7 @@ def test_summary_order(learner, seed):
     a, b, c = sizes(seed, 2, 12, 3)
     torch.manual_seed(seed)
     rows = names_and_shapes(summary(learner, Reordered(a, b, c), (3, a)))
-    expected = [("body", (3, b)), ("twice", (3, b)), ("twice", (3, b)), ("head", (3, c))]
-    names = [name for name, _ in rows]
-    assert "unused" not in names, (
-        f"summarize listed 'unused', a layer that never ran ({describe_rows(rows)}): list a "
-        "leaf when its hook fires, not every module the model holds")
-    assert names.count("twice") != 1, (
-        f"summarize listed 'twice' once ({describe_rows(rows)}), but it ran twice: add a row each time a hook fires")
-    assert rows == expected, (f"summarize gave {describe_rows(rows)}; the layers ran in the order "
-                              f"{describe_rows(expected)}")
+    expect_run_order(rows, [("body", (3, b)), ("twice", (3, b)), ("twice", (3, b)), ("head", (3, c))])
 
 
 @pytest.mark.check(
@@ -513,10 +462,7 @@ def test_summary_eval_no_grad(learner, seed):
     rows = summary(learner, model, (3, a))
     # The record names the mistake; the shape of the StateMark's row is the outcome that must agree with it.
     expect_summarized_once_in_eval(model, rows, a)
-    for key, value in model.state_dict().items():
-        assert torch.equal(value, state[key]), (
-            f"summarize changed {key}: batch norm in training mode updates its running statistics; run the "
-            "model in evaluation mode")
+    expect_state_unchanged(model, state)
     expect_flags(model, before, "summarize")
 
 
@@ -545,9 +491,5 @@ def test_summary_removes_hooks(learner, seed):
 )
 def test_summary_device(learner, seed):
     for described, model, input_shape, expected in device_cases(seed):
-        try:
-            rows = names_and_shapes(summary(learner, model, input_shape))
-        except StopIteration:
-            raise AssertionError(f"for {described} summarize raised StopIteration (`next(model.parameters())` "
-                                 "when there is none): fall back on the first buffer, then on the CPU") from None
+        rows = summary_on_device(learner, model, input_shape, described)
         assert rows == expected, f"for {described} summarize gave {describe_rows(rows)}"
