@@ -125,7 +125,8 @@ def grade_with_state(tasks: list[Task], options, state: ProgressState, seed: int
     fresh = Report(exercises=[], seed=seed, device=options.device, sandbox="")
     if stale:
         fresh = grade(stale, device=options.device, timeout=options.timeout, seed=seed, memory_mib=options.memory_limit,
-                      on_progress=on_progress, lanes=lanes_for(len(stale), options.memory_limit))
+                      on_progress=on_progress, lanes=lanes_for(len(stale), options.memory_limit),
+                      expected=[state.last_duration(task) for task in stale])
         state.store(list(zip(keys, stale, fresh.exercises)))
     results = iter(fresh.exercises)
     exercises = [stored.get(task) or next(results) for task in tasks]

@@ -40,18 +40,32 @@ def available_mib() -> int:
     return 1 << 30
 
 
-def grade_in_lanes(tasks: list, lanes: int, settings: dict, on_progress=None) -> Report:
+def grading_order(expected: list[float | None]) -> list[int]:
+    """The order lanes take exercises in: the first one first (the live display starts with it), then the
+    longest first, by ``expected`` seconds (each exercise's last grading; None where unknown, taken as longest).
+
+    Lanes end together that way: in the course's order, one lane was often left grading the last long
+    exercise alone while the other waited (0.2 s of a 4 s ``--all`` on two cores).
+    """
+    def longest_first(index: int) -> float:
+        return -(float("inf") if expected[index] is None else expected[index])
+
+    return [0, *sorted(range(1, len(expected)), key=longest_first)] if expected else []
+
+
+def grade_in_lanes(tasks: list, lanes: int, settings: dict, on_progress=None, expected=None) -> Report:
     """Grade ``tasks`` in ``lanes`` workers (``runner.Worker``), each taking the next exercise when it is free.
 
     Each lane has its own sandbox, memory limit and zygote, exactly as when one exercise is graded alone,
     so nothing one exercise's code does reaches another lane. ``on_progress`` hears every event in the
     exercises' order: what a later exercise says while an earlier one is still being graded waits here.
+    ``expected``: how long each exercise took last time, or None (see ``grading_order``).
     """
     from grader.runner import Worker
 
     progress = on_progress or (lambda event, data: None)
     events: queue.Queue = queue.Queue()
-    next_index = iter(range(len(tasks)))
+    next_index = iter(grading_order(expected or [None] * len(tasks)))
     taking = threading.Lock()
     workers = [Worker() for _ in range(lanes)]
 

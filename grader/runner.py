@@ -106,18 +106,19 @@ class Task:
 
 
 def grade(tasks: list[Task], device: str, timeout: float, seed: int, memory_mib: int = DEFAULT_MEMORY_MIB,
-          on_progress=None, lanes: int = 1) -> Report:
+          on_progress=None, lanes: int = 1, expected: list[float | None] | None = None) -> Report:
     """Grade ``tasks`` in a sandbox and return the report.
 
     ``memory_mib``: how much memory learner code may use beyond the grader's own.
     ``on_progress(event, data)`` hears each exercise and check as it starts and ends (the live display).
-    ``lanes``: how many exercises to grade at once, each in a sandbox of its own (``grader.lanes``).
+    ``lanes``: how many exercises to grade at once, each in a sandbox of its own (``grader.lanes``);
+    ``expected``: how long each took last time, which decides the order lanes take them in.
     """
     if lanes > 1 and len(tasks) > 1:
         from grader.lanes import grade_in_lanes
 
         settings = {"device": device, "timeout": timeout, "seed": seed, "memory_mib": memory_mib}
-        return grade_in_lanes(tasks, min(lanes, len(tasks)), settings, on_progress)
+        return grade_in_lanes(tasks, min(lanes, len(tasks)), settings, on_progress, expected)
     with Worker() as worker:
         return worker.grade(tasks, device, timeout, seed, memory_mib, on_progress)
 

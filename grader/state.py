@@ -92,6 +92,15 @@ class ProgressState:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def last_duration(self, task: Task) -> float | None:
+        """How long ``task``'s exercise took when it was last graded here, whatever has changed since."""
+        entry = self.entries.get(task.exercise.name)
+        try:
+            seconds = float(entry["result"]["duration_s"])
+        except (TypeError, KeyError, ValueError):
+            return None
+        return seconds if seconds >= 0 else None
+
     def store(self, graded: list[tuple[str, Task, ExerciseResult]]) -> None:
         """Remember these results, each under the key taken *before* it was graded.
 

@@ -248,6 +248,40 @@ def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path, 
     assert elapsed < 60
 
 
+SPINS_DEAF_TO_THE_ALARM = """
+import signal
+
+
+def spin():
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    while True:
+        pass
+"""
+
+FOUR_CHECKS_OF_SPIN = "import pytest\n" + "".join(f"""
+
+@pytest.mark.check(id="spin_{number}", name="spin {number}", points=1)
+def test_spin_{number}(learner):
+    learner.spin()
+""" for number in range(4))
+
+
+def test_a_function_that_hung_and_ignores_the_alarm_gets_its_short_limit_from_the_judge(tmp_path, grade_warm):
+    # The short limit inside the learner process is an alarm, which this learner code ignores: the judge ends
+    # each later call itself. Without it, each of the four checks would wait the whole 2 s limit.
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "test_03_training.py").write_text(FOUR_CHECKS_OF_SPIN)
+    folder = learner_folder(tmp_path, text=SPINS_DEAF_TO_THE_ALARM)
+    began = time.monotonic()
+    report, _ = grade_warm("3", folder / "exercise_03_training.py", timeout=2, suites=tmp_path / "suites")
+    elapsed = time.monotonic() - began
+    checks = report["exercises"][0]["checks"]
+    assert [check["status"] for check in checks] == ["timeout"] * 4
+    assert all("`spin` ran past the time limit again" in check["message"] and '"spin 0"' in check["message"]
+               for check in checks[1:]), [check["message"] for check in checks]
+    assert elapsed < 6.5, f"took {elapsed:.1f} s: the later checks waited for their whole time limit"
+
+
 HANG_TIMEOUT_S = 5
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from grader import course
-from grader.lanes import lanes_for
+from grader.lanes import grading_order, lanes_for
 from grader.runner import KIT_ROOT, Task, grade
 
 
@@ -21,7 +21,8 @@ def solution_tasks(names: list[str]) -> list[Task]:
 def test_lanes_grade_as_one_lane_does_and_tell_progress_exercise_by_exercise():
     tasks = solution_tasks(["00", "02", "01"])
     heard = []
-    in_lanes = grade(tasks, device="cpu", timeout=15, seed=7, lanes=2,
+    # exercise_01 took longest last time: it is graded second, yet told last, in the tasks' order.
+    in_lanes = grade(tasks, device="cpu", timeout=15, seed=7, lanes=2, expected=[None, 0.2, 3.0],
                      on_progress=lambda event, data: heard.append((event, data)))
     alone = grade(tasks, device="cpu", timeout=15, seed=7)
 
@@ -43,6 +44,13 @@ def test_lanes_grade_as_one_lane_does_and_tell_progress_exercise_by_exercise():
         elif event == "check":
             assert data.id in {check.id for result in in_lanes.exercises if result.exercise == current
                                   for check in result.checks}
+
+
+def test_lanes_take_the_first_exercise_first_then_the_longest():
+    assert grading_order([]) == []
+    assert grading_order([None, None, None]) == [0, 1, 2], "nothing known: the course's order"
+    assert grading_order([0.3, 0.5, 2.0, 0.1, 1.0]) == [0, 2, 4, 1, 3]
+    assert grading_order([0.3, 0.5, None, 0.1]) == [0, 2, 1, 3], "an exercise never graded counts as a long one"
 
 
 def test_lanes_never_outnumber_the_exercises_or_the_cores():

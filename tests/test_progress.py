@@ -105,3 +105,21 @@ def test_the_overview_names_the_next_exercise_and_its_lesson(learner, tmp_path, 
     assert process.returncode == 1
     assert "exercise_00" in process.stdout and "done" in process.stdout
     assert "Next: exercise_01" in process.stdout and "lessons/01_data.md" in process.stdout
+
+
+def test_how_long_an_exercise_took_outlives_a_change_to_its_file(learner, monkeypatch):
+    """Lanes take the longest exercises first, by their last grading (grader.lanes.grading_order)."""
+    from grader import course
+    from grader.runner import Task
+    from grader.state import ProgressState
+
+    folder, cache, grade = learner
+    first, _ = grade()
+    shutil.copy(KIT / "solutions" / "exercise_02_models.py", folder)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    exercise = course.find_exercise("02")
+    task = Task(exercise, folder / exercise.filename, KIT / "grader" / "suites" / exercise.suite_filename)
+    state = ProgressState(folder, "auto", 15.0, 2048)
+    assert state.cached(task) is None, "the file changed: its result is out of date"
+    assert state.last_duration(task) == pytest.approx(durations(first)["exercise_02"], abs=0.01)
+    assert state.last_duration(Task(course.find_exercise("05"), folder / "x.py", task.suite)) is None

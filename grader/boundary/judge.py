@@ -43,6 +43,10 @@ from grader.learner import LearnerEscaped, LearnerHung
 
 WHERE_WAIT_S = 0.5  # how long a process past its time limit gets to say where it was
 ENDING_WAIT_S = 1.0  # how long a learner process that closed its socket gets to end by itself
+# A function that already ran out of time gets a short limit, kept inside the learner process by an alarm
+# (``plugin.limit_calls``), which learner code can ignore or not see for a whole torch operation. So the
+# judge also waits no longer than the limit and this much more, then ends the learner process itself.
+SHORT_LIMIT_GRACE_S = 0.25
 
 
 class LearnerProcessEnded(Exception):
@@ -132,6 +136,13 @@ class LearnerProcess:
         """Give ``name`` a short limit in this learner process and every later one."""
         self.limits.append((name, first_check, seconds))
 
+    def short_limit_of(self, callee) -> tuple[str, str, float] | None:
+        """The short limit of ``callee`` if it is a function of the learner's module that already ran out of time."""
+        for name, first_check, seconds in self.limits:
+            if "." not in name and self.functions.get(name) is callee:
+                return name, first_check, seconds
+        return None
+
     def forget(self) -> None:
         """A new check: the learner process drops what the last one held, and so does the judge."""
         self.mirrors.clear()
@@ -143,14 +154,27 @@ class LearnerProcess:
         self.forget()
         self.reset_pending = True
 
-    def exchange(self, request: bytes | None):
-        """Send one request (None: only wait for the greeting) and read its reply as plain data."""
+    def exchange(self, request: bytes | None, short_limit: tuple[str, str, float] | None = None):
+        """Send one request (None: only wait for the greeting) and read its reply as plain data.
+
+        ``short_limit``: (function, first check, seconds) when the call is to a function that already ran
+        out of time: past those seconds (and ``SHORT_LIMIT_GRACE_S``) the learner process is ended here.
+        """
         if not self.running:
             raise LearnerProcessEnded(self.ended or wording.NOT_RUNNING)
         try:
             if request is not None:
                 framing.send(self.sock, request)
+            if short_limit:
+                self.sock.settimeout(short_limit[2] + SHORT_LIMIT_GRACE_S)
             data = framing.receive(self.sock)
+            if short_limit:
+                self.sock.settimeout(None)
+        except TimeoutError:  # only with a short limit (an OSError too: caught before the next clause)
+            self.stop()
+            self.hung_in = short_limit[0]
+            self.ended = wording.ran_past_limit_again(*short_limit)
+            raise LearnerHung(self.ended) from None
         except (framing.ProcessGone, OSError):
             from grader.watchdog import describe_exit
 
@@ -202,7 +226,7 @@ class LearnerProcess:
         grads = [obj.grad if isinstance(obj, torch.Tensor) else None for obj in lent]  # pickle leaves .grad out
         request = self.pickle(("call", callee, args, kwargs, (lent, grads), self.world(), graph, self.reset_pending))
         self.reset_pending = False
-        reply = self.exchange(request)
+        reply = self.exchange(request, self.short_limit_of(callee))
         if not isinstance(reply, dict):
             raise LearnerProcessEnded(wording.ANSWER_UNREAD)
         self.take_world(reply.get("world"))
