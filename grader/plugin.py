@@ -429,18 +429,27 @@ def hung_function_of(codes: list, module) -> str | None:
     return None
 
 
-def limit_calls(module, name: str, first_check: str, limit: float) -> None:
-    """Replace the learner's ``name`` in ``module`` by a wrapper that stops each call after ``limit`` seconds."""
+def limit_calls(module, name: str, first_check: str, limit: float, announce=None) -> None:
+    """Replace the learner's ``name`` in ``module`` by a wrapper that stops each call after ``limit`` seconds.
+
+    ``announce(event, name)`` hears ``"entering"`` and ``"left"`` around each call: the learner process
+    tells the judge, which also ends the call once the limit is past (``boundary.judge.LearnerProcess``).
+    """
     owner_name, _, attribute = name.rpartition(".")
     owner = getattr(module, owner_name, None) if owner_name else module
     original = getattr(owner, attribute, None) if owner is not None else None
     if original is None or getattr(original, "__wrapped_by_grader__", False):
         return
     message = wording.ran_past_limit_again(name, first_check, limit)
+    announce = announce or (lambda event, function: None)
 
     @functools.wraps(original)
     def limited(*args, **kwargs):
-        return call_with_limit(original, limit, message, args, kwargs)
+        announce("entering", name)
+        try:
+            return call_with_limit(original, limit, message, args, kwargs)
+        finally:
+            announce("left", name)
 
     limited.__wrapped_by_grader__ = True
     setattr(owner, attribute, limited)

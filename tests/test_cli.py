@@ -256,30 +256,36 @@ def spin():
     signal.signal(signal.SIGALRM, signal.SIG_IGN)
     while True:
         pass
+
+
+def outer():
+    return spin()
 """
 
-FOUR_CHECKS_OF_SPIN = "import pytest\n" + "".join(f"""
+# Two checks call spin() itself, then three call it through outer(), which never ran out of time itself.
+FIVE_CHECKS_OF_SPIN = "import pytest\n" + "".join(f"""
 
 @pytest.mark.check(id="spin_{number}", name="spin {number}", points=1)
 def test_spin_{number}(learner):
-    learner.spin()
-""" for number in range(4))
+    learner.{'spin' if number < 2 else 'outer'}()
+""" for number in range(5))
 
 
 def test_a_function_that_hung_and_ignores_the_alarm_gets_its_short_limit_from_the_judge(tmp_path, grade_warm):
     # The short limit inside the learner process is an alarm, which this learner code ignores: the judge ends
-    # each later call itself. Without it, each of the four checks would wait the whole 2 s limit.
+    # each later call itself, also where the learner process said it entered spin() inside outer().
+    # Without that, each of the five checks would wait the whole 2 s limit.
     (tmp_path / "suites").mkdir()
-    (tmp_path / "suites" / "test_03_training.py").write_text(FOUR_CHECKS_OF_SPIN)
+    (tmp_path / "suites" / "test_03_training.py").write_text(FIVE_CHECKS_OF_SPIN)
     folder = learner_folder(tmp_path, text=SPINS_DEAF_TO_THE_ALARM)
     began = time.monotonic()
     report, _ = grade_warm("3", folder / "exercise_03_training.py", timeout=2, suites=tmp_path / "suites")
     elapsed = time.monotonic() - began
     checks = report["exercises"][0]["checks"]
-    assert [check["status"] for check in checks] == ["timeout"] * 4
+    assert [check["status"] for check in checks] == ["timeout"] * 5
     assert all("`spin` ran past the time limit again" in check["message"] and '"spin 0"' in check["message"]
                for check in checks[1:]), [check["message"] for check in checks]
-    assert elapsed < 6.5, f"took {elapsed:.1f} s: the later checks waited for their whole time limit"
+    assert elapsed < 7, f"took {elapsed:.1f} s: later checks waited for their whole time limit"
 
 
 HANG_TIMEOUT_S = 5

@@ -79,7 +79,8 @@ def learner_folder(tmp_path):
 
 def test_a_save_is_graded_again_and_ctrl_c_leaves_nothing_behind(learner_folder, tmp_path):
     learner = learner_folder / "exercise_02_models.py"
-    watcher = Watcher("02", "--source", str(learner_folder), "--seed", "11", cwd=tmp_path)
+    # --timeout 5: the hang at import below waits for it (the default, 15 s, would only make the test slower).
+    watcher = Watcher("02", "--source", str(learner_folder), "--seed", "11", "--timeout", "5", cwd=tmp_path)
     try:
         first = watcher.screen()
         assert "exercise_02 · Building models  0/12" in first

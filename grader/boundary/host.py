@@ -273,6 +273,11 @@ class Host:
         return {"raised": Raised(name, bases, builtin, str(exc), frames, learner_files.learner_function_names(exc, self.filename),
                                  learner_files.raised_in_learner_code(exc, self.filename), missing, syntax)}
 
+    def announce(self, event: str, function: str) -> None:
+        """Tell the judge that a function with a short limit is ``"entering"`` or has ``"left"``: the judge
+        ends the learner process if the limit passes meanwhile (an alarm here can be ignored or unseen)."""
+        self.send({event: function})
+
     def say_where(self, signum, frame) -> None:
         """The judge's time limit ran out: tell it which learner function was running, for later limits."""
         from grader.plugin import hung_function_of
@@ -419,7 +424,7 @@ def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -
             from grader.plugin import limit_calls
 
             for name, first_check, limit in limits:
-                limit_calls(host.module, name, first_check, limit)
+                limit_calls(host.module, name, first_check, limit, announce=host.announce)
         signal.signal(signal.SIGUSR1, host.say_where)
         host.send({"imported": imported})
         while True:

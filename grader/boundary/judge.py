@@ -157,23 +157,49 @@ class LearnerProcess:
     def exchange(self, request: bytes | None, short_limit: tuple[str, str, float] | None = None):
         """Send one request (None: only wait for the greeting) and read its reply as plain data.
 
-        ``short_limit``: (function, first check, seconds) when the call is to a function that already ran
-        out of time: past those seconds (and ``SHORT_LIMIT_GRACE_S``) the learner process is ended here.
+        Short limits in force are kept here too: ``short_limit`` (function, first check, seconds) when the
+        call itself is to a function that already ran out of time, and each such function the learner
+        process says it is entering meanwhile (``host.Host.announce``). Once one is past (and
+        ``SHORT_LIMIT_GRACE_S``), the learner process is ended here, whatever the alarm there did.
         """
         if not self.running:
             raise LearnerProcessEnded(self.ended or wording.NOT_RUNNING)
+        own = [] if short_limit is None else [self.deadline(short_limit)]
+        entered = []  # (deadline, limit) of each limited function the learner process is inside, innermost last
+        while True:
+            reply = self.receive(request, own + entered)
+            request = None
+            notice = next(iter(reply), None) if isinstance(reply, dict) and len(reply) == 1 else None
+            if notice == "entering":
+                limit = next((limit for limit in self.limits if limit[0] == reply[notice]), None)
+                if limit is not None:
+                    entered.append(self.deadline(limit))
+            elif notice == "left":
+                inside = [index for index, (_, limit) in enumerate(entered) if limit[0] == reply[notice]]
+                if inside:
+                    entered.pop(inside[-1])
+            else:
+                return reply
+
+    @staticmethod
+    def deadline(limit: tuple[str, str, float]) -> tuple[float, tuple[str, str, float]]:
+        return time.monotonic() + limit[2] + SHORT_LIMIT_GRACE_S, limit
+
+    def receive(self, request: bytes | None, in_force: list):
+        """Send ``request`` if any, then read the next message as plain data, within the short limits ``in_force``."""
         try:
             if request is not None:
                 framing.send(self.sock, request)
-            if short_limit:
-                self.sock.settimeout(short_limit[2] + SHORT_LIMIT_GRACE_S)
+            if in_force:
+                self.sock.settimeout(max(0.0, min(in_force)[0] - time.monotonic()))
             data = framing.receive(self.sock)
-            if short_limit:
+            if in_force:
                 self.sock.settimeout(None)
-        except TimeoutError:  # only with a short limit (an OSError too: caught before the next clause)
+        except TimeoutError:  # only with a short limit in force (an OSError too: caught before the next clause)
+            limit = min(in_force)[1]
             self.stop()
-            self.hung_in = short_limit[0]
-            self.ended = wording.ran_past_limit_again(*short_limit)
+            self.hung_in = limit[0]
+            self.ended = wording.ran_past_limit_again(*limit)
             raise LearnerHung(self.ended) from None
         except (framing.ProcessGone, OSError):
             from grader.watchdog import describe_exit
@@ -198,8 +224,12 @@ class LearnerProcess:
         """Which learner function was running: the learner process says it when signalled (best effort)."""
         try:
             os.kill(self.learner_pid, signal.SIGUSR1)
-            self.sock.settimeout(WHERE_WAIT_S)
-            reply = values.load(framing.receive(self.sock))
+            until = time.monotonic() + WHERE_WAIT_S
+            while True:  # past any "entering" or "left" already on its way
+                self.sock.settimeout(max(0.0, until - time.monotonic()))
+                reply = values.load(framing.receive(self.sock))
+                if not (isinstance(reply, dict) and reply.keys() & {"entering", "left"}):
+                    break
         except BaseException:  # noqa: BLE001 - only a better message is lost
             return None
         where = reply.get("where") if isinstance(reply, dict) else None
