@@ -677,3 +677,19 @@ def test_a_learner_cannot_read_the_files_of_learners_graded_before_it(sandbox, k
     assert float(rows["b_reader"]["exercise_03:test_step_returns_loss"]) == 1, rows["b_reader"]
     # ... and its train_step only if it found the other learner's.
     assert float(rows["b_reader"]["exercise_03:train_step_returns_loss"]) == 0, "it read the other learner's file"
+
+
+def test_a_python_reached_through_a_link_grades_in_the_sandbox(sandbox, tmp_path):
+    """The environment reached through a symbolic link, as from a linked home or project folder: the sandbox binds
+    real paths only, so the zygote starts from the interpreter's real folder (``box.interpreter``)."""
+    prefix = Path(sys.prefix)
+    if not Path(sys.executable).is_relative_to(prefix):
+        pytest.skip(f"{sys.executable} is not inside {prefix}")
+    linked = tmp_path / "linked-env"
+    linked.symlink_to(prefix.resolve(), target_is_directory=True)
+    python = linked / Path(sys.executable).relative_to(prefix)
+    process = subprocess.run([str(python), "-m", "grader", "00", "--solutions", "--format", "json"], cwd=KIT,
+                             env={**os.environ, "PYTHONPATH": str(KIT)}, capture_output=True, text=True, timeout=240)
+    report = json.loads(process.stdout)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
+    assert report["score"] == report["max_score"] > 0 and report["sandbox"]["on"] is True

@@ -115,6 +115,13 @@ def read_only_paths() -> list[str]:
     return kept
 
 
+def interpreter() -> str:
+    """This Python, by a path the sandbox has: its folder with links resolved (the sandbox binds real paths only),
+    its own name kept (a virtual environment's ``python`` is a link to the base interpreter, and following it
+    would leave the environment behind)."""
+    return os.path.join(os.path.realpath(os.path.dirname(sys.executable)), os.path.basename(sys.executable))
+
+
 def gpu_device_nodes() -> list[str]:
     nodes = [f"/dev/{name}" for name in GPU_DEVICES if os.path.exists(f"/dev/{name}")]
     nodes += sorted(str(path) for path in Path("/dev").glob("nvidia[0-9]*"))
@@ -239,7 +246,7 @@ class Sandbox:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         bootstrap = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
                      "from grader.sandbox.zygote import main; main()")
-        python = [sys.executable, "-I", "-B", "-c", bootstrap, str(theirs.fileno())]
+        python = [interpreter(), "-I", "-B", "-c", bootstrap, str(theirs.fileno())]
         mpl_cache = matplotlib_cache()
         compile_grader()
         self.cgroup = Cgroup.create() if sys.platform.startswith("linux") else None
