@@ -204,3 +204,22 @@ def test_plain_replies_are_read():
     for sent, got in zip(tensors, read[10:]):
         assert type(got) is type(sent) and got.dtype == sent.dtype and got.shape == sent.shape
         assert sent.is_meta or torch.equal(got.detach(), sent.detach())
+
+
+def test_a_short_limit_already_past_ends_the_call_as_a_timeout():
+    """A notice can arrive after the deadline it sets: the judge must still report the short limit's timeout
+    (a socket timeout of 0 would have made the socket non-blocking, and the silence look like a crash)."""
+    import socket
+    import time
+
+    from grader.boundary.judge import LearnerProcess
+    from grader.learner import LearnerHung
+
+    process = LearnerProcess(None, "exercise_03_training", [])
+    process.sock, learner_end = socket.socketpair()
+    try:
+        with pytest.raises(LearnerHung, match="`spin` ran past the time limit again"):
+            process.receive(None, [(time.monotonic() - 1, ("spin", "spin 0", 0.25))])
+        assert not process.running
+    finally:
+        learner_end.close()

@@ -191,7 +191,8 @@ class LearnerProcess:
             if request is not None:
                 framing.send(self.sock, request)
             if in_force:
-                self.sock.settimeout(max(0.0, min(in_force)[0] - time.monotonic()))
+                # Never 0: a timeout of 0 would make the socket non-blocking, and an empty one an error.
+                self.sock.settimeout(max(0.001, min(in_force)[0] - time.monotonic()))
             data = framing.receive(self.sock)
             if in_force:
                 self.sock.settimeout(None)
@@ -226,7 +227,7 @@ class LearnerProcess:
             os.kill(self.learner_pid, signal.SIGUSR1)
             until = time.monotonic() + WHERE_WAIT_S
             while True:  # past any "entering" or "left" already on its way
-                self.sock.settimeout(max(0.0, until - time.monotonic()))
+                self.sock.settimeout(max(0.001, until - time.monotonic()))
                 reply = values.load(framing.receive(self.sock))
                 if not (isinstance(reply, dict) and reply.keys() & {"entering", "left"}):
                     break
