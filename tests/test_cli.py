@@ -262,22 +262,26 @@ def outer():
     return spin()
 """
 
-# Two checks call spin() itself, then three call it through outer(), which never ran out of time itself.
-FIVE_CHECKS_OF_SPIN = "import pytest\n" + "".join(f"""
+def checks_of_spin(count: int) -> str:
+    """A suite of ``count`` checks: the first two call spin() itself, the others call it through outer(), which
+    never ran out of time itself."""
+    return "import pytest\n" + "".join(f"""
 
 @pytest.mark.check(id="spin_{number}", name="spin {number}", points=1)
 def test_spin_{number}(learner):
     learner.{'spin' if number < 2 else 'outer'}()
-""" for number in range(5))
+""" for number in range(count))
 
 
-def test_a_function_that_hung_and_ignores_the_alarm_gets_its_short_limit_from_the_judge(tmp_path, grade_warm):
+def test_a_function_that_hung_and_ignores_the_alarm_gets_its_short_limit_from_the_judge(tmp_path, grade_warm,
+                                                                                         warm_worker):
     # The short limit inside the learner process is an alarm, which this learner code ignores: the judge ends
     # each later call itself, also where the learner process said it entered spin() inside outer().
     # Without that, each of the five checks would wait the whole 2 s limit.
     (tmp_path / "suites").mkdir()
-    (tmp_path / "suites" / "test_03_training.py").write_text(FIVE_CHECKS_OF_SPIN)
+    (tmp_path / "suites" / "test_03_training.py").write_text(checks_of_spin(5))
     folder = learner_folder(tmp_path, text=SPINS_DEAF_TO_THE_ALARM)
+    warm_worker.started_sandbox()  # the sandbox's own start is not what this test times
     began = time.monotonic()
     report, _ = grade_warm("3", folder / "exercise_03_training.py", timeout=2, suites=tmp_path / "suites")
     elapsed = time.monotonic() - began
@@ -286,6 +290,44 @@ def test_a_function_that_hung_and_ignores_the_alarm_gets_its_short_limit_from_th
     assert all("`spin` ran past the time limit again" in check["message"] and '"spin 0"' in check["message"]
                for check in checks[1:]), [check["message"] for check in checks]
     assert elapsed < 7, f"took {elapsed:.1f} s: later checks waited for their whole time limit"
+
+
+# The same, but spin() first writes forged notices on every socket it can find (the learner process's one line to
+# the judge): "left" for the limit the judge keeps, "entering" for functions that never ran out of time.
+FORGES_NOTICES = SPINS_DEAF_TO_THE_ALARM.replace("""def spin():
+""", """def forge(*notices):
+    import os, pickle, socket, struct
+    for fd in range(3, 256):
+        try:
+            channel = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        try:
+            for event, name in notices:
+                data = pickle.dumps({event: name})
+                channel.sendall(struct.pack("!Q", len(data)) + data)
+        except OSError:
+            pass
+        finally:
+            channel.close()
+
+
+def spin():
+    forge(("left", "spin"), ("left", "outer"), ("entering", "outer"), ("entering", "no_such_function"))
+""")
+
+
+def test_forged_limit_notices_cost_the_learner_time_and_never_a_verdict(tmp_path, grade_warm):
+    # Three checks: spin() hangs first (no limit yet), then directly (the judge's own limit, which no notice
+    # lifts), then inside outer(), where the forged "left" lifts the judge's deadline: that check waits for its
+    # whole limit instead. Every check is a timeout, whatever the notices said.
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "test_03_training.py").write_text(checks_of_spin(3))
+    folder = learner_folder(tmp_path, text=FORGES_NOTICES)
+    report, _ = grade_warm("3", folder / "exercise_03_training.py", timeout=2, suites=tmp_path / "suites")
+    checks = report["exercises"][0]["checks"]
+    assert [check["status"] for check in checks] == ["timeout"] * 3, [(c["status"], c["message"]) for c in checks]
+    assert "`spin` ran past the time limit again" in checks[1]["message"]
 
 
 HANG_TIMEOUT_S = 5
