@@ -7,11 +7,16 @@ favouring one side.
 
     python scripts/benchmark.py                 # grade exercise_03 --solutions, 7 rounds
     python scripts/benchmark.py --rounds 11 -- --all --solutions
+    python scripts/benchmark.py --against ../kit-before -- --all --solutions   # and another checkout, alternately
     python scripts/benchmark.py --progress      # the overview when no file changed (state file reused)
     python scripts/benchmark.py --watch 03      # from a save to the new result in watch mode
     python scripts/benchmark.py --watch 03 --pause 1   # ... saving a second after each result, as a learner would
 
-The last two have no floor to compare with: their targets are absolute (the
+``--against DIR`` also grades, in each round, with the kit checked out in DIR
+(say a ``git worktree`` of an older commit), so that a change is measured
+against the same floor and the same moments of a noisy machine.
+
+The watch and overview measurements have no floor to compare with: their targets are absolute (the
 overview well under a second, a watch re-grade within 0.5 s of the save).
 """
 
@@ -32,9 +37,9 @@ KIT_ROOT = Path(__file__).resolve().parent.parent
 FLOOR = [sys.executable, "-c", "import torch; torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)"]
 
 
-def wall_time(command: list[str]) -> float:
+def wall_time(command: list[str], cwd: Path = KIT_ROOT) -> float:
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=KIT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    result = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     if result.returncode not in (0, 1):
         sys.exit(f"{' '.join(command)} failed ({result.returncode}): {result.stderr.decode()[-500:]}")
@@ -93,6 +98,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--progress", action="store_true", help="time the overview when nothing changed")
     parser.add_argument("--watch", metavar="EXERCISE", help="time a re-grade in watch mode")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also grade with the kit checked out in DIR, alternately, and compare")
     parser.add_argument("--pause", type=float, default=0.0, metavar="SECONDS",
                         help="with --watch: wait this long after each result before saving again (default 0)")
     parser.add_argument("grader_args", nargs="*", default=["exercise_03", "--solutions"])
@@ -103,16 +110,24 @@ def main() -> None:
     if options.watch:
         return watch(options.watch, options.rounds, options.pause)
     grading = [sys.executable, "-m", "grader", *options.grader_args, "--device", "cpu"]
-    wall_time(FLOOR), wall_time(grading)  # warm the file cache; not counted
-    floors, gradings = [], []
+    kits = {"python -m grader " + " ".join(options.grader_args): KIT_ROOT}
+    if options.against:
+        if not (options.against / "grader" / "__main__.py").is_file():
+            sys.exit(f"--against {options.against}: no kit there (no grader/__main__.py)")
+        kits[f"the same, in {options.against}"] = options.against.resolve()
+    wall_time(FLOOR)  # warm the file cache; not counted
+    for kit in kits.values():
+        wall_time(grading, kit)
+    floors, gradings = [], {label: [] for label in kits}
     for _ in range(options.rounds):
         floors.append(wall_time(FLOOR))
-        gradings.append(wall_time(grading))
-    floor, graded = statistics.median(floors), statistics.median(gradings)
-    print(f"floor command     median {floor:.3f} s  ({', '.join(f'{t:.2f}' for t in floors)})")
-    print(f"python -m grader {' '.join(options.grader_args)}  median {graded:.3f} s  ({', '.join(f'{t:.2f}' for t in gradings)})")
-    print(f"ratio             {graded / floor:.2f}")
-
+        for label, kit in kits.items():
+            gradings[label].append(wall_time(grading, kit))
+    floor = statistics.median(floors)
+    report("floor command    ", floors)
+    for label, times in gradings.items():
+        report(label, times)
+        print(f"ratio             {statistics.median(times) / floor:.2f}")
 
 if __name__ == "__main__":
     main()
