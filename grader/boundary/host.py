@@ -299,8 +299,10 @@ class Unpickler(pickle.Unpickler):
         super().__init__(io.BytesIO(data))
         self.host = host
 
-    def persistent_load(self, pid):
-        return self.host.resolve(pid)
+    def find_class(self, module: str, name: str):
+        if module == values.__name__ and name == "learner_object":
+            return self.host.resolve
+        return super().find_class(module, name)
 
 
 # -- helpers ----------------------------------------------------------------------

@@ -408,33 +408,29 @@ class LearnerProcess:
         return root
 
 
-PLAIN_TYPES = frozenset({int, float, str, bytes, bool, type(None), tuple, list, dict})
-
 
 class RequestPickler(pickle.Pickler):
-    """Pickles a request; what lives in the learner process goes as a reference to it."""
+    """Pickles a request; what lives in the learner process goes as a reference to it (``values.learner_object``)."""
 
     def __init__(self, file, process: LearnerProcess):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self.process = process
 
     def reducer_override(self, obj):
-        if isinstance(obj, torch.Tensor) and obj.requires_grad and obj.__dict__.get(values.HISTORY):
-            return values.with_history, (obj.detach().clone(),)
-        if self.process.mirror_parameters.get(id(obj)) is None:  # those go as references (persistent_id)
-            return values.TensorPickler.reducer_override(self, obj)
-        return NotImplemented
-
-    def persistent_id(self, obj):
-        if type(obj) in PLAIN_TYPES:  # called for every object pickled: the common case first
-            return None
-        if isinstance(obj, (RemoteObject, LearnerModule)):
-            return object.__getattribute__(obj, "_kit_pid")
-        if isinstance(obj, Mirror):
-            return ("node", obj.__dict__["_kit_number"], obj.__dict__["_kit_path"])
+        # Called for every object but plain containers, strings and numbers (which need none of this): a
+        # ``persistent_id`` would be called for those too, hundreds of times a call.
         if isinstance(obj, torch.Tensor):
-            return self.process.mirror_parameters.get(id(obj))
-        return None
+            reference = self.process.mirror_parameters.get(id(obj))
+            if reference is not None:
+                return values.learner_object, (reference,)
+            if obj.requires_grad and obj.__dict__.get(values.HISTORY):
+                return values.with_history, (obj.detach().clone(),)
+            return values.TensorPickler.reducer_override(self, obj)
+        if isinstance(obj, (RemoteObject, LearnerModule)):
+            return values.learner_object, (object.__getattribute__(obj, "_kit_pid"),)
+        if isinstance(obj, Mirror):
+            return values.learner_object, (("node", obj.__dict__["_kit_number"], obj.__dict__["_kit_path"]),)
+        return NotImplemented
 
 
 def stand_in_hook(*args, **kwargs):

@@ -222,6 +222,12 @@ def apply_tensor_state(tensor, state: TensorState) -> None:
 HISTORY = "_kit_history"
 
 
+def learner_object(reference):
+    """Stands, in a request, for an object that lives in the learner process (``reference`` names it there): the
+    learner process's unpickler reads this name as its own lookup (``host.Unpickler``). Never called itself."""
+    raise pickle.UnpicklingError("only the learner process has the objects that requests refer to")
+
+
 def with_history(data):
     """A tensor holding ``data`` that has an autograd history (is not a leaf), as the one it stands for had."""
     return data.requires_grad_(True).clone()
@@ -298,22 +304,69 @@ def copied(value):
 
 
 # -- generator states, on both sides ------------------------------------------------
-# As bytes rather than hundreds of numbers: cheap to compare with what crossed last, and to pickle.
+# As bytes rather than hundreds of numbers: cheap to compare with what crossed last, and to pickle. They are
+# read before and after every call on both sides, so the slow readers (numpy's takes 70 µs) are skipped while
+# a cheap look says nothing changed (``LAST_READ``).
 
 
 def generator_states() -> dict:
-    import array
-    import random
-
-    import numpy
-
-    name, keys, position, has_gauss, gauss = numpy.random.get_state()
-    version, internal, gauss_next = random.getstate()
     return {"torch": torch.get_rng_state().numpy().tobytes(),
             "cuda": ([state.numpy().tobytes() for state in torch.cuda.get_rng_state_all()]
                      if torch.cuda.is_initialized() else None),
-            "numpy": (str(name), keys.tobytes(), int(position), int(has_gauss), float(gauss)),
-            "random": (int(version), array.array("Q", internal).tobytes(), gauss_next)}
+            "numpy": numpy_state(),
+            "random": random_state()}
+
+
+LAST_READ: dict[str, tuple] = {}  # generator -> (what the cheap look saw, the state read then)
+
+
+def numpy_state() -> tuple:
+    """numpy's global state, read again only where its Mersenne Twister words (a microsecond to look at) moved,
+    or a Gaussian was kept: drawing that one changes the state and not the words. (A ``set_state`` by hand to the
+    very same words with a kept Gaussian would be missed: it can only disagree with itself.)"""
+    import numpy
+
+    words = mersenne_words()
+    last = LAST_READ.get("numpy")
+    if words is not None and last is not None and last[0] == words and last[1][3] == 0:
+        return last[1]
+    name, keys, position, has_gauss, gauss = numpy.random.get_state()
+    state = (str(name), keys.tobytes(), int(position), int(has_gauss), float(gauss))
+    LAST_READ["numpy"] = (words, state)
+    return state
+
+
+def mersenne_words() -> bytes | None:
+    """The raw words and position of numpy's global Mersenne Twister (its C struct: 624 words, then an int)."""
+    import ctypes
+
+    global _MERSENNE_ADDRESS
+    if _MERSENNE_ADDRESS is None:
+        try:
+            import numpy
+
+            generator = numpy.random.mtrand._rand._bit_generator
+            _MERSENNE_ADDRESS = generator.ctypes.state_address if type(generator).__name__ == "MT19937" else 0
+        except (AttributeError, ImportError, TypeError):
+            _MERSENNE_ADDRESS = 0
+    return ctypes.string_at(_MERSENNE_ADDRESS, 624 * 4 + 4) if _MERSENNE_ADDRESS else None
+
+
+_MERSENNE_ADDRESS: int | None = None
+
+
+def random_state() -> tuple:
+    """``random``'s state; turned into bytes only when it differs from the last one read."""
+    import array
+    import random
+
+    version, internal, gauss_next = state = random.getstate()
+    last = LAST_READ.get("random")
+    if last is not None and last[0] == state:
+        return last[1]
+    frozen = (int(version), array.array("Q", internal).tobytes(), gauss_next)
+    LAST_READ["random"] = (state, frozen)
+    return frozen
 
 
 def set_generator_states(states: dict) -> None:
@@ -335,6 +388,7 @@ def set_generator_states(states: dict) -> None:
                                                  None if state[2] is None else float(state[2]))),
     }
     for name, state in states.items():
+        LAST_READ.pop(name, None)
         try:
             appliers[name](state)
         except (KeyError, IndexError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError):
