@@ -223,3 +223,34 @@ def test_a_short_limit_already_past_ends_the_call_as_a_timeout():
         assert not process.running
     finally:
         learner_end.close()
+
+
+def test_generator_states_follow_every_kind_of_change():
+    """The states that cross with every call are read again only when a cheap look says they moved: each kind of
+    change (seeding, drawing, a Gaussian kept and then used, a state set by hand) must still be seen."""
+    import array
+    import random
+
+    import numpy
+
+    def full_numpy_state():
+        name, keys, position, has_gauss, gauss = numpy.random.get_state()
+        return (str(name), keys.tobytes(), int(position), int(has_gauss), float(gauss))
+
+    changes = [lambda: numpy.random.seed(3), lambda: numpy.random.rand(5), lambda: numpy.random.randn(1),
+               lambda: numpy.random.randn(1),  # the Gaussian kept by the last draw: the words do not move
+               lambda: numpy.random.set_state(saved), lambda: random.seed(4), lambda: random.random(),
+               lambda: random.gauss(0, 1), lambda: random.gauss(0, 1), lambda: torch.manual_seed(5)]
+    saved = numpy.random.get_state()
+    seen = []
+    for change in changes:
+        values.generator_states()
+        change()
+        states = values.generator_states()
+        assert states["numpy"] == full_numpy_state()
+        version, internal, gauss_next = random.getstate()
+        assert states["random"] == (version, array.array("Q", internal).tobytes(), gauss_next)
+        seen.append(states)
+    assert len({pickle.dumps(states) for states in seen}) == len(changes), "a change went unseen"
+    values.set_generator_states(seen[2])
+    assert values.generator_states() == seen[2], "a state set from the other side is not what is read back"
