@@ -123,7 +123,7 @@ class Cgroup:
     def remove(self) -> None:
         """Kill whatever is left inside, then remove the cgroups."""
         for folder in self.folders.values():
-            for _ in range(50):
+            for _ in range(200):
                 try:
                     pids = [int(pid) for pid in (folder / "cgroup.procs").read_text().split()]
                 except OSError:
@@ -139,5 +139,5 @@ class Cgroup:
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.02)  # the killed processes are still exiting
+                    time.sleep(0.005)  # the killed processes are still exiting (a few ms: every grading waits here)
         self.folders = {}
