@@ -22,7 +22,8 @@ SUITE_INI = Path(__file__).with_name("suite.ini")
 
 
 def pytest_args(suite: Path, workdir: Path, timeout: float) -> list[str]:
-    """pytest's command line for one suite: our configuration and plugins only."""
+    """pytest's command line for one suite: our configuration and plugins only (pytest-timeout, whose options
+    are named here, is handed to ``pytest.main`` as a module by ``run``)."""
     return [
         str(suite),
         "-c", str(SUITE_INI),  # never a pytest.ini / pyproject.toml found near the learner's file

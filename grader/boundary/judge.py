@@ -408,7 +408,6 @@ class LearnerProcess:
         return root
 
 
-
 class RequestPickler(pickle.Pickler):
     """Pickles a request; what lives in the learner process goes as a reference to it (``values.learner_object``)."""
 
