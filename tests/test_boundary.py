@@ -242,15 +242,19 @@ def test_generator_states_follow_every_kind_of_change():
                lambda: numpy.random.set_state(saved), lambda: random.seed(4), lambda: random.random(),
                lambda: random.gauss(0, 1), lambda: random.gauss(0, 1), lambda: torch.manual_seed(5)]
     saved = numpy.random.get_state()
+    before = values.generator_states()  # put back at the end: other tests in this process may draw too
     seen = []
-    for change in changes:
-        values.generator_states()
-        change()
-        states = values.generator_states()
-        assert states["numpy"] == full_numpy_state()
-        version, internal, gauss_next = random.getstate()
-        assert states["random"] == (version, array.array("Q", internal).tobytes(), gauss_next)
-        seen.append(states)
-    assert len({pickle.dumps(states) for states in seen}) == len(changes), "a change went unseen"
-    values.set_generator_states(seen[2])
-    assert values.generator_states() == seen[2], "a state set from the other side is not what is read back"
+    try:
+        for change in changes:
+            values.generator_states()
+            change()
+            states = values.generator_states()
+            assert states["numpy"] == full_numpy_state()
+            version, internal, gauss_next = random.getstate()
+            assert states["random"] == (version, array.array("Q", internal).tobytes(), gauss_next)
+            seen.append(states)
+        assert len({pickle.dumps(states) for states in seen}) == len(changes), "a change went unseen"
+        values.set_generator_states(seen[2])
+        assert values.generator_states() == seen[2], "a state set from the other side is not what is read back"
+    finally:
+        values.set_generator_states(before)
