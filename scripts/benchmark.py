@@ -129,5 +129,6 @@ def main() -> None:
         report(label, times)
         print(f"ratio             {statistics.median(times) / floor:.2f}")
 
+
 if __name__ == "__main__":
     main()

@@ -169,7 +169,7 @@ class LearnerProcess:
         while True:
             reply = self.receive(request, own + entered)
             request = None
-            notice = next(iter(reply), None) if isinstance(reply, dict) and len(reply) == 1 else None
+            notice = notice_in(reply)
             if notice == "entering":
                 limit = next((limit for limit in self.limits if limit[0] == reply[notice]), None)
                 if limit is not None:
@@ -229,7 +229,7 @@ class LearnerProcess:
             while True:  # past any "entering" or "left" already on its way
                 self.sock.settimeout(max(0.001, until - time.monotonic()))
                 reply = values.load(framing.receive(self.sock))
-                if not (isinstance(reply, dict) and reply.keys() & {"entering", "left"}):
+                if notice_in(reply) is None:
                     break
         except BaseException:  # noqa: BLE001 - only a better message is lost
             return None
@@ -406,6 +406,13 @@ class LearnerProcess:
         self.mirror_parameters = {id(p): ("parameter", number, name) for number, model in self.mirrors.items()
                                   for name, p in model.named_parameters()}
         return root
+
+
+def notice_in(reply) -> str | None:
+    """``"entering"`` or ``"left"`` where ``reply`` is the learner process's notice about a limited function
+    (``host.Host.announce``) rather than the answer to a request; otherwise None."""
+    event = next(iter(reply), None) if isinstance(reply, dict) and len(reply) == 1 else None
+    return event if event in ("entering", "left") else None
 
 
 class RequestPickler(pickle.Pickler):

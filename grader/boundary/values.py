@@ -12,6 +12,7 @@ stays in the learner process, and what crosses is a reference to it.
 from __future__ import annotations
 
 import collections
+import functools
 import io
 import pathlib
 import pickle
@@ -340,19 +341,20 @@ def mersenne_words() -> bytes | None:
     """The raw words and position of numpy's global Mersenne Twister (its C struct: 624 words, then an int)."""
     import ctypes
 
-    global _MERSENNE_ADDRESS
-    if _MERSENNE_ADDRESS is None:
-        try:
-            import numpy
-
-            generator = numpy.random.mtrand._rand._bit_generator
-            _MERSENNE_ADDRESS = generator.ctypes.state_address if type(generator).__name__ == "MT19937" else 0
-        except (AttributeError, ImportError, TypeError):
-            _MERSENNE_ADDRESS = 0
-    return ctypes.string_at(_MERSENNE_ADDRESS, 624 * 4 + 4) if _MERSENNE_ADDRESS else None
+    address = mersenne_address()
+    return ctypes.string_at(address, 624 * 4 + 4) if address else None
 
 
-_MERSENNE_ADDRESS: int | None = None
+@functools.lru_cache(maxsize=1)
+def mersenne_address() -> int:
+    """Where numpy's global generator keeps its state (0 where it is not a Mersenne Twister)."""
+    try:
+        import numpy
+
+        generator = numpy.random.mtrand._rand._bit_generator
+        return generator.ctypes.state_address if type(generator).__name__ == "MT19937" else 0
+    except (AttributeError, ImportError, TypeError):
+        return 0
 
 
 def random_state() -> tuple:
