@@ -116,7 +116,7 @@ def json_of(process: subprocess.CompletedProcess) -> dict:
 
 
 def grade_in(worker, exercise_name: str, file: Path, seed: int = 0, timeout: float | None = None,
-             suites: Path | None = None, device: str = "auto") -> tuple[dict, int]:
+             suites: Path | None = None, device: str = "auto", memory_mib: int | None = None) -> tuple[dict, int]:
     """``(report, exit status)`` as ``python -m grader EXERCISE --source FOLDER --format json`` gives them for
     ``file``, graded in this process by ``worker`` (a ``grader.runner.Worker``; conftest's ``warm_worker``).
 
@@ -130,7 +130,7 @@ def grade_in(worker, exercise_name: str, file: Path, seed: int = 0, timeout: flo
     exercise = course.find_exercise(exercise_name)
     suite = (suites or KIT / "grader" / "suites") / exercise.suite_filename
     report = worker.grade([Task(exercise, Path(file), suite)], device=device, timeout=timeout or DEFAULT_TIMEOUT_S,
-                          seed=seed, memory_mib=DEFAULT_MEMORY_MIB)
+                          seed=seed, memory_mib=memory_mib or DEFAULT_MEMORY_MIB)
     return json.loads(formats.to_json(report)), report.exit_code
 
 

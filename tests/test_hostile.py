@@ -1,12 +1,17 @@
 """Hostile learner files: the grader survives each one, gives no points it did not earn, and leaves nothing behind.
 
-Each file in ``tests/hostile/`` attacks one way (see its docstring). Each is
-graded with the real command line, ``--format json``, against a private copy
-of the grader (so files a hostile learner rewrites are never the kit's own).
-Every test checks what the issue asks: valid JSON, exit status 1, less than
-full marks, the statuses and a word of the message on the affected checks, an
-end within a time bound, no process left within two seconds, the learner's file
-unchanged, and the grader's files unchanged.
+Each file in ``tests/hostile/`` attacks one way (see its docstring). Every test
+checks what the issue asks: valid JSON, exit status 1, less than full marks,
+the statuses and a word of the message on the affected checks, an end within a
+time bound, no process left within two seconds, the learner's file unchanged,
+and the grader's files unchanged.
+
+Where bubblewrap is on, most files are graded in the session's warm sandbox
+(conftest's ``warm_worker``): the grader's files are read-only there, and what
+is left running is whatever is still below its zygote. The files that attack
+the grader's own process or environment, and every file where there is no
+sandbox, are graded with the real command line against a private copy of the
+grader (so files a hostile learner rewrites are never the kit's own).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, survivors_after
+from tests.helpers import KIT, grade_in, survivors_after
 
 HOSTILE = Path(__file__).parent / "hostile"
 TIMEOUT = "2"  # seconds per check: short, so the tests are quick
@@ -97,6 +102,9 @@ IN_SANDBOX = {
     "kills_the_grader": ({"train_step_returns_loss": ("failed", "")}, []),
 }
 SANDBOX_ON = probe().on
+# Attacks on the process that runs the grader, or on its environment and folder: always graded by a command line
+# of their own, so that what they reach is that process, never the test's.
+OWN_PROCESS = {"kills_the_grader", "escapes_then_exits", "config_next_to_file"}
 
 
 @pytest.fixture
@@ -140,21 +148,54 @@ def plant_configuration(folder: Path) -> dict:
             "PYTHONPATH_EXTRA": str(folder)}
 
 
+def grade_hostile_warm(worker, learner_file: Path, extra: list[str]):
+    """``grade_hostile``'s answers for a grading in the warm sandbox ``worker``: ``(report, exit status, seconds,
+    processes still below the zygote two seconds after)``."""
+    options = dict(zip(extra[::2], extra[1::2]))
+    memory_mib = int(options.pop("--memory-limit", 0)) or None
+    assert options == {}, f"no warm grading for the options {options}"
+    start = time.monotonic()
+    report, returncode = grade_in(worker, "3", learner_file, seed=5, timeout=float(TIMEOUT), memory_mib=memory_mib)
+    elapsed = time.monotonic() - start
+    sandbox = worker.started_sandbox()
+    deadline = time.monotonic() + 2
+    while (alive := [pid for pid in sandbox.learner_pids() if running(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return report, returncode, elapsed, alive
+
+
+def running(pid: int) -> bool:
+    """Not ended: the zygote reaps the orphans learner code left (dead, but still listed) before its next fork."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_hostile_file_is_contained(name, kit_copy, tmp_path):
+def test_hostile_file_is_contained(name, tmp_path, request):
     expected, extra = IN_SANDBOX[name] if SANDBOX_ON and name in IN_SANDBOX else EXPECTED[name]
     folder = tmp_path / "learner"
     folder.mkdir()
     learner_file = folder / "exercise_03_training.py"
     learner_file.write_bytes((HOSTILE / f"{name}.py").read_bytes())
     env_extra = plant_configuration(folder) if name == "config_next_to_file" else None
-    original, files_before = learner_file.read_bytes(), grader_files(kit_copy)
+    own_process = name in OWN_PROCESS or not SANDBOX_ON
+    kit = request.getfixturevalue("kit_copy") if own_process else KIT
+    original, files_before = learner_file.read_bytes(), grader_files(kit)
 
-    process, elapsed, alive = grade_hostile(name, kit_copy, folder, tmp_path / "home", extra, env_extra)
+    if own_process:
+        process, elapsed, alive = grade_hostile(name, kit, folder, tmp_path / "home", extra, env_extra)
+        report = json.loads(process.stdout)  # always a valid report
+        returncode, errors = process.returncode, process.stderr
+    else:
+        report, returncode, elapsed, alive = grade_hostile_warm(request.getfixturevalue("warm_worker"),
+                                                                learner_file, extra)
+        errors = ""
 
     assert alive == [], f"processes left running: {alive}"
-    report = json.loads(process.stdout)  # always a valid report
-    assert process.returncode == 1, process.stderr
+    assert returncode == 1, errors
     assert report["score"] < report["max_score"]
     assert elapsed < TIME_BOUND_S
     checks = {check["id"]: check for check in report["exercises"][0]["checks"]}
@@ -168,21 +209,20 @@ def test_hostile_file_is_contained(name, kit_copy, tmp_path):
         assert words in check["message"], f"{check_id}: {check['message']!r} does not say {words!r}"
         assert "\n" not in check["message"]
     assert learner_file.read_bytes() == original, "the learner's file was not kept as it was"
-    assert grader_files(kit_copy) == files_before, "the grader's files were left changed"
+    assert grader_files(kit) == files_before, "the grader's files were left changed"
     if name == "config_next_to_file":
         assert not (folder / "CONFTEST_RAN").exists() and not (folder / "SITECUSTOMIZE_RAN").exists()
         assert sorted(path.name for path in folder.iterdir()) == [
             "conftest.py", "exercise_03_training.py", "pyproject.toml", "pytest.ini", "sitecustomize.py"]
 
 
-def test_correct_file_that_prints_a_lot_gets_full_marks(kit_copy, tmp_path):
+def test_correct_file_that_prints_a_lot_gets_full_marks(warm_worker, tmp_path):
     folder = tmp_path / "learner"
     folder.mkdir()
     noisy = (HOSTILE / "prints_a_lot_but_correct.py").read_text()
     (folder / "exercise_03_training.py").write_text((KIT / "solutions" / "exercise_03_training.py").read_text() + "\n" + noisy)
-    process, _, alive = grade_hostile("prints_a_lot_but_correct", kit_copy, folder, tmp_path / "home", [])
-    report = json.loads(process.stdout)
-    assert process.returncode == 0 and report["score"] == report["max_score"] == 19.0
+    report, returncode, _, alive = grade_hostile_warm(warm_worker, folder / "exercise_03_training.py", [])
+    assert returncode == 0 and report["score"] == report["max_score"] == 19.0
     assert alive == []
 
 
