@@ -455,13 +455,17 @@ def run_grading_step(workflow, exercise: str, workspace: Path, env: dict, tmp: P
     return process, step_outputs(output)
 
 
-def grade_json(exercises: tuple[str, ...], source: Path, env: dict, cwd: Path, *more: str) -> dict:
-    """``--format json`` of the installed grader, same seed, as one report."""
-    process = subprocess.run(["python", "-I", "-m", "grader", *exercises, "--source", str(source),
-                              "--format", "json", "--seed", str(SEED), *more],
-                             env=env, cwd=cwd, capture_output=True, text=True, timeout=240)
-    assert process.stdout, process.stderr
-    return json.loads(process.stdout)
+@pytest.fixture
+def as_json(grade_json_here):
+    """``as_json(exercises, source, *more)``: ``python -m grader EXERCISES --source SOURCE --format json`` with this
+    test's seed, as one report. The same command line as the installed grader's, run in this process and graded in
+    the session's warm sandbox (conftest's ``grade_json_here``): the workflow's steps are what run the installed
+    grader for real."""
+    def grade(exercises: tuple[str, ...], source: Path, *more: str) -> dict:
+        report, _ = grade_json_here(*exercises, "--source", str(source), "--seed", str(SEED), *more)
+        return report
+
+    return grade
 
 
 @pytest.fixture
@@ -511,7 +515,7 @@ def step_id(exercise: str) -> str:
     return exercise.replace("_", "")
 
 
-def test_stubs_get_zero_of_every_checks_points_from_the_real_grader(workflow, runner_env, learner_repo, tmp_path,
+def test_stubs_get_zero_of_every_checks_points_from_the_real_grader(as_json, workflow, runner_env, learner_repo, tmp_path,
                                                                    graded_maximum):
     fake = plant_fake_grader(learner_repo)
     # The planted package does shadow the grader for a plain `python -m grader` run in the repository...
@@ -520,7 +524,7 @@ def test_stubs_get_zero_of_every_checks_points_from_the_real_grader(workflow, ru
     assert shadowed.stdout.strip() == fake
     statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
     assert set(statuses.values()) == {1}  # not finished: each step fails, the job goes on
-    expected = grade_json(GRADED, learner_repo / "exercises", runner_env, tmp_path)
+    expected = as_json(GRADED, learner_repo / "exercises")
     # ...but not the workflow's steps: they report the real grader's points, 0 of the maximum.
     assert expected["score"] == 0 and expected["max_score"] == graded_maximum > 0
     assert_reporter_agrees(workflow_for(workflow, *outputs), outputs, expected, tmp_path)
@@ -530,13 +534,13 @@ def test_stubs_get_zero_of_every_checks_points_from_the_real_grader(workflow, ru
     assert all(r["tests"][0]["test_code"].startswith("Not started: `") for r in results)
 
 
-def test_the_solutions_get_every_point_and_passing_steps(workflow, runner_env, learner_repo, tmp_path, graded_maximum):
+def test_the_solutions_get_every_point_and_passing_steps(as_json, workflow, runner_env, learner_repo, tmp_path, graded_maximum):
     for exercise in course.EXERCISES:
         if exercise.name in GRADED:
             shutil.copy(KIT / "solutions" / exercise.filename, learner_repo / "exercises")
     statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
     assert set(statuses.values()) == {0}
-    expected = grade_json(GRADED, learner_repo / "exercises", runner_env, tmp_path)
+    expected = as_json(GRADED, learner_repo / "exercises")
     assert expected["score"] == expected["max_score"] == graded_maximum
     assert_reporter_agrees(workflow_for(workflow, *outputs), outputs, expected, tmp_path)
     assert {r["status"] for r in decoded(outputs)} == {"pass"}
@@ -553,7 +557,7 @@ def workflow_for(workflow: dict, *step_ids: str) -> dict:
     return copy
 
 
-def test_a_realistic_bug_loses_exactly_its_checks_points_in_every_number(workflow, runner_env, learner_repo, tmp_path,
+def test_a_realistic_bug_loses_exactly_its_checks_points_in_every_number(as_json, workflow, runner_env, learner_repo, tmp_path,
                                                                          graded_maximum):
     """Checks worth different points, some lost: the case where the reporter's v1 arithmetic went wrong."""
     shutil.copy(KIT / "solutions" / "exercise_00_tensors.py", learner_repo / "exercises")
@@ -563,7 +567,7 @@ def test_a_realistic_bug_loses_exactly_its_checks_points_in_every_number(workflo
     (learner_repo / "exercises" / "exercise_02_models.py").write_text(buggy)
     statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
     assert statuses == {"exercise00": 0, "exercise02": 1}
-    expected = grade_json(GRADED, learner_repo / "exercises", runner_env, tmp_path)
+    expected = as_json(GRADED, learner_repo / "exercises")
     [exercise_02] = [e for e in expected["exercises"] if e["exercise"] == "exercise_02"]
     lost = [c for c in exercise_02["checks"] if c["status"] != "passed"]
     assert 0 < exercise_02["score"] < exercise_02["max_score"] and lost
@@ -585,13 +589,13 @@ def classroom_one_runner(report: dict) -> str:
                                         "tests": tests}).encode()).decode()
 
 
-def test_a_missing_exercise_file_reports_zero_of_its_points_as_json_does(workflow, runner_env, learner_repo, tmp_path,
+def test_a_missing_exercise_file_reports_zero_of_its_points_as_json_does(as_json, workflow, runner_env, learner_repo, tmp_path,
                                                                          graded_maximum):
     (learner_repo / "exercises" / "exercise_02_models.py").unlink()
     statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
     assert set(statuses.values()) == {1}
     # The JSON of --all (naming a missing file is a usage error), for the graded exercises only.
-    report = grade_json((), learner_repo / "exercises", runner_env, tmp_path, "--all")
+    report = as_json((), learner_repo / "exercises", "--all")
     exercises = [e for e in report["exercises"] if e["exercise"] in GRADED]
     expected = {"score": sum(e["score"] for e in exercises), "max_score": sum(e["max_score"] for e in exercises),
                 "exercises": exercises}
@@ -605,10 +609,10 @@ def test_a_missing_exercise_file_reports_zero_of_its_points_as_json_does(workflo
     assert "exercise_02_models.py does not exist" in exercise["checks"][0]["message"]
 
 
-def test_a_grader_that_cannot_run_still_gives_every_check_a_result(workflow, runner_env, learner_repo, tmp_path):
+def test_a_grader_that_cannot_run_still_gives_every_check_a_result(as_json, workflow, runner_env, learner_repo, tmp_path):
     """The grader is not installed at all: each check gets 0 of its points and a message, never an empty result."""
     broken_env = {**runner_env, "PATH": f"{tmp_path / 'nothing'}:/usr/bin:/bin"}
-    stub = grade_json(("exercise_00",), learner_repo / "exercises", runner_env, tmp_path)
+    stub = as_json(("exercise_00",), learner_repo / "exercises")
     bin_dir = tmp_path / "nothing"
     bin_dir.mkdir()
     (bin_dir / "python").write_text("#!/bin/sh\necho 'python: killed' >&2\nexit 137\n")
@@ -661,7 +665,7 @@ def learner_notebook(exercise: str, source: str) -> str:
 
 
 def test_a_notebook_is_graded_by_its_step_as_json_grades_it_and_both_changed_gets_every_check_a_reason(
-        workflow, runner_env, learner_repo, tmp_path, graded_maximum):
+        as_json, workflow, runner_env, learner_repo, tmp_path, graded_maximum):
     """exercise_02 as a buggy notebook beside the untouched .py stub; exercise_00's notebook and .py both changed."""
     exercises = learner_repo / "exercises"
     solution_02 = (KIT / "solutions" / "exercise_02_models.py").read_text()
@@ -674,11 +678,11 @@ def test_a_notebook_is_graded_by_its_step_as_json_grades_it_and_both_changed_get
     statuses, outputs = grade_every_step(workflow, learner_repo, runner_env, tmp_path)
     assert statuses == {"exercise00": 1, "exercise02": 1}
     # exercise_02: what --format json says of the notebook, and of the same code as a .py file.
-    expected = grade_json(("exercise_02",), exercises, runner_env, tmp_path)
+    expected = as_json(("exercise_02",), exercises)
     as_py = tmp_path / "as_py"
     as_py.mkdir()
     (as_py / "exercise_02_models.py").write_text(buggy)
-    assert [c["points"] for c in grade_json(("exercise_02",), as_py, runner_env, tmp_path)["exercises"][0]["checks"]] \
+    assert [c["points"] for c in as_json(("exercise_02",), as_py)["exercises"][0]["checks"]] \
         == [c["points"] for c in expected["exercises"][0]["checks"]]
     assert 0 < expected["score"] < expected["max_score"]
     assert_reporter_agrees(workflow_for(workflow, "exercise02"), {"exercise02": outputs["exercise02"]}, expected,
