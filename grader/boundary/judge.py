@@ -787,19 +787,16 @@ _exception_classes: dict[tuple, type] = {}
 EXCEPTION_MODULES = ("torch.", "numpy.", "pickle.", "_pickle.", "zipfile.", "json.", "io.", "builtins.")
 
 
-_suite_modules: dict[tuple[str, int], list[str]] = {}
-
-
-def suite_modules(folder: str) -> list[str]:
-    """The names of the modules loaded from the suite's folder (the suite and its helpers), each ending in a dot.
-
-    Looked up again only when modules were imported since (going through thousands of modules takes a while).
-    """
-    key = (folder, len(sys.modules))
-    if key not in _suite_modules:
-        _suite_modules[key] = [f"{name}." for name, module in list(sys.modules.items())
-                               if folder and str(getattr(module, "__file__", "") or "").startswith(folder + os.sep)]
-    return _suite_modules[key]
+def suite_modules(names, folder: str) -> tuple[str, ...]:
+    """Of the modules that hold the classes ``names``, those loaded from the suite's folder (the suite and its
+    helpers), each ending in a dot. Only the named modules are looked at: a judge has thousands."""
+    found = []
+    for name in names if isinstance(names, (list, tuple)) else []:
+        module_name = str(name).rpartition(".")[0]
+        path = str(getattr(sys.modules.get(module_name), "__file__", "") or "")
+        if folder and path.startswith(folder + os.sep):
+            found.append(f"{module_name}.")
+    return tuple(found)
 
 
 def rebuild_exception(raised, suite_dir: str) -> Exception:
@@ -811,7 +808,7 @@ def rebuild_exception(raised, suite_dir: str) -> Exception:
         return LearnerProcessEnded(wording.ERROR_UNREAD)
     # The class itself where the judge has it already (pickle's, torch's, the suite's own): checks may catch it.
     # Never one of the grader's or pytest's: those would decide a status instead of describing an error.
-    base = allowed_classes(raised.bases, EXCEPTION_MODULES + tuple(suite_modules(suite_dir)), Exception)[0]
+    base = allowed_classes(raised.bases, EXCEPTION_MODULES + suite_modules(raised.bases, suite_dir), Exception)[0]
     if not issubclass(base, Exception) or issubclass(base, unittest.SkipTest):
         base = getattr(builtins, str(raised.builtin), None)
         if not (isinstance(base, type) and issubclass(base, Exception)):
