@@ -22,7 +22,7 @@ import pytest
 
 from grader import course
 from grader.platforms.gradescope_run import collect
-from tests.helpers import KIT, grade_json
+from tests.helpers import KIT
 
 SEED = 4242  # fixed, so the bundle's grading and the plain grader's see the same data
 SOLUTIONS = KIT / "solutions"
@@ -123,17 +123,21 @@ def upload_entry(results: dict) -> dict:
     return entry
 
 
-def plain_report(learner_folder: Path, root: Path) -> dict:
-    """The plain grader's JSON report of ``learner_folder`` with the bundle's suites and seed."""
-    report, _ = grade_json("--all", "--source", str(learner_folder), "--suites", str(root / "source" / "suites"),
-                           "--seed", str(SEED))
-    return report
+@pytest.fixture
+def plain_report(grade_json_here):
+    """``plain_report(learner_folder, root)``: the plain grader's JSON report of ``learner_folder`` with the bundle's
+    suites and seed. Its command line is run in this process and graded in the warm sandbox (conftest's
+    ``grade_json_here``): ``run_autograder`` is what runs a grader of its own, as Gradescope does."""
+    def report_of(learner_folder: Path, root: Path) -> dict:
+        report, _ = grade_json_here("--all", "--source", str(learner_folder), "--suites",
+                                    str(root / "source" / "suites"), "--seed", str(SEED))
+        return report
+
+    return report_of
 
 
-def expect_same_scores(results: dict, learner_folder: Path, root: Path, report: dict | None = None) -> None:
-    """The bundle's scores are the plain grader's for the same files, suites and seed, check by check
-    (``report``: that grading, when the test has it already)."""
-    report = report or plain_report(learner_folder, root)
+def expect_same_scores(results: dict, report: dict) -> None:
+    """The bundle's scores are the plain grader's ``report`` for the same files, suites and seed, check by check."""
     plain = {f"{int(exercise['exercise'][-2:])}.{position}": check["points"]
              for exercise in report["exercises"] for position, check in enumerate(exercise["checks"], start=1)}
     assert {number: test["score"] for number, test in checks_of(results).items()} == plain
@@ -236,7 +240,7 @@ def test_build_refuses_a_bad_request_in_one_line(tmp_path, args, says):
 # -- grading submissions ----------------------------------------------------------------
 
 
-def test_correct_submission_gets_full_marks_and_the_graders_scores(root):
+def test_correct_submission_gets_full_marks_and_the_graders_scores(root, plain_report):
     for name in ("exercise_00_tensors.py", "exercise_02_models.py"):
         shutil.copy(SOLUTIONS / name, root / "submission" / name)
     results, _ = run_autograder(root)
@@ -249,10 +253,10 @@ def test_correct_submission_gets_full_marks_and_the_graders_scores(root):
     assert results["output"].startswith(f"Score: {results['score']:g} of {results['score']:g} points")
     assert results["stdout_visibility"] == "hidden"
     assert "submission-" not in json.dumps(results), "the private grading folder leaked into the results"
-    expect_same_scores(results, SOLUTIONS, root)
+    expect_same_scores(results, plain_report(SOLUTIONS, root))
 
 
-def test_buggy_submission_loses_exactly_the_checks_the_grader_fails(root, tmp_path):
+def test_buggy_submission_loses_exactly_the_checks_the_grader_fails(root, tmp_path, plain_report):
     learner = tmp_path / "learner"
     learner.mkdir()
     (learner / "exercise_02_models.py").write_text(buggy_source())
@@ -267,7 +271,7 @@ def test_buggy_submission_loses_exactly_the_checks_the_grader_fails(root, tmp_pa
         assert tests[f"exercise_02:{check_id}"]["status"] == "failed"
         assert tests[f"exercise_02:{check_id}"]["score"] == 0
     assert "Hint:" in tests["exercise_02:model_forward"]["output"]
-    expect_same_scores(results, learner, root, report)
+    expect_same_scores(results, report)
 
 
 def test_files_in_a_sub_folder_are_graded_and_the_shallowest_copy_wins(root):
@@ -369,7 +373,7 @@ def notebook_of(name: str, source: str) -> str:
     return pytest.importorskip("tests.test_notebooks").learner_notebook(course.find_exercise(name), source)
 
 
-def test_an_uploaded_notebook_is_graded_with_the_scores_of_the_same_py_file(root, tmp_path):
+def test_an_uploaded_notebook_is_graded_with_the_scores_of_the_same_py_file(root, tmp_path, plain_report):
     """exercise_02 as a notebook, beside the untouched .py stub (the stub is set aside, as python -m grader does),
     and exercise_00 as a .py file: the scores are the plain grader's for the .py files, check by check."""
     submission = root / "submission"
@@ -383,7 +387,7 @@ def test_an_uploaded_notebook_is_graded_with_the_scores_of_the_same_py_file(root
     learner.mkdir()
     (learner / "exercise_02_models.py").write_text(buggy_source())
     shutil.copy(SOLUTIONS / "exercise_00_tensors.py", learner)
-    expect_same_scores(results, learner, root)
+    expect_same_scores(results, plain_report(learner, root))
     assert 0 < results["score"] and any(t["status"] == "failed" for n, t in checks_of(results).items() if n.startswith("2."))
     entry = upload_entry(results)
     assert entry["status"] == "passed", entry["output"]
