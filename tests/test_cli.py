@@ -141,12 +141,12 @@ def test_an_exercise_named_by_its_path_is_graded(tmp_path, grade_json_here):
     assert report["exercises"][0]["exercise"] == "exercise_03" and report["score"] == report["max_score"]
 
 
-def test_device_cuda_without_cuda_is_a_usage_error():
+def test_device_cuda_without_cuda_is_a_usage_error(grader_here):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    process = run_grader("3", "--solutions", "--device", "cuda")
+    process = grader_here("3", "--solutions", "--device", "cuda")
     assert process.returncode == 2
     assert "no CUDA" in process.stderr and len(process.stderr.strip().splitlines()) == 1
 
