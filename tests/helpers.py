@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,21 @@ def run_grader(*args: str, cwd: Path | None = None, env: dict | None = None, tim
     environment["PYTHONPATH"] = str(KIT)  # the grader package of this checkout, installed or not
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or KIT, env=environment,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def fresh_cache(folder: Path) -> Path:
+    """``folder`` as a grader cache of its own (an ``XDG_CACHE_HOME``) for a command that must not share the
+    tests' one, holding only matplotlib's font list copied from it.
+
+    Every sandbox needs that list (``grader.sandbox.box.matplotlib_cache``), and building it costs half a second
+    of CPU. The tests' own cache has it from the session's first grading, which is where its building is tested.
+    """
+    from grader.files import cache_folder
+
+    fonts = cache_folder() / "matplotlib"  # the tests' cache: XDG_CACHE_HOME is conftest's grader_cache
+    if any(fonts.glob("fontlist-*.json")):
+        shutil.copytree(fonts, folder / cache_folder().name / "matplotlib", dirs_exist_ok=True)
+    return folder
 
 
 def grade_json(*args: str, **kwargs) -> tuple[dict, subprocess.CompletedProcess]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, grade_in, survivors_after
+from tests.helpers import KIT, fresh_cache, grade_in, survivors_after
 
 HOSTILE = Path(__file__).parent / "hostile"
 TIMEOUT = "2"  # seconds per check: short, so the tests are quick
@@ -129,7 +129,7 @@ def grader_files(kit: Path) -> dict[str, bytes]:
 
 def grade_hostile(name: str, kit: Path, folder: Path, home: Path, extra: list[str], env_extra: dict | None = None):
     marker = f"HOSTILE_MARKER_{uuid.uuid4().hex}"
-    env = {**os.environ, "PYTHONPATH": str(kit), "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"), marker: "1", **(env_extra or {})}
+    env = {**os.environ, "PYTHONPATH": str(kit), "HOME": str(home), "XDG_CACHE_HOME": str(fresh_cache(home / ".cache")), marker: "1", **(env_extra or {})}
     start = time.monotonic()
     process = subprocess.run([sys.executable, "-m", "grader", "3", "--source", str(folder), "--format", "json",
                               "--timeout", TIMEOUT, "--seed", "5", *extra],

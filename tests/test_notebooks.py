@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader import course
-from tests.helpers import KIT, run_grader
+from tests.helpers import KIT, fresh_cache, run_grader
 
 jupytext = pytest.importorskip("jupytext")
 nbformat = pytest.importorskip("nbformat")
@@ -321,7 +321,7 @@ def test_check_from_a_cell_shows_the_failure_and_hint_as_the_command_line_grades
     book.cells.append(nbformat.v4.new_code_cell('import json; print(json.dumps(result))'))
     nbformat.write(book, path)
     # Jupyter's server names the notebook to its kernel through JPY_SESSION_NAME.
-    cells = run_in_kernel(path, {"JPY_SESSION_NAME": str(path), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    cells = run_in_kernel(path, {"JPY_SESSION_NAME": str(path), "XDG_CACHE_HOME": str(fresh_cache(tmp_path / "cache"))})
     shown = [output for output in cells[-2].outputs if output.output_type == "display_data"]
     assert shown, cells[-2].outputs
     page = shown[0].data["text/html"]
@@ -336,7 +336,7 @@ def test_check_from_a_cell_shows_the_failure_and_hint_as_the_command_line_grades
 
 def test_check_without_the_notebook_file_grades_the_history_with_a_warning(tmp_path):
     path = write_notebook(tmp_path / "scratch.ipynb", ["import torch", 'from grader import check\ncheck("00")'])
-    cells = run_in_kernel(path, {"JPY_SESSION_NAME": "", "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    cells = run_in_kernel(path, {"JPY_SESSION_NAME": "", "XDG_CACHE_HOME": str(fresh_cache(tmp_path / "cache"))})
     page = "".join(output.data.get("text/html", "") for output in cells[-1].outputs if "data" in output)
     assert "input history" in page and "re-runs and deleted cells" in page
 

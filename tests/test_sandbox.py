@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, survivors
+from tests.helpers import KIT, fresh_cache, survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and /proc are Linux only")
 
@@ -245,7 +245,7 @@ def grade(kit: Path, folder: Path, files: dict[str, bytes], exercises=("3",), fm
         (learner / name).parent.mkdir(parents=True, exist_ok=True)
         (learner / name).write_bytes(data)
     marker = marker or f"HOSTILE_MARKER_{uuid.uuid4().hex}"
-    env = {**os.environ, "PYTHONPATH": str(kit), "HOME": str(home), "XDG_CACHE_HOME": str(folder / "cache"),
+    env = {**os.environ, "PYTHONPATH": str(kit), "HOME": str(home), "XDG_CACHE_HOME": str(fresh_cache(folder / "cache")),
            marker: "1", **(env_extra or {})}
     env.pop("KIT_SANDBOX", None)
     if not sandbox:
