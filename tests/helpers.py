@@ -150,6 +150,16 @@ def grade_in(worker, exercise_name: str, file: Path, seed: int = 0, timeout: flo
     return json.loads(formats.to_json(report)), report.exit_code
 
 
+def learner_namespaces_possible() -> bool:
+    """Whether this machine lets a process make the user and PID namespace the learner process runs in."""
+    pid = os.fork()
+    if pid == 0:
+        from grader import processes
+
+        os._exit(0 if processes.new_pid_namespace() else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
 def survivors(marker: str) -> list[int]:
     """Processes still alive whose environment carries ``marker`` (Linux)."""
     found = []

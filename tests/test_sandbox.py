@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, fresh_cache, survivors
+from tests.helpers import KIT, fresh_cache, learner_namespaces_possible, survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and /proc are Linux only")
 
@@ -460,16 +460,6 @@ def test_records_forged_through_proc_count_for_nobody_in_a_gradebook(sandbox, ki
     assert float(rows["b_forger"]["total"]) == 0, rows["b_forger"]
     assert grading.left_running == [] and grading.changed == []
     assert grading.elapsed < TIME_BOUND_S
-
-
-def learner_namespaces_possible() -> bool:
-    """Whether this machine lets a process make the user and PID namespace the learner process runs in."""
-    pid = os.fork()
-    if pid == 0:
-        from grader import processes
-
-        os._exit(0 if processes.new_pid_namespace() else 1)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
 @pytest.mark.xfail(not learner_namespaces_possible(), strict=True, reason=(
