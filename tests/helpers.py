@@ -160,6 +160,14 @@ def learner_namespaces_possible() -> bool:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
+def process_state(pid: int) -> str:
+    """One letter: R running, S sleeping, T stopped, Z zombie (ended, not yet reaped)...; "" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
 def survivors(marker: str) -> list[int]:
     """Processes still alive whose environment carries ``marker`` (Linux)."""
     found = []

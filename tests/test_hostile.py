@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, fresh_cache, grade_in, learner_namespaces_possible, survivors_after
+from tests.helpers import KIT, fresh_cache, grade_in, learner_namespaces_possible, process_state, survivors_after
 
 HOSTILE = Path(__file__).parent / "hostile"
 TIMEOUT = "2"  # seconds per check: short, so the tests are quick
@@ -162,18 +162,11 @@ def grade_hostile_warm(worker, learner_file: Path, extra: list[str]):
     elapsed = time.monotonic() - start
     sandbox = worker.started_sandbox()
     deadline = time.monotonic() + 2
-    while (alive := [pid for pid in sandbox.learner_pids() if running(pid)]) and time.monotonic() < deadline:
+    # The zygote reaps the orphans learner code left before its next fork: until then they are listed, ended.
+    while (alive := [pid for pid in sandbox.learner_pids() if process_state(pid) not in ("", "Z", "X")]) \
+            and time.monotonic() < deadline:
         time.sleep(0.05)
     return report, returncode, elapsed, alive
-
-
-def running(pid: int) -> bool:
-    """Not ended: the zygote reaps the orphans learner code left (dead, but still listed) before its next fork."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, fresh_cache, learner_namespaces_possible, survivors
+from tests.helpers import KIT, fresh_cache, learner_namespaces_possible, process_state, survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and /proc are Linux only")
 
@@ -287,11 +287,6 @@ for number in (signal.SIGUSR1, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
     signal.signal(number, lambda n, frame: caught.write_text(signal.Signals(n).name))
 time.sleep(600)
 """
-
-
-def process_state(pid: int) -> str:
-    """One letter: R running, S sleeping, T stopped, Z zombie..."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def pending_connection(listener: socket.socket) -> bool:
