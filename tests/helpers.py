@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
@@ -166,6 +167,29 @@ def process_state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return ""
+
+
+def compiled_from_source(pyc: Path) -> bool:
+    """``grader.integrity.is_compiled_from_source`` for a grader's bytecode file, remembered while neither the file
+    nor its source changes: the tests ask about the same files before and after every grading, and each answer
+    compiles a module. Any write changes a file's change time, which nothing but the clock sets."""
+    package = pyc.parent.parent
+    return _compiled_from_source(pyc, _stamp(pyc), _stamp(package / (pyc.name.split(".", 1)[0] + ".py")))
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled_from_source(pyc: Path, pyc_stamp: tuple | None, source_stamp: tuple | None) -> bool:
+    from grader.integrity import is_compiled_from_source
+
+    return is_compiled_from_source(pyc, pyc.parent.parent)
 
 
 def survivors(marker: str) -> list[int]:

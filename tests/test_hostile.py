@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, fresh_cache, grade_in, learner_namespaces_possible, process_state, survivors_after
+from tests.helpers import KIT, compiled_from_source, fresh_cache, grade_in, learner_namespaces_possible, process_state, survivors_after
 
 HOSTILE = Path(__file__).parent / "hostile"
 TIMEOUT = "2"  # seconds per check: short, so the tests are quick
@@ -121,10 +121,8 @@ def kit_copy(tmp_path) -> Path:
 def grader_files(kit: Path) -> dict[str, bytes]:
     """The grader's files, bytecode left out: the grader compiles its package itself (see ``compile_grader``),
     so bytecode may appear. What appears must be the compilation of its source: a planted file fails here."""
-    from grader.integrity import is_compiled_from_source
-
     planted = [path for path in (kit / "grader").rglob("__pycache__/*.pyc")
-               if "suites" not in path.parts and not is_compiled_from_source(path, path.parent.parent)]
+               if "suites" not in path.parts and not compiled_from_source(path)]
     assert planted == [], f"bytecode that is not the grader's own: {planted}"
     return {str(path.relative_to(kit)): path.read_bytes() for path in sorted((kit / "grader").rglob("*"))
             if path.is_file() and "__pycache__" not in path.parts}

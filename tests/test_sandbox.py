@@ -52,7 +52,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, fresh_cache, learner_namespaces_possible, process_state, survivors
+from tests.helpers import KIT, compiled_from_source, fresh_cache, learner_namespaces_possible, process_state, survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and /proc are Linux only")
 
@@ -104,12 +104,10 @@ def tree(folder: Path) -> dict[str, bytes]:
     Left out: the grader's own bytecode, which it writes before the sandbox starts (``compile_grader``), as
     long as it is exactly the compilation of its source (anything else is listed, and fails a check).
     """
-    from grader.integrity import is_compiled_from_source
-
     files = {}
     for path in sorted(folder.rglob("*")):
         if path.parent.name == "__pycache__" and path.suffix == ".pyc" and "grader" in path.parts \
-                and is_compiled_from_source(path, path.parent.parent):
+                and compiled_from_source(path):
             continue
         if path.is_symlink():
             files[str(path.relative_to(folder))] = os.readlink(path).encode()
