@@ -151,6 +151,7 @@ def grade_in(worker, exercise_name: str, file: Path, seed: int = 0, timeout: flo
     return json.loads(formats.to_json(report)), report.exit_code
 
 
+@functools.lru_cache(maxsize=1)
 def learner_namespaces_possible() -> bool:
     """Whether this machine lets a process make the user and PID namespace the learner process runs in."""
     pid = os.fork()
@@ -173,8 +174,8 @@ def compiled_from_source(pyc: Path) -> bool:
     """``grader.integrity.is_compiled_from_source`` for a grader's bytecode file, remembered while neither the file
     nor its source changes: the tests ask about the same files before and after every grading, and each answer
     compiles a module. Any write changes a file's change time, which nothing but the clock sets."""
-    package = pyc.parent.parent
-    return _compiled_from_source(pyc, _stamp(pyc), _stamp(package / (pyc.name.split(".", 1)[0] + ".py")))
+    source = pyc.parent.parent / (pyc.name.split(".", 1)[0] + ".py")  # where is_compiled_from_source reads it
+    return _compiled_from_source(pyc, _stamp(pyc), _stamp(source))
 
 
 def _stamp(path: Path) -> tuple | None:
@@ -207,10 +208,16 @@ def survivors(marker: str) -> list[int]:
 
 def survivors_after(marker: str, within_s: float = 2.0) -> list[int]:
     """Processes carrying ``marker`` still alive ``within_s`` seconds from now; returns as soon as there are none."""
+    return still_there_after(lambda: survivors(marker), within_s)
+
+
+def still_there_after(find, within_s: float = 2.0) -> list[int]:
+    """What ``find()`` lists ``within_s`` seconds from now (processes that have not ended yet); returns as soon as
+    it lists nothing."""
     deadline = time.monotonic() + within_s
-    while (alive := survivors(marker)) and time.monotonic() < deadline:
+    while (found := find()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return alive
+    return found
 
 
 def statuses(exercise_report: dict) -> dict[str, str]:

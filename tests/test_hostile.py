@@ -28,7 +28,8 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import probe
-from tests.helpers import KIT, compiled_from_source, fresh_cache, grade_in, learner_namespaces_possible, process_state, survivors_after
+from tests.helpers import (KIT, compiled_from_source, fresh_cache, grade_in, learner_namespaces_possible,
+                           process_state, still_there_after, survivors_after)
 
 HOSTILE = Path(__file__).parent / "hostile"
 TIMEOUT = "2"  # seconds per check: short, so the tests are quick
@@ -159,11 +160,9 @@ def grade_hostile_warm(worker, learner_file: Path, extra: list[str]):
     report, returncode = grade_in(worker, "3", learner_file, seed=5, timeout=float(TIMEOUT), memory_mib=memory_mib)
     elapsed = time.monotonic() - start
     sandbox = worker.started_sandbox()
-    deadline = time.monotonic() + 2
     # The zygote reaps the orphans learner code left before its next fork: until then they are listed, ended.
-    while (alive := [pid for pid in sandbox.learner_pids() if process_state(pid) not in ("", "Z", "X")]) \
-            and time.monotonic() < deadline:
-        time.sleep(0.05)
+    alive = still_there_after(lambda: [pid for pid in sandbox.learner_pids()
+                                       if process_state(pid) not in ("", "Z", "X")])
     return report, returncode, elapsed, alive
 
 
