@@ -25,7 +25,10 @@ Every grading is checked the same way: a valid report, exit status 1, less than
 full marks, an end within ``TIME_BOUND_S``, no process of it left running, and
 nothing outside the sandbox changed (the grader's copy, the learner's folder,
 the grader's current folder, its home). Gradings read by several tests are
-made once per module.
+made once per module. Two tests are of what a grading reports, not of what
+learner code reaches (a 20,000-frame traceback, a file saved with a byte-order
+mark): they are graded in the session's warm sandbox (conftest's
+``grader_here`` and ``grade_warm``).
 """
 
 from __future__ import annotations
@@ -590,12 +593,17 @@ REPORT_SIZE_LIMIT = 100_000  # bytes: a whole exercise's report is some 10 kB; a
 
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
-def test_a_20000_frame_traceback_keeps_the_report_small(fmt, sandbox, kit, tmp_path):
-    grading = grade(kit, tmp_path, {EXERCISE_03: learner_source("recurses_deeply")}, fmt=fmt)
-    grading.assert_contained()
-    assert len(grading.stdout.encode()) < REPORT_SIZE_LIMIT, f"a report of {len(grading.stdout.encode())} bytes"
+def test_a_20000_frame_traceback_keeps_the_report_small(fmt, grader_here, tmp_path):
+    # What the report shows, so graded in the session's warm sandbox: a command of its own adds nothing here.
+    learner = tmp_path / "learner"
+    learner.mkdir()
+    (learner / EXERCISE_03).write_bytes(learner_source("recurses_deeply"))
+    process = grader_here("3", "--source", str(learner), "--format", fmt, "--timeout", TIMEOUT, "--seed", "5")
+    assert process.returncode == 1, process.stderr[-3000:]
+    assert len(process.stdout.encode()) < REPORT_SIZE_LIMIT, f"a report of {len(process.stdout.encode())} bytes"
     # The learner is told what their code raised (not that it ended the grading process).
-    assert "ValueError: raised 20000 frames deep" in grading.stdout, grading.stdout[-3000:]
+    assert "ValueError: raised 20000 frames deep" in process.stdout, process.stdout[-3000:]
+    assert (learner / EXERCISE_03).read_bytes() == learner_source("recurses_deeply")
 
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
@@ -609,11 +617,13 @@ def test_a_lone_surrogate_in_a_message_is_reported_without_a_crash(fmt, sandbox,
         assert status == "error" and "ValueError" in message, (status, message)
 
 
-def test_a_correct_solution_saved_with_a_byte_order_mark_gets_full_marks(sandbox, kit, tmp_path):
-    grading = grade(kit, tmp_path, {EXERCISE_03: b"\xef\xbb\xbf" + solution()})
-    assert grading.returncode == 0, grading.stdout[-3000:]
-    assert grading.score() == (FULL_MARKS_03, FULL_MARKS_03)
-    assert grading.left_running == [] and grading.changed == []
+def test_a_correct_solution_saved_with_a_byte_order_mark_gets_full_marks(grade_warm, tmp_path):
+    saved = b"\xef\xbb\xbf" + solution()
+    (tmp_path / EXERCISE_03).write_bytes(saved)
+    report, returncode = grade_warm("3", tmp_path / EXERCISE_03, seed=5, timeout=float(TIMEOUT))
+    assert returncode == 0, report
+    assert (report["score"], report["max_score"]) == (FULL_MARKS_03, FULL_MARKS_03)
+    assert (tmp_path / EXERCISE_03).read_bytes() == saved
 
 
 @pytest.mark.parametrize("sandboxed", SANDBOX_ON_AND_OFF)
