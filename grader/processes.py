@@ -76,9 +76,13 @@ def new_pid_namespace() -> bool:
     return True
 
 
-def parents() -> dict[int, int]:
-    """``{pid: parent pid}`` for every process on the machine (Linux)."""
-    parents = {}
+ENDED = ("Z", "X")  # states of a process that has ended: a zombie (not reaped yet) and one being removed
+
+
+def process_table() -> dict[int, tuple[int, str]]:
+    """``{pid: (parent pid, state)}`` for every process on the machine (Linux); the state is one letter (R
+    running, S sleeping, Z ended but not reaped yet...)."""
+    table = {}
     for name in os.listdir(PROC):
         if not name.isdigit():
             continue
@@ -88,23 +92,33 @@ def parents() -> dict[int, int]:
                 fields = stat.read().rsplit(b")", 1)[1].split()
         except OSError:
             continue
-        parents[int(name)] = int(fields[1])
-    return parents
+        table[int(name)] = (int(fields[1]), fields[0].decode("ascii", errors="replace"))
+    return table
 
 
-def descendants(root: int) -> list[int]:
-    """Every process below ``root`` in the process tree (Linux; elsewhere an empty list)."""
+def parents() -> dict[int, int]:
+    """``{pid: parent pid}`` for every process on the machine (Linux)."""
+    return {pid: parent for pid, (parent, _) in process_table().items()}
+
+
+def descendants(root: int, living: bool = False) -> list[int]:
+    """Every process below ``root`` in the process tree (Linux; elsewhere an empty list).
+
+    ``living``: only those that have not ended. A zombie runs nothing and holds no memory; it is only waiting
+    for its parent to collect its exit status.
+    """
     if not MEMORY_CAP_AVAILABLE:
         return []
+    table = process_table()
     children: dict[int, list[int]] = {}
-    for pid, parent in parents().items():
+    for pid, (parent, _) in table.items():
         children.setdefault(parent, []).append(pid)
     found, stack = [], list(children.get(root, []))
     while stack:
         pid = stack.pop()
         found.append(pid)
         stack.extend(children.get(pid, []))
-    return found
+    return [pid for pid in found if not living or table[pid][1] not in ENDED]
 
 
 def private_bytes(pids: list[int]) -> int:

@@ -1,0 +1,60 @@
+"""Finding and ending the processes below a sandbox's zygote (``grader.processes``, ``Sandbox.end_learner_processes``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from unittest import mock
+
+import pytest
+
+from grader import processes
+from grader.sandbox import box
+from tests.helpers import process_state, still_there_after
+
+pytestmark = pytest.mark.skipif(not processes.MEMORY_CAP_AVAILABLE, reason="finds processes through /proc")
+
+# A stand-in for a zygote: one child that has ended (a zombie: never reaped) and one that sleeps.
+PARENT_OF_TWO = """
+import os, time
+ended = os.fork()
+if ended == 0:
+    os._exit(0)
+sleeping = os.fork()
+if sleeping == 0:
+    time.sleep(600)
+    os._exit(0)
+print(ended, sleeping, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture
+def parent_of_two():
+    """``(parent, ended child, sleeping child)``; the parent reaps neither."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_OF_TWO], stdout=subprocess.PIPE, text=True)
+    try:
+        ended, sleeping = map(int, parent.stdout.readline().split())
+        assert still_there_after(lambda: [pid for pid in [ended] if process_state(pid) != "Z"]) == []
+        yield parent.pid, ended, sleeping
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def test_descendants_can_leave_out_the_processes_that_have_ended(parent_of_two):
+    parent, ended, sleeping = parent_of_two
+    assert sorted(processes.descendants(parent)) == sorted([ended, sleeping])
+    assert processes.descendants(parent, living=True) == [sleeping]
+
+
+def test_ending_the_learners_processes_kills_the_living_and_does_not_wait_for_zombies(parent_of_two):
+    """The zygote reaps an orphan that ends after the grading child only before its next fork: until then it is a
+    zombie, and waiting for it to go would last the whole loop (0.1 s of every third grading, before this test)."""
+    parent, ended, sleeping = parent_of_two
+    sandbox = box.Sandbox.__new__(box.Sandbox)
+    sandbox.zygote_pid = parent
+    with mock.patch.object(box.time, "sleep", wraps=box.time.sleep) as sleep:
+        sandbox.end_learner_processes()
+    assert process_state(sleeping) in ("Z", ""), "the sleeping process was not killed"
+    assert sleep.call_count < 20, "it waited, to the end of its loop, for processes that had already ended"
