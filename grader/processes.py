@@ -79,20 +79,30 @@ def new_pid_namespace() -> bool:
 ENDED = ("Z", "X")  # states of a process that has ended: a zombie (not reaped yet) and one being removed
 
 
+def stat_fields(pid: int | str) -> list[bytes] | None:
+    """The fields of ``/proc/PID/stat`` after the command name (state first, then the parent pid...); None when
+    the process is gone."""
+    try:
+        with open(f"{PROC}/{pid}/stat", "rb") as stat:
+            # The command name is in parentheses and may hold spaces: split after its closing one.
+            return stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def state(pid: int) -> str:
+    """One letter: R running, S sleeping, T stopped, Z ended but not reaped yet...; "" when the process is gone."""
+    fields = stat_fields(pid)
+    return fields[0].decode("ascii", errors="replace") if fields else ""
+
+
 def process_table() -> dict[int, tuple[int, str]]:
-    """``{pid: (parent pid, state)}`` for every process on the machine (Linux); the state is one letter (R
-    running, S sleeping, Z ended but not reaped yet...)."""
+    """``{pid: (parent pid, state)}`` for every process on the machine (Linux); the state as ``state`` gives it."""
     table = {}
     for name in os.listdir(PROC):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"{PROC}/{name}/stat", "rb") as stat:
-                # The command name is in parentheses and may hold spaces: split after its closing one.
-                fields = stat.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(name)] = (int(fields[1]), fields[0].decode("ascii", errors="replace"))
+        fields = stat_fields(name) if name.isdigit() else None
+        if fields:
+            table[int(name)] = (int(fields[1]), fields[0].decode("ascii", errors="replace"))
     return table
 
 

@@ -162,14 +162,6 @@ def learner_namespaces_possible() -> bool:
     return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
-def process_state(pid: int) -> str:
-    """One letter: R running, S sleeping, T stopped, Z zombie (ended, not yet reaped)...; "" when it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return ""
-
-
 def compiled_from_source(pyc: Path) -> bool:
     """``grader.integrity.is_compiled_from_source`` for a grader's bytecode file, remembered while neither the file
     nor its source changes: the tests ask about the same files before and after every grading, and each answer

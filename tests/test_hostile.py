@@ -29,7 +29,7 @@ import pytest
 
 from grader.sandbox import probe
 from tests.helpers import (KIT, compiled_from_source, fresh_cache, grade_in, learner_namespaces_possible,
-                           process_state, still_there_after, survivors_after)
+                           still_there_after, survivors_after)
 
 HOSTILE = Path(__file__).parent / "hostile"
 TIMEOUT = "2"  # seconds per check: short, so the tests are quick
@@ -165,8 +165,7 @@ def grade_hostile_warm(worker, learner_file: Path, extra: list[str]):
     elapsed = time.monotonic() - start
     sandbox = worker.started_sandbox()
     # The zygote reaps the orphans learner code left before its next fork: until then they are listed, ended.
-    alive = still_there_after(lambda: [pid for pid in sandbox.learner_pids()
-                                       if process_state(pid) not in ("", "Z", "X")])
+    alive = still_there_after(lambda: sandbox.learner_pids(living=True))
     return report, returncode, elapsed, alive
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from grader import processes
 from grader.sandbox import box
-from tests.helpers import process_state, still_there_after
+from tests.helpers import still_there_after
 
 pytestmark = pytest.mark.skipif(not processes.MEMORY_CAP_AVAILABLE, reason="finds processes through /proc")
 
@@ -35,7 +35,7 @@ def parent_of_two():
     parent = subprocess.Popen([sys.executable, "-c", PARENT_OF_TWO], stdout=subprocess.PIPE, text=True)
     try:
         ended, sleeping = map(int, parent.stdout.readline().split())
-        assert still_there_after(lambda: [pid for pid in [ended] if process_state(pid) != "Z"]) == []
+        assert still_there_after(lambda: [pid for pid in [ended] if processes.state(pid) != "Z"]) == []
         yield parent.pid, ended, sleeping
     finally:
         parent.kill()
@@ -56,5 +56,5 @@ def test_ending_the_learners_processes_kills_the_living_and_does_not_wait_for_zo
     sandbox.zygote_pid = parent
     with mock.patch.object(box.time, "sleep", wraps=box.time.sleep) as sleep:
         sandbox.end_learner_processes()
-    assert process_state(sleeping) in ("Z", ""), "the sleeping process was not killed"
+    assert processes.state(sleeping) in ("Z", ""), "the sleeping process was not killed"
     assert sleep.call_count < 20, "it waited, to the end of its loop, for processes that had already ended"

@@ -54,8 +54,9 @@ from pathlib import Path
 
 import pytest
 
+from grader import processes
 from grader.sandbox import probe
-from tests.helpers import KIT, compiled_from_source, fresh_cache, learner_namespaces_possible, process_state, survivors
+from tests.helpers import KIT, compiled_from_source, fresh_cache, learner_namespaces_possible, survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="bubblewrap and /proc are Linux only")
 
@@ -326,7 +327,7 @@ def probed(sandbox, kit, tmp_path_factory) -> dict:
                         fmt="text", terminal=True, marker=marker)
         outside = {
             "sleeper_alive": sleeper.poll() is None,
-            "sleeper_state": process_state(sleeper.pid) if sleeper.poll() is None else "gone",
+            "sleeper_state": processes.state(sleeper.pid) if sleeper.poll() is None else "gone",
             "signals_caught": caught.read_text() if caught.exists() else "",
             "tcp_connected": pending_connection(tcp),
             "abstract_connected": pending_connection(abstract),
