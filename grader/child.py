@@ -81,6 +81,7 @@ def run(settings: GradingSettings, suite: Path, workdir: Path, timeout: float,
         os.dup2(output_fd, 1)
         os.dup2(output_fd, 2)
         os.close(output_fd)
+        settings.channel.output_fd = 1
         os.chdir(workdir)
         import torch
 

@@ -192,14 +192,26 @@ def check_infos(value) -> tuple[CheckInfo, ...]:
 READERS = {str: text, float: number, Status: status, tuple[str, ...]: texts, tuple[CheckInfo, ...]: check_infos}
 
 
+# Written down the learner's output pipe just before each record, so that the watchdog, which reads the two
+# pipes in whatever order they come, keeps each piece of output with the check that printed it. Learner code
+# can write it too: that only moves its own output between its checks, and nothing reads output for a verdict.
+OUTPUT_MARK = b"\x00grader-record\x00"
+
+
 class Channel:
-    """The judge's end of its record pipe: each record goes down it encoded and signed."""
+    """The judge's end of its record pipe: each record goes down it encoded and signed.
+
+    ``output_fd``, once the judge sets it, is the learner's output pipe: each record is marked there first
+    (``OUTPUT_MARK``)."""
 
     def __init__(self, fd: int, secret: str):
         self.fd = fd
         self.secret = secret
+        self.output_fd: int | None = None
 
     def send(self, record) -> None:
+        if self.output_fd is not None:
+            os.write(self.output_fd, OUTPUT_MARK)  # shorter than a pipe's atomic write: never cut into
         data = encode(record, self.secret)
         while data:
             data = data[os.write(self.fd, data):]

@@ -32,6 +32,7 @@ EXIT_DRAIN_S = 0.2  # after the child has ended, how long its last words may tak
 EXIT_WAIT_S = 5.0  # after its processes were killed, how long the zygote may take to say the child ended
 POLL_S = 0.1  # how often memory is measured
 OUTPUT_LIMIT = 4000  # characters of learner output kept per check
+OUTPUT_HELD_LIMIT = 1 << 20  # bytes of learner output held at most while their record has not been read
 
 
 @dataclass
@@ -58,6 +59,11 @@ class ChildRun:
     current: str | None = None  # the check in flight
     results: dict[str, records.Result] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    output_keys: list[str] = field(default_factory=lambda: [""])
+    """What learner output belongs to after each record read: [0] before the first (nothing)."""
+    output_marks: int = 0  # the marks read from the output pipe so far
+    output_tail: bytes = b""  # the end of the last read of output, which may be the start of a mark
+    output_held: list[tuple[int, bytes]] = field(default_factory=list)  # (marks before it, text) ahead of its record
     cut: set[str] = field(default_factory=set)
     """The keys of ``outputs`` that were truncated."""
     suite_error: str = ""
@@ -69,7 +75,13 @@ class ChildRun:
 
     def accept(self, line: bytes) -> bool:
         """Apply one record; True when a new phase or check began (its clock restarts)."""
-        record = records.decode(line, self.secret)  # None: not from the grading machinery, or malformed
+        began = self.apply(records.decode(line, self.secret))  # None: not from the grading machinery, or malformed
+        # Learner output printed after the judge sent this record belongs to what is in flight now.
+        self.output_keys.append(self.in_flight())
+        self.place_held_output(len(self.output_keys))
+        return began
+
+    def apply(self, record) -> bool:
         if isinstance(record, records.Collected):
             if self.collected is None and self.expected is None:
                 self.collected = list(record.checks)
@@ -101,9 +113,47 @@ class ChildRun:
         """The id of the next check due, or None when all have a result."""
         return next((check_id for check_id in self.expected or () if check_id not in self.results), None)
 
-    def keep_output(self, text: str) -> None:
-        """Keep learner output with the check (or the import) in flight, truncated."""
-        key = self.current or ("import" if self.phase == "import" else "")
+    def in_flight(self) -> str:
+        """The check in flight, "import" while the learner's file is imported, else ""."""
+        return self.current or ("import" if self.phase == "import" else "")
+
+    def read_output(self, data: bytes) -> None:
+        """Learner output as it is read: each part is kept with the check that was in flight when it was printed.
+
+        The judge writes ``records.OUTPUT_MARK`` down the output pipe just before each record it sends, so the
+        text after the n-th mark was printed after the judge had sent its n-th record: it belongs to what that
+        record left in flight (``output_keys[n]``). The two pipes are read in whatever order select() gives, so
+        text that comes ahead of its record is held until the record has been read.
+        """
+        *parts, last = (self.output_tail + data).split(records.OUTPUT_MARK)
+        kept = next((size for size in range(len(records.OUTPUT_MARK) - 1, 0, -1)
+                     if last.endswith(records.OUTPUT_MARK[:size])), 0)  # a mark may be cut by the read
+        self.output_tail = last[len(last) - kept:] if kept else b""
+        for part in [*parts, last[:len(last) - kept]]:
+            if part:
+                if self.output_marks < len(self.output_keys):
+                    self.keep_output(part.decode("utf-8", errors="replace"), self.output_keys[self.output_marks])
+                elif sum(len(held) for _, held in self.output_held) < OUTPUT_HELD_LIMIT:
+                    self.output_held.append((self.output_marks, part))
+            self.output_marks += 1
+        self.output_marks -= 1  # the last part is not followed by a mark (yet)
+
+    def place_held_output(self, records_read: int) -> None:
+        """Keep the held output whose record has been read; with ``records_read`` past them all, all of it."""
+        while self.output_held and self.output_held[0][0] < records_read:
+            number, data = self.output_held.pop(0)
+            key = self.output_keys[min(number, len(self.output_keys) - 1)]
+            self.keep_output(data.decode("utf-8", errors="replace"), key)
+
+    def end_output(self) -> None:
+        """The child is gone and its pipes are read: keep what is still held, with the last record read."""
+        self.output_held.append((self.output_marks, self.output_tail))
+        self.output_tail = b""
+        self.place_held_output(len(self.output_keys) + self.output_marks)
+
+    def keep_output(self, text: str, key: str | None = None) -> None:
+        """Keep learner output with ``key`` (default: the check, or the import, in flight), truncated."""
+        key = self.in_flight() if key is None else key
         if not key:
             return
         if key in self.cut:
@@ -170,7 +220,7 @@ def watch(sandbox, record_fd: int, output_fd: int, run: ChildRun, limits: Limits
                     selector.unregister(key.fd)
                     open_pipes -= 1
                 elif key.data == "output":
-                    run.keep_output(data.decode("utf-8", errors="replace"))
+                    run.read_output(data)
                 else:
                     pending += data
                     *lines, pending = pending.split(b"\n")
@@ -188,6 +238,7 @@ def watch(sandbox, record_fd: int, output_fd: int, run: ChildRun, limits: Limits
         selector.close()
         os.close(record_fd)
         os.close(output_fd)
+    run.end_output()
     sandbox.end_learner_processes()
     if exit_status is None and not run.sandbox_error:
         try:

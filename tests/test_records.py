@@ -15,6 +15,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -86,6 +87,67 @@ def test_the_channel_writes_one_signed_line_a_record():
     with os.fdopen(read_end, "rb") as pipe:
         lines = pipe.read().splitlines()
     assert [records.decode(line, SECRET) for line in lines] == EVERY_KIND
+
+
+class QuietSandbox:
+    """What ``watchdog.watch`` needs of a sandbox, for a child that has already ended: its zygote says nothing
+    until asked, uses no memory and has no process to end."""
+
+    cgroup = None
+
+    def __init__(self):
+        self.control, self.zygote_end = socket.socketpair()
+
+    def memory_used(self) -> int:
+        return 0
+
+    def oom_kills(self) -> int:
+        return 0
+
+    def end_learner_processes(self) -> None:
+        pass
+
+    def wait_for_message(self, limit: float) -> dict:
+        return {"status": 0}
+
+
+def test_output_read_late_is_kept_with_the_check_that_printed_it():
+    """The judge, through its channel, marks each record in the output pipe. A watchdog that reads the two pipes
+    only once everything was written (a busy machine) still gives each check its own output: reading the records
+    first used to lose it."""
+    record_r, record_w = os.pipe()
+    output_r, output_w = os.pipe()
+    channel = records.Channel(record_w, SECRET)
+    channel.output_fd = output_w
+    for item in [records.Collected(INFOS), records.Phase("import"), "imported\n", records.Phase("checks"),
+                 records.Start("a"), "printed in a\n", records.Result("a", Status.PASSED), records.Start("b"),
+                 "printed in b, ", "twice\n", records.Result("b", Status.FAILED), records.Start("c"),
+                 records.Result("c", Status.PASSED), "after the last check\n", records.Finished()]:
+        if isinstance(item, str):
+            os.write(output_w, item.encode())
+        else:
+            channel.send(item)
+    os.close(record_w)
+    os.close(output_w)
+    limits = watchdog.Limits(check_s=1.0, budget_s=10.0, memory_bytes=1 << 30)
+    run = watchdog.watch(QuietSandbox(), record_r, output_r, ChildRun(secret=SECRET, expected=None), limits)
+    assert run.finished and set(run.results) == {"a", "b", "c"}
+    assert run.outputs == {"import": "imported\n", "a": "printed in a\n", "b": "printed in b, twice\n"}
+
+
+def test_output_that_comes_ahead_of_its_records_waits_for_them_even_with_a_mark_cut_in_two():
+    mark = records.OUTPUT_MARK
+    output = mark * 3 + b"in a" + mark[:5]  # marked: Collected, Phase("checks"), Start("a"); then Result("a")
+    rest = mark[5:] + mark + b"in b" + mark + mark  # ... Start("b"), Result("b"), Finished()
+    run = ChildRun(secret=SECRET, expected=None)
+    run.read_output(output)
+    run.read_output(rest)
+    assert run.outputs == {}, "nothing is kept before the records that say where it belongs are read"
+    for record in [records.Collected(INFOS[:2]), records.Phase("checks"), records.Start("a"),
+                   records.Result("a", Status.PASSED), records.Start("b")]:
+        run.accept(records.encode(record, SECRET).rstrip(b"\n"))
+    assert run.outputs == {"a": "in a", "b": "in b"}
+    assert not run.output_held
 
 
 def test_the_report_side_of_the_protocol_imports_neither_torch_nor_pytest():
