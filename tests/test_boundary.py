@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from grader.boundary import values
-from tests.helpers import grade_in
+from tests.helpers import KIT, grade_in
 
 # The learner's file records, at import, which process imported it, in the folder both processes share.
 RECORDING_LEARNER = '''
@@ -258,3 +258,22 @@ def test_generator_states_follow_every_kind_of_change():
         assert values.generator_states() == seen[2], "a state set from the other side is not what is read back"
     finally:
         values.set_generator_states(before)
+
+
+def test_half_a_line_a_call_printed_is_shown_with_the_check_that_made_the_call(warm_worker, tmp_path):
+    """The learner process writes out what its streams hold before each reply: a line left unfinished
+    (``print(..., end="")``) is shown with its check, not with a later one, or lost when the process is ended."""
+    from grader import course
+    from grader.runner import Task
+
+    exercise = course.find_exercise("00")
+    solution = (KIT / "solutions" / exercise.filename).read_text(encoding="utf-8")
+    marker = "def manual_linear_gradients(w: float, b: float, x: Tensor, y: Tensor) -> tuple[float, float]:\n"
+    assert solution.count(marker) == 1
+    (tmp_path / exercise.filename).write_text(solution.replace(marker, marker + "    print('half a line', end='')\n"))
+    report = warm_worker.grade([Task(exercise, tmp_path / exercise.filename, KIT / "grader" / "suites" /
+                                     exercise.suite_filename)], device="cpu", timeout=5.0, seed=3)
+    outputs = {check.id: check.output for check in report.exercises[0].checks}
+    assert outputs["linear_gradients_types"].startswith("half a line"), outputs
+    assert outputs["linear_gradients_values"].startswith("half a line"), outputs
+    assert not any(outputs[check] for check in outputs if not check.startswith("linear_gradients")), outputs

@@ -139,6 +139,7 @@ class Host:
             data = values.dump(reply)
         except Exception as exc:  # noqa: BLE001 - something learner code made that torch.save refuses
             data = values.dump({"grader_error": wording.return_not_sent(str(exc))})
+        flush_output()  # what the call printed, even half a line, is shown with the check that made the call
         framing.send(self.sock, data)
 
     def import_file(self):
@@ -436,12 +437,17 @@ def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -
                 break
             host.send(host.handle(request))
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except BaseException:  # noqa: BLE001
-                pass
+        flush_output()
         os._exit(0)
+
+
+def flush_output() -> None:
+    """Write out what learner code printed and its streams still hold (whatever it made of them)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
 
 
 def become_unreachable(sock) -> None:
