@@ -19,6 +19,7 @@ import os
 import selectors
 import signal
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from grader import records
@@ -63,7 +64,8 @@ class ChildRun:
     """What learner output belongs to after each record read: [0] before the first (nothing)."""
     output_marks: int = 0  # the marks read from the output pipe so far
     output_tail: bytes = b""  # the end of the last read of output, which may be the start of a mark
-    output_held: list[tuple[int, bytes]] = field(default_factory=list)  # (marks before it, text) ahead of its record
+    output_held: deque[tuple[int, bytes]] = field(default_factory=deque)  # (marks before it, text) ahead of its record
+    output_held_bytes: int = 0
     cut: set[str] = field(default_factory=set)
     """The keys of ``outputs`` that were truncated."""
     suite_error: str = ""
@@ -133,22 +135,26 @@ class ChildRun:
             if part:
                 if self.output_marks < len(self.output_keys):
                     self.keep_output(part.decode("utf-8", errors="replace"), self.output_keys[self.output_marks])
-                elif sum(len(held) for _, held in self.output_held) < OUTPUT_HELD_LIMIT:
+                elif self.output_held_bytes < OUTPUT_HELD_LIMIT:
                     self.output_held.append((self.output_marks, part))
+                    self.output_held_bytes += len(part)
             self.output_marks += 1
         self.output_marks -= 1  # the last part is not followed by a mark (yet)
 
     def place_held_output(self, records_read: int) -> None:
         """Keep the held output whose record has been read; with ``records_read`` past them all, all of it."""
         while self.output_held and self.output_held[0][0] < records_read:
-            number, data = self.output_held.pop(0)
+            number, data = self.output_held.popleft()
+            self.output_held_bytes -= len(data)
             key = self.output_keys[min(number, len(self.output_keys) - 1)]
             self.keep_output(data.decode("utf-8", errors="replace"), key)
 
     def end_output(self) -> None:
         """The child is gone and its pipes are read: keep what is still held, with the last record read."""
-        self.output_held.append((self.output_marks, self.output_tail))
-        self.output_tail = b""
+        if self.output_tail:
+            self.output_held.append((self.output_marks, self.output_tail))
+            self.output_held_bytes += len(self.output_tail)
+            self.output_tail = b""
         self.place_held_output(len(self.output_keys) + self.output_marks)
 
     def keep_output(self, text: str, key: str | None = None) -> None:

@@ -22,6 +22,7 @@ import sys
 import pytest
 
 from grader import records, watchdog, wording
+from grader.wording import OUTPUT_CUT
 from grader.results import CheckResult, ExerciseResult, Report, Status
 from grader.supervisor import Supervisor
 from grader.watchdog import ChildRun, OUTPUT_LIMIT
@@ -148,6 +149,21 @@ def test_output_that_comes_ahead_of_its_records_waits_for_them_even_with_a_mark_
         run.accept(records.encode(record, SECRET).rstrip(b"\n"))
     assert run.outputs == {"a": "in a", "b": "in b"}
     assert not run.output_held
+
+
+def test_marks_that_learner_code_prints_only_move_its_own_output_and_hold_little():
+    """Learner code can print the mark too (it shares the pipe). A flood of them, each with a byte of text, is
+    held within ``OUTPUT_HELD_LIMIT`` (in linear time: the watchdog never adds up what it holds again), and once
+    the records are read or the child is gone, the checks keep at most ``OUTPUT_LIMIT`` each."""
+    run = ChildRun(secret=SECRET, expected=None)
+    for record in [records.Collected(INFOS), records.Phase("checks"), records.Start("a")]:
+        run.read_output(records.OUTPUT_MARK)
+        run.accept(records.encode(record, SECRET).rstrip(b"\n"))
+    run.read_output((b"x" + records.OUTPUT_MARK) * 2_000_000)
+    assert run.output_held_bytes <= watchdog.OUTPUT_HELD_LIMIT
+    run.end_output()
+    assert not run.output_held and run.output_held_bytes == 0
+    assert run.outputs == {"a": "x" * OUTPUT_LIMIT + OUTPUT_CUT}
 
 
 def test_the_report_side_of_the_protocol_imports_neither_torch_nor_pytest():
