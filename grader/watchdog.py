@@ -29,8 +29,9 @@ from grader.wording import OUTPUT_CUT
 
 COLLECT_LIMIT_S = 60.0  # loading a suite is the grader's own code: generous
 GRACE_S = 2.0  # pytest-timeout stops a check first; the kill is for what it cannot stop
-EXIT_DRAIN_S = 0.2  # after the child has ended, how long its last words may take to arrive
+EXIT_DRAIN_S = 0.2  # after the child has ended and its records are read, how long its last output may take
 EXIT_WAIT_S = 5.0  # after its processes were killed, how long the zygote may take to say the child ended
+# (and, after it ended, how long its records may take to reach the end of their pipe)
 POLL_S = 0.1  # how often memory is measured
 OUTPUT_LIMIT = 4000  # characters of learner output kept per check
 OUTPUT_HELD_LIMIT = 1 << 20  # bytes of learner output held at most while their record has not been read
@@ -204,14 +205,20 @@ def watch(sandbox, record_fd: int, output_fd: int, run: ChildRun, limits: Limits
     try:
         while not run.ended_by and not run.sandbox_error:
             now = time.monotonic()
-            remaining = phase_deadline(run, phase_start, limits) - now
-            if remaining <= 0:
-                run.ended_by = "time"
-                limits.budget_s -= now - phase_start
-                break
-            if exit_status is not None and (not open_pipes or now - exited_at > EXIT_DRAIN_S):
-                # The child is gone; what it wrote has been read (something it started may still hold the pipes).
-                break
+            if exit_status is not None:
+                # The child is gone, so no limit runs any more. Every record it sent is read, up to the end of
+                # their pipe (which only the judge held); what learner code printed gets a moment more, since
+                # something it started may still hold the output pipe.
+                if not open_pipes or now - exited_at > EXIT_WAIT_S or (
+                        record_fd not in selector.get_map() and now - exited_at > EXIT_DRAIN_S):
+                    break
+                remaining = POLL_S
+            else:
+                remaining = phase_deadline(run, phase_start, limits) - now
+                if remaining <= 0:
+                    run.ended_by = "time"
+                    limits.budget_s -= now - phase_start
+                    break
             for key, _ in selector.select(timeout=min(remaining, POLL_S)):
                 if key.data == "control":
                     try:

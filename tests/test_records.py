@@ -18,6 +18,8 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -110,6 +112,46 @@ class QuietSandbox:
 
     def wait_for_message(self, limit: float) -> dict:
         return {"status": 0}
+
+
+class SlowSandbox(QuietSandbox):
+    """A sandbox whose zygote has said the child ended, on a machine so busy that the watchdog gets the CPU only
+    every quarter of a second (here: while it measures memory)."""
+
+    def __init__(self):
+        super().__init__()
+        self.zygote_end.send(b"ended")
+
+    def read_message(self) -> dict:
+        self.control.recv(16)
+        return {"status": 0}
+
+    def memory_used(self) -> int:
+        time.sleep(0.25)
+        return 0
+
+
+def test_every_record_is_read_after_the_child_ended_however_late_the_watchdog_gets_to_them():
+    """The zygote says the child ended; its records (more than one read of the pipe) wait in their pipe, and
+    something the learner started still holds the output pipe. The watchdog reads the records to their end
+    before it stops, not only as many as it got to within a moment of the end."""
+    record_r, record_w = os.pipe()
+    output_r, output_w = os.pipe()  # output_w stays open: a process learner code started still holds it
+    infos = tuple(records.CheckInfo(f"c{number}", f"check {number}", 1.0) for number in range(40))
+    lines = [records.Collected(infos), records.Phase("checks")]
+    for info in infos:
+        lines += [records.Start(info.id), records.Result(info.id, Status.FAILED, "x" * 4000)]
+    data = b"".join(records.encode(record, SECRET) for record in [*lines, records.Finished()])
+    assert len(data) > 2 * 65536
+    writer = threading.Thread(target=lambda: (os.write(record_w, data), os.close(record_w)))
+    writer.start()  # a pipe holds 64 KiB: the rest goes in as the watchdog reads
+    limits = watchdog.Limits(check_s=5.0, budget_s=10.0, memory_bytes=1 << 30)
+    try:
+        run = watchdog.watch(SlowSandbox(), record_r, output_r, ChildRun(secret=SECRET, expected=None), limits)
+    finally:
+        writer.join()
+        os.close(output_w)
+    assert len(run.results) == len(infos) and run.finished
 
 
 def test_output_read_late_is_kept_with_the_check_that_printed_it():
