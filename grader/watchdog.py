@@ -128,19 +128,27 @@ class ChildRun:
         record left in flight (``output_keys[n]``). The two pipes are read in whatever order select() gives, so
         text that comes ahead of its record is held until the record has been read.
         """
-        *parts, last = (self.output_tail + data).split(records.OUTPUT_MARK)
-        kept = next((size for size in range(len(records.OUTPUT_MARK) - 1, 0, -1)
-                     if last.endswith(records.OUTPUT_MARK[:size])), 0)  # a mark may be cut by the read
-        self.output_tail = last[len(last) - kept:] if kept else b""
-        for part in [*parts, last[:len(last) - kept]]:
-            if part:
-                if self.output_marks < len(self.output_keys):
-                    self.keep_output(part.decode("utf-8", errors="replace"), self.output_keys[self.output_marks])
-                elif self.output_held_bytes < OUTPUT_HELD_LIMIT:
-                    self.output_held.append((self.output_marks, part))
-                    self.output_held_bytes += len(part)
-            self.output_marks += 1
-        self.output_marks -= 1  # the last part is not followed by a mark (yet)
+        mark = records.OUTPUT_MARK
+        parts = (self.output_tail + data).split(mark)
+        self.output_tail = b""
+        for size in range(len(mark) - 1, 0, -1):  # a read may end inside a mark: keep its start for the next
+            if parts[-1].endswith(mark[:size]):
+                parts[-1], self.output_tail = parts[-1][:-size], parts[-1][-size:]
+                break
+        for number, part in enumerate(parts):
+            if number:
+                self.output_marks += 1  # a mark came before every part but the first
+            self.place_output(part)
+
+    def place_output(self, part: bytes) -> None:
+        """Keep ``part``, printed after ``output_marks`` marks, with its check, or hold it until that record is read."""
+        if not part:
+            return
+        if self.output_marks < len(self.output_keys):
+            self.keep_output(part.decode("utf-8", errors="replace"), self.output_keys[self.output_marks])
+        elif self.output_held_bytes < OUTPUT_HELD_LIMIT:
+            self.output_held.append((self.output_marks, part))
+            self.output_held_bytes += len(part)
 
     def place_held_output(self, records_read: int) -> None:
         """Keep the held output whose record has been read; with ``records_read`` past them all, all of it."""

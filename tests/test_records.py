@@ -182,15 +182,18 @@ def test_output_that_comes_ahead_of_its_records_waits_for_them_even_with_a_mark_
     mark = records.OUTPUT_MARK
     output = mark * 3 + b"in a" + mark[:5]  # marked: Collected, Phase("checks"), Start("a"); then Result("a")
     rest = mark[5:] + mark + b"in b" + mark + mark  # ... Start("b"), Result("b"), Finished()
-    run = ChildRun(secret=SECRET, expected=None)
-    run.read_output(output)
-    run.read_output(rest)
-    assert run.outputs == {}, "nothing is kept before the records that say where it belongs are read"
-    for record in [records.Collected(INFOS[:2]), records.Phase("checks"), records.Start("a"),
-                   records.Result("a", Status.PASSED), records.Start("b")]:
-        run.accept(records.encode(record, SECRET).rstrip(b"\n"))
-    assert run.outputs == {"a": "in a", "b": "in b"}
-    assert not run.output_held
+    in_two, byte_by_byte = ChildRun(secret=SECRET, expected=None), ChildRun(secret=SECRET, expected=None)
+    in_two.read_output(output)
+    in_two.read_output(rest)
+    for byte in output + rest:
+        byte_by_byte.read_output(bytes([byte]))
+    for run in (in_two, byte_by_byte):
+        assert run.outputs == {}, "nothing is kept before the records that say where it belongs are read"
+        for record in [records.Collected(INFOS[:2]), records.Phase("checks"), records.Start("a"),
+                       records.Result("a", Status.PASSED), records.Start("b")]:
+            run.accept(records.encode(record, SECRET).rstrip(b"\n"))
+        assert run.outputs == {"a": "in a", "b": "in b"}
+        assert not run.output_held
 
 
 def test_marks_that_learner_code_prints_only_move_its_own_output_and_hold_little():
