@@ -9,6 +9,7 @@ by ``grader.dev``; each test then reads what it found about one case or file.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,11 @@ from tests.helpers import KIT
 
 CASES_DIR = Path(__file__).parent / "cases"
 SUITES_DIR = KIT / "grader" / "suites"
-CASES = sorted(CASES_DIR.glob("exercise_*/*.json"))
+# Exercises with the most cases first: pytest-xdist hands tests out in this order and each exercise is checked
+# when its first test comes, so the last ones checked are small, and the run does not end waiting for a large one.
+CASE_COUNT = Counter(case.parent.name for case in CASES_DIR.glob("exercise_*/*.json"))
+CASES = sorted(CASES_DIR.glob("exercise_*/*.json"), key=lambda case: (-CASE_COUNT[case.parent.name], case))
+EXERCISES = sorted(course.EXERCISES, key=lambda exercise: (-CASE_COUNT[exercise.name], exercise.number))
 SEED = 20261123  # fixed, so a failure here can be repeated exactly
 CHECK_TIMEOUT_S = 3.0  # every check of a correct file takes well under a second
 # What matplotlib calls an artist drawn without label=: a learner never gave these names, so never sees them.
@@ -29,8 +34,6 @@ def exercise_of(case: Path) -> course.Exercise:
     return course.find_exercise(case.parent.name)
 
 
-
-
 @pytest.fixture(scope="session")
 def checked(warm_worker, once_per_run, request):
     """``checked(exercise)``: what ``grader.dev check`` finds about that exercise of the built-in course.
@@ -39,12 +42,12 @@ def checked(warm_worker, once_per_run, request):
     in the session's warm sandbox (conftest's ``warm_worker``), and once for the run (``once_per_run``): an
     exercise one pytest-xdist worker checked, the others read back. A worker that finds another one checking
     the exercise it needs checks one that nobody has started meanwhile, among those this run's tests ask for,
-    instead of waiting idle.
+    instead of waiting idle (the one with the most cases first, as ``CASES`` are ordered).
     """
     folders = dev.Folders(suites=SUITES_DIR, stubs=KIT / "exercises", solutions=KIT / "solutions", cases=CASES_DIR)
-    wanted = sorted({item.callspec.params.get("exercise") or exercise_of(item.callspec.params["case"])
-                     for item in request.session.items
-                     if item.module.__name__ == __name__ and hasattr(item, "callspec")}, key=lambda e: e.number)
+    wanted = [exercise for exercise in EXERCISES if exercise in {
+        item.callspec.params.get("exercise") or exercise_of(item.callspec.params["case"])
+        for item in request.session.items if item.module.__name__ == __name__ and hasattr(item, "callspec")}]
 
     def key(exercise: course.Exercise) -> str:
         return f"checked-{exercise.name}"
@@ -76,7 +79,7 @@ def test_case_gets_the_expected_statuses_and_messages(case, checked):
         assert not MATPLOTLIB_INTERNAL_NAME.search(check.message), f"{seen} shows matplotlib's internal names"
 
 
-@pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.name)
 def test_solution_gets_full_marks(exercise, checked):
     found = checked(exercise)
     assert shortfalls(found, "solution") == []
@@ -84,7 +87,7 @@ def test_solution_gets_full_marks(exercise, checked):
     assert result.score == result.max_score > 0
 
 
-@pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.name)
 def test_untouched_stub_is_all_not_started(exercise, checked):
     # dev check also proves that the stub skips exactly the checks the solution skips (those that need
     # CUDA, before any learner code runs), so the maximum never depends on the submission.
@@ -93,12 +96,12 @@ def test_untouched_stub_is_all_not_started(exercise, checked):
     assert all("not written yet" in check.message for check in found.stub.checks if check.counts)
 
 
-@pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.name)
 def test_every_check_has_a_hint_and_a_buggy_file_that_it_catches(exercise, checked):
     # Checks skipped here (they need CUDA) cannot be caught here: GPU runs prove those.
     assert shortfalls(checked(exercise), "check ") == []
 
 
-@pytest.mark.parametrize("exercise", course.EXERCISES, ids=lambda exercise: exercise.name)
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.name)
 def test_dev_check_finds_nothing_short(exercise, checked):
     assert [str(shortfall) for shortfall in checked(exercise).shortfalls] == []
