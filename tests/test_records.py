@@ -93,8 +93,8 @@ def test_the_channel_writes_one_signed_line_a_record():
 
 
 class QuietSandbox:
-    """What ``watchdog.watch`` needs of a sandbox, for a child that has already ended: its zygote says nothing
-    until asked, uses no memory and has no process to end."""
+    """What ``watchdog.watch`` needs of a sandbox, and no more: its zygote says nothing (the watchdog stops at the
+    judge's ``Finished``), no memory is used and there is no process to end."""
 
     cgroup = None
 
