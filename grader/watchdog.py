@@ -142,13 +142,10 @@ class ChildRun:
 
     def place_output(self, part: bytes) -> None:
         """Keep ``part``, printed after ``output_marks`` marks, with its check, or hold it until that record is read."""
-        if not part:
-            return
-        if self.output_marks < len(self.output_keys):
-            self.keep_output(part.decode("utf-8", errors="replace"), self.output_keys[self.output_marks])
-        elif self.output_held_bytes < OUTPUT_HELD_LIMIT:
+        if part and self.output_held_bytes < OUTPUT_HELD_LIMIT:
             self.output_held.append((self.output_marks, part))
             self.output_held_bytes += len(part)
+        self.place_held_output(len(self.output_keys))
 
     def place_held_output(self, records_read: int) -> None:
         """Keep the held output whose record has been read; with ``records_read`` past them all, all of it."""

@@ -45,9 +45,9 @@ def checked(warm_worker, once_per_run, request):
     instead of waiting idle (the one with the most cases first, as ``CASES`` are ordered).
     """
     folders = dev.Folders(suites=SUITES_DIR, stubs=KIT / "exercises", solutions=KIT / "solutions", cases=CASES_DIR)
-    wanted = [exercise for exercise in EXERCISES if exercise in {
-        item.callspec.params.get("exercise") or exercise_of(item.callspec.params["case"])
-        for item in request.session.items if item.module.__name__ == __name__ and hasattr(item, "callspec")}]
+    asked = {item.callspec.params.get("exercise") or exercise_of(item.callspec.params["case"])
+             for item in request.session.items if item.module.__name__ == __name__ and hasattr(item, "callspec")}
+    wanted = [exercise for exercise in EXERCISES if exercise in asked]
 
     def key(exercise: course.Exercise) -> str:
         return f"checked-{exercise.name}"
