@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# What a sandbox may import before it grades, beyond torch and pytest (see grader.sandbox.zygote.WARM_UPS):
+# matplotlib, and what building the first optimizer imports (torch._dynamo). Each costs about half a second.
+WARM_UPS = frozenset({"plotting", "training"})
+
 
 @dataclass(frozen=True)
 class Exercise:
@@ -24,6 +28,10 @@ class Exercise:
     """The heading shown to learners."""
     step: str
     """Which step of the workflow it teaches, in a few words."""
+    warm_up: frozenset[str] = WARM_UPS
+    """What the sandbox imports before grading it with the built-in suite. Only speed depends on it: what a
+    grading needs and was not imported ahead is imported by the grading itself. Exercises whose suite and
+    reference solution neither plot nor train leave both out, so grading them alone starts a second sooner."""
 
     @property
     def name(self) -> str:
@@ -52,17 +60,22 @@ class Exercise:
 
 
 EXERCISES: tuple[Exercise, ...] = (
-    Exercise(0, "tensors", "Tensors and autograd", "warm-up: tensors, gradients and autograd"),
-    Exercise(1, "data", "Data preparation", "step 1: make and split the data"),
-    Exercise(2, "models", "Building models", "step 2: build a model"),
+    Exercise(0, "tensors", "Tensors and autograd", "warm-up: tensors, gradients and autograd", frozenset()),
+    Exercise(1, "data", "Data preparation", "step 1: make and split the data", frozenset({"plotting"})),
+    Exercise(2, "models", "Building models", "step 2: build a model", frozenset()),
     Exercise(3, "training", "Training", "step 3: the training loop"),
-    Exercise(4, "evaluation", "Evaluation and inference", "step 4: evaluate and predict"),
-    Exercise(5, "persistence", "Saving and loading", "steps 5 and 6: save, load, resume"),
+    Exercise(4, "evaluation", "Evaluation and inference", "step 4: evaluate and predict", frozenset({"plotting"})),
+    Exercise(5, "persistence", "Saving and loading", "steps 5 and 6: save, load, resume",
+             frozenset({"training"})),
     Exercise(6, "workflow", "The whole workflow", "all six steps, on any device"),
-    Exercise(7, "classification", "Classification with DataLoaders", "beyond regression: batches and classes"),
-    Exercise(8, "optimization", "Training well", "optimizers, schedules, validation and early stopping"),
-    Exercise(9, "binary", "Binary classification", "two classes: one logit, a threshold, precision and recall"),
-    Exercise(10, "inspection", "Looking inside a model", "beyond: image inputs, skip connections, hooks and summaries"),
+    Exercise(7, "classification", "Classification with DataLoaders", "beyond regression: batches and classes",
+             frozenset({"training"})),
+    Exercise(8, "optimization", "Training well", "optimizers, schedules, validation and early stopping",
+             frozenset({"training"})),
+    Exercise(9, "binary", "Binary classification", "two classes: one logit, a threshold, precision and recall",
+             frozenset({"training"})),
+    Exercise(10, "inspection", "Looking inside a model", "beyond: image inputs, skip connections, hooks and summaries",
+             frozenset({"training"})),
 )
 
 

@@ -270,7 +270,7 @@ def check_all(folders: Folders, chosen: list[tuple[course.Exercise, Path]], jobs
 
     def check(item: tuple[course.Exercise, Path]) -> ExerciseCheck:
         if not hasattr(local, "worker"):
-            local.worker = StoppableWorker()
+            local.worker = StoppableWorker(course.WARM_UPS)  # it may take any exercise
             workers.append(local.worker)
         return check_exercise(local.worker, folders, *item, **settings)
 

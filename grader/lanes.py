@@ -67,7 +67,9 @@ def grade_in_lanes(tasks: list, lanes: int, settings: dict, on_progress=None, ex
     events: queue.Queue = queue.Queue()
     next_index = iter(grading_order(expected or [None] * len(tasks)))
     taking = threading.Lock()
-    workers = [Worker() for _ in range(lanes)]
+    # Each lane may take any of the exercises: its sandbox imports ahead what any of them needs.
+    warm_up = set().union(*(task.warm_up(None) for task in tasks))
+    workers = [Worker(warm_up) for _ in range(lanes)]
 
     def lane(worker: Worker) -> None:
         while True:

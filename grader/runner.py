@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import wording
-from grader.commands import DEFAULT_MEMORY_MIB, UsageError
-from grader.course import Exercise
+from grader.commands import BUILT_IN_SUITES, DEFAULT_MEMORY_MIB, UsageError
+from grader.course import WARM_UPS, Exercise
 from grader.files import display_path
 from grader.results import CheckResult, ExerciseResult, Report, Status
 from grader.sandbox import Sandbox, SandboxFailed, probe
@@ -77,7 +77,17 @@ class Task:
             "definitions": definitions,
             "read_at": time.time(),
             "missing_message": missing,
+            "warm_up": sorted(self.warm_up(source)),
         }
+
+    def warm_up(self, source: bytes | None) -> set[str]:
+        """What a sandbox imports ahead to grade this (``Exercise.warm_up``): the course's word for its built-in
+        suite, everything for an instructor's own, and matplotlib for a learner file that names it."""
+        built_in = self.suite.resolve().parent == BUILT_IN_SUITES
+        names = set(self.exercise.warm_up if built_in else WARM_UPS)
+        if source is not None and b"matplotlib" in source:
+            names.add("plotting")
+        return names
 
     def check_file_after(self, graded: bytes | None) -> str:
         """After grading: say so when the file changed meanwhile; put it back only if it has disappeared.
@@ -132,7 +142,9 @@ class Worker:
     reports why and the next one starts a fresh sandbox.
     """
 
-    def __init__(self):
+    def __init__(self, warm_up=()):
+        self.warm_up = set(warm_up)
+        """What its sandbox imports ahead (``Exercise.warm_up``): these, and what the first grading's tasks need."""
         self.sandbox: Sandbox | None = None
         self.device_asked = ""
         self.closed = False  # once closed from another thread, no fresh sandbox is started
@@ -150,7 +162,7 @@ class Worker:
             if self.closed:
                 raise SandboxFailed("the grading was stopped")
             self.stop_sandbox()
-            self.sandbox = Sandbox(self.device_asked)
+            self.sandbox = Sandbox(self.device_asked, self.warm_up)
             self.sandbox.start()
         return self.sandbox
 
@@ -168,6 +180,7 @@ class Worker:
         """Grade ``tasks`` and return the report; the sandbox stays up for the next grading."""
         progress = on_progress or (lambda event, data: None)
         plans = [task.to_plan() for task in tasks]  # the snapshots, taken before anything else happens
+        self.warm_up.update(*(plan["warm_up"] for plan in plans))  # for a sandbox started from now on
         waiting = self.take_waiting(([*tasks], device, timeout, seed, memory_mib))
         try:
             device = self.resolve_device(device)

@@ -152,9 +152,10 @@ def stubs_graded(tmp_path_factory, grader_cache, once_per_run) -> CourseGrading:
 def warm_worker(grader_cache):
     """One sandbox kept warm for the session (``grader.runner.Worker``, as watch mode keeps it): a grading in it
     only forks a child from a zygote that has imported torch already."""
+    from grader.course import WARM_UPS
     from grader.runner import Worker
 
-    with Worker() as worker:
+    with Worker(WARM_UPS) as worker:  # the tests grade every exercise in it
         yield worker
 
 

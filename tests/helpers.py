@@ -107,7 +107,7 @@ def run_here(worker, main, *args: str, cwd: Path | None = None, env: dict | None
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch.dict(os.environ, env or {}))
         stack.enter_context(working_folder(cwd or KIT))
-        stack.enter_context(mock.patch("grader.runner.Worker", lambda: SharedWorker(worker)))
+        stack.enter_context(mock.patch("grader.runner.Worker", lambda *args: SharedWorker(worker)))
         stack.enter_context(mock.patch("grader.processes.end_everything_below", lambda pid: None))
         stack.enter_context(mock.patch("grader.processes.become_subreaper", lambda: None))
         stack.enter_context(mock.patch.object(sys, "stdout", stdout))

@@ -235,7 +235,9 @@ class Host:
         for number, value in kept.items():
             self.objects[number], self.numbers[id(value)] = value, number
         self.mirrored.clear()
-        sys.modules["matplotlib.pyplot"].close("all")
+        pyplot = sys.modules.get("matplotlib.pyplot")  # absent until learner code imports it (patch_show)
+        if pyplot is not None:
+            pyplot.close("all")
 
     def take_world(self, world: dict) -> None:
         values.set_generator_states(world["generators"])  # only those that changed over there
@@ -485,7 +487,19 @@ def become_unreachable(sock) -> None:
 
 
 def patch_show() -> None:
-    """Note on a Figure that learner code showed it (the judge's copy of the Figure repeats the call)."""
+    """Note on a Figure that learner code showed it (the judge's copy of the Figure repeats the call).
+
+    Where the sandbox has not imported matplotlib (an exercise graded without plotting, ``Exercise.warm_up``),
+    importing it here would cost every learner process half a second: the patch waits for learner code to
+    import ``matplotlib.pyplot`` instead.
+    """
+    if "matplotlib.pyplot" in sys.modules:
+        patch_pyplot()
+    else:
+        sys.meta_path.insert(0, AfterImport("matplotlib.pyplot", patch_pyplot))
+
+
+def patch_pyplot() -> None:
     from matplotlib import pyplot
     from matplotlib.figure import Figure
 
@@ -498,4 +512,28 @@ def patch_show() -> None:
 
     Figure.show = show
     pyplot.show = show_all
+
+
+class AfterImport:
+    """An import hook that calls ``then()`` once the module ``name`` has been imported, then leaves."""
+
+    def __init__(self, name: str, then):
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path, target=None):
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            load = spec.loader.exec_module
+
+            def exec_module(module):
+                load(module)
+                self.then()
+
+            spec.loader.exec_module = exec_module
+        return spec
 

@@ -227,8 +227,9 @@ def compile_grader() -> None:
 class Sandbox:
     """The zygote, started in the sandbox (or, where there is none, as a plain process), and its control socket."""
 
-    def __init__(self, device: str):
+    def __init__(self, device: str, warm_up=()):
         self.device = device
+        self.warm_up = sorted(warm_up)  # what the zygote imports ahead beyond torch and pytest (Exercise.warm_up)
         self.state = probe()
         self.process: subprocess.Popen | None = None
         self.control: socket.socket | None = None
@@ -246,7 +247,7 @@ class Sandbox:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         bootstrap = (f"import sys; sys.path.insert(0, {str(KIT_ROOT)!r}); "
                      "from grader.sandbox.zygote import main; main()")
-        python = [interpreter(), "-I", "-B", "-c", bootstrap, str(theirs.fileno())]
+        python = [interpreter(), "-I", "-B", "-c", bootstrap, str(theirs.fileno()), ",".join(self.warm_up)]
         mpl_cache = matplotlib_cache()
         compile_grader()
         self.cgroup = Cgroup.create() if sys.platform.startswith("linux") else None

@@ -9,7 +9,8 @@ code can neither read its memory nor open its file descriptors through
 ``/proc``. Before each child it empties ``/tmp`` and ``/dev/shm``: nothing one
 learner leaves there reaches the next grading.
 
-Started as ``python -I -B -c <bootstrap> CONTROL_FD`` by ``grader.sandbox``.
+Started as ``python -I -B -c <bootstrap> CONTROL_FD WARM_UPS`` by ``grader.sandbox`` (``WARM_UPS``: the names of
+what to import ahead beyond torch and pytest, separated by commas; see ``warm_imports``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ OPEN_FILES_LIMIT = 1024
 PROCESS_LIMIT = 512  # per sandbox: threads count too (torch starts a few)
 
 
-def warm_imports() -> None:
-    """Import everything a check may need, once, with the garbage collector paused.
+def warm_imports(extras) -> None:
+    """Import what every grading needs and the ``extras`` named (``WARM_UPS``), once, with the collector paused.
 
     Pausing the collector during large imports saves about a third of torch's
     import time; freezing what was imported keeps later collections (and every
@@ -42,39 +43,56 @@ def warm_imports() -> None:
     before the freeze: it would take 0.17 s of every sandbox's start to free
     the cycles the imports leave (about 11,000 objects of a 400 MB process),
     which the freeze keeps instead, as Python's documentation of
-    ``gc.freeze`` advises before a fork. Building one optimizer
-    imports ``torch._dynamo``, which every training check would pay otherwise.
-    No tensor operation runs here: a child forked after a multi-threaded op
-    can deadlock, and CUDA is never initialised here, so a child can use it.
+    ``gc.freeze`` advises before a fork. No tensor operation runs here: a child
+    forked after a multi-threaded op can deadlock, and CUDA is never
+    initialised here, so a child can use it. What only some exercises need
+    (``extras``) is left out where none of the exercises to grade needs it: a
+    child imports whatever it lacks itself.
     """
     gc.disable()
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
     import pytest  # noqa: F401
     import pytest_timeout  # noqa: F401
-    import torch
+    import torch  # noqa: F401
     from _pytest.config import default_plugins
 
     for name in default_plugins:
         __import__(f"_pytest.{name}")
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     keep_seeding_cheap()
     # What every child would otherwise import (and, without bytecode files, compile) for itself.
     import encodings.utf_8_sig  # noqa: F401 - reading the learner's file
     import pdb  # noqa: F401 - pytest's debugging plugin
     import torch.utils.serialization  # noqa: F401 - torch.save and torch.load
-    from matplotlib.backends import backend_agg  # noqa: F401 - drawing a Figure
 
     import grader.boundary.host  # noqa: F401 - the learner process
     import grader.checking  # noqa: F401 - the suites' helpers
     import grader.child  # noqa: F401
     import grader.integrity  # noqa: F401
 
+    for name in extras:
+        WARM_UPS[name]()
     gc.freeze()
     gc.enable()
+
+
+def warm_plotting() -> None:
+    """matplotlib with its drawing backend (0.4 s): for checks on Figures, and for learner files that import it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    from matplotlib.backends import backend_agg  # noqa: F401 - drawing a Figure
+
+
+def warm_training() -> None:
+    """Building the first optimizer imports ``torch._dynamo`` (0.7 s), which every training check would pay."""
+    import torch
+
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
+# What only some exercises need, by the names grader.course uses (``Exercise.warm_up``).
+WARM_UPS = {"plotting": warm_plotting, "training": warm_training}
 
 
 def keep_seeding_cheap() -> None:
@@ -218,7 +236,7 @@ def main() -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     scratch = Path(os.environ.get("TMPDIR", "/tmp"))
     prepare_matplotlib(scratch)
-    warm_imports()
+    warm_imports([name for name in sys.argv[2].split(",") if name in WARM_UPS] if len(sys.argv) > 2 else WARM_UPS)
     import torch
 
     # With PYTORCH_NVML_BASED_CUDA_CHECK=1 asking does not initialise CUDA, so children can still use it.
