@@ -38,13 +38,9 @@ def grader_cache(tmp_path_factory):
     start both use it; each pytest-xdist worker has a folder of its own.
     """
     folder = tmp_path_factory.mktemp("grader-cache")
-    before = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(folder)
-    yield folder
-    if before is None:
-        os.environ.pop("XDG_CACHE_HOME", None)
-    else:
-        os.environ["XDG_CACHE_HOME"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,13 +48,19 @@ def one_lane():
     """Gradings the tests start grade one exercise at a time (``KIT_LANES=1``): pytest-xdist already has a worker
     on every core, and each lane would import torch once more. The README's main job, graded once for the run
     (``solutions_graded``), keeps the lanes, as do the tests of lanes themselves."""
-    before = os.environ.get("KIT_LANES")
-    os.environ["KIT_LANES"] = "1"
-    yield
-    if before is None:
-        os.environ.pop("KIT_LANES", None)
-    else:
-        os.environ["KIT_LANES"] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KIT_LANES", "1")
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """Torch in the processes the tests start outside the sandbox (the lessons' notebooks and pictures) runs one
+    thread per process (``OMP_NUM_THREADS=1``), as the sandbox does for learner code: with a pytest-xdist worker
+    on every core, torch's extra threads only wait for a core, spinning (a tenth more CPU for the same work)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", "1")
+        yield
 
 
 @pytest.fixture(scope="session")
