@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import processes
 from grader.sandbox import probe
 from tests.helpers import (KIT, compiled_from_source, fresh_cache, grade_in, learner_namespaces_possible,
                            still_there_after, survivors_after)
@@ -225,8 +227,22 @@ def test_correct_file_that_prints_a_lot_gets_full_marks(warm_worker, tmp_path):
     assert alive == []
 
 
+def learner_code_is_looping(grader_pid: int) -> bool:
+    """Whether a process three or more levels below the grader (below its zygote and the judge: learner code)
+    has spent half a second of CPU time."""
+    table = processes.process_table()
+    for pid in processes.descendants(grader_pid, living=True):
+        depth, above = 0, pid
+        while above != grader_pid and above in table:
+            depth, above = depth + 1, table[above][0]
+        fields = processes.stat_fields(pid)
+        if depth >= 3 and fields and int(fields[11]) + int(fields[12]) >= os.sysconf("SC_CLK_TCK") // 2:
+            return True
+    return False
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds processes through /proc")
-@pytest.mark.parametrize("stop_signal", ["TERM", "KILL"])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
 def test_grader_stopped_from_outside_leaves_no_process(stop_signal, kit_copy, tmp_path):
     """`timeout` (or a CI runner) ends the grader mid-check: the worker and the looping child end with it."""
     folder = tmp_path / "learner"
@@ -234,11 +250,21 @@ def test_grader_stopped_from_outside_leaves_no_process(stop_signal, kit_copy, tm
     (folder / "exercise_03_training.py").write_bytes((HOSTILE / "loops_inside_functions.py").read_bytes())
     marker = f"HOSTILE_MARKER_{uuid.uuid4().hex}"
     env = {**os.environ, "PYTHONPATH": str(kit_copy), "HOME": str(tmp_path), marker: "1"}
-    process = subprocess.run(["timeout", "-s", stop_signal, "6", sys.executable, "-m", "grader", "3",
-                              "--source", str(folder), "--timeout", "60"],
-                             cwd=kit_copy, env=env, capture_output=True, text=True, timeout=60)
-    assert process.returncode in (-9, 124, 137, 143)  # with KILL, `timeout` goes down with it
+    process = subprocess.Popen([sys.executable, "-m", "grader", "3", "--source", str(folder), "--timeout", "60"],
+                               cwd=kit_copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not learner_code_is_looping(process.pid) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert process.poll() is None, "the grading ended before learner code was looping"
+        below = processes.descendants(process.pid, living=True)  # the sandbox's processes carry no marker
+        process.send_signal(stop_signal)
+        returncode = process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert returncode in (-stop_signal, 128 + stop_signal)
     assert survivors_after(marker, within_s=2) == []
+    assert still_there_after(lambda: [pid for pid in below if processes.state(pid) not in ("", "Z")]) == []
 
 
 def test_bytecode_compiled_by_an_installer_is_not_tampering(kit_copy, tmp_path):

@@ -536,4 +536,3 @@ class AfterImport:
 
             spec.loader.exec_module = exec_module
         return spec
-
