@@ -52,7 +52,9 @@ def watch(task: Task, options, state: ProgressState, seed: int) -> int:
     # Said at once: the first grading starts the sandbox, which takes a few seconds.
     console.print(f"Watching {display_path(task.file)}: save it to grade again, Ctrl-C to stop.", soft_wrap=True)
     try:
-        with Worker() as worker:
+        # Everything imported ahead (course.WARM_UPS), once: an edit may start to plot or train at any time, and
+        # no save should wait for that import.
+        with Worker(course.WARM_UPS) as worker:
             while True:
                 content = read(task.file)
                 if content != graded:
