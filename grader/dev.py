@@ -267,10 +267,13 @@ def check_all(folders: Folders, chosen: list[tuple[course.Exercise, Path]], jobs
     wait on their sandboxes, as the gradebook's do.
     """
     local, workers = threading.local(), []
+    # A sandbox may take any of the exercises: it imports ahead what any of them needs (Exercise.warm_up).
+    warm_up = set().union(*(Task(exercise, folders.solutions / exercise.filename, suite).warm_up(None)
+                            for exercise, suite in chosen))
 
     def check(item: tuple[course.Exercise, Path]) -> ExerciseCheck:
         if not hasattr(local, "worker"):
-            local.worker = StoppableWorker(course.WARM_UPS)  # it may take any exercise
+            local.worker = StoppableWorker(warm_up)
             workers.append(local.worker)
         return check_exercise(local.worker, folders, *item, **settings)
 
