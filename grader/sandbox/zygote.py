@@ -236,7 +236,8 @@ def main() -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     scratch = Path(os.environ.get("TMPDIR", "/tmp"))
     prepare_matplotlib(scratch)
-    warm_imports([name for name in sys.argv[2].split(",") if name in WARM_UPS] if len(sys.argv) > 2 else WARM_UPS)
+    asked = sys.argv[2].split(",") if len(sys.argv) > 2 else list(WARM_UPS)
+    warm_imports([name for name in asked if name in WARM_UPS])
     import torch
 
     # With PYTORCH_NVML_BASED_CUDA_CHECK=1 asking does not initialise CUDA, so children can still use it.
