@@ -211,7 +211,15 @@ def expect_best_weights(run: ScriptedRun, ran: list[float], label: str) -> None:
     if held == best_expected:
         return
     losses = fmt_list(ran, 12)
-    assert not (held == last and model.loaded and model.loaded[-1] is not None and model.loaded[-1].item() == model.w.item()), (
+    tied = held in range(1, last + 1) and ran[int(held) - 1] == ran[best_expected - 1]
+    live = held == last and model.loaded and model.loaded[-1] is not None and model.loaded[-1].item() == model.w.item()
+    # Weights of a last epoch that tied the best, loaded back: a copy kept at a tie, or live tensors kept at the best.
+    assert not (tied and live), (
+        f"when training {label} (validation losses {losses}), the model ended with the weights of the last "
+        f"epoch, {last}, which only tied the best: keep the earliest, epoch {best_expected} (a new best must be "
+        "strictly lower); if your code does, the state it kept changed along with the model, because "
+        "model.state_dict() holds the live tensors: keep a copy (copy.deepcopy or .clone())")
+    assert not live, (
         f"when training {label} (validation losses {losses}), the weights loaded back at "
         f"the end were those of the last epoch, {last}: the saved best state changed along "
         "with the model, because model.state_dict() holds the live tensors; keep a copy "
@@ -220,7 +228,7 @@ def expect_best_weights(run: ScriptedRun, ran: list[float], label: str) -> None:
         f"when training {label} (validation losses {losses}), the model ended with the "
         f"weights of the last epoch, {last}, not of the best one, {best_expected}: load the "
         "best weights back before returning")
-    assert not (held in range(1, last + 1) and ran[int(held) - 1] == ran[best_expected - 1]), (
+    assert not tied, (
         f"when training {label} (validation losses {losses}), the model ended with the "
         f"weights of epoch {int(held)}, which only tied the best; keep the earliest, epoch "
         f"{best_expected} (a new best must be strictly lower)")
