@@ -82,11 +82,14 @@ class Task:
 
     def warm_up(self, source: bytes | None) -> set[str]:
         """What a sandbox imports ahead to grade this (``Exercise.warm_up``): the course's word for its built-in
-        suite, everything for an instructor's own, and matplotlib for a learner file that names it."""
+        suite, everything for an instructor's own, and what a learner file names: matplotlib, or an optimizer or
+        ``torch.func`` (both import ``torch._dynamo``)."""
         built_in = self.suite.resolve().parent == BUILT_IN_SUITES
         names = set(self.exercise.warm_up if built_in else WARM_UPS)
         if source is not None and b"matplotlib" in source:
             names.add("plotting")
+        if source is not None and (b"optim" in source or b"torch.func" in source):
+            names.add("training")
         return names
 
     def check_file_after(self, graded: bytes | None) -> str:

@@ -40,6 +40,8 @@ def test_what_is_imported_ahead_follows_the_suite_and_the_learners_file(tmp_path
     built_in = Task(exercise, tmp_path / exercise.filename, KIT / "grader" / "suites" / exercise.suite_filename)
     assert built_in.warm_up(b"x = 1\n") == set()
     assert built_in.warm_up(b"import matplotlib.pyplot as plt\n") == {"plotting"}
+    assert built_in.warm_up(b"from torch import optim\n") == {"training"}
+    assert built_in.warm_up(b"return torch.func.grad(f)(x)\n") == {"training"}
     own_suite = Task(exercise, tmp_path / exercise.filename, tmp_path / "suites" / exercise.suite_filename)
     assert own_suite.warm_up(None) == set(course.WARM_UPS)  # an instructor's suite may plot or train anywhere
     training = course.find_exercise("3")
