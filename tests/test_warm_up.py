@@ -1,8 +1,8 @@
 """A sandbox imports ahead only what the exercises it grades need (``grader.course.Exercise.warm_up``).
 
 matplotlib, and what building the first optimizer imports, cost about a second of a sandbox's start.
-Exercise 00 needs neither, unless the learner's own file imports matplotlib; an instructor's own suite
-may need anything. Learner code starts from the sandbox's memory, so it sees what was imported ahead.
+Exercise 00 needs neither, unless the learner's own file names matplotlib, an optimizer or ``torch.func``; an
+instructor's own suite may need anything. Learner code starts from the sandbox's memory, so it sees what was imported ahead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from grader.runner import Task, Worker
 from tests.helpers import KIT, grade_in
 
 # A learner file whose make_tensor reports the module table as it was when the file began to be imported.
-# It must not name matplotlib itself, or the sandbox would import it ahead (``Task.warm_up``).
+# It must name neither matplotlib nor an optimizer, or the sandbox would import them ahead (``Task.warm_up``).
 PROBE = '''import sys
 
 AHEAD = {name: name in sys.modules for name in ("matplot" + "lib.pyplot", "torch._dynamo")}
