@@ -10,6 +10,7 @@ still reported, each with a message that says what happened.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ from grader.sandbox import Sandbox, SandboxFailed, probe
 from grader.supervisor import SuiteUnusable, Supervisor
 
 KIT_ROOT = Path(__file__).resolve().parent.parent
+# torch.optim or torch.func in code (not "an optimizer" in a comment): either imports torch._dynamo when used.
+USES_OPTIMIZER_OR_FUNC = re.compile(rb"\boptim\.|torch\.optim\b|import optim\b|torch\.func\b")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class Task:
         names = set(self.exercise.warm_up if built_in else WARM_UPS)
         if source is not None and b"matplotlib" in source:
             names.add("plotting")
-        if source is not None and (b"optim" in source or b"torch.func" in source):
+        if source is not None and USES_OPTIMIZER_OR_FUNC.search(source):
             names.add("training")
         return names
 

@@ -42,6 +42,7 @@ def test_what_is_imported_ahead_follows_the_suite_and_the_learners_file(tmp_path
     assert built_in.warm_up(b"import matplotlib.pyplot as plt\n") == {"plotting"}
     assert built_in.warm_up(b"from torch import optim\n") == {"training"}
     assert built_in.warm_up(b"return torch.func.grad(f)(x)\n") == {"training"}
+    assert built_in.warm_up(b"# so that an optimizer can train it\n") == set()
     own_suite = Task(exercise, tmp_path / exercise.filename, tmp_path / "suites" / exercise.suite_filename)
     assert own_suite.warm_up(None) == set(course.WARM_UPS)  # an instructor's suite may plot or train anywhere
     training = course.find_exercise("3")
