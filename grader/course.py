@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 
 # What a sandbox may import before it grades, beyond torch and pytest (see grader.sandbox.zygote.WARM_UPS):
-# matplotlib, and what building the first optimizer imports (torch._dynamo). Each costs about half a second.
-WARM_UPS = frozenset({"plotting", "training"})
+# matplotlib (0.3 s); what autograd imports the first time it is handed output gradients, as the judge's backward
+# pass through a learner's model does (0.2 s); and what building the first optimizer imports (torch._dynamo,
+# 0.7 s, which holds the gradients' share too).
+WARM_UPS = frozenset({"plotting", "gradients", "training"})
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,10 @@ class Exercise:
     """Which step of the workflow it teaches, in a few words."""
     warm_up: frozenset[str] = WARM_UPS
     """What the sandbox imports before grading it with the built-in suite. Only speed depends on it: what a
-    grading needs and was not imported ahead is imported by the grading itself. Exercises whose suite and
-    reference solution neither plot nor train leave both out, so grading them alone starts a second sooner."""
+    grading needs and was not imported ahead is imported by the grading itself, in every learner process
+    again. Each entry is what grading the reference solution was seen to import (the judge's and the learner
+    process's modules, listed after each check): an exercise that neither plots nor trains leaves both out, so
+    grading it alone starts a second sooner."""
 
     @property
     def name(self) -> str:
@@ -62,9 +66,9 @@ class Exercise:
 EXERCISES: tuple[Exercise, ...] = (
     Exercise(0, "tensors", "Tensors and autograd", "warm-up: tensors, gradients and autograd", frozenset()),
     Exercise(1, "data", "Data preparation", "step 1: make and split the data", frozenset({"plotting"})),
-    Exercise(2, "models", "Building models", "step 2: build a model", frozenset()),
+    Exercise(2, "models", "Building models", "step 2: build a model", frozenset({"gradients"})),
     Exercise(3, "training", "Training", "step 3: the training loop"),
-    Exercise(4, "evaluation", "Evaluation and inference", "step 4: evaluate and predict", frozenset({"plotting"})),
+    Exercise(4, "evaluation", "Evaluation and inference", "step 4: evaluate and predict", frozenset()),
     Exercise(5, "persistence", "Saving and loading", "steps 5 and 6: save, load, resume",
              frozenset({"training"})),
     Exercise(6, "workflow", "The whole workflow", "all six steps, on any device"),

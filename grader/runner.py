@@ -26,6 +26,8 @@ from grader.supervisor import SuiteUnusable, Supervisor
 KIT_ROOT = Path(__file__).resolve().parent.parent
 # torch.optim or torch.func in code (not "an optimizer" in a comment): either imports torch._dynamo when used.
 USES_OPTIMIZER_OR_FUNC = re.compile(rb"\boptim\.|torch\.optim\b|import optim\b|torch\.func\b")
+# An import of matplotlib (not the word in a comment: exercise 04's solution says where matplotlib lives).
+IMPORTS_MATPLOTLIB = re.compile(rb"\b(?:import|from)\s+matplotlib\b")
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,11 @@ class Task:
 
     def warm_up(self, source: bytes | None) -> set[str]:
         """What a sandbox imports ahead to grade this (``Exercise.warm_up``): the course's word for its built-in
-        suite, everything for an instructor's own, and what a learner file names: matplotlib, or an optimizer or
-        ``torch.func`` (both import ``torch._dynamo``)."""
+        suite, everything for an instructor's own, and what a learner file's code uses: matplotlib, or an
+        optimizer or ``torch.func`` (both import ``torch._dynamo``)."""
         built_in = self.suite.resolve().parent == BUILT_IN_SUITES
         names = set(self.exercise.warm_up if built_in else WARM_UPS)
-        if source is not None and b"matplotlib" in source:
+        if source is not None and IMPORTS_MATPLOTLIB.search(source):
             names.add("plotting")
         if source is not None and USES_OPTIMIZER_OR_FUNC.search(source):
             names.add("training")

@@ -1,7 +1,8 @@
 """A sandbox imports ahead only what the exercises it grades need (``grader.course.Exercise.warm_up``).
 
-matplotlib, and what building the first optimizer imports, cost about a second of a sandbox's start.
-Exercise 00 needs neither, unless the learner's own file names matplotlib, an optimizer or ``torch.func``; an
+matplotlib, what autograd imports for a backward pass given output gradients, and what building the first
+optimizer imports cost about a second of a sandbox's start.
+Exercise 00 needs none of them, unless the learner's own file names matplotlib, an optimizer or ``torch.func``; an
 instructor's own suite may need anything. Learner code starts from the sandbox's memory, so it sees what was imported ahead.
 """
 
@@ -40,6 +41,8 @@ def test_what_is_imported_ahead_follows_the_suite_and_the_learners_file(tmp_path
     built_in = Task(exercise, tmp_path / exercise.filename, KIT / "grader" / "suites" / exercise.suite_filename)
     assert built_in.warm_up(b"x = 1\n") == set()
     assert built_in.warm_up(b"import matplotlib.pyplot as plt\n") == {"plotting"}
+    assert built_in.warm_up(b"from matplotlib import pyplot\n") == {"plotting"}
+    assert built_in.warm_up(b"# the CPU, where matplotlib lives\n") == set()
     assert built_in.warm_up(b"from torch import optim\n") == {"training"}
     assert built_in.warm_up(b"return torch.func.grad(f)(x)\n") == {"training"}
     assert built_in.warm_up(b"# so that an optimizer can train it\n") == set()
@@ -47,7 +50,32 @@ def test_what_is_imported_ahead_follows_the_suite_and_the_learners_file(tmp_path
     assert own_suite.warm_up(None) == set(course.WARM_UPS)  # an instructor's suite may plot or train anywhere
     training = course.find_exercise("3")
     assert Task(training, tmp_path / training.filename,
-                KIT / "grader" / "suites" / training.suite_filename).warm_up(None) == {"plotting", "training"}
+                KIT / "grader" / "suites" / training.suite_filename).warm_up(None) == {"plotting", "gradients", "training"}
+
+
+def test_the_gradients_warm_up_imports_what_a_backward_pass_with_output_gradients_needs():
+    # The judge differentiates through a learner's forward pass by handing autograd the output gradients
+    # (boundary.host.Host.backward). The first such call imports torch's symbolic shapes and sympy: without the
+    # warm-up it happens in every learner process that exercise 02's gradient check starts.
+    code = """
+import sys
+import torch
+from grader.sandbox import zygote
+if sys.argv[1] == "warm":
+    zygote.warm_gradients()
+before = set(sys.modules)
+x = torch.zeros(3, requires_grad=True)
+torch.autograd.grad(x * 2, [x], torch.ones(3))
+print(sorted(name for name in set(sys.modules) - before if not name.startswith("torch._C")))
+"""
+    seen = {}
+    for how in ("cold", "warm"):
+        process = subprocess.run([sys.executable, "-c", code, how], cwd=KIT, capture_output=True, text=True,
+                                 timeout=120)
+        assert process.returncode == 0, process.stderr
+        seen[how] = process.stdout.strip()
+    assert "torch.fx.experimental.symbolic_shapes" in seen["cold"]  # what the warm-up is for, still so in this torch
+    assert seen["warm"] == "[]"
 
 
 def test_show_is_noted_on_the_figure_when_learner_code_imports_pyplot_only_later():

@@ -84,6 +84,14 @@ def warm_plotting() -> None:
     from matplotlib.backends import backend_agg  # noqa: F401 - drawing a Figure
 
 
+def warm_gradients() -> None:
+    """What autograd imports the first time it is handed output gradients (torch's symbolic shapes, with sympy:
+    0.2 s), as the judge's backward pass through a learner's forward pass does. Imported, not run: no tensor
+    operation runs in the zygote (``warm_imports``)."""
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401 - see torch.autograd._make_grads
+    import torch.nested._internal.nested_tensor  # noqa: F401
+
+
 def warm_training() -> None:
     """Building the first optimizer imports ``torch._dynamo`` (0.7 s), which every training check would pay."""
     import torch
@@ -92,7 +100,7 @@ def warm_training() -> None:
 
 
 # What only some exercises need, by the names grader.course uses (``Exercise.warm_up``).
-WARM_UPS = {"plotting": warm_plotting, "training": warm_training}
+WARM_UPS = {"plotting": warm_plotting, "gradients": warm_gradients, "training": warm_training}
 
 
 def keep_seeding_cheap() -> None:
