@@ -50,7 +50,7 @@ def test_what_is_imported_ahead_follows_the_suite_and_the_learners_file(tmp_path
     assert own_suite.warm_up(None) == set(course.WARM_UPS)  # an instructor's suite may plot or train anywhere
     training = course.find_exercise("3")
     assert Task(training, tmp_path / training.filename,
-                KIT / "grader" / "suites" / training.suite_filename).warm_up(None) == {"plotting", "gradients", "training"}
+                KIT / "grader" / "suites" / training.suite_filename).warm_up(None) == {"plotting", "training"}
 
 
 def test_the_gradients_warm_up_imports_what_a_backward_pass_with_output_gradients_needs():
