@@ -203,6 +203,11 @@ def state_not_taken(error: str) -> str:
     return f"the learner's process could not take the grader's state ({error})"
 
 
+def machinery_failed(error: str) -> str:
+    return (f"the grader failed in your code's process while running this check ({error}); unless your code "
+            "changes the grader's own modules, this is a bug in the kit: please report it with this message")
+
+
 # -- the check's own fault, and checks not run here ---------------------------------------------------------------
 
 

@@ -277,3 +277,27 @@ def test_half_a_line_a_call_printed_is_shown_with_the_check_that_made_the_call(w
     assert outputs["linear_gradients_types"].startswith("half a line"), outputs
     assert outputs["linear_gradients_values"].startswith("half a line"), outputs
     assert not any(outputs[check] for check in outputs if not check.startswith("linear_gradients")), outputs
+
+
+def test_a_failure_of_the_learner_process_machinery_is_not_told_as_the_learners_code_ending_it(warm_worker, tmp_path):
+    """What the learner process does around a call (dropping the last check's objects, a backward pass) is the
+    kit's code: where it raises, the check says the grader failed, not that the learner's code ended the process.
+    The file below breaks that machinery on purpose, the only way to make it fail without a bug in the kit."""
+    from grader import course
+
+    exercise = course.find_exercise("00")
+    solution = (KIT / "solutions" / exercise.filename).read_text(encoding="utf-8")
+    breaking = ("\nimport sys\n\n\ndef _broken(self):\n    raise KeyError('figures')\n\n\n"
+                "sys.modules['grader.boundary.host'].Host.forget = _broken\n")
+    (tmp_path / exercise.filename).write_text(solution + breaking)
+    report, _ = grade_in(warm_worker, "00", tmp_path / exercise.filename)
+    checks = report["exercises"][0]["checks"]
+    assert not any("ended the grading process" in check["message"] for check in checks), checks
+    # The process whose machinery failed is ended: the next check starts a fresh one, whose first call has nothing
+    # of a last check to drop. So every other check fails that way, the first of each process passes.
+    failed = [check for check in checks if check["status"] != "passed"]
+    assert [check["id"] for check in failed] == [check["id"] for check in checks[1::2]], checks
+    for check in failed:
+        assert check["status"] == "error", check
+        assert check["message"].startswith("the grader failed in your code's process while running this check "
+                                           "(KeyError: 'figures')"), check

@@ -437,10 +437,20 @@ def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -
                 request = framing.receive(sock)
             except framing.ProcessGone:
                 break
-            host.send(host.handle(request))
+            host.send(answer(host, request))
     finally:
         flush_output()
         os._exit(0)
+
+
+def answer(host: Host, request: bytes) -> dict:
+    """The reply to one request. Where this process's own machinery raises (``forget``, a backward pass, what
+    ``handle`` does around the learner's call), the judge is told so: ending the process instead would have the
+    learner told that their code ended it."""
+    try:
+        return host.handle(request)
+    except Exception as exc:  # noqa: BLE001 - learner code's own exceptions are caught in handle, not here
+        return {"grader_error": wording.machinery_failed(f"{type(exc).__name__}: {exc}")}
 
 
 def flush_output() -> None:

@@ -275,7 +275,11 @@ class LearnerProcess:
         if "hung" in reply:
             raise LearnerHung(str(reply["hung"]))
         if "value" not in reply:
-            raise LearnerProcessEnded(str(reply.get("grader_error", wording.SENT_NO_ANSWER)))
+            # It could not do what was asked (its own machinery failed, or learner code broke it): what it holds is
+            # suspect, so it is ended here, and the next check starts a fresh one.
+            self.stop()
+            self.ended = str(reply.get("grader_error", wording.SENT_NO_ANSWER))
+            raise LearnerProcessEnded(self.ended)
         value = self.decode(reply["value"], lent)
         return value if graph is None else (value, reply.get("graph"))
 
