@@ -32,6 +32,7 @@ class Recorder:
         self.start: dict[int, list] = {}  # id(optimizer) -> parameters before its first step
         self.forwards: dict[tuple, None] = {}  # (module type, has parameters, devices of inputs and parameters)
         self.loaded: list[nn.Module] = []  # modules that had load_state_dict called on them
+        self.targets = None  # the targets of the last loss module called before the first optimizer step
         self.handles = []
         self.original_load_state_dict = nn.Module.__dict__["load_state_dict"]
 
@@ -63,6 +64,12 @@ class Recorder:
         self.lrs[key].update(float(group["lr"]) for group in optimizer.param_groups)
 
     def _before_forward(self, module, args):
+        if not self.steps and isinstance(module, nn.modules.loss._Loss) and len(args) >= 2 \
+                and all(isinstance(value, torch.Tensor) for value in args[:2]):
+            # The training loss of the first epoch, once it steps. The targets are what carries no gradient:
+            # L1 is symmetric, and loss_fn(y_train, predictions) trains the same.
+            target = args[0] if args[1].requires_grad and not args[0].requires_grad else args[1]
+            self.targets = cpu_copies([target])[0]
         devices = [str(value.device) for value in args if isinstance(value, torch.Tensor)]
         parameters = list(module.parameters())
         devices += [str(parameter.device) for parameter in parameters]
@@ -86,6 +93,7 @@ class Recorder:
                          for name, has_parameters, devices in self.forwards],
             "loaded": [{"model": module, "fresh": not any(id(p) in trained for p in module.parameters())}
                        for module in self.loaded],
+            "targets": self.targets,
         }
 
 
@@ -172,6 +180,7 @@ class Report:
         self.optimizers: list[dict] = report.get("optimizers", [])
         self.forwards: list[dict] = report.get("forwards", [])
         self.loaded: list[dict] = report.get("loaded", [])
+        self.targets = report.get("targets")
 
     def optimizer(self) -> dict:
         """The one optimizer that trained the model; fail with a message if there was none or several."""
@@ -181,6 +190,19 @@ class Report:
             f"{len(self.optimizers)} different optimizers took steps; "
             "build one torch.optim.SGD for the model and train with it")
         return self.optimizers[0]
+
+    def training_targets(self) -> torch.Tensor | None:
+        """The targets the run's training loss was first computed against, if they were one number for each of
+        the first 80% of the rows (``N_TRAIN``); None otherwise, or where no loss module was seen.
+
+        A replay with these checks the recipe whatever data the run made: the data has checks of its own. With
+        the line's own targets, wrong data ended where the right data did or elsewhere depending on the line
+        drawn, since L1's steps depend only on which side of each target the predictions are.
+        """
+        targets = self.targets
+        if type(targets) is not torch.Tensor or targets.numel() != N_TRAIN or not targets.is_floating_point():
+            return None
+        return targets.float()
 
     def trained(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``(start, end)``: the trained parameters before the first step and at the end, flattened, on the CPU."""

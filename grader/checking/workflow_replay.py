@@ -155,16 +155,19 @@ KNOWN_CHOICES = {  # what a replay may choose, to confirm a report: the contract
 
 def reference_training(start: list[torch.Tensor], weight: float, bias: float, epochs: int, lr: float,
                        loss_fn=None, rows: slice = slice(0, N_TRAIN), zero_grad: bool = True,
-                       optimizer=torch.optim.SGD, swapped: bool = False):
+                       optimizer=torch.optim.SGD, swapped: bool = False, targets: torch.Tensor | None = None):
     """The contract's training from the parameters ``start`` (weight, bias): returns ``(weight, bias)``.
 
     The keywords replay other trainings: another loss, other rows, no ``zero_grad()``,
     another optimizer (a ``torch.optim`` class, or a function of the parameters and ``lr``),
-    or the data made with the line's weight and bias swapped.
+    or the data made with the line's weight and bias swapped. ``targets``: the training rows' targets as
+    the learner's run made them (``Report.training_targets``), used instead of the line's on the training rows.
     """
     X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
     y = bias * X + weight if swapped else weight * X + bias
     X_train, y_train = X[rows], y[rows]
+    if targets is not None and rows == slice(0, N_TRAIN):
+        y_train = targets.reshape(y_train.shape)
     w, b = (nn.Parameter(p.clone().float().reshape(1)) for p in start)
     loss_fn = loss_fn or nn.L1Loss()
     optimizer = optimizer([w, b], lr=lr)
