@@ -30,8 +30,9 @@ def counts(predicted: torch.Tensor, actual: torch.Tensor) -> dict[str, float]:
 
 
 def metrics_problem(seed: int, n: int = 60):
-    """Probabilities clear of 0.5 and imbalanced targets, whose precision and recall differ from each other and
-    from those of class 0, so that a swap, the wrong class or an average over both classes shows."""
+    """Probabilities clear of 0.5 and imbalanced targets, whose precision and recall differ from each other,
+    from those of class 0 and from the means over both classes, so that a swap, the wrong class or an average
+    over both classes shows, and is told as what it is (``positive_class_mistakes``)."""
     generator = torch.Generator().manual_seed(seed)
     for _ in range(1000):
         actual = torch.rand(n, generator=generator) < 0.35
@@ -42,7 +43,8 @@ def metrics_problem(seed: int, n: int = 60):
         probabilities = torch.where(predicted, 0.5 + margin, 0.5 - margin)
         expected = counts(predicted, actual)
         negative = counts(~predicted, ~actual)
-        values = [expected["precision"], expected["recall"], negative["precision"], negative["recall"]]
+        values = [expected["precision"], expected["recall"], negative["precision"], negative["recall"],
+                  *((expected[key] + negative[key]) / 2 for key in ("precision", "recall"))]
         if min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1:]) > 0.02:
             return probabilities, actual.float(), expected, negative
     raise RuntimeError("could not make a metrics problem")  # never happens for any seed tried
