@@ -87,20 +87,22 @@ def macro_mistakes(key: str, macro: dict, accuracy: float, weighted_precision: f
 
 
 def classes_problem(seed: int):
-    """Logits and targets where some class is predicted but never true, one true but never predicted, one nowhere.
+    """Logits and targets where two classes are predicted but never true, one true but never predicted, one nowhere.
 
     Returns them with the macro precision and recall over the classes present, and for each of the two the
-    averages over other sets of classes, each described as the mistake that gives it.
+    averages over other sets of classes, each described as the mistake that gives it. A class on one side only
+    adds 0 to both sums, so the sets must differ in size for each average to differ: 6 present, 7 in all, 4 in
+    the targets, 5 predicted.
     """
     generator = torch.Generator().manual_seed(seed)
-    n_classes = 6
+    n_classes = 7
     classes = torch.randperm(n_classes, generator=generator)
-    both, only_predicted, only_true = classes[:3], classes[3], classes[4]  # classes[5] appears nowhere
+    both, only_predicted, only_true = classes[:3], classes[3:5], classes[5]  # classes[6] appears nowhere
     targets = both[torch.randint(0, 3, (30,), generator=generator)]
     predictions = torch.where(torch.rand(30, generator=generator) < 0.7, targets,
                               both[torch.randint(0, 3, (30,), generator=generator)])
-    targets = torch.cat([targets, only_true.repeat(3), both[:2]])
-    predictions = torch.cat([predictions, both[:3], only_predicted.repeat(2)])
+    targets = torch.cat([targets, only_true.repeat(3), both[:3]])
+    predictions = torch.cat([predictions, both[:3], only_predicted.repeat_interleave(2)[:3]])
     logits = logits_for(predictions, n_classes, generator)
     matrix = confusion(predictions, targets, n_classes)
     present = torch.tensor(sorted(set(targets.tolist()) | set(predictions.tolist())))
@@ -109,10 +111,10 @@ def classes_problem(seed: int):
     over_targets = averages(matrix, torch.tensor(sorted(set(targets.tolist()))))
     over_predicted = averages(matrix, torch.tensor(sorted(set(predictions.tolist()))))
     mistaken = {key: {
-        f"averaged over all {n_classes} columns of the logits; class {int(classes[5])} appears nowhere and is left "
+        f"averaged over all {n_classes} columns of the logits; class {int(classes[6])} appears nowhere and is left "
         "out": over_all[key],
-        f"averaged only over the classes in targets; class {int(only_predicted)} is predicted but never true and "
-        "counts too": over_targets[key],
+        f"averaged only over the classes in targets; classes {int(only_predicted[0])} and {int(only_predicted[1])} "
+        "are predicted but never true and count too": over_targets[key],
         f"averaged only over the predicted classes; class {int(only_true)} is true but never predicted and counts "
         "too": over_predicted[key],
     } for key in ("precision", "recall")}
