@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from grader.checking.text import fmt
-from grader.checking.values import expect_metrics_dict
+from grader.checking.values import apart, expect_metrics_dict
 
 
 KEYS = ("accuracy", "precision", "recall", "f1")
@@ -45,7 +45,7 @@ def metrics_problem(seed: int, n: int = 60):
         negative = counts(~predicted, ~actual)
         values = [expected["precision"], expected["recall"], negative["precision"], negative["recall"],
                   *((expected[key] + negative[key]) / 2 for key in ("precision", "recall"))]
-        if min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1:]) > 0.02:
+        if apart(values, 0.02):
             return probabilities, actual.float(), expected, negative
     raise RuntimeError("could not make a metrics problem")  # never happens for any seed tried
 

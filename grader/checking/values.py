@@ -31,6 +31,12 @@ def expect_close(observed: float, expected: float, what: str, tolerance: float =
         raise AssertionError(f"{message}: {advice}" if advice else message)
 
 
+def apart(values: list[float], gap: float) -> bool:
+    """Whether every two of ``values`` differ by more than ``gap``: a problem whose mistakes each give a value of
+    their own (see ``matching_value``)."""
+    return min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1:]) > gap
+
+
 def matching_value(value: float, candidates: dict, tolerance: float = 1e-5) -> str | None:
     """The description of the first candidate that ``value`` equals, or None: ``matching_outcome`` for a number.
 
