@@ -9,7 +9,7 @@ that message as the check's "what was observed". The others compute and fail not
 One module a topic, each name also importable from here (``from grader.checking import fmt``):
 
 - ``text``: messages (``fmt``, ``fmt_list``, ``kind_of``, ``call_text``);
-- ``values``: exact types, then values (``expect_float``, ``expect_close``, ``matching_value``, ...);
+- ``values``: exact types, then values (``expect_float``, ``expect_close``, ``matching_value``, ``apart``, ...);
 - ``training``: what a training step did to the parameters (``count_steps``, ``matching_outcome``, ...);
 - ``probes``: models whose forward pass shows its state (``STATES``, ``states_of_loss``, ``expect_off``, ...);
 - ``figures``: plots (``figure_from``, ``describe_labels``, ``points_labelled``, ``legend_texts``);
@@ -33,11 +33,12 @@ from grader.checking.text import call_text, fmt, fmt_list, kind_of
 from grader.checking.training import (along, count_steps, expect_no_gradients, largest_difference,
                                       leave_stale_gradients, matching_outcome, parameters_of, steps_note, touched,
                                       trained)
-from grader.checking.values import (expect_close, expect_equal_tensors, expect_float, expect_metrics_dict,
+from grader.checking.values import (apart, expect_close, expect_equal_tensors, expect_float, expect_metrics_dict,
                                     expect_tensor, matching_value)
 
 __all__ = [
-    "PROBE_RECORD_CHANGED", "RECORD_CHANGED", "STATES", "along", "as_number", "as_points", "call_text", "close",
+    "PROBE_RECORD_CHANGED", "RECORD_CHANGED", "STATES", "along", "apart", "as_number", "as_points", "call_text",
+    "close",
     "count_steps", "describe_labels", "exception_from", "expect_close", "expect_equal_tensors", "expect_float",
     "expect_metrics_dict", "expect_no_gradients", "expect_off", "expect_tensor", "expect_training_mode",
     "figure_from", "fmt", "fmt_list", "forward_records", "in_learner_process", "is_learner_model", "is_unlabelled",
