@@ -61,21 +61,16 @@ def test_the_gradients_warm_up_imports_what_a_backward_pass_with_output_gradient
 import sys
 import torch
 from grader.sandbox import zygote
-if sys.argv[1] == "warm":
-    zygote.warm_gradients()
 before = set(sys.modules)
+zygote.warm_gradients()
+warmed = set(sys.modules) - before
 x = torch.zeros(3, requires_grad=True)
 torch.autograd.grad(x * 2, [x], torch.ones(3))
-print(sorted(name for name in set(sys.modules) - before if not name.startswith("torch._C")))
+print("torch.fx.experimental.symbolic_shapes" in warmed, sorted(set(sys.modules) - before - warmed))
 """
-    seen = {}
-    for how in ("cold", "warm"):
-        process = subprocess.run([sys.executable, "-c", code, how], cwd=KIT, capture_output=True, text=True,
-                                 timeout=120)
-        assert process.returncode == 0, process.stderr
-        seen[how] = process.stdout.strip()
-    assert "torch.fx.experimental.symbolic_shapes" in seen["cold"]  # what the warm-up is for, still so in this torch
-    assert seen["warm"] == "[]"
+    process = subprocess.run([sys.executable, "-c", code], cwd=KIT, capture_output=True, text=True, timeout=120)
+    assert process.returncode == 0, process.stderr
+    assert process.stdout.strip() == "True []"
 
 
 def test_show_is_noted_on_the_figure_when_learner_code_imports_pyplot_only_later():
