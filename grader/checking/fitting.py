@@ -194,6 +194,13 @@ PILED_UP = ("that is what training gives when the gradients are never zeroed, so
             "train_step must zero them before backward()")
 
 
+def same_run(values: list[float], run: list[float]) -> bool:
+    """Whether ``values`` are ``run``'s, every one, to float rounding: what naming a mistake by the losses it gives
+    takes. One value within a check's tolerance is not enough: the loss another mistake records can come that close
+    (recording the loss after the update came within 1e-4 of the piled-up gradients' loss with seed 514229)."""
+    return len(values) == len(run) and all(abs(value - other) <= 1e-6 * abs(other) for value, other in zip(values, run))
+
+
 def why_training_differs(steps: int, epochs: int, start: list[torch.Tensor], end: list[torch.Tensor],
                          piled_up) -> str:
     """``"; ..."``: the cause of parameters that differ after ``fit(epochs=...)``, when a check can tell it; else ``""``.
