@@ -206,6 +206,16 @@ def test_plain_replies_are_read():
         assert sent.is_meta or torch.equal(got.detach(), sent.detach())
 
 
+def test_a_tensor_read_where_gradients_were_off_takes_an_in_place_add_that_needs_them():
+    """The learner process reads a call's tensors before it takes on the judge's grad mode: after a call under
+    no_grad, a residual block's `x += out` refused its input (a view made in no_grad mode)."""
+    with torch.no_grad():
+        x = values.load(values.dump({"value": torch.ones(2, 3)}))["value"]
+    out = torch.ones(2, 3, requires_grad=True) * 2
+    x += out
+    assert x.requires_grad and torch.equal(x.detach(), torch.full((2, 3), 3.0))
+
+
 def test_a_short_limit_already_past_ends_the_call_as_a_timeout():
     """A notice can arrive after the deadline it sets: the judge must still report the short limit's timeout
     (a socket timeout of 0 would have made the socket non-blocking, and the silence look like a crash)."""

@@ -159,7 +159,10 @@ def rebuild_tensor(dtype: str, shape: tuple, data: bytes, device: str, requires_
         return torch.empty(shape, dtype=kind, device="meta")
     if type(data) is not bytes or len(data) != count * element:
         raise pickle.UnpicklingError(f"not a tensor: {len(data)} bytes for shape {list(shape)} of {dtype}")
-    tensor = torch.frombuffer(bytearray(data), dtype=kind).reshape(shape) if count else torch.empty(shape, dtype=kind)
+    # With gradients on, as a tensor the other side made would be: a view (reshape) made under no_grad, where the
+    # last call left this process, would refuse an in-place add of a tensor that requires grad (`x += out`).
+    with torch.enable_grad():
+        tensor = torch.frombuffer(bytearray(data), dtype=kind).reshape(shape) if count else torch.empty(shape, dtype=kind)
     if str(device) != "cpu":
         tensor = tensor.to(torch.device(str(device)))  # torch.device refuses what is not a device name
     if parameter:
