@@ -63,6 +63,18 @@ def one_thread():
         yield
 
 
+@pytest.fixture
+def torch_one_thread():
+    """torch on one thread in this process, as the suites run, for tests that replay checks here: on tensors this
+    small a second thread only waits for a core (on a busy machine 60 of exercise 07's epochs took 15 s, not 1)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def once_per_run(tmp_path_factory):
     """``once_per_run(key, make)``: ``make()``'s value, made once for the whole run however many pytest-xdist workers

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.checking.values import expect_tensor
+from grader.checking.values import apart, expect_tensor
 
 
 # -- RegularizedNet: finding its layers, and what they must compute ------------------------
@@ -226,6 +226,40 @@ def numbers_in(result) -> list[float]:
 
 def any_close(numbers: list[float], targets: list[float]) -> bool:
     return any(abs(number - target) <= 1e-5 * max(1.0, abs(target)) for number in numbers for target in targets)
+
+
+def mae_errors(seed: int, shape) -> torch.Tensor:
+    """Errors (prediction - y) of alternating signs on which the MAE, the MSE, the sum of the absolute errors and
+    the mean error, of either sign, are all at least 0.02 apart: each mistake in ``mae_mistake`` gives its own value."""
+    generator = torch.Generator().manual_seed(seed + 1)
+    signs = torch.tensor([1.0, -1.0]).repeat(shape[0] // 2 + 1)[: shape[0]].unsqueeze(1)
+    for _ in range(1000):
+        errors = signs * (torch.rand(shape, generator=generator) + 0.1)
+        mean_error = errors.mean().item()
+        if apart([errors.abs().mean().item(), errors.pow(2).mean().item(), errors.abs().sum().item(),
+                  mean_error, -mean_error], 0.02):
+            return errors
+    raise RuntimeError("could not draw errors for the MAE check")  # never happens for any seed tried
+
+
+def mae_mistake(maes: list[float], errors: torch.Tensor, losses: list[float]) -> str | None:
+    """The usual mistake that gives ``maes``, evaluate's MAE for ``errors`` and then for the same errors with their
+    signs flipped (``losses``: the losses it returned with them), or None.
+
+    Flipping the signs keeps the MAE, the loss and the sum of the absolute errors; the mean error changes sign and
+    its absolute value does not. So the mean error (of prediction - y or of y - prediction) and its absolute value,
+    equal on one of the two calls, differ on the other.
+    """
+    mean_error = errors.mean().item()
+    mistakes = ((losses, "it equals the loss (here MSELoss)"),
+                ([errors.abs().sum().item()] * 2, "it is the sum of the absolute errors, not their mean"),
+                ([mean_error, -mean_error], "it is the mean error without absolute values"),
+                ([-mean_error, mean_error], "it is the mean error without absolute values"),
+                ([abs(mean_error)] * 2, "it is the absolute value of the mean error, not the mean of the absolute errors"))
+    for wanted, message in mistakes:
+        if all(any_close([mae], [value]) for mae, value in zip(maes, wanted)):
+            return message
+    return None
 
 
 def calling(function, what: str, *args):

@@ -29,7 +29,8 @@ from grader.checking import (RECORD_CHANGED, expect_close, expect_equal_tensors,
 from grader.checking.evaluation import (DROPOUT_TOLERANCE, EVAL_MISTAKES, GRAD_SHIFT, TRAINING_MODE, GradProbe,
                                         GradShowingNet, any_close, buffers_of, calling, changed_buffers,
                                         dropout_outputs, eval_forward, eval_predictions, in_training_mode, layers_of,
-                                        net_sizes, numbers_in, randomise_norm, same_values, trained_model, two_values)
+                                        mae_errors, mae_mistake, net_sizes, numbers_in, randomise_norm, same_values,
+                                        trained_model, two_values)
 
 # -- RegularizedNet: its layers ------------------------------------------------------
 
@@ -326,24 +327,21 @@ def test_evaluate_loss(learner, seed, device):
 def test_evaluate_mae(learner, seed):
     model, X, _ = trained_model(seed)
     predictions = eval_predictions(model, X)
-    # Errors of both signs (alternating), so that forgetting the absolute value shows.
-    generator = torch.Generator().manual_seed(seed + 1)
-    signs = torch.tensor([1.0, -1.0]).repeat(len(X) // 2 + 1)[: len(X)].unsqueeze(1)
-    y = predictions - signs * (torch.rand(predictions.shape, generator=generator) + 0.1)
-    errors = predictions - y
+    # Errors of both signs (alternating), so that forgetting the absolute value shows; then each y mirrored about its
+    # prediction, which keeps the MAE and flips the mean error's sign: each usual mistake gives a pair of values of
+    # its own (see mae_mistake).
+    errors = mae_errors(seed, predictions.shape)
     expected = errors.abs().mean().item()
-    loss, mae = expect_metrics(learner.evaluate(model, X, y, nn.MSELoss()))
-    if abs(mae - expected) > 1e-5 * max(1.0, expected):
-        assert not in_training_mode(model), (
-            f'evaluate(...)["mae"] was {fmt(mae)}, expected {fmt(expected)}: {TRAINING_MODE}')
-        for wrong, message in ((loss, "it equals the loss (here MSELoss)"),
-                               (errors.abs().sum().item(), "it is the sum of the absolute errors, not their mean"),
-                               (errors.mean().item(), "it is the mean error without absolute values"),
-                               (abs(errors.mean().item()), "it is the absolute value of the mean error, not the mean "
-                                                           "of the absolute errors")):
-            assert not (abs(mae - wrong) <= 1e-5 * max(1.0, abs(wrong))), (
-                f'evaluate(...)["mae"] was {fmt(mae)}, expected {fmt(expected)}: {message}')
-    expect_close(mae, expected, 'evaluate(...)["mae"]', advice="the mean of |prediction - y| over every sample")
+    losses, maes = zip(*(expect_metrics(learner.evaluate(model, X, predictions - sign * errors, nn.MSELoss()))
+                         for sign in (1, -1)))
+    if not all(abs(mae - expected) <= 1e-5 * max(1.0, expected) for mae in maes):
+        got = (f'evaluate(...)["mae"] was {fmt(maes[0])}, and {fmt(maes[1])} with each y mirrored about its '
+               f"prediction, expected {fmt(expected)} both times")
+        assert not in_training_mode(model), f"{got}: {TRAINING_MODE}"
+        mistake = mae_mistake(maes, errors, losses)
+        assert mistake is None, f"{got}: {mistake}"
+    for mae, what in zip(maes, ('evaluate(...)["mae"]', 'with each y mirrored about its prediction, evaluate(...)["mae"]')):
+        expect_close(mae, expected, what, advice="the mean of |prediction - y| over every sample")
 
 
 @pytest.mark.check(
