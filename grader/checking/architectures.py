@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader.checking.models import seeded_model
 from grader.checking.text import fmt, kind_of
 from grader.checking.values import expect_equal_tensors, expect_tensor
 
@@ -147,23 +148,73 @@ def linear_named(model: nn.Module, name: str, in_features: int, out_features: in
     return layer
 
 
+# How far apart (somewhere) the right output and each mistake's must be: a hundred times expect_one_of's tolerance.
+CANDIDATES_GAP = 1e-3
+# Draws of a model and its input before settling on the last: about one in 80 needs a second. Each makes a model in
+# the learner process: where a learner's layers make every draw fail (an fc2 of zeros), the five took about 12 ms.
+DRAWS = 5
+
+
+def candidates_apart(candidates: dict[str, torch.Tensor], gap: float = CANDIDATES_GAP) -> bool:
+    """Whether every two of ``candidates`` (outputs of the same shape) differ by more than ``gap`` somewhere, so that
+    ``expect_one_of`` can neither take a mistake for the right output nor name the wrong mistake (``apart`` for
+    tensors). NaN is apart from nothing."""
+    outputs = list(candidates.values())
+    return all(bool(((a - b).abs() > gap).any()) for i, a in enumerate(outputs) for b in outputs[i + 1:])
+
+
+def draw_seeds(seed: int, generator: torch.Generator):
+    """The seeds of a check's models, ``DRAWS`` of them: ``seed`` itself, then seeds drawn from ``generator``."""
+    yield seed
+    for _ in range(DRAWS - 1):
+        yield int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+
+
+def linear_here(layer: nn.Linear, x: torch.Tensor) -> torch.Tensor:
+    """What ``layer`` gives for ``x``, worked out here from its weights: a learner's layer would run in the learner
+    process, and a call there under ``no_grad`` before the forward pass checked changes how that forward pass
+    receives its input (an in-place add to it then fails)."""
+    return F.linear(x, layer.weight, layer.bias)
+
+
 def block_candidates(block: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The correct block and the usual mistakes, computed with the learner's own layers."""
+    """The correct block and the usual mistakes, computed with the weights of the learner's own layers."""
     with torch.no_grad():
-        before_relu = block.fc1(x)
+        before_relu = linear_here(block.fc1, x)
         hidden = torch.relu(before_relu)
-        body = block.fc2(hidden)
+        body = linear_here(block.fc2, hidden)
         return {
             "correct": torch.relu(body + x),
             "the input x was not added: there is no skip connection": torch.relu(body),
             "the input was added after the last ReLU; add it to fc2's output, then apply the ReLU":
                 torch.relu(body) + x,
             "there is no ReLU after adding the input": body + x,
-            "there is no ReLU between fc1 and fc2": torch.relu(block.fc2(before_relu) + x),
+            "there is no ReLU between fc1 and fc2": torch.relu(linear_here(block.fc2, before_relu) + x),
             "what was added is the output of fc1, not the block's input x (keep x before reusing the name)":
                 torch.relu(body + hidden),
             "what was added is fc1's output before its ReLU, not the block's input x": torch.relu(body + before_relu),
         }
+
+
+def residual_problem(learner, size: int, seed: int) -> tuple[nn.Module, torch.Tensor, dict[str, torch.Tensor]]:
+    """The learner's ``ResidualBlock(size)`` (its layers checked: ``residual_layers``), an input ``[7, size]``,
+    and the outputs of ``block_candidates`` on it, all apart (``candidates_apart``).
+
+    Drawn again, model and input, while two coincide: adding fc1's output before or after its ReLU gives the
+    same where the ReLU clips nothing that reaches the sum (about one draw in a hundred; for some weights on
+    every input), a last ReLU changes nothing where every sum is at least 0. A learner's layers can make two
+    coincide whatever the draw (an fc2 of zeros): the last draw then stands, and ``expect_one_of`` names the
+    first mistake that fits.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    for model_seed in draw_seeds(seed, generator):
+        block = seeded_model(learner, "ResidualBlock", model_seed, size)
+        residual_layers(block, size)
+        x = 2 * torch.randn(7, size, generator=generator)
+        candidates = block_candidates(block, x)
+        if candidates_apart(candidates):
+            break
+    return block, x, candidates
 
 
 def two_input_sizes(seed: int) -> tuple[int, int, int, int]:
@@ -172,19 +223,37 @@ def two_input_sizes(seed: int) -> tuple[int, int, int, int]:
 
 
 def two_input_candidates(branch1: nn.Linear, branch2: nn.Linear, combined: nn.Linear, x1, x2) -> dict:
-    """The correct TwoInputNet and the usual mistakes, computed with the learner's own layers."""
+    """The correct TwoInputNet and the usual mistakes, computed with the weights of the learner's own layers."""
     with torch.no_grad():
-        a, b = branch1(x1), branch2(x2)
+        a, b = linear_here(branch1, x1), linear_here(branch2, x2)
+        right = linear_here(combined, torch.cat([a.relu(), b.relu()], dim=1))
         return {
-            "correct": combined(torch.cat([a.relu(), b.relu()], dim=1)),
+            "correct": right,
             "branch2's output comes first in the concatenation; branch1's goes first":
-                combined(torch.cat([b.relu(), a.relu()], dim=1)),
-            "branch1's output is not passed through a ReLU": combined(torch.cat([a, b.relu()], dim=1)),
-            "branch2's output is not passed through a ReLU": combined(torch.cat([a.relu(), b], dim=1)),
-            "neither branch's output is passed through a ReLU": combined(torch.cat([a, b], dim=1)),
-            "there is a ReLU after `combined`; return its output as it is":
-                combined(torch.cat([a.relu(), b.relu()], dim=1)).relu(),
+                linear_here(combined, torch.cat([b.relu(), a.relu()], dim=1)),
+            "branch1's output is not passed through a ReLU": linear_here(combined, torch.cat([a, b.relu()], dim=1)),
+            "branch2's output is not passed through a ReLU": linear_here(combined, torch.cat([a.relu(), b], dim=1)),
+            "neither branch's output is passed through a ReLU": linear_here(combined, torch.cat([a, b], dim=1)),
+            "there is a ReLU after `combined`; return its output as it is": right.relu(),
         }
+
+
+def two_input_problem(learner, in1: int, in2: int, hidden: int, out: int, seed: int):
+    """The learner's ``TwoInputNet(in1, in2, hidden, out)`` (its layers checked: ``two_input_layers``), inputs
+    ``x1`` ``[6, in1]`` and ``x2`` ``[6, in2]``, and the outputs of ``two_input_candidates`` on them, all apart.
+
+    Drawn again, model and inputs, while two coincide (as ``residual_problem``): a ReLU after ``combined``
+    changes nothing where every output is at least 0 (about one draw in 700, all with out=2).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    for model_seed in draw_seeds(seed, generator):
+        model = seeded_model(learner, "TwoInputNet", model_seed, in1, in2, hidden, out)
+        layers = two_input_layers(model, in1, in2, hidden, out)
+        x1, x2 = 2 * torch.randn(6, in1, generator=generator), 2 * torch.randn(6, in2, generator=generator)
+        candidates = two_input_candidates(*layers, x1, x2)
+        if candidates_apart(candidates):
+            break
+    return model, x1, x2, candidates
 
 
 def expect_one_of(output: torch.Tensor, candidates: dict, formula: str, what: str) -> None:

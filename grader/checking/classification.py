@@ -147,17 +147,43 @@ def expect_logits(output: torch.Tensor, last: torch.Tensor) -> None:
 # -- train_epoch: problems, and epochs replayed here -----------------------------------------------
 
 
-def epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
-    """A probe model and an unshuffled loader whose smaller last batch has a much larger loss than the others.
+# The learning rate of the epochs whose mean loss train_epoch_mean_loss checks (besides one with lr=0).
+EPOCH_LR = 0.1
+# How far apart, relative to the largest, the mean loss and what each usual mistake returns must be: ten times
+# the tolerance of mean_loss_mistake.
+MEAN_LOSS_GAP = 1e-3
 
-    The model is trained a little first, so that it is fairly confident; the rows it would get
-    most wrong under a wrong label then go last, with that wrong label. Weighting that batch by
-    its size or not gives clearly different means.
+
+def epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
+    """A probe model and an unshuffled loader whose smaller last batch has a much larger loss than the others
+    (``hard_last_batch``); also the rows and labels in the loader's order.
+
+    Drawn again, data and model, until the mean loss per sample and what each usual mistake returns
+    (``mean_loss_values``) are apart for the logits the batches meet in an SGD epoch with lr=``EPOCH_LR``
+    and in one with lr=0: the loss of softmax probabilities came within 1e-4 of the right mean for one
+    seed in 4000. About one seed in 300 takes a second draw.
     """
     generator = torch.Generator().manual_seed(seed)
+    model_seed = seed
+    for _ in range(100):
+        model, X, labels = hard_last_batch(generator, model_seed, n, batch_size)
+        # The loader's batches, without iterating a loader (which draws from torch's global generator).
+        if mean_losses_apart(model, list(zip(X.split(batch_size), labels.split(batch_size)))):
+            return model, DataLoader(TensorDataset(X, labels), batch_size=batch_size, shuffle=False), X, labels
+        model_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+    raise RuntimeError("could not make an epoch problem")  # never happens for any seed tried
+
+
+def hard_last_batch(generator: torch.Generator, model_seed: int, n: int, batch_size: int):
+    """A probe model made after ``torch.manual_seed(model_seed)``, and ``n`` rows of blobs with their labels.
+
+    The model is trained a little first, so that it is fairly confident; the rows it would get
+    most wrong under a wrong label then go last, with that wrong label, as many as make the last batch
+    of ``batch_size`` smaller. Weighting that batch by its size or not gives clearly different means.
+    """
     X, y = blobs(generator, n_per_class=n // 3 + 1, n_classes=3)
     X, y = X[:n], y[:n]
-    torch.manual_seed(seed)
+    torch.manual_seed(model_seed)
     model = Probe(2, 3)
     optimizer = torch.optim.Adam(model.layers.parameters(), lr=0.03)
     for _ in range(10):
@@ -173,8 +199,22 @@ def epoch_problem(seed: int, n: int = 50, batch_size: int = 16):
     order = torch.cat([hardest[:len(hardest) - len(tail)], tail])
     labels = y.clone()
     labels[tail] = wrong[tail]
-    loader = DataLoader(TensorDataset(X[order], labels[order]), batch_size=batch_size, shuffle=False)
-    return model, loader, X[order], labels[order]
+    return model, X[order], labels[order]
+
+
+def mean_losses_apart(model: Probe, batches: list) -> bool:
+    """Whether ``mean_loss_values`` are apart (by ``MEAN_LOSS_GAP``) for the logits ``batches`` meet in an SGD
+    epoch on a copy of ``model`` with lr=``EPOCH_LR``, and in one with lr=0 (``model`` as it is)."""
+    with torch.no_grad():
+        still = [model.layers(X_batch) for X_batch, _ in batches]
+    _, trained = replay_epoch(model, batches, EPOCH_LR)
+    for outputs in (trained, still):
+        values = list(mean_loss_values(outputs, batches).values())
+        # Every two apart, relative to the larger as mean_loss_mistake's tolerance is (the sum of the losses is large).
+        if not all(abs(a - b) > MEAN_LOSS_GAP * max(1.0, abs(a), abs(b))
+                   for i, a in enumerate(values) for b in values[i + 1:]):
+            return False
+    return True
 
 
 def replay_epoch(model: nn.Module, loader, lr: float, zeroing: str = "before backward"):
@@ -238,14 +278,13 @@ def recorded_logits(model: Probe) -> list[torch.Tensor]:
     return [logits for _, _, logits in seen]
 
 
-def mean_loss_mistake(value: float, outputs: list[torch.Tensor], batches) -> str | None:
-    """What is wrong with ``value`` as the mean loss per sample of batches whose logits were ``outputs`` (None: right)."""
+def mean_loss_values(outputs: list[torch.Tensor], batches) -> dict[str, float]:
+    """The mean loss per sample of batches whose logits were ``outputs`` (under ``"right"``), then what each usual
+    mistake returns instead, under its description."""
     losses = [F.cross_entropy(logits, y_batch).item() for logits, (_, y_batch) in zip(outputs, batches)]
     sizes = [len(y_batch) for _, y_batch in batches]
-    expected = sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes)
-    if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
-        return None
-    wrong = {
+    return {
+        "right": sum(loss * size for loss, size in zip(losses, sizes)) / sum(sizes),
         "the mean of the batch means, which counts the last batch of "
         f"{sizes[-1]} as much as a full one of {sizes[0]}": sum(losses) / len(losses),
         "the sum of the batch losses, not their mean": sum(losses),
@@ -254,6 +293,15 @@ def mean_loss_mistake(value: float, outputs: list[torch.Tensor], batches) -> str
             F.cross_entropy(logits.softmax(dim=1), y_batch).item() * len(y_batch)
             for logits, (_, y_batch) in zip(outputs, batches)) / sum(sizes),
     }
+
+
+def mean_loss_mistake(value: float, outputs: list[torch.Tensor], batches) -> str | None:
+    """What is wrong with ``value`` as the mean loss per sample of batches whose logits were ``outputs`` (None: right)."""
+    wrong = mean_loss_values(outputs, batches)
+    expected = wrong.pop("right")
+    if abs(value - expected) <= 1e-4 * max(1.0, abs(expected)):
+        return None
+    sizes = [len(y_batch) for _, y_batch in batches]
     for meaning, wrong_value in wrong.items():
         if abs(value - wrong_value) <= 1e-4 * max(1.0, abs(wrong_value)):
             return f"train_epoch returned {fmt(value)}, {meaning}; expected the mean per sample, {fmt(expected)}"

@@ -26,7 +26,7 @@ from grader.checking import (PROBE_RECORD_CHANGED, along, count_steps, expect_cl
                              expect_training_mode, fmt, fmt_list, largest_difference, leave_stale_gradients,
                              linear_calls, matching_value, parameters_of, seeded_model, states_of_loss, steps_note,
                              touched)
-from grader.checking.classification import (accuracy_of, classifier_sizes, epoch_problem, expect_class_counts,
+from grader.checking.classification import (EPOCH_LR, accuracy_of, classifier_sizes, epoch_problem, expect_class_counts,
                                             expect_dataset_order, expect_linear_chain, expect_logits,
                                             expect_mean_loss_with_lr_zero, expect_nonlinear_hidden, expect_pair,
                                             expect_separated, expect_step_per_batch, learning_problem,
@@ -335,8 +335,8 @@ def test_train_epoch_mean_loss(learner, seed):
     # only counts the forward passes and names mistakes: the logits each batch met are those of the epoch the
     # check replays that ends where the model's parameters did.
     model, loader, _, _ = epoch_problem(seed)
-    replays = replayed_epochs(model, loader, lr=0.1)
-    result = learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1))
+    replays = replayed_epochs(model, loader, lr=EPOCH_LR)
+    result = learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=EPOCH_LR))
     value = expect_float(result, "train_epoch")
     batches = list(loader)
     recorded = recorded_logits(model)

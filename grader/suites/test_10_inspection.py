@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from grader.checking import exception_from, expect_tensor, linear_calls, seeded_model
-from grader.checking.architectures import (FLATTEN_ADVICE, block_candidates, expect_learns_strokes, expect_linears_ran,
+from grader.checking.architectures import (FLATTEN_ADVICE, expect_learns_strokes, expect_linears_ran,
                                            expect_mlp_forward, expect_one_of, explained_run, image_sizes,
-                                           residual_layers, sizes, strokes_problem, two_input_candidates,
-                                           two_input_layers, two_input_sizes)
+                                           residual_layers, residual_problem, sizes, strokes_problem,
+                                           two_input_layers, two_input_problem, two_input_sizes)
 from grader.checking.inspection_checks import (expect_copies_kept, expect_own_leaf, expect_raised_through,
                                                expect_run_order, expect_state_unchanged, expect_stem_output,
                                                nested_problem, summary_on_device)
@@ -166,15 +166,13 @@ def test_residual_layers(learner, seed):
 )
 def test_residual_forward(learner, seed):
     size = sizes(seed, 3, 12, 1)[0]
-    block = seeded_model(learner, "ResidualBlock", seed, size)
-    residual_layers(block, size)
-    x = 2 * torch.randn(7, size, generator=torch.Generator().manual_seed(seed))
+    block, x, candidates = residual_problem(learner, size, seed)
     given = x.clone()
     output = explained_run(f"ResidualBlock({size}) on an input of shape {list(x.shape)}",
                            "the block's input and output have the same shape [N, size]", block, given)
     assert torch.equal(given, x), "the forward pass changed its input x in place: make the sum a new tensor (`out + x`)"
     expect_tensor(output, f"the output for an input of shape {list(x.shape)}", shape=tuple(x.shape))
-    expect_one_of(output, block_candidates(block, x), "relu(fc2(relu(fc1(x))) + x)", "the output of the block")
+    expect_one_of(output, candidates, "relu(fc2(relu(fc1(x))) + x)", "the output of the block")
 
 
 # -- TwoInputNet -----------------------------------------------------------------
@@ -203,17 +201,13 @@ def test_two_input_layers(learner, seed):
 )
 def test_two_input_forward(learner, seed):
     in1, in2, hidden, out = two_input_sizes(seed)
-    model = seeded_model(learner, "TwoInputNet", seed, in1, in2, hidden, out)
-    layers = two_input_layers(model, in1, in2, hidden, out)
-    generator = torch.Generator().manual_seed(seed)
-    x1, x2 = 2 * torch.randn(6, in1, generator=generator), 2 * torch.randn(6, in2, generator=generator)
+    model, x1, x2, candidates = two_input_problem(learner, in1, in2, hidden, out, seed)
     output = explained_run(
         f"model(x1, x2) with x1 of shape {list(x1.shape)} and x2 of shape {list(x2.shape)}",
         "x1 goes through branch1, x2 through branch2, and the two results are joined along dim=1 (the features "
         "of each sample), not dim=0 (the batch)", model, x1, x2)
     expect_tensor(output, "the output", shape=(6, out))
-    expect_one_of(output, two_input_candidates(*layers, x1, x2),
-                  "combined(cat([relu(branch1(x1)), relu(branch2(x2))], dim=1))", "the output")
+    expect_one_of(output, candidates, "combined(cat([relu(branch1(x1)), relu(branch2(x2))], dim=1))", "the output")
 
 
 # -- capture_activations ---------------------------------------------------------
