@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from grader.checking.text import fmt, fmt_list, kind_of
 from grader.checking.training import count_steps
-from grader.checking.validation import learner_history
+from grader.checking.validation import learner_history, same_numbers
 
 
 # -- the scripted model: validation losses that follow a plan --------------------------------------
@@ -29,21 +29,29 @@ class Scripted(nn.Module):
     step, and the weights after epoch k are ``w = 2k``. Validation rows are -1s with
     targets 0: for them the model answers the planned loss of the epoch trained so far
     (counted from its training passes), so the validation loss is known in advance.
+    With ``train_plan``, every training row of epoch k has the loss ``train_plan[k - 1]``
+    (the same gradient, -1 a step): the training loss is known in advance too, however
+    the learner's code averages it; without it, training losses are 1000 - w.
     ``load_state_dict`` remembers the weight ``w`` of each state dict it was given.
     """
 
-    def __init__(self, plan: list[float]):
+    def __init__(self, plan: list[float], train_plan: list[float] | None = None):
         super().__init__()
         self.w = nn.Parameter(torch.zeros(1))
         self.plan = list(plan)
+        self.train_plan = list(train_plan or [])
         self.training_calls = 0
         self.validation_calls: list[int] = []  # the epoch of each validation forward pass
         self.loaded: list = []  # plain data (a tensor, or None), so that it comes back from the learner's process
 
     def forward(self, x):
         if bool((x > 0).all()):
+            epoch = self.training_calls // TRAIN_STEPS_PER_EPOCH + 1
             self.training_calls += 1
-            return self.w * x
+            output = self.w * x
+            if epoch <= len(self.train_plan):  # the planned loss as its value, w * x's gradient
+                output = output - output.detach() + (1000.0 - self.train_plan[epoch - 1])
+            return output
         epoch = self.training_calls // TRAIN_STEPS_PER_EPOCH
         self.validation_calls.append(epoch)
         planned = self.plan[epoch - 1] if 1 <= epoch <= len(self.plan) else 1000.0
@@ -70,9 +78,9 @@ class ScriptedRun(NamedTuple):
     steps: int  # the optimizer's steps, counted by the judge
 
 
-def run_scripted(learner, plan, epochs, lr_scheduler=None, **options) -> ScriptedRun:
-    """Fit a scripted model with SGD(lr=1) and nn.L1Loss."""
-    model = Scripted(plan)
+def run_scripted(learner, plan, epochs, lr_scheduler=None, train_plan=None, **options) -> ScriptedRun:
+    """Fit a scripted model (``Scripted(plan, train_plan)``) with SGD(lr=1) and nn.L1Loss."""
+    model = Scripted(plan, train_plan)
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     if lr_scheduler is not None:
         options["scheduler"] = lr_scheduler(optimizer)
@@ -168,12 +176,22 @@ def plateau(optimizer):
     return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
 
 
-def plateau_plan(seed: int) -> list[float]:
-    """Validation losses falling, then flat for four epochs, then falling again (steps drawn from ``seed``)."""
+def plateau_plan(seed: int) -> tuple[list[float], list[float]]:
+    """Eight epochs' validation and training losses, steps drawn from ``seed``; ``plateau`` gives each its own rates.
+
+    Validation losses fall for three epochs, stay flat for four (the rate is halved once), then fall again.
+    Training losses stay flat while the validation losses fall (the rate is halved at once) and fall from then on.
+    So the rates stepped with the validation loss, with the training loss, read after each step, or never
+    stepped at all (1 throughout) differ, whatever the draw (``plateau_mistakes``).
+    """
     generator = torch.Generator().manual_seed(seed)
     drops = (0.25 * (1 + torch.randint(0, 4, (4,), generator=generator))).tolist()
     plan = [6.0, 6.0 - drops[0], 6.0 - drops[0] - drops[1]]
-    return plan + [plan[-1]] * 3 + [plan[-1] - drops[2], plan[-1] - drops[2] - drops[3]]
+    plan = plan + [plan[-1]] * 3 + [plan[-1] - drops[2], plan[-1] - drops[2] - drops[3]]
+    training = [5.0] * 3
+    for drop in (0.25 * (1 + torch.randint(0, 3, (5,), generator=generator))).tolist():
+        training.append(training[-1] - drop)
+    return plan, training
 
 
 def plateau_rates(losses: list[float]) -> list[float]:
@@ -184,6 +202,35 @@ def plateau_rates(losses: list[float]) -> list[float]:
         rates.append(spare.param_groups[0]["lr"])
         reference.step(loss)
     return rates
+
+
+def plateau_mistakes(plan: list[float], training: list[float]) -> dict[str, tuple[list[float], float]]:
+    """What each usual mistake gives with these validation and training losses: the rates ``history["lr"]``
+    records, and the rate the optimizer ends with."""
+    n = len(plan)
+    by_training, by_validation = plateau_rates(training + [0.0]), plateau_rates(plan + [0.0])  # and after the last
+    return {
+        "the rate never changed, so the scheduler was never stepped: call scheduler.step(val_loss) once per "
+        "epoch for ReduceLROnPlateau too": ([1.0] * n, 1.0),
+        "the learning rates followed the training loss: ReduceLROnPlateau must be given the validation loss, "
+        "scheduler.step(val_loss)": (by_training[:n], by_training[n]),
+        "each rate was read after the scheduler's step (the next epoch's rate): record the rate an epoch trains "
+        "with, before its training": (by_validation[1:], by_validation[n]),
+    }
+
+
+def expect_plateau_rates(recorded: list[float], ended, plan: list[float], training: list[float]) -> None:
+    """Fail unless ``recorded`` (history["lr"]) holds the rates ``plateau`` gives stepped with the validation losses
+    ``plan``; name the mistake that gives both those rates and ``ended``, the rate the optimizer ended with
+    (``training``: the epochs' training losses)."""
+    expected = plateau_rates(plan)
+    if same_numbers(recorded, expected):
+        return
+    told = (f"with validation losses {fmt_list(plan, 8)} and ReduceLROnPlateau(factor=0.5, patience=1) the epochs "
+            f"should train with lr {fmt_list(expected, 8)}; history[\"lr\"] was {fmt_list(recorded, 8)}")
+    for meaning, (rates, last) in plateau_mistakes(plan, training).items():
+        assert not (same_numbers(recorded, rates) and type(ended) is float and ended == last), f"{told}: {meaning}"
+    raise AssertionError(told)
 
 
 # -- the best epoch's weights and checkpoint -------------------------------------------------------

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from grader.checking.text import call_text, fmt, kind_of
+from grader.checking.values import apart
 
 if TYPE_CHECKING:
     from grader.checking.workflow import Report
@@ -245,11 +246,6 @@ def optimizer_named(reported: dict):
     return build
 
 
-def held_out(weight: float, bias: float):
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    return X[N_TRAIN:], weight * X[N_TRAIN:] + bias
-
-
 def some_line(generator: torch.Generator) -> tuple[float, float]:
     """A line far from y = 0.7x + 0.3, from its own weight and bias swapped, and from y = weight * x."""
     while True:
@@ -266,6 +262,39 @@ def gentle_seed(seed: int) -> int:
     while True:
         torch.manual_seed(candidate)
         if max(abs(torch.randn(1).item()), abs(torch.randn(1).item())) < 2:
+            return candidate
+        candidate += 1
+
+
+def held_out_losses(start: list[torch.Tensor], end: list[torch.Tensor], weight: float,
+                    bias: float) -> tuple[float, dict[str, float]]:
+    """The test loss of a run from ``start`` to ``end`` (weight, bias) on the line: the L1 loss of the trained model
+    on the test split, and what each usual mistake reports instead."""
+    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
+    y = weight * X + bias
+
+    def loss(parameters, rows: slice, loss_fn=nn.functional.l1_loss) -> float:
+        return loss_fn(parameters[0] * X[rows] + parameters[1], y[rows]).item()
+
+    test = slice(N_TRAIN, N_POINTS)
+    return loss(end, test), {"the L1 loss of the model before training": loss(start, test),
+                             "the MSE loss on the test split": loss(end, test, nn.functional.mse_loss),
+                             "the L1 loss on the training split": loss(end, slice(0, N_TRAIN)),
+                             "the L1 loss on all the data": loss(end, slice(0, N_POINTS))}
+
+
+def telling_seed(seed: int, weight: float, bias: float, epochs: int, lr: float, gap: float = 1e-3) -> int:
+    """A seed at or after ``seed`` whose run on the line (``LinearRegressionModel`` after ``torch.manual_seed``, then
+    ``epochs`` steps of L1 and SGD) reports a test loss more than ``gap`` from each usual wrong one, and they from each
+    other (``held_out_losses``). From a start near the line, L1 training can swing back to exactly where it began:
+    the loss before training is then the loss after it, and a file that reports it would pass."""
+    candidate = seed
+    while True:
+        generator = torch.Generator().manual_seed(candidate)  # what torch.manual_seed(candidate) gives the model
+        start = [torch.randn(1, generator=generator), torch.randn(1, generator=generator)]
+        end = [torch.tensor([value]) for value in reference_training(start, weight, bias, epochs, lr)]
+        right, mistaken = held_out_losses(start, end, weight, bias)
+        if apart([right, *mistaken.values()], gap):
             return candidate
         candidate += 1
 
