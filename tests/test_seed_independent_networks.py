@@ -12,12 +12,12 @@ train_epoch_mean_loss.
 
 from __future__ import annotations
 
+import runpy
 from types import SimpleNamespace
 
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from grader.checking.architectures import (block_candidates, residual_problem, sizes, two_input_candidates,
                                            two_input_problem, two_input_sizes)
@@ -25,34 +25,12 @@ from grader.checking.classification import (EPOCH_LR, epoch_problem, hard_last_b
                                             mean_loss_values, replay_epoch)
 from grader.checking.models import seeded_model
 from grader.plugin import check_seed
-
-
-class ResidualBlock(nn.Module):
-    """The reference solution's block (its layers made in the same order, so a seed gives the same weights)."""
-
-    def __init__(self, size):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(size, size), nn.Linear(size, size)
-
-    def forward(self, x):
-        return torch.relu(self.fc2(torch.relu(self.fc1(x))) + x)
-
-
-class TwoInputNet(nn.Module):
-    """The reference solution's TwoInputNet, as ResidualBlock."""
-
-    def __init__(self, in1, in2, hidden, out):
-        super().__init__()
-        self.branch1, self.branch2 = nn.Linear(in1, hidden), nn.Linear(in2, hidden)
-        self.combined = nn.Linear(2 * hidden, out)
-
-    def forward(self, x1, x2):
-        return self.combined(torch.cat([torch.relu(self.branch1(x1)), torch.relu(self.branch2(x2))], dim=1))
+from tests.helpers import KIT
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
-SOLUTION = SimpleNamespace(ResidualBlock=ResidualBlock, TwoInputNet=TwoInputNet)
+SOLUTION = SimpleNamespace(**runpy.run_path(str(KIT / "solutions" / "exercise_10_inspection.py")))  # the reference
 RELU_AFTER_COMBINED = "there is a ReLU after `combined`; return its output as it is"
 FC1_AFTER_RELU = "what was added is the output of fc1, not the block's input x (keep x before reusing the name)"
 FC1_BEFORE_RELU = "what was added is fc1's output before its ReLU, not the block's input x"
