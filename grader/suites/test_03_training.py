@@ -13,8 +13,8 @@ from torch import nn
 
 from grader.checking import (RECORD_CHANGED, call_text, count_steps, describe_labels, expect_close, expect_float,
                              expect_no_gradients, expect_off, expect_training_mode, figure_from, fmt, fmt_list,
-                             forward_records, kind_of, largest_difference, matching_outcome, parameters_of,
-                             states_of_loss, steps_note, trained)
+                             forward_records, kind_of, largest_difference, legend_texts, matching_outcome,
+                             parameters_of, states_of_loss, steps_note, trained)
 from grader.checking.fitting import (PILED_UP, LinearRegressionModel, ModeProbe, Probe, converging_problem,
                                      expect_history, fit_problem, gradients, layer_gradient, one_step,
                                      piled_up_after, random_problem, reference_fit, same_run, some_history,
@@ -403,9 +403,8 @@ def test_plot_lines(learner, seed, monkeypatch):
             f"the {label!r} line's x values are not history['epoch']"
         assert y.shape == (len(history[key]),) and np.allclose(y, history[key]), \
             f"the {label!r} line's y values are not history[{key!r}]"
-    legend = axes[0].get_legend()
-    assert legend is not None, "the Axes has no legend: call legend() after plotting the labelled lines"
-    texts = [text.get_text() for text in legend.get_texts()]
+    texts = legend_texts(figure, axes[0])  # the Axes' legend or the Figure's (fig.legend())
+    assert texts is not None, "the Figure has no legend: call legend() after plotting the labelled lines"
     assert {"Train loss", "Test loss"} <= set(texts), (
         f"the legend does not show 'Train loss' and 'Test loss' "
         f"({describe_labels(texts, ('legend entry', 'legend entries'))})")
