@@ -55,8 +55,14 @@ class ModeProbe(nn.Module):
 
 
 def output_in(probe: ModeProbe, x, training: bool, grad_enabled: bool):
-    """What ``probe`` outputs for ``x`` in the state ``(training, grad_enabled)``."""
-    output = (probe.train_linear if training else probe.eval_linear)(x)
+    """What ``probe`` outputs for ``x`` in the state ``(training, grad_enabled)``.
+
+    The other mode's layer joins with a weight of 0, so that every parameter is in the graph, as in any model of
+    the course: ``torch.autograd.grad(loss, list(model.parameters()))`` (lesson 00's way) raised on a parameter
+    the forward pass did not use. That layer's gradient is 0, so a step does not move it.
+    """
+    used, other = (probe.train_linear, probe.eval_linear) if training else (probe.eval_linear, probe.train_linear)
+    output = used(x) + 0 * other(x)
     return output + GRAD_SHIFT if grad_enabled else output
 
 
