@@ -5,7 +5,8 @@ The golden tests grade with one seed; ``python -m grader.dev check`` takes a fre
 - the metrics checks of exercises 07 and 09 name a mistake by the value it gives, so different mistakes must
   give different values, and none the right one. With seed 8 a macro-averaged precision equalled the recall and
   was told as the recall; exercise 07's problem gave averaging over the targets' classes and over the predicted
-  ones the same value for every seed, so both were told as the first.
+  ones the same value for every seed, so both were told as the first; and averaging over range(largest label + 1)
+  passed when the class that appears nowhere was the last (seed 8).
 - exercise 03's ``fit_converges``: training whose gradients are never zeroed swings round the line, and for about
   one draw in 16 ended near it, so the mistake passed with seed 610.
 - exercise 03's ``fit_losses``: a model that starts near the line barely moves its loss in an epoch, so recording
@@ -60,7 +61,9 @@ def test_every_binary_mistake_gives_its_own_value_whatever_the_seed():
 
 def test_every_set_of_classes_averaged_over_gives_its_own_value_whatever_the_seed():
     for seed in range(100):
-        _, _, expected, mistaken = classes_problem(seed)
+        logits, targets, expected, mistaken = classes_problem(seed)
+        # Averaging over range(largest label + 1) must take in the class that appears nowhere (seed 8 left it out).
+        assert max(int(targets.max()), int(logits.argmax(dim=1).max())) == logits.shape[1] - 1, f"seed {seed}"
         for key in ("precision", "recall"):
             other = "recall" if key == "precision" else "precision"
             expect_apart({**mistaken[key], "right": expected[key], f"the {other}, swapped": expected[other]},
