@@ -309,14 +309,14 @@ def step_lr(optimizer):
     return torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
 
 
-def expect_scheduler_after_steps(model: Probe, optimizer, taken: list[int], lr: float, epochs: int, n_batches: int,
-                                 expected: list[float]) -> None:
-    """Fail unless the scheduler (``step_lr``) stepped once per epoch, after that epoch's optimizer steps, each of
-    which trained with the rate in ``expected``; the probe's counts are checked against the rate the optimizer
-    ended with, which the judge sees."""
-    # The scheduler's steps as the probe counted them, in the learner's process; the rate the optimizer ended
-    # with, which the judge sees, must be what that many steps give.
-    scheduler_steps, ended_with = model.scheduler_steps, optimizer.param_groups[0]["lr"]
+def expect_scheduler_after_steps(model: Probe, optimizer, scheduler, taken: list[int], lr: float, epochs: int,
+                                 n_batches: int, expected: list[float]) -> None:
+    """Fail unless ``scheduler`` (``step_lr``) stepped once per epoch, after that epoch's optimizer steps, each of
+    which trained with the rate in ``expected``; its count is checked against the rate the optimizer ended with."""
+    # The scheduler's steps in all, from the scheduler the judge lent (the probe's own count is as of the last
+    # forward pass, and a step after it goes uncounted there when the learner's code took scheduler.step before
+    # the probe could watch it); the rate the optimizer ended with must be what that many steps give.
+    scheduler_steps, ended_with = scheduler.last_epoch - model.scheduler_start, optimizer.param_groups[0]["lr"]
     assert type(scheduler_steps) is int and abs(ended_with - lr * 0.5 ** (scheduler_steps // 2)) <= 1e-12, \
         RECORDS_CHANGED.format(f"the learning rate the optimizer ended with, {fmt(ended_with)}")
     assert scheduler_steps != epochs * n_batches, (

@@ -353,7 +353,7 @@ def test_fit_scheduler(learner, seed):
     taken = watch_steps(optimizer, model, scheduler)
     history = learner_history(learner, model, train, val, nn.MSELoss(), optimizer, epochs, scheduler=scheduler)
     expected = [lr * 0.5 ** (epoch // 2) for epoch in range(epochs)]  # StepLR(step_size=2, gamma=0.5)
-    expect_scheduler_after_steps(model, optimizer, taken, lr, epochs, n_batches, expected)
+    expect_scheduler_after_steps(model, optimizer, scheduler, taken, lr, epochs, n_batches, expected)
     expect_lr_recorded(history, expected)
     # The epoch after which training stops early gets its scheduler step too. Each step of ExponentialLR(gamma=0.5)
     # halves the rate, so the rate the optimizer ends with tells the judge how many steps there were.
