@@ -156,6 +156,9 @@ def fake_machine(monkeypatch, cuda: bool, mps: bool) -> None:
     accelerator = torch.device("cuda") if cuda else torch.device("mps") if mps else None
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: int(cuda))
+    if cuda and not torch.cuda.is_initialized():  # which GPU, and its name, as a learner may ask or print
+        monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "a GPU the grader pretends is here")
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
     monkeypatch.setattr(torch.backends.mps, "is_built", lambda: mps)
     if hasattr(torch, "mps"):
