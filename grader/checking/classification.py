@@ -16,7 +16,7 @@ from grader.checking.models import linear_calls
 from grader.checking.probes import STATES
 from grader.checking.text import fmt, fmt_list, kind_of
 from grader.checking.training import largest_difference, matching_outcome, parameters_of
-from grader.checking.values import expect_close, expect_float, expect_tensor
+from grader.checking.values import apart, expect_close, expect_float, expect_tensor
 
 
 # -- make_blobs, BlobDataset and make_loader: the suite's own data ---------------------------------
@@ -209,10 +209,8 @@ def mean_losses_apart(model: Probe, batches: list) -> bool:
         still = [model.layers(X_batch) for X_batch, _ in batches]
     _, trained = replay_epoch(model, batches, EPOCH_LR)
     for outputs in (trained, still):
-        values = list(mean_loss_values(outputs, batches).values())
-        # Every two apart, relative to the larger as mean_loss_mistake's tolerance is (the sum of the losses is large).
-        if not all(abs(a - b) > MEAN_LOSS_GAP * max(1.0, abs(a), abs(b))
-                   for i, a in enumerate(values) for b in values[i + 1:]):
+        # Relative to the larger, as mean_loss_mistake's tolerance is (the sum of the losses is large).
+        if not apart(list(mean_loss_values(outputs, batches).values()), MEAN_LOSS_GAP, relative=True):
             return False
     return True
 

@@ -31,10 +31,12 @@ def expect_close(observed: float, expected: float, what: str, tolerance: float =
         raise AssertionError(f"{message}: {advice}" if advice else message)
 
 
-def apart(values: list[float], gap: float) -> bool:
+def apart(values: list[float], gap: float, relative: bool = False) -> bool:
     """Whether every two of ``values`` differ by more than ``gap``: a problem whose mistakes each give a value of
-    their own (see ``matching_value``)."""
-    return min(abs(a - b) for i, a in enumerate(values) for b in values[i + 1:]) > gap
+    their own (see ``matching_value``). ``relative``: by more than ``gap`` times the larger of the two (and of 1),
+    as ``expect_close``'s tolerance scales."""
+    return all(abs(a - b) > gap * (max(1.0, abs(a), abs(b)) if relative else 1.0)
+               for i, a in enumerate(values) for b in values[i + 1:])
 
 
 def matching_value(value: float, candidates: dict, tolerance: float = 1e-5) -> str | None:

@@ -154,6 +154,12 @@ KNOWN_CHOICES = {  # what a replay may choose, to confirm a report: the contract
 }
 
 
+def line_data(weight: float, bias: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The contract's data on the line: ``X = torch.arange(0, 1, 0.02)`` as a column, and ``weight * X + bias``."""
+    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
+    return X, weight * X + bias
+
+
 def reference_training(start: list[torch.Tensor], weight: float, bias: float, epochs: int, lr: float,
                        loss_fn=None, rows: slice = slice(0, N_TRAIN), zero_grad: bool = True,
                        optimizer=torch.optim.SGD, swapped: bool = False, targets: torch.Tensor | None = None):
@@ -164,8 +170,7 @@ def reference_training(start: list[torch.Tensor], weight: float, bias: float, ep
     or the data made with the line's weight and bias swapped. ``targets``: the training rows' targets as
     the learner's run made them (``Report.training_targets``), used instead of the line's on the training rows.
     """
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    y = bias * X + weight if swapped else weight * X + bias
+    X, y = line_data(bias, weight) if swapped else line_data(weight, bias)
     X_train, y_train = X[rows], y[rows]
     if targets is not None and rows == slice(0, N_TRAIN):
         y_train = targets.reshape(y_train.shape)
@@ -270,8 +275,7 @@ def held_out_losses(start: list[torch.Tensor], end: list[torch.Tensor], weight: 
                     bias: float) -> tuple[float, dict[str, float]]:
     """The test loss of a run from ``start`` to ``end`` (weight, bias) on the line: the L1 loss of the trained model
     on the test split, and what each usual mistake reports instead."""
-    X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
-    y = weight * X + bias
+    X, y = line_data(weight, bias)
 
     def loss(parameters, rows: slice, loss_fn=nn.functional.l1_loss) -> float:
         return loss_fn(parameters[0] * X[rows] + parameters[1], y[rows]).item()
