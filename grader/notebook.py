@@ -14,6 +14,8 @@ leaves out what a notebook runs rather than defines:
   ``history = fit(...)``: a training run, not a definition), or uses a name
   that was left out (``optimizer = SGD(model.parameters())`` after ``model``
   was). So the graded code never runs the learner's own functions at import.
+  A kept assignment that still raises at import (it read a file a left-out
+  call wrote) is skipped there, and the learner's output says so (``guarded``).
 - the kit's own check cell (``from grader import check``, ``check("03")``) is
   how the notebook is checked, not part of the exercise: left out silently.
 
@@ -32,6 +34,8 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import dataclass
+
+from grader import wording
 
 MISSING_EXTRA = ("grading a notebook needs the notebook extra: pip install 'pytorch-workflow-kit[notebooks]' "
                  "(or pip install nbformat ipython)")
@@ -115,7 +119,10 @@ def convert(data: bytes, name: str) -> Converted:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 definitions[node.name] = number
             target = future if isinstance(node, ast.ImportFrom) and node.module == "__future__" else body
-            target.extend(statement_lines(lines, node, number))
+            pieces = statement_lines(lines, node, number)
+            if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                pieces = guarded(pieces, f"cell {number}, line {node.lineno} ({first_line(shown, node)})")
+            target.extend(pieces)
     pairs = future + body  # __future__ imports must come first in a module, wherever the learner put them
     source = "".join(line + "\n" for line, _ in pairs)
     return Converted(source, tuple(where for _, where in pairs), tuple(left_out), definitions)
@@ -186,6 +193,21 @@ def statement_lines(lines: list[str], node: ast.stmt, number: int) -> list[tuple
         # Only a statement after a semicolon starts mid-line; only one before a semicolon ends mid-line.
         pieces = [pieces[0][start_col:], *pieces[1:-1], pieces[-1][:end_col]]
     return [(text, (number, start + index)) for index, text in enumerate(pieces)]
+
+
+def guarded(pieces: list[tuple[str, tuple[int, int]]], where: str) -> list[tuple[str, tuple[int, int]]]:
+    """A kept assignment that, should it raise while the notebook is loaded, is skipped instead, and says so.
+
+    In the notebook it ran after cells the grader leaves out, and it may need what they did: ``state =
+    torch.load(path)`` reads the file that a left-out ``save_model(...)`` wrote. Loaded without them, it
+    raises, and that must not fail the import of functions that are right. Its name stays unbound, and the
+    learner's output says which line was skipped and why (``wording.assignment_skipped``).
+    """
+    (first, first_where), *rest = pieces
+    notice = wording.assignment_skipped(where)
+    handler = (f"except Exception as __skipped__: print({notice!r} + type(__skipped__).__name__, "
+               "file=__import__('sys').stderr)", pieces[-1][1])
+    return [("try: " + first, first_where), *rest, handler]
 
 
 def first_line(lines: list[str], node: ast.stmt) -> str:

@@ -130,6 +130,12 @@ def import_raised(filename: str, where: str, error: str) -> str:
     return f"could not import {filename}: {where}: {error}"
 
 
+def assignment_skipped(where: str) -> str:
+    """A notebook's kept assignment raised while the notebook was loaded without the cells the grader leaves out
+    (``notebook.guarded``): printed by the graded code itself, with the error's type after it."""
+    return f"{where} was not graded: without the cells the grader leaves out, it raised "
+
+
 def not_written(stub: str) -> str:
     return f"`{stub}` is not written yet: it still raises NotImplementedError (see its TODO)"
 

@@ -168,8 +168,10 @@ def test_definitions_imports_and_plain_assignments_are_kept():
     converted = convert("import torch\nfrom torch import nn", "loss_fn = nn.L1Loss()\nX = torch.zeros(3)",
                         "def f(x):\n    return x\n\nclass M(nn.Module):\n    pass")
     tree = ast.parse(converted.source)
-    assert [type(node).__name__ for node in tree.body] == ["Import", "ImportFrom", "Assign", "Assign",
+    # Each assignment is kept inside a try: should it raise at import, it is skipped (see the test below).
+    assert [type(node).__name__ for node in tree.body] == ["Import", "ImportFrom", "Try", "Try",
                                                            "FunctionDef", "ClassDef"]
+    assert [type(node.body[0]).__name__ for node in tree.body[2:4]] == ["Assign", "Assign"]
     assert converted.left_out == ()
 
 
@@ -207,8 +209,8 @@ def test_the_check_cell_is_left_out_without_being_listed():
 
 def test_future_imports_come_first_and_lines_map_back_to_cells():
     converted = convert("import torch", "from __future__ import annotations\nx = 1")
-    assert converted.source.splitlines() == ["from __future__ import annotations", "import torch", "x = 1"]
-    assert converted.cells == ((2, 1), (1, 1), (2, 2))
+    assert converted.source.splitlines()[:3] == ["from __future__ import annotations", "import torch", "try: x = 1"]
+    assert converted.cells == ((2, 1), (1, 1), (2, 2), (2, 2))  # x = 1, and the line that would skip it
 
 
 def test_a_cell_that_is_not_python_is_kept_whole_so_its_error_is_reported():
@@ -229,6 +231,49 @@ def test_solution_notebook_with_a_training_run_and_plots_gets_full_marks(tmp_pat
     assert "history = fit(model" in exercise["note"] and "not graded" in exercise["note"]
     assert (tmp_path / EXERCISE_03.notebook).read_bytes() == before  # the learner's file is never rewritten
     assert sorted(path.name for path in tmp_path.iterdir()) == [EXERCISE_03.notebook]
+
+
+SAVE_THEN_LOAD = """\
+class LinearRegressionModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weights = nn.Parameter(torch.randn(1))
+        self.bias = nn.Parameter(torch.randn(1))
+
+    def forward(self, x):
+        return self.weights * x + self.bias
+
+path = Path("models") / "linear.pth"
+save_model(LinearRegressionModel(), path)
+state = torch.load(path)
+weights = state["weights"]"""
+
+
+def test_a_kept_assignment_that_needs_a_left_out_run_is_skipped_not_an_import_failure(tmp_path, grade_warm):
+    # torch.load(path) reads the file that the left-out save_model(...) wrote when the notebook ran: loaded
+    # without it, it raises. The functions are right, and get full marks.
+    exercise = course.EXERCISES[5]
+    path = write_notebook(tmp_path / exercise.notebook, [*solution_cells(exercise), SAVE_THEN_LOAD])
+    report, returncode = grade_warm("05", path)
+    graded = report["exercises"][0]
+    assert returncode == 0, graded
+    assert graded["score"] == graded["max_score"] > 0
+    assert "not graded" in graded["note"]
+
+
+def test_a_skipped_assignment_says_which_line_and_why(capsys):
+    converted = convert("import torch", "path = 'nowhere.pth'\nsave(path)\nstate = torch.load(path)\n"
+                        "w = state['w']\nn = 3")
+    assert "save(path)" not in converted.source
+    names: dict = {}
+    exec(compile(converted.source, "n.py", "exec"), names)
+    assert "state" not in names and "w" not in names and names["n"] == 3
+    said = capsys.readouterr().err.splitlines()
+    assert said == ["cell 2, line 3 (state = torch.load(path)) was not graded: without the cells the grader leaves "
+                    "out, it raised FileNotFoundError",
+                    "cell 2, line 4 (w = state['w']) was not graded: without the cells the grader leaves out, "
+                    "it raised NameError"]
+    assert len(converted.cells) == len(converted.source.splitlines())  # every line still maps to its cell
 
 
 def test_a_bug_in_one_cell_is_reported_with_that_cell(tmp_path, grade_warm):
