@@ -165,22 +165,33 @@ def sort_calls(model: Probe, train_loader, val_loader):
 
     Only the records the probe's layers confirm count. Each call is matched by its input to a
     batch of one of the loaders; a call with the first batch of a loader starts a new pass over
-    it. Returns (training passes, validation passes), each a list of lists of (call, targets).
+    it. A validation pass may also be one call over all of the loader's batches at once
+    (``torch.cat`` of them, or the dataset's tensors): its mean per sample is the same. Training
+    takes a step per batch, so its calls are batches. Returns (training passes, validation
+    passes), each a list of lists of (call, targets).
     """
     kinds = (("train", list(train_loader)), ("val", list(val_loader)))
+    val_batches = kinds[1][1]
+    whole_val = (torch.cat([X for X, _ in val_batches]), torch.cat([y for _, y in val_batches]))
     passes: dict[str, list] = {"train": [], "val": []}
     for call in model.calls:
         if not confirmed(model, call):
             continue
         for kind, batches in kinds:
-            index = next((i for i, (X, _) in enumerate(batches) if X.shape == call["x"].shape
-                          and torch.equal(X, call["x"])), None)
+            index = next((i for i, (X, _) in enumerate(batches) if same_input(X, call)), None)
             if index is not None:
                 if index == 0 or not passes[kind]:
                     passes[kind].append([])
                 passes[kind][-1].append((call, batches[index][1]))
                 break
+        else:
+            if same_input(whole_val[0], call):
+                passes["val"].append([(call, whole_val[1])])
     return passes["train"], passes["val"]
+
+
+def same_input(X: torch.Tensor, call: dict) -> bool:
+    return X.shape == call["x"].shape and torch.equal(X, call["x"])
 
 
 def expect_steps_recorded(model: Probe, taken: list[int]) -> list[dict]:
