@@ -14,8 +14,10 @@ def expect_float(value, what: str) -> float:
     lie in comparisons) is refused. NaN and infinity are refused too.
     """
     if type(value) is not float:
-        advice = " (for a one-element tensor, `.item()` gives the float)" if "Tensor" in kind_of(value) else ""
-        raise AssertionError(f"{what} returned {kind_of(value)}, not a Python float{advice}")
+        kind = kind_of(value)
+        advice = (" (for a one-element tensor, `.item()` gives the float)" if "Tensor" in kind else
+                  " (`float(...)` turns a NumPy number into a Python float)" if kind.startswith("a numpy.") else "")
+        raise AssertionError(f"{what} returned {kind}, not a Python float{advice}")
     if math.isnan(value) or math.isinf(value):
         raise AssertionError(f"{what} returned {value}: the computation went wrong somewhere")
     return value
