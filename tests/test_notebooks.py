@@ -59,7 +59,7 @@ def learner_notebook(exercise: course.Exercise, source: str) -> str:
     return nbformat.writes(made)
 
 
-TRAINING_RUN = """\
+MODEL_CLASS = """\
 class LinearRegressionModel(nn.Module):
     def __init__(self):
         super().__init__()
@@ -68,7 +68,8 @@ class LinearRegressionModel(nn.Module):
 
     def forward(self, x):
         return self.weights * x + self.bias
-
+"""
+TRAINING_RUN = MODEL_CLASS + """
 X = torch.arange(0.0, 1.0, 0.02).unsqueeze(1)
 y = 0.7 * X + 0.3
 torch.manual_seed(42)
@@ -233,16 +234,7 @@ def test_solution_notebook_with_a_training_run_and_plots_gets_full_marks(tmp_pat
     assert sorted(path.name for path in tmp_path.iterdir()) == [EXERCISE_03.notebook]
 
 
-SAVE_THEN_LOAD = """\
-class LinearRegressionModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.weights = nn.Parameter(torch.randn(1))
-        self.bias = nn.Parameter(torch.randn(1))
-
-    def forward(self, x):
-        return self.weights * x + self.bias
-
+SAVE_THEN_LOAD = MODEL_CLASS + """
 path = Path("models") / "linear.pth"
 save_model(LinearRegressionModel(), path)
 state = torch.load(path)
