@@ -74,7 +74,8 @@ def expect_two_circles(X: torch.Tensor, y: torch.Tensor, call: str, inner: float
 
 
 def expect_noise(X: torch.Tensor, noise: float, call: str) -> None:
-    """Fail unless the points ``X`` lie a typical ``noise`` off the circles of radius 1 and 0.4 they come from.
+    """Fail unless the points ``X`` lie a typical ``noise`` off the circles of radius 1 and 0.4 they come from,
+    moved along the circles too.
 
     Each point is measured from the circle it lies nearer to, whatever its label (labels have checks of their
     own). The circles are 0.6 apart, at least 3.3 standard deviations of noise from their midway point.
@@ -91,6 +92,15 @@ def expect_noise(X: torch.Tensor, noise: float, call: str) -> None:
             f"with noise={noise} the points near the circle of radius {radius} lie a typical (standard deviation) "
             f"{fmt(spread)} off it; Gaussian noise of standard deviation {noise} on each coordinate gives about "
             f"{noise}")
+        # Noise along the radius alone leaves every point at its angle 2πk/m, equally spaced round the circle.
+        # Noise on each coordinate moves points along the circle as much as across it: the gaps between their
+        # angles then vary about as much as they measure (about 1 against about 0, measured).
+        angles = torch.atan2(X[:, 1].double(), X[:, 0].double())[nearer == radius].sort().values
+        gaps = angles.diff()
+        assert gaps.std() > 0.5 * gaps.mean(), (
+            f"with noise={noise} the points near the circle of radius {radius} still lie at equally spaced angles: "
+            "the noise moved them only along the radius; add it to each coordinate, x and y, which moves them "
+            "along the circle too")
 
 
 # -- BinaryClassifier ------------------------------------------------------------------------------
