@@ -308,12 +308,20 @@ def test_evaluate_loss(learner, seed, device):
     model, X, y = trained_model(seed)
     predictions = eval_predictions(model, X)
     model.to(device)
-    for loss_fn, name in ((nn.MSELoss(), "MSELoss"), (nn.HuberLoss(delta=0.3), "HuberLoss(delta=0.3)")):
-        expected = loss_fn(predictions, y).item()
+    # MSE and Huber are symmetric; the Poisson loss, exp(prediction) - y * prediction, is not: with targets 2 above
+    # the predictions, loss_fn(y, predictions) is far from loss_fn(predictions, y) and gives itself away.
+    losses = ((nn.MSELoss(), "MSELoss", y), (nn.HuberLoss(delta=0.3), "HuberLoss(delta=0.3)", y),
+              (nn.PoissonNLLLoss(), "PoissonNLLLoss", y + 2.0))
+    for loss_fn, name, targets in losses:
+        expected = loss_fn(predictions, targets).item()
         what = f"evaluate on a model on {device.type} with inputs on the CPU"
-        loss, _ = expect_metrics(calling(learner.evaluate, what, model, X, y, loss_fn))
+        loss, _ = expect_metrics(calling(learner.evaluate, what, model, X, targets, loss_fn))
         assert not (in_training_mode(model) and abs(loss - expected) > 1e-5 * max(1.0, abs(expected))), (
             f'evaluate(...)["loss"] was {fmt(loss)}, expected {fmt(expected)}: {TRAINING_MODE}')
+        swapped = loss_fn(targets, predictions).item()  # the same as expected for MSE and Huber
+        assert swapped == expected or not abs(loss - swapped) <= 1e-5 * max(1.0, abs(swapped)), (
+            f'with {name}, evaluate(...)["loss"] was {fmt(loss)}, which is loss_fn(y, predictions); a loss function '
+            f"takes the predictions first and the targets second: loss_fn(predictions, y) is {fmt(expected)}")
         expect_close(loss, expected, f'with {name}, evaluate(...)["loss"]', advice="return loss_fn(predictions, y)")
 
 
