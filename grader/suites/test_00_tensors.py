@@ -265,6 +265,31 @@ def close(a: float, b: float) -> bool:
     return abs(a - b) <= TOLERANCE * max(1.0, abs(b))
 
 
+def expect_data_left_alone(call: str, before: dict[str, torch.Tensor], after: dict[str, torch.Tensor]) -> None:
+    """Fail unless each tensor in ``after`` is as its copy in ``before``: values, shape, dtype, no gradients."""
+    for name, original in before.items():
+        tensor = after[name]
+        assert not tensor.requires_grad, (
+            f"after {call} the {name} passed in requires gradients: leave x and y as they were; only w and b "
+            "need gradients, so call requires_grad_() on neither x nor y (make new tensors for w and b instead)")
+        with warnings.catch_warnings():  # reading .grad of a non-leaf warns; it is None either way
+            warnings.simplefilter("ignore")
+            grad = tensor.grad
+        assert grad is None, (
+            f"after {call} the {name} passed in has a .grad: leave x and y as they were; only w and b "
+            "need gradients")
+        assert tensor.shape == original.shape, (
+            f"{call} changed the shape of the {name} passed in from {list(original.shape)} to {list(tensor.shape)}: "
+            "leave x and y as they were (an in-place method such as `unsqueeze_` changes the caller's tensor; "
+            "`unsqueeze`, without the underscore, makes a new one)")
+        assert tensor.dtype == original.dtype, (
+            f"{call} changed the dtype of the {name} passed in from {original.dtype} to {tensor.dtype}: leave x and y "
+            "as they were (`.double()` or `.to(...)` without an in-place change makes a new tensor)")
+        assert torch.equal(tensor.detach(), original), (
+            f"{call} changed the values of the {name} passed in: leave x and y as they were, and compute with new "
+            "tensors instead of changing these in place (methods ending in `_`, `+=`, assigning to a slice)")
+
+
 @pytest.mark.check(
     id="linear_gradients_types",
     name="manual_linear_gradients returns a tuple of two Python floats",
@@ -285,11 +310,12 @@ def test_linear_gradients_types(learner, seed):
 
 @pytest.mark.check(
     id="linear_gradients_values",
-    name="manual_linear_gradients gives dL/dw and dL/db of the mean squared error",
+    name="manual_linear_gradients gives dL/dw and dL/db of the mean squared error, and leaves x and y as they were",
     points=2,
     hint=["Make w and b tensors that track gradients; the loss is the *mean* of (w*x + b - y)², over every element.",
           "Call `backward()` once on that loss and read the `.grad` of w and of b, in that order.",
-          "New tensors for w and b on every call, so that no earlier gradient is added in."],
+          "New tensors for w and b on every call, so that no earlier gradient is added in; x and y need no "
+          "gradients and no in-place changes (no `requires_grad_()`, no `unsqueeze_()`)."],
 )
 def test_linear_gradients_values(learner, seed):
     generator = torch.Generator().manual_seed(seed)
@@ -300,7 +326,10 @@ def test_linear_gradients_values(learner, seed):
     answers = []
     for w, b, x, y in problems:
         expected = true_gradients(w, b, x, y)  # before the call, in case the data is changed in place
+        before = {"x": x.clone(), "y": y.clone()}
         result = learner.manual_linear_gradients(w, b, x, y)
+        expect_data_left_alone(f"manual_linear_gradients(w={fmt(w)}, b={fmt(b)}, x, y) with x and y of shape "
+                               f"{list(before['x'].shape)}", before, {"x": x, "y": y})
         assert isinstance(result, (tuple, list)) and len(result) == 2, (
             f"manual_linear_gradients returned {kind_of(result)}, expected two values (dL/dw, dL/db)")
         answers.append((number_of(result[0], "manual_linear_gradients (its first value)"),

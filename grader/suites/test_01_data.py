@@ -5,10 +5,10 @@ written: ``unsqueeze(1)``, ``reshape(-1, 1)`` and ``[:, None]`` all make a
 column; data made through NumPy and converted to float32 is compared with a
 tolerance (NumPy's ``arange`` may differ from torch's in the last bit); a split
 may slice, call ``torch.split`` or index with tensors, and may draw its random
-order however it likes, as long as the same seed gives the same order. Plots
-may be scatters or marker-only lines, made with ``plt.subplots`` or
-``plt.figure``. Data comes from each check's ``seed``, so answers hard-coded
-for the lesson's data do not pass.
+order however it likes, as long as the same seed gives the same order (seed 0
+too) and no seed a fresh order every call. Plots may be scatters or marker-only
+lines, made with ``plt.subplots`` or ``plt.figure``. Data comes from each
+check's ``seed``, so answers hard-coded for the lesson's data do not pass.
 """
 
 import numpy as np
@@ -249,7 +249,8 @@ def test_split_sequential(learner, seed):
 
 @pytest.mark.check(
     id="split_shuffled",
-    name="with shuffle=True the rows are shuffled before the split, with or without a seed",
+    name="with shuffle=True the rows are shuffled before the split, with or without a seed (without one, "
+         "in a fresh order every call)",
     points=1,
     hint=["When `shuffle` is True, put the rows in a random order before slicing.",
           "`torch.randperm(N, generator=generator)` is a random order of the row numbers; index X and y with it. "
@@ -264,6 +265,13 @@ def test_split_shuffled(learner, seed):
         assert not torch.equal(first_train, X[:len(first_train)]), (
             f"with {shown_split(arguments)} the training part is the first {len(first_train)} rows of the data, "
             "in their original order: nothing was shuffled")
+    # Without a seed every call draws a fresh order: two fresh orders of 40 distinct rows agree once in 40! (~1e-48).
+    arguments = {"shuffle": True, "seed": None}
+    first, again = (in_order(call_split(learner, X.clone(), y.clone(), **arguments), 0) for _ in range(2))
+    assert not torch.equal(first, again), (
+        f"two calls with {shown_split(arguments)} put the rows in exactly the same order: without a seed every call "
+        "must draw a fresh random order (a new torch.Generator() always starts from the same built-in seed: "
+        "give it a fresh one with generator.seed())")
 
 
 @pytest.mark.check(
@@ -311,32 +319,43 @@ def test_split_keeps_pairs(learner, seed):
     points=2,
     hint=["The order of the rows must come from `seed`, not from whatever state torch's global generator is in.",
           "Make a generator for this call, `generator = torch.Generator().manual_seed(seed)`, and draw the "
-          "order from it: `torch.randperm(N, generator=generator)`."],
+          "order from it: `torch.randperm(N, generator=generator)`. Test `seed is None`, not `if seed:` "
+          "(0 is a seed too)."],
 )
 def test_split_seeded(learner, seed):
     X, y = unique_data(seed, 40)
     split_seed = seed % 100_000
-    first = call_split(learner, X.clone(), y.clone(), shuffle=True, seed=split_seed)
-    torch.manual_seed(seed + 1)  # move torch's global generator on: a seeded split must not depend on it
-    torch.rand(17)
-    again = call_split(learner, X.clone(), y.clone(), shuffle=True, seed=split_seed)
-    for which, name in ((0, "X"), (1, "y")):
-        assert torch.equal(in_order(first, which), in_order(again, which)), (
-            f"two calls with shuffle=True, seed={split_seed} split the rows of {name} "
-            "differently: the same seed must give the same split")
+    splits = {}
+    # The check's own seed, then 0: a seed too, though `if seed:` takes it for none.
+    for round_number, same_seed in enumerate(dict.fromkeys((split_seed, 0))):
+        first = call_split(learner, X.clone(), y.clone(), shuffle=True, seed=same_seed)
+        # Move torch's global generator on, to a new state each round: a seeded split must not depend on it.
+        torch.manual_seed(seed + 1 + round_number)
+        torch.rand(17)
+        again = call_split(learner, X.clone(), y.clone(), shuffle=True, seed=same_seed)
+        for which, name in ((0, "X"), (1, "y")):
+            assert torch.equal(in_order(first, which), in_order(again, which)), (
+                f"two calls with shuffle=True, seed={same_seed} split the rows of {name} "
+                "differently: the same seed must give the same split"
+                + (" (0 is a seed like any other: test `seed is None`, not whether seed is true)"
+                   if same_seed == 0 else ""))
+        splits[same_seed] = first
     for other_seed in (split_seed + 1, split_seed + 7):
         other = call_split(learner, X.clone(), y.clone(), shuffle=True, seed=other_seed)
-        assert not torch.equal(in_order(first, 0), in_order(other, 0)), (
+        assert not torch.equal(in_order(splits[split_seed], 0), in_order(other, 0)), (
             f"seed={split_seed} and seed={other_seed} gave exactly the same split: the order must come from the seed")
 
 
 @pytest.mark.check(
     id="split_rejects_bad_fractions",
-    name="train_val_test_split raises ValueError for fractions outside (0, 1) or adding up to 1 or more",
+    name="train_val_test_split raises ValueError for fractions outside (0, 1) or adding up to 1 or more, "
+         "and for X and y of different lengths",
     points=1,
-    hint=["Check the fractions at the start of the function, before splitting anything.",
-          "`if not 0 < train_frac < 1: raise ValueError(...)`, the same for `val_frac`, and "
-          "`if train_frac + val_frac >= 1: raise ValueError(...)` (exactly 1 leaves nothing to test on)."],
+    hint=["Check the arguments at the start of the function, before splitting anything: the two fractions, "
+          "and that X and y have as many rows as each other.",
+          "`if not 0 < train_frac < 1: raise ValueError(...)`, the same for `val_frac`, "
+          "`if train_frac + val_frac >= 1: raise ValueError(...)` (exactly 1 leaves nothing to test on), and "
+          "`if len(X) != len(y): raise ValueError(...)`."],
 )
 def test_split_rejects_bad_fractions(learner, seed):
     X, y = unique_data(seed, 20)
@@ -348,6 +367,17 @@ def test_split_rejects_bad_fractions(learner, seed):
         raised = exception_from(learner.train_val_test_split, X, y, train_frac=train_frac, val_frac=val_frac)
         assert raised is not None, f"{call} returned instead of raising ValueError"
         assert isinstance(raised, ValueError), f"{call} raised {type(raised).__name__}, expected ValueError"
+    for rows in (len(X) - 1, len(X) + 3):  # y with fewer rows than X, then with more
+        _, other_y = unique_data(seed + rows, rows)
+        for arguments in ({}, {"shuffle": True, "seed": seed % 1000}):
+            call = f"with X of {len(X)} rows and y of {rows} rows, {shown_split(arguments)}"
+            raised = exception_from(learner.train_val_test_split, X, other_y, **arguments)
+            assert raised is not None, (
+                f"{call} returned instead of raising ValueError: check that X and y have the same number "
+                "of rows before splitting (every input needs its target)")
+            assert isinstance(raised, ValueError), (
+                f"{call} raised {type(raised).__name__}, expected ValueError: check that X and y have the same "
+                "number of rows before splitting, and raise ValueError when they do not")
 
 
 # -- plot_predictions --------------------------------------------------------------

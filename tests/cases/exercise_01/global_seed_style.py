@@ -16,6 +16,8 @@ def train_val_test_split(X, y, train_frac=0.7, val_frac=0.15, shuffle=False, see
         raise ValueError("fractions must be positive")
     if train_frac >= 1 or val_frac >= 1 or 1 - train_frac - val_frac <= 0:
         raise ValueError("fractions must leave something for the test set")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError("X and y must have the same number of rows")
     n = len(y)
     rows = list(range(n))
     if shuffle:

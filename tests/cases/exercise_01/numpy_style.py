@@ -16,6 +16,8 @@ def train_val_test_split(X, y, train_frac=0.7, val_frac=0.15, shuffle=False, see
     if not (0 < train_frac < 1 and 0 < val_frac < 1) or train_frac + val_frac >= 1:
         raise ValueError(f"bad fractions: {train_frac}, {val_frac}")
     n = X.shape[0]
+    if y.shape[0] != n:
+        raise ValueError(f"{n} inputs but {y.shape[0]} targets")
     n_train, n_val = int(n * train_frac), int(n * val_frac)
     if shuffle:
         index = torch.from_numpy(np.random.default_rng(seed).permutation(n))

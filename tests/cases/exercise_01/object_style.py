@@ -34,6 +34,8 @@ class Splitter:
 
     def __call__(self, X, y, shuffle=False, seed=None):
         n = len(X)
+        if len(y) != n:
+            raise ValueError(f"X has {n} rows, y has {len(y)}")
         index = self.order(n, shuffle, seed)
         bounds = [int(self.train_frac * n), int(self.train_frac * n) + int(self.val_frac * n)]
         return tuple(zip(torch.tensor_split(X[index], bounds), torch.tensor_split(y[index], bounds)))
