@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 import os
 import pickle
 import re
@@ -233,11 +234,27 @@ def reraise_unless_stub(exc: BaseException) -> None:
         raise exc
 
 
+def number_of(value) -> float | None:
+    """``value`` as a float when it is a real number or a one-element tensor; None for anything else."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    if type(value) is torch.Tensor and value.numel() == 1:
+        return value.detach().cpu().double().item()
+    return None
+
+
 def expect_epoch_and_loss(result, epoch: int, loss: float) -> None:
     assert isinstance(result, tuple) and len(result) == 2, (
         f"load_checkpoint returned {kind_of(result)}"
         + (f" of {len(result)} items" if isinstance(result, tuple) else "")
         + ", not the pair (epoch, loss)")
+    # The loss first and the epoch second: say so before the types, which then look wrong too.
+    first, second = (number_of(value) for value in result)
+    swapped = (first is not None and second is not None and epoch != loss
+               and abs(first - loss) <= 1e-6 * max(1.0, abs(loss)) and second == epoch)
+    assert not swapped, (
+        f"load_checkpoint returned ({fmt(first)}, {fmt(second)}), the loss first: epoch and loss are swapped; "
+        f"return (epoch, loss), here ({epoch}, {fmt(loss)})")
     for position, (value, want, kind, name) in enumerate(zip(result, (epoch, loss), (int, float), ("epoch", "loss"))):
         assert type(value) is kind, (
             f"load_checkpoint returned {kind_of(value)} as item {position} (the {name}); "

@@ -22,10 +22,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from grader.checking import (PROBE_RECORD_CHANGED, along, count_steps, expect_close, expect_float, expect_tensor,
-                             expect_training_mode, fmt, fmt_list, largest_difference, leave_stale_gradients,
-                             linear_calls, matching_value, parameters_of, seeded_model, states_of_loss, steps_note,
-                             touched)
+from grader.checking import (PROBE_RECORD_CHANGED, STATES, along, count_steps, expect_close, expect_float,
+                             expect_tensor, expect_training_mode, fmt, fmt_list, largest_difference,
+                             leave_stale_gradients, linear_calls, matching_value, parameters_of, seeded_model,
+                             states_of_loss, steps_note, touched)
 from grader.checking.classification import (EPOCH_LR, accuracy_of, classifier_sizes, epoch_problem, expect_class_counts,
                                             expect_dataset_order, expect_linear_chain, expect_logits,
                                             expect_mean_loss_with_lr_zero, expect_nonlinear_hidden, expect_pair,
@@ -39,6 +39,9 @@ from grader.checking.classification_metrics import (accuracy_problem, classes_pr
 # Every tensor here is tiny, so extra threads only cost: on a busy machine, cross_entropy's
 # parallel loops made one training check take seconds instead of tens of milliseconds.
 torch.set_num_threads(1)
+
+# How many seeds, besides the first three, blobs_separated tries make_blobs with (5 classes in the plane).
+BLOB_SEEDS = 32
 
 
 # -- make_blobs ------------------------------------------------------------------
@@ -121,7 +124,11 @@ def test_blobs_seeded(learner, seed):
           "below 1); random centres can land close together for some seeds, evenly spaced ones cannot."],
 )
 def test_blobs_separated(learner, seed):
-    for offset, (n_classes, n_features) in enumerate(((3, 2), (5, 2), (4, 3))):
+    # Every seed must give separated classes. Centres put at random (in a box 20 wide, noise 0.8) pass these three
+    # about 2 times in 3, and five classes in the plane about 3 times in 4: BLOB_SEEDS more seeds of those make a
+    # pass by luck about one run in 10,000 (each costs about 0.8 ms). Evenly spaced centres pass every one of them.
+    sizes = [(3, 2), (5, 2), (4, 3)] + [(5, 2)] * BLOB_SEEDS
+    for offset, (n_classes, n_features) in enumerate(sizes):
         X, y = learner.make_blobs(60, n_classes, n_features, seed=seed + offset)
         expect_tensor(X, "X", shape=(60 * n_classes, n_features))
         expect_tensor(y, "y", shape=(60 * n_classes,))
@@ -224,6 +231,15 @@ def test_loader_shuffles(learner, seed):
         "the second pass over the loader did not hold every sample once: return a DataLoader, which can be "
         "iterated once per epoch")
     assert first != second, "with shuffle=True two epochs came in the same order: each epoch needs a new order"
+    # With a seed as well: two epochs of n >= 30 samples come in the same order by chance once in 30! or less.
+    seeded = learner.make_loader(dataset, batch_size, True, seed=seed)
+    first, second = sample_order(one_epoch(seeded)), sample_order(one_epoch(seeded))
+    assert sorted(first) == list(range(n)) and sorted(second) == list(range(n)), (
+        f"an epoch of make_loader(..., shuffle=True, seed={seed}) does not hold every sample exactly once")
+    assert first != second, (
+        f"with shuffle=True and seed={seed} two epochs came in the same order: each epoch needs a new order. Let the "
+        "DataLoader shuffle (shuffle=True and the seeded generator), which draws a new order each time it is "
+        "iterated, instead of shuffling once when the loader is made")
 
 
 @pytest.mark.check(
@@ -399,6 +415,10 @@ def test_train_epoch_train_mode(learner, seed):
     in_training = any(along([p.grad for p in model.train_head.parameters()], gradient) for gradient in gradients)
     in_eval = touched(model.eval_head, start)
     returned = states_of_loss(result, losses)
+    # The backward passes reached the training head from passes with gradients tracked: a pass with tracking off
+    # was an extra one (a second pass under torch.no_grad() for the loss, say), not the state of those it trained on.
+    if in_training and not in_eval:
+        expect_no_extra_passes(model, returned)
     # Evidence first: the head the backward passes reached, else (when .grad was cleared) the loss returned.
     expect_training_mode(
         model, "train_epoch", in_training, in_eval, returned, PROBE_RECORD_CHANGED,
@@ -406,6 +426,39 @@ def test_train_epoch_train_mode(learner, seed):
         no_grad="gradient tracking was off during train_epoch's forward passes, so nothing can be learned",
         nothing="nothing train_epoch left shows forward passes in training mode: neither the loss it returned nor "
                 "the gradients in .grad afterwards come from the batches' forward passes with gradient tracking on")
+
+
+def state_words(state: tuple) -> str:
+    """How a message names the state ``(training, grad_enabled)`` of a forward pass other than training's."""
+    return {(True, False): "with gradient tracking off", (False, True): "in evaluation mode",
+            (False, False): "in evaluation mode with gradient tracking off"}[state]
+
+
+def expect_no_extra_passes(model, returned: list) -> None:
+    """Fail if train_epoch, whose backward passes show training passes with gradients tracked, ran forward passes
+    with gradient tracking off too (the probe's record names them: no backward pass can go through those) or
+    returned the loss of passes in another state (the outcome).
+
+    A pass in evaluation mode with gradients tracked may be one it trained on: ``expect_training_mode`` names it.
+    """
+    seen = getattr(model, "seen", None)
+    valid = type(seen) is list and all(type(entry) is tuple and len(entry) == 2
+                                       and all(type(flag) is bool for flag in entry) for entry in seen)
+    if valid and (False, True) in seen:
+        return
+    others = [entry for entry in (seen if valid else []) if not entry[1]]
+    from_other = bool(returned) and (True, True) not in returned
+    if others:
+        kinds = [state for state in STATES[1:] if state in others]
+        extra = " and ".join(f"{others.count(state)} {state_words(state)}" for state in kinds)
+        raise AssertionError(
+            "besides the forward passes it trained on (training mode, gradients tracked), train_epoch ran "
+            f"{len(others)} more forward pass{'es' if len(others) != 1 else ''} ({extra})"
+            + (", and returned their loss" if from_other else "")
+            + ": run the model once per batch and take the loss from that pass, the one you call backward() on")
+    assert not from_other, (
+        "train_epoch trained on forward passes with gradients tracked, but the loss it returned comes from forward "
+        f"passes {state_words(returned[0])}: return the loss of the passes you call backward() on")
 
 
 @pytest.mark.check(
