@@ -186,7 +186,7 @@ def test_text_report_is_plain_when_piped_and_names_the_problem(tmp_path, grader_
         assert process.returncode == 1
         assert "\x1b[" not in process.stdout
         assert "✗ test_step runs the forward pass in evaluation mode" in process.stdout
-        assert "hint:" in process.stdout and "Score: 18/19" in process.stdout
+        assert "hint:" in process.stdout and "Score: 18/20" in process.stdout
         assert "--seed 1" in process.stdout
 
 
@@ -204,7 +204,7 @@ def test_output_option_writes_the_report_creating_folders(tmp_path, grader_here)
     target = tmp_path / "reports" / "deep" / "report.json"
     process = grader_here("3", "--solutions", "--format", "json", "--output", str(target))
     assert process.returncode == 0 and not process.stdout.strip()
-    assert json.loads(target.read_text())["score"] == 19.0
+    assert json.loads(target.read_text())["score"] == 20.0
 
 
 def test_progress_overview_names_the_next_exercise(tmp_path, grader_here):

@@ -200,7 +200,7 @@ def test_hostile_file_is_contained(name, tmp_path, request):
     assert report["score"] < report["max_score"]
     assert elapsed < TIME_BOUND_S
     checks = {check["id"]: check for check in report["exercises"][0]["checks"]}
-    assert len(checks) == 15
+    assert len(checks) == 16
     assert not any(check["status"] == "passed" and check["id"] in expected for check in checks.values())
     for check_id, check in checks.items():
         status, words = expected.get(check_id, expected.get(EVERY, (None, "")))
@@ -223,7 +223,7 @@ def test_correct_file_that_prints_a_lot_gets_full_marks(warm_worker, tmp_path):
     noisy = (HOSTILE / "prints_a_lot_but_correct.py").read_text()
     (folder / "exercise_03_training.py").write_text((KIT / "solutions" / "exercise_03_training.py").read_text() + "\n" + noisy)
     report, returncode, _, alive = grade_hostile_warm(warm_worker, folder / "exercise_03_training.py", [])
-    assert returncode == 0 and report["score"] == report["max_score"] == 19.0
+    assert returncode == 0 and report["score"] == report["max_score"] == 20.0
     assert alive == []
 
 

@@ -65,7 +65,7 @@ TIMEOUT = "2"  # seconds per check: short, so the tests are quick
 TIME_BOUND_S = 60  # the bound for one exercise with --timeout 10; ours is shorter and must fit too
 PLANTED_LINE = "PLANTED: dict = {}  # the test fills this in"
 EXERCISE_03 = "exercise_03_training.py"
-FULL_MARKS_03 = 19.0
+FULL_MARKS_03 = 20.0
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # the colour codes rich writes on a terminal
 SCORE = re.compile(r"Score: ([0-9.]+)/([0-9.]+)")
 

@@ -256,3 +256,35 @@ def some_history(seed: int) -> dict:
     train = sorted((torch.rand(10, generator=generator) + 0.1).tolist(), reverse=True)
     test = sorted((torch.rand(10, generator=generator) + 0.2).tolist(), reverse=True)
     return {"epoch": epochs, "train_loss": train, "test_loss": test}
+
+
+# -- fit's modes: the mode probe trained by fit ------------------------------------------------------------------
+
+
+MODE_FIT_LR, MODE_FIT_EPOCHS = 0.01, 3
+
+
+def mode_fit_problem(seed: int):
+    """A mode probe (``ModeProbe``) in evaluation mode, as a model often is after being looked at, and its data."""
+    model, X, y = random_problem(seed, n=50, probe=ModeProbe)
+    model.eval()
+    return model, (X[:40], y[:40]), (X[40:], y[40:])
+
+
+def mode_fit_test_losses(model: ModeProbe, train, test, loss_fn) -> dict[tuple[bool, bool], list[float]]:
+    """The test loss of each state (training mode, gradients tracked), at the start and after each epoch of ``fit``
+    done right (each epoch's step in training mode, with gradients tracked), computed here on a copy.
+
+    Done right, the evaluation-mode layer never moves, so the test losses of evaluation mode stay as they start.
+    """
+    twin = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(twin.parameters(), lr=MODE_FIT_LR)
+    losses = {state: [loss] for state, loss in state_losses(twin, *test, loss_fn).items()}
+    for _ in range(MODE_FIT_EPOCHS):
+        loss = loss_fn(output_in(twin, train[0], True, True), train[1])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        for state, value in state_losses(twin, *test, loss_fn).items():
+            losses[state].append(value)
+    return losses

@@ -318,3 +318,107 @@ def expect_best_checkpoint(path, plan: list[float], best: int, optimizer) -> Non
     assert isinstance(saved, dict) and set(saved) == set(optimizer.state_dict()), (
         f"checkpoint[\"optimizer_state_dict\"] is not the optimizer's state dict (keys "
         f"{sorted(map(str, saved)) if isinstance(saved, dict) else kind_of(saved)}); save optimizer.state_dict()")
+
+
+# -- NaN validation losses: a comparison with NaN is false -----------------------------------------
+
+
+def nan_stopping_epoch(plan: list[float], patience: int, rule: str = "correct") -> int:
+    """The epoch training stops after, for validation losses that may be NaN, under the contract's rule or a mistake.
+
+    The contract: epoch 1 is the first best whatever its loss; after it an epoch improves only when its loss is
+    strictly lower than the best so far, which a NaN never is, nor any loss once the best is NaN. The mistakes:
+    "nan improves" (``not val_loss >= best_loss``, true for NaN) and "no first best" (epoch 1 is not made the best
+    when its loss is NaN: ``best_loss = inf`` and ``val_loss < best_loss`` alone, or ``min(best_loss, val_loss)``).
+    """
+    best, waited = math.inf, 0
+    for epoch, loss in enumerate(plan, start=1):
+        if rule == "nan improves":
+            improved = epoch == 1 or not loss >= best
+        elif rule == "no first best":
+            improved = loss < best
+        else:
+            improved = epoch == 1 or loss < best
+        if improved:
+            best, waited = loss, 0
+        else:
+            waited += 1
+        if waited >= patience:
+            return epoch
+    return len(plan)
+
+
+class NanPlan(NamedTuple):
+    """A plan of validation losses with a NaN in it, what the contract makes of it, and the mistake it shows."""
+
+    plan: list[float]
+    patience: int
+    mistake: str  # the rule of ``nan_stopping_epoch`` that runs longer on it than the contract's
+
+
+def nan_plans(seed: int) -> list[NanPlan]:
+    """Two plans in multiples of 0.25, drawn from ``seed``, on which each NaN mistake runs every epoch.
+
+    First a NaN after the best epoch (epoch 2 or 3), within ``patience`` epochs of it; every other later loss is
+    higher than the best, so training stops ``patience`` epochs after the best, while a NaN counted as an
+    improvement makes NaN the best, which nothing is lower than, so every later epoch improves too. Then a NaN in
+    epoch 1 before losses that fall every epoch: epoch 1 stays the best (nothing is lower than NaN), so training
+    stops after epoch ``1 + patience``, while a rule that does not make epoch 1 the best improves every epoch after it.
+    """
+    generator = torch.Generator().manual_seed(seed)
+
+    def draw(low: int, high: int, size: int = 1) -> list[int]:
+        return torch.randint(low, high, (size,), generator=generator).tolist()
+
+    patience, best = draw(2, 4)[0], draw(2, 4)[0]
+    plan = [6.0]
+    for drop in draw(1, 5, best - 1):
+        plan.append(plan[-1] - 0.25 * drop)
+    plan += [plan[-1] + 0.25 * rise for rise in draw(1, 7, patience + 2)]
+    plan[best + draw(1, patience + 1)[0] - 1] = math.nan
+    falling = [6.0]
+    for drop in draw(1, 4, patience + 1):
+        falling.append(falling[-1] - 0.25 * drop)
+    return [NanPlan(plan, patience, "nan improves"), NanPlan([math.nan] + falling, patience, "no first best")]
+
+
+NAN_MISTAKES = {
+    "nan improves": "the NaN loss of epoch {nan} counted as an improvement, but a comparison with NaN is false: an "
+                    "epoch improves only when val_loss < best_loss (`not val_loss >= best_loss` is true for NaN)",
+    "no first best": "epoch 1, with a NaN loss, was not made the first best: epoch 1 always is (`epoch == 1 or "
+                     "val_loss < best_loss`, then `best_loss = val_loss`; min() skips a NaN), and no later loss is "
+                     "strictly lower than NaN, since a comparison with NaN is false",
+}
+
+
+def expect_nan_stopping(learner, seed: int) -> None:
+    """Fail unless early stopping treats NaN validation losses as the contract says (``nan_plans``)."""
+    for plan, patience, mistake in nan_plans(seed):
+        stop = nan_stopping_epoch(plan, patience)
+        ran = len(run_scripted(learner, plan, len(plan), patience=patience).history["epoch"])
+        if ran == stop:
+            continue
+        told = f"training ran {ran} epochs with patience={patience} and validation losses {fmt_list(plan, 12)}"
+        nan = next(epoch for epoch, loss in enumerate(plan, start=1) if math.isnan(loss))
+        assert ran != nan_stopping_epoch(plan, patience, mistake), (
+            f"{told}: {NAN_MISTAKES[mistake].format(nan=nan)}; it should stop after epoch {stop}")
+        raise AssertionError(
+            f"{told}; it should stop after epoch {stop}: epoch 1 is always the first best, even with a NaN loss, and "
+            "a later epoch improves only when its loss is strictly lower than the best so far, which a NaN never "
+            "is, nor any loss when the best is NaN (a comparison with NaN is false)")
+
+
+def expect_bare_checkpoint(learner, plan: list[float], name: str):
+    """Fit a scripted model with ``checkpoint_path=name``, a file name without a folder; return its optimizer.
+
+    Fail, saying why, when the learner's code raises an OSError for the empty folder name that
+    ``os.path.dirname(name)`` gives (``os.makedirs("")`` raises FileNotFoundError).
+    """
+    try:
+        return run_scripted(learner, plan, len(plan), checkpoint_path=name).optimizer
+    except OSError as error:
+        raise AssertionError(
+            f"with checkpoint_path={name!r} (a file in the working folder) fit_with_validation raised "
+            f"{type(error).__name__} ({error}): os.path.dirname gives '' for a bare file name, and os.makedirs('') "
+            "raises; create folders only when the path has one, or use "
+            "Path(checkpoint_path).parent.mkdir(parents=True, exist_ok=True), whose parent is then '.'") from None

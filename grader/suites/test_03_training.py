@@ -15,10 +15,11 @@ from grader.checking import (RECORD_CHANGED, call_text, count_steps, describe_la
                              expect_no_gradients, expect_off, expect_training_mode, figure_from, fmt, fmt_list,
                              forward_records, kind_of, largest_difference, legend_texts, matching_outcome,
                              parameters_of, states_of_loss, steps_note, trained)
-from grader.checking.fitting import (PILED_UP, LinearRegressionModel, ModeProbe, Probe, converging_problem,
-                                     expect_history, fit_problem, gradients, layer_gradient, one_step,
-                                     piled_up_after, random_problem, reference_fit, same_run, some_history,
-                                     state_losses, why_nothing_moved, why_training_differs)
+from grader.checking.fitting import (MODE_FIT_EPOCHS, MODE_FIT_LR, PILED_UP, LinearRegressionModel, ModeProbe, Probe,
+                                     converging_problem, expect_history, fit_problem, gradients, layer_gradient,
+                                     mode_fit_problem, mode_fit_test_losses, one_step, piled_up_after,
+                                     random_problem, reference_fit, same_run, some_history, state_losses,
+                                     why_nothing_moved, why_training_differs)
 
 
 # -- train_step ----------------------------------------------------------------
@@ -283,6 +284,37 @@ def test_fit_losses(learner, seed):
                 elif piles_up:
                     advice = PILED_UP
             expect_close(value, want, f"history[{key!r}] at epoch {epoch}", tolerance=1e-4, advice=advice)
+
+
+@pytest.mark.check(
+    id="fit_modes",
+    name="fit trains in training mode and measures the test loss in evaluation mode, every epoch",
+    points=1,
+    hint=["Measuring the test loss leaves the model in evaluation mode, so the next epoch's training must put it "
+          "back in training mode; and the test loss is measured in evaluation mode.",
+          "Call `train_step` for each epoch's training and `test_step` for the test loss (they switch the mode), "
+          "or, in a loop of your own, `model.train()` before each training step and `model.eval()` before "
+          "measuring."],
+)
+def test_fit_modes(learner, seed):
+    model, train, test = mode_fit_problem(seed)  # in evaluation mode, as a model often is after being looked at
+    loss_fn = nn.MSELoss()
+    losses = mode_fit_test_losses(model, train, test, loss_fn)
+    start = parameters_of(model.eval_linear)
+    history = learner.fit(model, train, test, loss_fn, torch.optim.SGD(model.parameters(), lr=MODE_FIT_LR),
+                          epochs=MODE_FIT_EPOCHS)
+    # Only a forward pass in evaluation mode reaches the evaluation-mode layer: in training mode its gradient is 0.
+    assert largest_difference(start, parameters_of(model.eval_linear)) == 0, (
+        "fit trained the model in evaluation mode (it arrived in evaluation mode, and measuring the test loss "
+        "leaves it there): every epoch's training step must run in training mode; call model.train() before it, "
+        "as train_step must")
+    # The test losses recorded tell the mode of the forward passes that made them.
+    expect_history(history)
+    for epoch, value in zip(history["epoch"], history["test_loss"]):
+        assert not any(training for training, _ in states_of_loss(value, losses)), (
+            f"history['test_loss'] at epoch {epoch} is {fmt(value)}, the loss of a forward pass in training mode: "
+            "the test loss was measured in the mode the training step left the model in; call model.eval() "
+            "before measuring it, as test_step must")
 
 
 @pytest.mark.check(

@@ -34,9 +34,9 @@ from grader.checking.optimizers import (describe, differs, expect_adamw_decay, e
                                         expect_like_torch_sgd, groups_of, learner_groups, learner_sgd, mixed_model,
                                         momentum_settings, names_by_id)
 from grader.checking.stopping import (MISTAKES, TRAIN_STEPS_PER_EPOCH, Scripted, best_epoch, early_stopping_plan,
-                                      expect_best_checkpoint, expect_best_weights, expect_plateau_rates, halving,
-                                      halvings, plateau, plateau_plan, run_scripted, scripted_loaders,
-                                      stopping_epoch, tied_plan)
+                                      expect_bare_checkpoint, expect_best_checkpoint, expect_best_weights,
+                                      expect_nan_stopping, expect_plateau_rates, halving, halvings, plateau,
+                                      plateau_plan, run_scripted, scripted_loaders, stopping_epoch, tied_plan)
 from grader.checking.validation import (expect_ended_as_twin, expect_lr_recorded, expect_per_sample_means,
                                         expect_scheduler_after_steps, expect_steps_recorded,
                                         expect_trained_in_training_mode, expect_validated_as_twin,
@@ -394,8 +394,9 @@ def test_fit_plateau(learner, seed):
     points=2,
     hint=["Keep the best validation loss so far and a count of epochs since it last improved; an equal loss is "
           "not an improvement.",
-          "After each validation: if `val_loss < best_loss`, remember it and set the count to 0, else add 1; stop "
-          "when the count reaches patience. Without patience, run every epoch."],
+          "After each validation: if it is epoch 1 or `val_loss < best_loss`, remember it and set the count to 0, "
+          "else add 1 (a NaN loss is never lower); stop when the count reaches patience. Without patience, run "
+          "every epoch."],
 )
 def test_fit_early_stopping(learner, seed):
     plan, patience = early_stopping_plan(seed)
@@ -417,6 +418,8 @@ def test_fit_early_stopping(learner, seed):
     assert len(history["epoch"]) == len(plan), (
         f"without patience training stopped after {len(history['epoch'])} of {len(plan)} epochs; with patience=None "
         "run every epoch")
+    # A NaN loss is no improvement, and nothing improves on a NaN in epoch 1, which is still the first best.
+    expect_nan_stopping(learner, seed)
 
 
 @pytest.mark.check(
@@ -462,6 +465,15 @@ def test_fit_checkpoint(learner, seed, tmp_path, monkeypatch):
     run_scripted(learner, plan, len(plan))
     written = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
     assert not written, f"without checkpoint_path, fit_with_validation wrote {written}; write no file then"
+    # A file name alone names a file in the working folder, which exists: there is no folder to create.
+    name = f"best{seed % 100}.pt"
+    optimizer = expect_bare_checkpoint(learner, plan, name)
+    assert (work / name).is_file(), (
+        f"with checkpoint_path={name!r} no checkpoint file was written in the working folder")
+    expect_best_checkpoint(work / name, plan, best, optimizer)
+    written = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
+    assert written == [name], (
+        f"with checkpoint_path={name!r} the working folder holds {written}; write only to checkpoint_path")
 
 
 @pytest.mark.check(
