@@ -171,6 +171,20 @@ class Cubic:
         return f"f(x) = {text}"
 
 
+class StraightThrough:
+    """f(x) = x² in value, but with the derivative autograd gives set to ``slope`` (as a straight-through estimator
+    sets it): only autograd answers ``slope``; steps of h measure the values, whose slope is 2x."""
+
+    def __init__(self, slope: float):
+        self.slope = slope
+
+    def __call__(self, t):
+        return t.detach() ** 2 + self.slope * (t - t.detach())
+
+    def __str__(self) -> str:
+        return f"f(x) = x² whose autograd derivative is set to {fmt(self.slope)}"
+
+
 def x_times_sin(t):
     return t * torch.sin(t)
 
@@ -198,7 +212,7 @@ def test_gradient_returns_float(learner, seed):
 
 @pytest.mark.check(
     id="gradient_matches_derivative",
-    name="gradient matches the true derivative of a polynomial, sin and exp",
+    name="gradient gives autograd's derivative: of a polynomial, sin and exp, and of a function that sets its own",
     points=2,
     hint=["Make a tensor holding x that tracks gradients, call f on it, then `backward()` on the result.",
           "The answer is the `.grad` of the tensor you made (or what `torch.autograd.grad` gives for it), "
@@ -216,6 +230,16 @@ def test_gradient_matches_derivative(learner, seed):
         what = f"gradient({name}, {fmt(x)})"
         value = number_of(learner.gradient(function, x), what)
         expect_near(value, derivative(x), what, lambda: step_estimates(function, x))  # noqa: B023 - called at once
+    # Autograd's answer, not the slope of f's values: a gradient worked out from steps of h, even in float64 where
+    # it is exact enough for the functions above, measures 2x here.
+    x = random_floats(generator, 1, -2, 2)[0]
+    function = StraightThrough(2 * x + (3.0 if x < 0 else -3.0))
+    what = f"gradient({function}, {fmt(x)})"
+    value = number_of(learner.gradient(function, x), what)
+    assert not abs(value - 2 * x) <= 1e-3 * max(1.0, abs(2 * x)), (
+        f"{what} was {fmt(value)}, the slope of f's values (2x), not the derivative autograd gives ({fmt(function.slope)}): "
+        "compute it with autograd (backward() on f of a tensor that tracks gradients), not from steps of h")
+    expect_near(value, function.slope, what)
 
 
 @pytest.mark.check(
