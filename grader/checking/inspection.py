@@ -255,7 +255,7 @@ def expect_ran_once_in_eval(model: Marked, head, truth: torch.Tensor, others: di
                                          and all(type(flag) is bool for flag in entry) for entry in seen)), (
         "capture_activations replaced the model's record of its forward passes (model.seen) "
         "with something else: leave the model's attributes alone")
-    assert seen, "the model never ran"
+    assert seen, "the model you were given never ran (a copy of it, say, does not count)"
     assert len(seen) == 1, f"the model ran {len(seen)} times; run it once"
     training, grad = seen[0]
     assert not training, "the model ran in training mode: call `model.eval()` first (dropout was on)"
@@ -428,6 +428,8 @@ def expect_summarized_once_in_eval(model: Summarized, rows: list, a: int) -> Non
     assert type(seen) is list and all(type(entry) is tuple and len(entry) == 3 for entry in seen), (
         "summarize replaced a layer's record of its forward passes (seen) with something else: "
         "leave the model's attributes alone")
+    assert seen, ("the model you were given never ran (a copy of it, say, does not count): run one batch of zeros "
+                  "through it, with the hooks on its own submodules")
     assert len(seen) == 1, f"the model ran {len(seen)} times; run one batch through it once"
     training, grad, given = seen[0]
     expect_tensor(given, "the batch summarize passed to the model", shape=(3, a), dtype=torch.float32)
