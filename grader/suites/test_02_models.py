@@ -437,6 +437,22 @@ def layer_name(layer) -> str:
     return kind.__name__ if kind.__module__.startswith("torch.nn.") else describe(layer)
 
 
+def expect_fresh_weights(build_mlp, sizes: tuple[int, int, int]) -> None:
+    """Fail when two MLPs built in a row start with the same weights (a seed set inside build_mlp, or constants)."""
+    call = f"build_mlp({', '.join(map(str, sizes))})"
+    first, second = build_mlp(*sizes), build_mlp(*sizes)
+    tensors = [(a.detach(), b.detach()) for a, b in zip(first.parameters(), second.parameters())]
+    if not all(torch.equal(a, b) for a, b in tensors):
+        return
+    assert any(a.numel() > 1 and bool((a != a.reshape(-1)[0]).any()) for a, _ in tensors), (
+        f"the model of {call} starts with constant parameters (each tensor holds one value, repeated): keep "
+        "nn.Linear's default random initialisation, do not fill the weights yourself")
+    raise AssertionError(
+        f"two models made by {call} one after the other start with the same weights, so every model you build is "
+        "the same one: is torch.manual_seed called inside build_mlp? Seeding belongs to the caller, who calls "
+        "torch.manual_seed once, before building; build_mlp only creates the layers")
+
+
 @pytest.mark.check(
     id="mlp_layers",
     name="build_mlp returns nn.Sequential(Linear(in, hidden), ReLU(), Linear(hidden, out))",
@@ -444,7 +460,8 @@ def layer_name(layer) -> str:
     hint=["nn.Sequential takes the layers in the order the data flows through them.",
           "Three layers: a linear layer from in_features to hidden_features, a ReLU, a linear layer from "
           "hidden_features to out_features.",
-          "Use the function's arguments for the sizes, never fixed numbers."],
+          "Use the function's arguments for the sizes, never fixed numbers, and keep the layers' default "
+          "initialisation: seeding belongs to the caller, so no `torch.manual_seed` inside build_mlp."],
 )
 def test_mlp_layers(learner, seed):
     build_mlp = member(learner, "build_mlp")
@@ -465,6 +482,7 @@ def test_mlp_layers(learner, seed):
                 f"{layer.out_features} features; expected {n_in} -> {n_out}")
             assert layer.bias is not None, (
                 f"in {call} the {position} Linear has no bias; leave bias at its default (True)")
+    expect_fresh_weights(build_mlp, mlp_sizes(seed))
 
 
 @pytest.mark.check(

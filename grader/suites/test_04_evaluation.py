@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from grader.checking import (RECORD_CHANGED, expect_close, expect_equal_tensors, expect_float, expect_no_gradients,
-                             expect_tensor, fmt, forward_records, kind_of)
+                             expect_tensor, fmt, forward_records, kind_of, matching_value)
 from grader.checking.evaluation import (DROPOUT_TOLERANCE, EVAL_MISTAKES, GRAD_SHIFT, TRAINING_MODE, GradProbe,
                                         GradShowingNet, any_close, buffers_of, calling, changed_buffers,
                                         dropout_outputs, eval_forward, eval_predictions, in_training_mode, layers_of,
@@ -325,11 +325,29 @@ def test_evaluate_loss(learner, seed, device):
         expect_close(loss, expected, f'with {name}, evaluate(...)["loss"]', advice="return loss_fn(predictions, y)")
 
 
+def expect_mae_of_every_output(learner, seed: int) -> None:
+    """With several outputs a sample has several errors: the MAE averages them all, not only over the rows."""
+    model, X, _ = trained_model(seed + 1, out=2)
+    predictions = eval_predictions(model, X)
+    errors = mae_errors(seed + 1, predictions.shape)
+    expected = errors.abs().mean().item()
+    _, mae = expect_metrics(learner.evaluate(model, X, predictions - errors, nn.MSELoss()))
+    what = 'for a model with 2 outputs, evaluate(...)["mae"]'
+    per_row = errors.abs().sum().item() / len(errors)  # |errors| summed over each row's outputs, averaged over rows
+    mistake = matching_value(mae, {
+        "it is the sum of the absolute errors divided by the number of rows (len(y)), which is twice the MAE with 2 "
+        "outputs; take the mean over every element, (predictions - y).abs().mean()": per_row})
+    assert abs(mae - expected) <= 1e-5 * max(1.0, expected) or mistake is None, (
+        f"{what} was {fmt(mae)}, expected {fmt(expected)}: {mistake}")
+    expect_close(mae, expected, what, advice="the mean of |prediction - y| over every element")
+
+
 @pytest.mark.check(
     id="evaluate_mae",
     name="evaluate returns the mean absolute error, whatever the loss function",
     points=1,
-    hint=["The MAE is the mean of |prediction - y| over every sample; it is not the loss unless the loss is L1.",
+    hint=["The MAE is the mean of |prediction - y| over every element (every output of every sample); it is not "
+          "the loss unless the loss is L1.",
           "`(predictions - y).abs().mean()` (or `nn.L1Loss()(predictions, y)`), then `.item()`."],
 )
 def test_evaluate_mae(learner, seed):
@@ -350,6 +368,7 @@ def test_evaluate_mae(learner, seed):
         assert mistake is None, f"{got}: {mistake}"
     for mae, what in zip(maes, ('evaluate(...)["mae"]', 'with each y mirrored about its prediction, evaluate(...)["mae"]')):
         expect_close(mae, expected, what, advice="the mean of |prediction - y| over every sample")
+    expect_mae_of_every_output(learner, seed)
 
 
 @pytest.mark.check(

@@ -305,7 +305,8 @@ def test_checkpoint_folders(learner, seed, tmp_path):
     points=2,
     hint=["Both the model and the optimizer have a method that takes back the state dict they once gave.",
           "`model.load_state_dict(checkpoint[\"model_state_dict\"])`, `optimizer.load_state_dict("
-          "checkpoint[\"optimizer_state_dict\"])`, then `return checkpoint[\"epoch\"], checkpoint[\"loss\"]`."],
+          "checkpoint[\"optimizer_state_dict\"])`, then `return checkpoint[\"epoch\"], checkpoint[\"loss\"]`.",
+          "Leave the model's mode as it is (no `model.eval()` in load_checkpoint): the training loop sets it."],
 )
 def test_load_checkpoint_restores(learner, seed, tmp_path):
     model, optimizer, loss = trained(seed)
@@ -321,6 +322,11 @@ def test_load_checkpoint_restores(learner, seed, tmp_path):
                                       optimizer_state_of(optimizer.state_dict()))
     assert not difference, f"after load_checkpoint the optimizer is not the saved one: {difference}"
     expect_epoch_and_loss(result, epoch, loss)
+    switched = [name for name, module in fresh.named_modules() if not module.training]
+    assert not switched, (
+        f"load_checkpoint put {'the model' if not fresh.training else 'the layers ' + ', '.join(switched)}, given in "
+        "training mode, into evaluation mode: leave the model's mode as it is (no model.eval() in load_checkpoint); "
+        "the training loop that resumes sets it")
 
 
 @pytest.mark.check(
