@@ -234,17 +234,36 @@ def test_split_sequential(learner, seed):
     X, y = unique_data(seed, 40)
     for arguments in ({}, {"shuffle": False, "seed": seed % 1000}, {"train_frac": 0.5, "val_frac": 0.25}):
         parts = call_split(learner, X.clone(), y.clone(), **arguments)
-        for name, which, original in (("X", 0, X), ("y", 1, y)):
-            joined = in_order(parts, which)
-            assert len(joined) == len(original), (
-                f"the three parts of {shown_split(arguments)} hold {len(joined)} rows of {name} "
-                f"together; the data had {len(original)}")
-            if not torch.equal(joined, original):
-                first = int((joined != original).any(dim=1).nonzero()[0])
-                raise AssertionError(
-                    f"{shown_split(arguments)} did not keep the rows in order: reading train, validation and test "
-                    f"one after the other, row {first} of {name} is {fmt(joined[first, 0])}, but row {first} of the "
-                    f"data is {fmt(original[first, 0])}")
+        expect_in_order(parts, arguments, X, y)
+    # X may hold several features per row while y holds one target: only the numbers of rows must agree.
+    wide = torch.cat([X, 2 * X + 1, -X], dim=1)
+    arguments = {"train_frac": 0.6, "val_frac": 0.2}
+    try:
+        parts = call_split(learner, wide.clone(), y.clone(), **arguments)
+    except ValueError as error:
+        raise AssertionError(
+            f"with X of shape {list(wide.shape)} and y of shape {list(y.shape)}, {shown_split(arguments)} raised "
+            f"ValueError ({str(error)[:100]}): X may have several columns (features) and y one; raise only "
+            "when X and y have different numbers of rows (compare len(X) with len(y), not their shapes)") from None
+    expect_in_order(parts, arguments, wide, y)
+
+
+def expect_in_order(parts, arguments: dict, X: torch.Tensor, y: torch.Tensor) -> None:
+    """Fail unless the three parts, read one after the other, are the rows of X and of y in their order."""
+    def shown(row: torch.Tensor) -> str:
+        return fmt(row[0]) if len(row) == 1 else fmt_list(row.tolist())
+
+    for name, which, original in (("X", 0, X), ("y", 1, y)):
+        joined = in_order(parts, which)
+        assert len(joined) == len(original), (
+            f"the three parts of {shown_split(arguments)} hold {len(joined)} rows of {name} "
+            f"together; the data had {len(original)}")
+        if not torch.equal(joined, original):
+            first = int((joined != original).any(dim=1).nonzero()[0])
+            raise AssertionError(
+                f"{shown_split(arguments)} did not keep the rows in order: reading train, validation and test "
+                f"one after the other, row {first} of {name} is {shown(joined[first])}, but row {first} of the "
+                f"data is {shown(original[first])}")
 
 
 @pytest.mark.check(
@@ -459,8 +478,16 @@ def test_plot_figure(learner, seed, monkeypatch):
 )
 def test_plot_data(learner, seed, monkeypatch):
     train, test, predictions = plot_data(seed)
+    earlier_train, earlier_test, _ = plot_data(seed + 7)
+    # An earlier plot must not leak into the next one.
+    figure_from(learner, "plot_predictions", earlier_train, earlier_test, monkeypatch=monkeypatch)
     figure = figure_from(learner, "plot_predictions", train, test, monkeypatch=monkeypatch)
     axes = only_axes(figure)
+    drawn = [artist for artist in [*axes.collections, *axes.get_lines()] if artist.get_label() == TRAIN_LABEL]
+    assert not (len(drawn) > 1 and same_points(points_labelled(axes, TRAIN_LABEL),
+                                               np.concatenate([as_points(*earlier_train), as_points(*train)]))), (
+        f"after two calls the Figure has {len(drawn)} sets of points labelled {TRAIN_LABEL!r}, the first call's "
+        "data too: make a new Figure in each call (plt.subplots()) instead of drawing on the current one")
     known = known_points(train, test, predictions)
     expect_points(axes, TRAIN_LABEL, "the training data (X_train, y_train)", known)
     expect_points(axes, TEST_LABEL, "the test data (X_test, y_test)", known)
