@@ -9,7 +9,7 @@ from torch import nn
 
 from grader.checking.probes import STATES
 from grader.checking.training import largest_difference, parameters_of, steps_note
-from grader.checking.text import kind_of
+from grader.checking.text import fmt, kind_of
 
 
 class Probe(nn.Module):
@@ -109,6 +109,29 @@ def gradients(model: nn.Module, X, y, loss_fn) -> tuple[float, list[torch.Tensor
     twin = copy.deepcopy(model)
     loss = loss_fn(twin.linear(X), y)
     return loss.item(), [g.detach() for g in torch.autograd.grad(loss, list(twin.parameters()))]
+
+
+# MSE and L1 are symmetric, so a loss computed as loss_fn(y, predictions) passes every check that uses them. The
+# Poisson loss, exp(prediction) - y * prediction, is not: with targets 2 above the predictions, loss_fn(y, predictions)
+# exceeds loss_fn(predictions, y) by the mean of (e^2 - 1) * exp(prediction), at least 0.8 on random_problem's data.
+SWAP_LOSS = "PoissonNLLLoss"
+
+
+def swap_problem(model: nn.Module, X) -> tuple[nn.Module, torch.Tensor, float]:
+    """``(loss_fn, targets, swapped)``: the Poisson loss, targets 2 above the probe's predictions on ``X``, and
+    ``loss_fn(targets, predictions)``, the loss with its arguments swapped, at the model's current parameters."""
+    loss_fn = nn.PoissonNLLLoss()
+    with torch.no_grad():
+        predictions = copy.deepcopy(model).linear(X)
+        targets = predictions + 2.0
+        return loss_fn, targets, loss_fn(targets, predictions).item()
+
+
+def expect_not_swapped(value: float, expected: float, swapped: float, function: str) -> None:
+    """Fail when ``value`` is the loss with its arguments swapped (and that differs from ``expected``)."""
+    assert swapped == expected or not abs(value - swapped) <= 1e-5 * max(1.0, abs(swapped)), (
+        f"with {SWAP_LOSS}, {function} returned {fmt(value)}, which is loss_fn(y, predictions); a loss function "
+        f"takes the predictions first and the targets second: loss_fn(predictions, y) is {fmt(expected)}")
 
 
 def one_step(start: list[torch.Tensor], lr: float, *gradients: list[torch.Tensor]) -> list[torch.Tensor]:

@@ -15,11 +15,11 @@ from grader.checking import (RECORD_CHANGED, call_text, count_steps, describe_la
                              expect_no_gradients, expect_off, expect_training_mode, figure_from, fmt, fmt_list,
                              forward_records, kind_of, largest_difference, legend_texts, matching_outcome,
                              parameters_of, states_of_loss, steps_note, trained)
-from grader.checking.fitting import (MODE_FIT_EPOCHS, MODE_FIT_LR, PILED_UP, LinearRegressionModel, ModeProbe, Probe,
-                                     converging_problem, expect_history, fit_problem, gradients, layer_gradient,
-                                     mode_fit_problem, mode_fit_test_losses, one_step, piled_up_after,
-                                     random_problem, reference_fit, same_run, some_history, state_losses,
-                                     why_nothing_moved, why_training_differs)
+from grader.checking.fitting import (MODE_FIT_EPOCHS, MODE_FIT_LR, PILED_UP, SWAP_LOSS, LinearRegressionModel,
+                                     ModeProbe, Probe, converging_problem, expect_history, expect_not_swapped,
+                                     fit_problem, gradients, layer_gradient, mode_fit_problem, mode_fit_test_losses,
+                                     one_step, piled_up_after, random_problem, reference_fit, same_run, some_history,
+                                     state_losses, swap_problem, why_nothing_moved, why_training_differs)
 
 
 # -- train_step ----------------------------------------------------------------
@@ -44,6 +44,14 @@ def test_train_step_returns_loss(learner, seed):
         f"train_step returned {fmt(value)}, the loss after the update; "
         f"return the loss of the forward pass before optimizer.step() ({fmt(before)})")
     expect_close(value, before, "the returned loss", advice="return the loss of this batch's forward pass")
+    # MSE is symmetric; the Poisson loss shows loss_fn(y, predictions). Its expected value is from before the step.
+    loss_fn, targets, swapped = swap_problem(model, X)
+    expected, _ = gradients(model, X, targets, loss_fn)
+    value = expect_float(learner.train_step(model, X, targets, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1)),
+                         "train_step")
+    expect_not_swapped(value, expected, swapped, "train_step")
+    expect_close(value, expected, f"with {SWAP_LOSS}, the returned loss",
+                 advice="return the loss of this batch's forward pass, loss_fn(predictions, y)")
 
 
 @pytest.mark.check(
@@ -161,8 +169,15 @@ def test_test_step_returns_loss(learner, seed):
     model, X, y = random_problem(seed)
     loss_fn = nn.L1Loss()
     expected, _ = gradients(model, X, y, loss_fn)
+    # L1 is symmetric; the Poisson loss shows loss_fn(y, model(X)). Computed first: test_step may leave grad mode off.
+    poisson, targets, swapped = swap_problem(model, X)
+    right, _ = gradients(model, X, targets, poisson)
     value = expect_float(learner.test_step(model, X, y, loss_fn), "test_step")
     expect_close(value, expected, "the returned loss", advice="return loss_fn(model(X), y) for the data given")
+    value = expect_float(learner.test_step(model, X, targets, poisson), "test_step")
+    expect_not_swapped(value, right, swapped, "test_step")
+    expect_close(value, right, f"with {SWAP_LOSS}, the returned loss",
+                 advice="return loss_fn(model(X), y) for the data given")
 
 
 def run_test_step(learner, model: ModeProbe, X, y):
@@ -322,7 +337,8 @@ def test_fit_modes(learner, seed):
     name="fit raises ValueError for epochs < 1 or eval_every < 1",
     points=1,
     hint=["Check the arguments at the start of `fit`, before training.",
-          "`if epochs < 1: raise ValueError(...)`, and the same for `eval_every`."],
+          "`if epochs < 1: raise ValueError(...)`, and the same for `eval_every`; nothing else is an error: "
+          "epochs=1 runs one epoch, and an eval_every above epochs records nothing."],
 )
 def test_fit_rejects_bad_arguments(learner, seed):
     model, train, test = fit_problem(seed)
@@ -333,6 +349,19 @@ def test_fit_rejects_bad_arguments(learner, seed):
         except ValueError:
             continue
         raise AssertionError(f"{call_text('fit', show=str, **arguments)} returned instead of raising ValueError")
+    # Only those: one epoch is a valid run, and eval_every above epochs records nothing (empty lists).
+    for arguments, argument, valid in (({"epochs": 1}, "epochs", "epochs=1 is valid and runs one epoch"),
+                                       ({"epochs": 2, "eval_every": 3}, "eval_every",
+                                        "eval_every may exceed epochs, and then nothing is recorded")):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        call = call_text("fit", show=str, **arguments)
+        try:
+            history = learner.fit(model, train, test, nn.MSELoss(), optimizer, **arguments)
+        except ValueError:
+            raise AssertionError(f"{call} raised ValueError, but {valid}: raise only when {argument} < 1") from None
+        assert isinstance(history, dict), f"{call} returned {kind_of(history)}, not the history dict"
+        # A defaultdict that recorded nothing has no keys: read a missing one as an empty list.
+        expect_history({key: history.get(key, []) for key in ("epoch", "train_loss", "test_loss")})
 
 
 @pytest.mark.check(
