@@ -71,6 +71,20 @@ def expect_not_loss_after(value, before, after):
         f"of the forward pass before optimizer.step() ({fmt(before)})")
 
 
+def one_row_step(learner, model, X, y, optimizer):
+    """``binary_train_step`` on a batch of one row; a shape error fails the check, said in the learner's terms."""
+    try:
+        return learner.binary_train_step(model, X, y, optimizer)
+    except NotImplementedError:
+        raise  # a stub: "not started"
+    except (ValueError, RuntimeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AssertionError(
+            f"binary_train_step raised {type(exc).__name__} for a batch of one row ({first_line}): the logits must "
+            "keep shape [1], like y; a bare squeeze() also removes the batch dimension when N is 1, so use "
+            "squeeze(-1) or view(-1)") from None
+
+
 def expect_one_step_taken(steps, start, end):
     """optimizer.step() ran once, and moved a parameter."""
     assert steps == 1, f"optimizer.step() ran {steps} times in one call of binary_train_step; it must run once"

@@ -162,6 +162,27 @@ class Marked(Inspected):
         return h + GRAD_MARK * torch.is_grad_enabled() + RUN_MARK * earlier
 
 
+class Listed(nn.Module):
+    """A layer whose output is a list."""
+
+    def forward(self, x):
+        return [x * 3, x + 1]
+
+
+class Structured(nn.Module):
+    """stem -> listed: a leaf whose output is a list."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.stem = nn.Linear(size, size)
+        self.listed = Listed()
+        self.seen: list = []  # cleared by ``capture``, like an Inspected model's record
+
+    def forward(self, x):
+        first, second = self.listed(self.stem(x))
+        return first + second
+
+
 def inspected(seed: int, fails: nn.Module | None = None, marked: bool = False):
     """A fresh Inspected model in training mode (its block in evaluation mode) and a batch of images for it."""
     image_size, size, n_out = 3, 2 * sizes(seed, 3, 7, 1)[0], sizes(seed + 1, 2, 6, 1)[0]
@@ -188,18 +209,26 @@ def expect_captured(result: dict, truth: dict, names: list[str], advice: str) ->
     for name in names:
         value, expected = result[name], truth[name]
         if isinstance(expected, tuple):
-            assert isinstance(value, (tuple, list)) and len(value) == len(expected), (
-                f"the output of {name!r} is a tuple of {len(expected)} tensors, but capture_activations gave "
-                f"{kind_of(value)}: keep a tuple of copies, one for each element")
-            for index, (item, wanted) in enumerate(zip(value, expected)):
-                expect_tensor(item, f"element {index} of the captured output of {name!r}")
-                expect_equal_tensors(item, wanted, f"element {index} of the captured output of {name!r}")
+            expect_tuple_of_copies(value, expected, f"the captured output of {name!r}")
             continue
         expect_tensor(value, f"the captured output of {name!r}", shape=tuple(expected.shape))
         assert value.grad_fn is None and not value.requires_grad, (
             f"the captured output of {name!r} still carries autograd history: keep `output.detach().clone()`")
         assert torch.allclose(value, expected, atol=1e-6), (
             f"the captured output of {name!r} is not what that layer returned: {advice}")
+
+
+def expect_tuple_of_copies(value, expected, what: str) -> None:
+    """``value`` is a tuple of copies like ``expected`` (``copy_of`` a tuple or list output)."""
+    if not isinstance(expected, tuple):
+        expect_tensor(value, what)
+        expect_equal_tensors(value, expected, what)
+        return
+    assert type(value) is tuple and len(value) == len(expected), (
+        f"{what} is {kind_of(value)}; expected a tuple of {len(expected)} copies, one for each element of the "
+        "layer's output: keep a tuple for a tuple or a list output alike")
+    for index, (item, wanted) in enumerate(zip(value, expected)):
+        expect_tuple_of_copies(item, wanted, f"element {index} of {what}")
 
 
 def marked_head(model: Marked, X: torch.Tensor, grad_enabled: bool, earlier: int) -> torch.Tensor:

@@ -339,12 +339,13 @@ def test_classifier_returns_logits(learner, seed):
 
 @pytest.mark.check(
     id="train_epoch_mean_loss",
-    name="train_epoch returns the mean loss per sample, a smaller last batch weighted by its size",
+    name="train_epoch returns the mean per sample of the loss_fn it is given, a smaller last batch weighted by its "
+         "size",
     points=2,
     hint=["Each batch's loss is the mean over that batch; a last batch of 2 samples must count for 2 samples, "
-          "not as much as a full batch.",
-          "Add up `loss.item() * len(y_batch)` over the batches and divide by the number of samples; "
-          "return a Python float."],
+          "not as much as a full batch. The loss is whatever `loss_fn` the caller passes.",
+          "Compute each batch's loss with `loss_fn(logits, y_batch)`, add up `loss.item() * len(y_batch)` over "
+          "the batches and divide by the number of samples; return a Python float."],
 )
 def test_train_epoch_mean_loss(learner, seed):
     # The losses are worked out here. The probe's record of its logits comes from the learner's process, so it
@@ -366,6 +367,27 @@ def test_train_epoch_mean_loss(learner, seed):
     assert not mistake, mistake
     if outputs is None:
         expect_mean_loss_with_lr_zero(learner, seed, batches)
+    expect_given_loss_used(learner, seed, batches)
+
+
+def expect_given_loss_used(learner, seed, batches):
+    """train_epoch computes its loss with the loss_fn it is given: here one with label smoothing, with lr=0."""
+    model, loader, _, _ = epoch_problem(seed)
+    smoothed = nn.CrossEntropyLoss(label_smoothing=0.1)
+    sizes = [len(y_batch) for _, y_batch in batches]
+    with torch.no_grad():  # lr=0: the logits each batch meets are the model's of now
+        logits = [model.layers(X_batch) for X_batch, _ in batches]
+        expected, plain = (sum(loss_fn(out, y_batch).item() * len(y_batch)
+                               for out, (_, y_batch) in zip(logits, batches)) / sum(sizes)
+                           for loss_fn in (smoothed, nn.CrossEntropyLoss()))
+    value = expect_float(learner.train_epoch(model, loader, smoothed, torch.optim.SGD(model.parameters(), lr=0.0)),
+                         "train_epoch")
+    assert not abs(value - plain) <= 1e-4 * max(1.0, abs(plain)), (
+        f"with loss_fn=nn.CrossEntropyLoss(label_smoothing=0.1) train_epoch returned {fmt(value)}, the plain "
+        f"cross-entropy ({fmt(expected)} expected): compute each batch's loss with the loss_fn it is given, not "
+        "a loss of your own")
+    expect_close(value, expected, "the mean loss with loss_fn=nn.CrossEntropyLoss(label_smoothing=0.1)",
+                 tolerance=1e-4, advice="compute each batch's loss with the loss_fn train_epoch is given")
 
 
 @pytest.mark.check(

@@ -35,7 +35,7 @@ from grader.checking.binary import (circles, classifier_sizes, eval_probabilitie
 from grader.checking.binary_checks import (REJECTED_CIRCLES, as_item, enlarge_last_layer, expect_circle_labels,
                                            expect_default_seed, expect_global_generator_untouched, expect_no_history,
                                            expect_not_loss_after, expect_one_step_taken, expect_same_data,
-                                           expect_value_error, probe_logits, state_step_expectations)
+                                           expect_value_error, one_row_step, probe_logits, state_step_expectations)
 from grader.checking.binary_metrics import (counts, expect_decided_at, expect_no_percentage, expect_not_plain_average,
                                             expect_same_as_floats, expect_zero_division_as_zero, learner_metrics,
                                             metrics_problem, positive_class_mistakes, threshold_cases,
@@ -229,11 +229,12 @@ def test_classifier_returns_logits(learner, seed):
 
 @pytest.mark.check(
     id="train_step_returns_loss",
-    name="binary_train_step returns this batch's loss, from before the update, as a float",
+    name="binary_train_step returns this batch's loss, from before the update, as a float, also for a batch of one",
     points=1,
     hint=["Compute the loss from the forward pass and return it at the end of the function.",
           "`loss.item()` turns the one-element loss tensor into a Python float; return the loss you computed "
-          "before `optimizer.step()`, not a new one computed after it."],
+          "before `optimizer.step()`, not a new one computed after it. Keep the logits' shape [N] (never a bare "
+          "`squeeze()`), so that a batch of one row works too."],
 )
 def test_train_step_returns_loss(learner, seed):
     model, X, y = problem(seed)
@@ -242,6 +243,11 @@ def test_train_step_returns_loss(learner, seed):
     value = expect_float(result, "binary_train_step")
     expect_not_loss_after(value, before, loss_after(model, X, y))
     expect_batch_loss(value, before, model, y)
+    # A batch of one row: a bare squeeze() turns its logits into shape [], which the loss refuses beside y's [1].
+    model, X, y = problem(seed + 1, n=1)
+    before = loss_after(model, X, y)
+    result = one_row_step(learner, model, X, y, torch.optim.SGD(model.parameters(), lr=0.5))
+    expect_batch_loss(expect_float(result, "binary_train_step"), before, model, y)
 
 
 @pytest.mark.check(

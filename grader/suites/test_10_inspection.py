@@ -33,11 +33,11 @@ from grader.checking.architectures import (FLATTEN_ADVICE, expect_learns_strokes
 from grader.checking.inspection_checks import (expect_copies_kept, expect_own_leaf, expect_raised_through,
                                                expect_run_order, expect_state_unchanged, expect_stem_output,
                                                nested_problem, summary_on_device)
-from grader.checking.inspection import (Counted, Recurrent, Reordered, capture, clear_global_hooks, describe_rows,
-                                        device_cases, expect_captured, expect_counts, expect_flags, expect_key_error,
-                                        expect_no_hooks, expect_ran_once_in_eval, expect_summarized_once_in_eval,
-                                        head_outputs, inspected, names_and_shapes, summary, training_flags,
-                                        true_outputs, watched_model)
+from grader.checking.inspection import (Counted, Recurrent, Reordered, Structured, capture, clear_global_hooks,
+                                        describe_rows, device_cases, expect_captured, expect_counts, expect_flags,
+                                        expect_key_error, expect_no_hooks, expect_ran_once_in_eval,
+                                        expect_summarized_once_in_eval, head_outputs, inspected, names_and_shapes,
+                                        summary, training_flags, true_outputs, watched_model)
 
 # Every tensor here is tiny, so extra threads only cost time.
 torch.set_num_threads(1)
@@ -275,7 +275,7 @@ def test_capture_nested(learner, seed):
 
 @pytest.mark.check(
     id="capture_tuple_output",
-    name="capture_activations keeps a tuple of copies for a layer whose output is a tuple",
+    name="capture_activations keeps a tuple of copies for a layer whose output is a tuple or a list",
     points=1,
     hint=["Some layers return a tuple (an nn.LSTM returns its output and its state); `.detach()` works on "
           "tensors only.",
@@ -286,6 +286,13 @@ def test_capture_tuple_output(learner, seed):
     truth = true_outputs(model, X, ["pair"])
     result = capture(learner, model, X, ["pair"])
     expect_captured(result, truth, ["pair"], "keep a copy of each element of the tuple")
+    # A list output is kept as a tuple of copies too.
+    size = sizes(seed, 2, 6, 1)[0]
+    torch.manual_seed(seed)
+    model, X = Structured(size), torch.randn(3, size, generator=torch.Generator().manual_seed(seed))
+    truth = true_outputs(model, X, ["listed"])
+    result = capture(learner, model, X, ["listed"])
+    expect_captured(result, truth, ["listed"], "keep a copy of each element")
 
 
 @pytest.mark.check(
@@ -462,16 +469,27 @@ def test_summary_eval_no_grad(learner, seed):
 
 @pytest.mark.check(
     id="summary_removes_hooks",
-    name="summarize leaves no hook behind",
+    name="summarize leaves no hook behind, and gives back the modes also when the forward pass raises",
     points=1,
-    hint=["A summary's hooks would go on running, and appending rows, every time the model runs afterwards.",
-          "Keep every handle `register_forward_hook` returns and call `.remove()` on each, in a `finally:` block."],
+    hint=["A summary's hooks would go on running, and appending rows, every time the model runs afterwards. A "
+          "model whose forward pass raises must come back as it came too.",
+          "Keep every handle `register_forward_hook` returns; put the forward pass in `try:` and the clean-up "
+          "(`.remove()` on each handle, giving back the `training` flags) in `finally:`."],
 )
 def test_summary_removes_hooks(learner, seed):
     clear_global_hooks()
     model, a = watched_model(seed)
+    before = training_flags(model)
     summary(learner, model, (2, a))
     expect_no_hooks(model, "summarize returned")
+    restores = training_flags(model) == before  # when it does not, summary_eval_no_grad says so
+    # A model whose forward pass raises: summarize may let the exception through, but must clean up first.
+    model, X = inspected(seed, fails=Fails())
+    before = training_flags(model)
+    exception_from(learner.summarize, model, tuple(X.shape))
+    expect_no_hooks(model, "summarize on a model whose forward pass raised")
+    if restores:
+        expect_flags(model, before, "summarize on a model whose forward pass raised")
 
 
 @pytest.mark.check(

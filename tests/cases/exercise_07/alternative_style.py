@@ -59,7 +59,7 @@ def train_epoch(model, loader, loss_fn, optimizer):
     for inputs, labels in loader:
         inputs, labels = inputs.to(device), labels.to(device)
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(inputs), labels)
+        loss = loss_fn(model(inputs), labels)
         loss.backward()
         optimizer.step()
         running += float(loss) * inputs.shape[0]
