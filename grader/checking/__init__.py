@@ -34,15 +34,14 @@ from grader.checking.training import (along, count_steps, expect_no_gradients, l
                                       leave_stale_gradients, matching_outcome, parameters_of, steps_note, touched,
                                       trained)
 from grader.checking.values import (apart, expect_close, expect_equal_tensors, expect_float, expect_metrics_dict,
-                                    expect_tensor, matching_value)
+                                    expect_not_swapped, expect_tensor, matching_value)
 
 __all__ = [
     "PROBE_RECORD_CHANGED", "RECORD_CHANGED", "STATES", "along", "apart", "as_number", "as_points", "call_text",
-    "close",
-    "count_steps", "describe_labels", "exception_from", "expect_close", "expect_equal_tensors", "expect_float",
-    "expect_metrics_dict", "expect_no_gradients", "expect_off", "expect_tensor", "expect_training_mode",
-    "figure_from", "fmt", "fmt_list", "forward_records", "in_learner_process", "is_learner_model", "is_unlabelled",
-    "kind_of", "largest_difference", "leave_stale_gradients", "legend_texts", "linear_calls", "matching_outcome",
-    "matching_value", "parameters_of", "points_labelled", "record_linear_calls", "same_points", "seeded_model",
-    "states_of_loss", "steps_note", "touched", "trained",
+    "close", "count_steps", "describe_labels", "exception_from", "expect_close", "expect_equal_tensors",
+    "expect_float", "expect_metrics_dict", "expect_no_gradients", "expect_not_swapped", "expect_off", "expect_tensor",
+    "expect_training_mode", "figure_from", "fmt", "fmt_list", "forward_records", "in_learner_process",
+    "is_learner_model", "is_unlabelled", "kind_of", "largest_difference", "leave_stale_gradients", "legend_texts",
+    "linear_calls", "matching_outcome", "matching_value", "parameters_of", "points_labelled", "record_linear_calls",
+    "same_points", "seeded_model", "states_of_loss", "steps_note", "touched", "trained",
 ]

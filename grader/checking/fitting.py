@@ -127,13 +127,6 @@ def swap_problem(model: nn.Module, X) -> tuple[nn.Module, torch.Tensor, float]:
         return loss_fn, targets, loss_fn(targets, predictions).item()
 
 
-def expect_not_swapped(value: float, expected: float, swapped: float, function: str) -> None:
-    """Fail when ``value`` is the loss with its arguments swapped (and that differs from ``expected``)."""
-    assert swapped == expected or not abs(value - swapped) <= 1e-5 * max(1.0, abs(swapped)), (
-        f"with {SWAP_LOSS}, {function} returned {fmt(value)}, which is loss_fn(y, predictions); a loss function "
-        f"takes the predictions first and the targets second: loss_fn(predictions, y) is {fmt(expected)}")
-
-
 def one_step(start: list[torch.Tensor], lr: float, *gradients: list[torch.Tensor]) -> list[torch.Tensor]:
     """The parameters after one SGD step from ``start`` with the sum of ``gradients``."""
     return [p - lr * sum(g) for p, *g in zip(start, *gradients)]

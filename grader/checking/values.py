@@ -23,6 +23,14 @@ def expect_float(value, what: str) -> float:
     return value
 
 
+def expect_not_swapped(value: float, expected: float, swapped: float, said: str) -> None:
+    """Fail when ``value`` is the loss with its arguments swapped, ``loss_fn(y, predictions)`` (and that differs from
+    ``expected``: MSE and Huber give the same either way round). ``said``: "with PoissonNLLLoss, train_step returned"."""
+    assert swapped == expected or not abs(value - swapped) <= 1e-5 * max(1.0, abs(swapped)), (
+        f"{said} {fmt(value)}, which is loss_fn(y, predictions); a loss function takes the predictions first and the "
+        f"targets second: loss_fn(predictions, y) is {fmt(expected)}")
+
+
 def expect_close(observed: float, expected: float, what: str, tolerance: float = 1e-5, advice: str = "") -> None:
     """Fail unless ``observed`` is within ``tolerance`` (absolute, and relative to ``expected``)."""
     if not abs(observed - expected) <= tolerance * max(1.0, abs(expected)):

@@ -12,14 +12,14 @@ import torch
 from torch import nn
 
 from grader.checking import (RECORD_CHANGED, call_text, count_steps, describe_labels, expect_close, expect_float,
-                             expect_no_gradients, expect_off, expect_training_mode, figure_from, fmt, fmt_list,
-                             forward_records, kind_of, largest_difference, legend_texts, matching_outcome,
-                             parameters_of, states_of_loss, steps_note, trained)
+                             expect_no_gradients, expect_not_swapped, expect_off, expect_training_mode, figure_from,
+                             fmt, fmt_list, forward_records, kind_of, largest_difference, legend_texts,
+                             matching_outcome, parameters_of, states_of_loss, steps_note, trained)
 from grader.checking.fitting import (MODE_FIT_EPOCHS, MODE_FIT_LR, PILED_UP, SWAP_LOSS, LinearRegressionModel,
-                                     ModeProbe, Probe, converging_problem, expect_history, expect_not_swapped,
-                                     fit_problem, gradients, layer_gradient, mode_fit_problem, mode_fit_test_losses,
-                                     one_step, piled_up_after, random_problem, reference_fit, same_run, some_history,
-                                     state_losses, swap_problem, why_nothing_moved, why_training_differs)
+                                     ModeProbe, Probe, converging_problem, expect_history, fit_problem, gradients,
+                                     layer_gradient, mode_fit_problem, mode_fit_test_losses, one_step, piled_up_after,
+                                     random_problem, reference_fit, same_run, some_history, state_losses,
+                                     swap_problem, why_nothing_moved, why_training_differs)
 
 
 # -- train_step ----------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_train_step_returns_loss(learner, seed):
     expected, _ = gradients(model, X, targets, loss_fn)
     value = expect_float(learner.train_step(model, X, targets, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1)),
                          "train_step")
-    expect_not_swapped(value, expected, swapped, "train_step")
+    expect_not_swapped(value, expected, swapped, f"with {SWAP_LOSS}, train_step returned")
     expect_close(value, expected, f"with {SWAP_LOSS}, the returned loss",
                  advice="return the loss of this batch's forward pass, loss_fn(predictions, y)")
 
@@ -175,7 +175,7 @@ def test_test_step_returns_loss(learner, seed):
     value = expect_float(learner.test_step(model, X, y, loss_fn), "test_step")
     expect_close(value, expected, "the returned loss", advice="return loss_fn(model(X), y) for the data given")
     value = expect_float(learner.test_step(model, X, targets, poisson), "test_step")
-    expect_not_swapped(value, right, swapped, "test_step")
+    expect_not_swapped(value, right, swapped, f"with {SWAP_LOSS}, test_step returned")
     expect_close(value, right, f"with {SWAP_LOSS}, the returned loss",
                  advice="return loss_fn(model(X), y) for the data given")
 

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from grader.checking import (RECORD_CHANGED, expect_close, expect_equal_tensors, expect_float, expect_no_gradients,
-                             expect_tensor, fmt, forward_records, kind_of, matching_value)
+                             expect_not_swapped, expect_tensor, fmt, forward_records, kind_of, matching_value)
 from grader.checking.evaluation import (DROPOUT_TOLERANCE, EVAL_MISTAKES, GRAD_SHIFT, TRAINING_MODE, GradProbe,
                                         GradShowingNet, any_close, buffers_of, calling, changed_buffers,
                                         dropout_outputs, eval_forward, eval_predictions, in_training_mode, layers_of,
@@ -318,10 +318,8 @@ def test_evaluate_loss(learner, seed, device):
         loss, _ = expect_metrics(calling(learner.evaluate, what, model, X, targets, loss_fn))
         assert not (in_training_mode(model) and abs(loss - expected) > 1e-5 * max(1.0, abs(expected))), (
             f'evaluate(...)["loss"] was {fmt(loss)}, expected {fmt(expected)}: {TRAINING_MODE}')
-        swapped = loss_fn(targets, predictions).item()  # the same as expected for MSE and Huber
-        assert swapped == expected or not abs(loss - swapped) <= 1e-5 * max(1.0, abs(swapped)), (
-            f'with {name}, evaluate(...)["loss"] was {fmt(loss)}, which is loss_fn(y, predictions); a loss function '
-            f"takes the predictions first and the targets second: loss_fn(predictions, y) is {fmt(expected)}")
+        swapped = loss_fn(targets, predictions).item()
+        expect_not_swapped(loss, expected, swapped, f'with {name}, evaluate(...)["loss"] was')
         expect_close(loss, expected, f'with {name}, evaluate(...)["loss"]', advice="return loss_fn(predictions, y)")
 
 
