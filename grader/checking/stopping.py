@@ -98,16 +98,25 @@ def epoch_of_weights(model: Scripted) -> float:
 
 
 def stopping_epoch(plan: list[float], patience: int, rule: str = "correct") -> int:
+    """The epoch training stops after, under the contract's rule or one of ``MISTAKES`` or ``NAN_MISTAKES``.
+
+    The contract: epoch 1 is the first best whatever its loss (NaN too); after it an epoch improves only when its
+    loss is strictly lower than the best so far, which a NaN never is, nor any loss once the best is NaN.
+    """
     best, previous, waited = math.inf, math.inf, 0
     for epoch, loss in enumerate(plan, start=1):
         if rule == "ties improve":
             improved = loss <= best
         elif rule == "against previous":
             improved = loss < previous
+        elif rule == "nan improves":  # `not val_loss >= best_loss`, true for NaN
+            improved = epoch == 1 or not loss >= best
+        elif rule == "no first best":  # best_loss = inf and `val_loss < best_loss` alone: a NaN epoch 1 is no best
+            improved = loss < best
         else:
             improved = epoch == 1 or loss < best
         if improved:
-            best = min(best, loss)
+            best = min(best, loss) if rule == "against previous" else loss
             if rule != "never reset":
                 waited = 0
         else:
@@ -323,37 +332,12 @@ def expect_best_checkpoint(path, plan: list[float], best: int, optimizer) -> Non
 # -- NaN validation losses: a comparison with NaN is false -----------------------------------------
 
 
-def nan_stopping_epoch(plan: list[float], patience: int, rule: str = "correct") -> int:
-    """The epoch training stops after, for validation losses that may be NaN, under the contract's rule or a mistake.
-
-    The contract: epoch 1 is the first best whatever its loss; after it an epoch improves only when its loss is
-    strictly lower than the best so far, which a NaN never is, nor any loss once the best is NaN. The mistakes:
-    "nan improves" (``not val_loss >= best_loss``, true for NaN) and "no first best" (epoch 1 is not made the best
-    when its loss is NaN: ``best_loss = inf`` and ``val_loss < best_loss`` alone, or ``min(best_loss, val_loss)``).
-    """
-    best, waited = math.inf, 0
-    for epoch, loss in enumerate(plan, start=1):
-        if rule == "nan improves":
-            improved = epoch == 1 or not loss >= best
-        elif rule == "no first best":
-            improved = loss < best
-        else:
-            improved = epoch == 1 or loss < best
-        if improved:
-            best, waited = loss, 0
-        else:
-            waited += 1
-        if waited >= patience:
-            return epoch
-    return len(plan)
-
-
 class NanPlan(NamedTuple):
     """A plan of validation losses with a NaN in it, what the contract makes of it, and the mistake it shows."""
 
     plan: list[float]
     patience: int
-    mistake: str  # the rule of ``nan_stopping_epoch`` that runs longer on it than the contract's
+    mistake: str  # the rule of ``stopping_epoch`` that runs longer on it than the contract's
 
 
 def nan_plans(seed: int) -> list[NanPlan]:
@@ -394,13 +378,13 @@ NAN_MISTAKES = {
 def expect_nan_stopping(learner, seed: int) -> None:
     """Fail unless early stopping treats NaN validation losses as the contract says (``nan_plans``)."""
     for plan, patience, mistake in nan_plans(seed):
-        stop = nan_stopping_epoch(plan, patience)
+        stop = stopping_epoch(plan, patience)
         ran = len(run_scripted(learner, plan, len(plan), patience=patience).history["epoch"])
         if ran == stop:
             continue
         told = f"training ran {ran} epochs with patience={patience} and validation losses {fmt_list(plan, 12)}"
         nan = next(epoch for epoch, loss in enumerate(plan, start=1) if math.isnan(loss))
-        assert ran != nan_stopping_epoch(plan, patience, mistake), (
+        assert ran != stopping_epoch(plan, patience, mistake), (
             f"{told}: {NAN_MISTAKES[mistake].format(nan=nan)}; it should stop after epoch {stop}")
         raise AssertionError(
             f"{told}; it should stop after epoch {stop}: epoch 1 is always the first best, even with a NaN loss, and "
