@@ -200,8 +200,8 @@ def grade_from_command_line(argv: list[str] | None) -> int:
     if options.format == "text" and not options.output and not progress:
         from grader import report_text
 
-        console = report_text.make_console()
-        if report_text.LiveProgress.wanted(console):
+        console = report_text.make_console() if report_text.LiveProgress.possible() else None
+        if console is not None and report_text.LiveProgress.wanted(console):
             with report_text.LiveProgress(console) as live:
                 report = grade_with_state(tasks, options, state, seed, reuse, on_progress=live)
             write_report(report, options, progress)

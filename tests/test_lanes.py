@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from grader import course
-from grader.lanes import grading_order, lanes_for
+from grader.lanes import grading_order, lane_warm_ups, lanes_for, next_task
 from grader.runner import KIT_ROOT, Task, grade
 
 
@@ -68,3 +68,24 @@ def test_kit_lanes_lowers_the_number_of_lanes(monkeypatch):
     assert lanes_for(11) == every_core, "KIT_LANES lowers the limit, never raises it"
     monkeypatch.setenv("KIT_LANES", "many")
     assert lanes_for(11) == every_core, "a value that is not a number is ignored"
+
+
+def test_only_the_first_lane_imports_ahead_what_few_exercises_need_and_it_grades_them():
+    needs = [set(), {"plotting"}, {"gradients"}, {"plotting", "training"}, set(), *[{"training"}] * 6]
+    first, second = lane_warm_ups(needs, 2)
+    assert first == {"plotting", "gradients", "training"}
+    assert second == {"training"}, "plotting (2 of 11) and gradients (1 of 11) only in the first lane"
+    assert lane_warm_ups([{"plotting"}, {"plotting"}], 2) == [{"plotting"}, {"plotting"}], "needed by all: everywhere"
+
+    lanes = [first, second]
+    waiting = list(range(len(needs)))
+    # The first lane takes first what only it imported ahead for; the second, in order, what it can.
+    assert next_task(waiting, needs, first, lanes) == 1
+    assert next_task(waiting, needs, second, lanes) == 0
+    assert next_task(waiting, needs, first, lanes) == 2
+    assert next_task(waiting, needs, first, lanes) == 3
+    assert next_task(waiting, needs, second, lanes) == 4
+    # With none it can take left, a lane takes the next of any rather than wait idle.
+    assert next_task([7, 1], needs, second, lanes) == 7
+    assert next_task([1], needs, second, lanes) == 1
+    assert next_task([], needs, second, lanes) is None

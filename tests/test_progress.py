@@ -123,3 +123,25 @@ def test_how_long_an_exercise_took_outlives_a_change_to_its_file(learner, monkey
     assert state.cached(task) is None, "the file changed: its result is out of date"
     assert state.last_duration(task) == pytest.approx(durations(first)["exercise_02"], abs=0.01)
     assert state.last_duration(Task(course.find_exercise("05"), folder / "x.py", task.suite)) is None
+
+
+def test_a_change_to_any_of_the_graders_modules_grades_again(tmp_path, monkeypatch):
+    """The stored results are keyed by all of the grader's code, its packages too (grader.checking helps decide
+    verdicts), and by the torch build, read without importing torch."""
+    from grader import state
+
+    package = tmp_path / "grader"
+    (package / "checking").mkdir(parents=True)
+    (package / "cli.py").write_text("# the command line\n")
+    helper = package / "checking" / "values.py"
+    helper.write_text("TOLERANCE = 1e-6\n")
+    monkeypatch.setattr(state, "GRADER_PACKAGE", package)
+
+    def settings() -> str:
+        return state.ProgressState(tmp_path, "cpu", 15.0, 2048).settings
+
+    before = settings()
+    assert settings() == before
+    helper.write_text("TOLERANCE = 1e-3\n")
+    assert settings() != before
+    assert b"__version__" in state.torch_version()
