@@ -62,6 +62,8 @@ def warm_imports(extras) -> None:
     # What every child would otherwise import (and, without bytecode files, compile) for itself.
     import encodings.utf_8_sig  # noqa: F401 - reading the learner's file
     import pdb  # noqa: F401 - pytest's debugging plugin
+    import readline  # noqa: F401 - pytest's capture plugin, at every start
+    import _pytest._argcomplete  # noqa: F401 - pytest's command line parser, at every start
     import torch.utils.serialization  # noqa: F401 - torch.save and torch.load
 
     import grader.boundary.host  # noqa: F401 - the learner process
@@ -97,6 +99,7 @@ def warm_training() -> None:
     import torch
 
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    import torch.profiler._cupti_monitor  # noqa: F401 - imported by the first optimizer step's record_function
 
 
 # What only some exercises need, by the names grader.course uses (``Exercise.warm_up``).
