@@ -115,20 +115,50 @@ def descendants(root: int, living: bool = False) -> list[int]:
     """Every process below ``root`` in the process tree (Linux; elsewhere an empty list).
 
     ``living``: only those that have not ended. A zombie runs nothing and holds no memory; it is only waiting
-    for its parent to collect its exit status.
+    for its parent to collect its exit status. The tree is walked down from ``root`` through the kernel's list
+    of each thread's children where it keeps one; otherwise every process on the machine is read (1.5 ms with
+    a hundred processes, and the grader asks after every exercise).
     """
     if not MEMORY_CAP_AVAILABLE:
         return []
-    table = process_table()
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _) in table.items():
-        children.setdefault(parent, []).append(pid)
-    found, stack = [], list(children.get(root, []))
+    if not CHILDREN_LISTED:
+        table = process_table()
+        children: dict[int, list[int]] = {}
+        for pid, (parent, _) in table.items():
+            children.setdefault(parent, []).append(pid)
+        found = below(root, lambda pid: children.get(pid, []))
+        return [pid for pid in found if not living or table[pid][1] not in ENDED]
+    found = below(root, children_of)
+    return [pid for pid in found if not living or state(pid) not in ("", *ENDED)]
+
+
+def below(root: int, children) -> list[int]:
+    """Every process below ``root``, given ``children(pid)``."""
+    found, stack = [], list(children(root))
     while stack:
         pid = stack.pop()
         found.append(pid)
-        stack.extend(children.get(pid, []))
-    return [pid for pid in found if not living or table[pid][1] not in ENDED]
+        stack.extend(children(pid))
+    return found
+
+
+CHILDREN_LISTED = MEMORY_CAP_AVAILABLE and os.path.exists(f"{PROC}/thread-self/children")
+
+
+def children_of(pid: int) -> list[int]:
+    """The children of ``pid``: of each of its threads (a child belongs to the thread that forked it)."""
+    try:
+        threads = os.listdir(f"{PROC}/{pid}/task")
+    except OSError:
+        return []  # ended meanwhile
+    found = []
+    for thread in threads:
+        try:
+            with open(f"{PROC}/{pid}/task/{thread}/children", "rb") as listed:
+                found.extend(int(child) for child in listed.read().split())
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def private_bytes(pids: list[int]) -> int:

@@ -42,10 +42,53 @@ def parent_of_two():
         parent.wait()
 
 
-def test_descendants_can_leave_out_the_processes_that_have_ended(parent_of_two):
+# A process that forks a child from a second thread; that child forks a grandchild.
+FORKS_FROM_A_THREAD = """
+import os, threading, time
+told, tell = os.pipe()
+pids = []
+def fork_here():
+    child = os.fork()
+    if child == 0:
+        grandchild = os.fork()
+        if grandchild == 0:
+            time.sleep(600)
+            os._exit(0)
+        os.write(tell, str(grandchild).encode())
+        time.sleep(600)
+        os._exit(0)
+    pids.append(child)
+thread = threading.Thread(target=fork_here)
+thread.start()
+thread.join()
+print(pids[0], int(os.read(told, 100)), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.fixture(params=[True, False], ids=["children-lists", "whole-table"])
+def either_way(request, monkeypatch):
+    """Walking down the kernel's children lists, and reading every process's parent, find the same processes."""
+    if request.param and not processes.CHILDREN_LISTED:
+        pytest.skip("this kernel keeps no list of a thread's children")
+    monkeypatch.setattr(processes, "CHILDREN_LISTED", request.param)
+
+
+def test_descendants_can_leave_out_the_processes_that_have_ended(parent_of_two, either_way):
     parent, ended, sleeping = parent_of_two
     assert sorted(processes.descendants(parent)) == sorted([ended, sleeping])
     assert processes.descendants(parent, living=True) == [sleeping]
+
+
+def test_descendants_include_children_of_other_threads_and_their_children(either_way):
+    parent = subprocess.Popen([sys.executable, "-c", FORKS_FROM_A_THREAD], stdout=subprocess.PIPE, text=True)
+    try:
+        child, grandchild = map(int, parent.stdout.readline().split())
+        assert sorted(processes.descendants(parent.pid, living=True)) == sorted([child, grandchild])
+    finally:
+        processes.end_everything_below(parent.pid)
+        parent.kill()
+        parent.wait()
 
 
 def test_ending_the_learners_processes_kills_the_living_and_does_not_wait_for_zombies(parent_of_two):
