@@ -206,6 +206,10 @@ def grade_from_command_line(argv: list[str] | None) -> int:
                 report = grade_with_state(tasks, options, state, seed, reuse, on_progress=live)
             write_report(report, options, progress)
             return report.exit_code
+        drawn = report_text.DrawnAsGraded(all_hints=options.hints)
+        report = grade_with_state(tasks, options, state, seed, reuse, on_progress=drawn)
+        drawn.write(report, report_text.make_console())
+        return report.exit_code
     report = grade_with_state(tasks, options, state, seed, reuse)
     write_report(report, options, progress)
     if report.sandbox and options.format != "text":

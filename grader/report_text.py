@@ -7,6 +7,7 @@ hint. Piped, or with ``NO_COLOR`` set, the same text comes out plain.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -54,11 +55,48 @@ def render(report: Report, console, all_hints: bool = False) -> None:
 
     for exercise in report.exercises:
         render_exercise(exercise, console, all_hints)
+    render_total(report, console)
+
+
+def render_total(report: Report, console) -> None:
+    """The score line, and a word when the sandbox was off."""
+    from rich.markup import escape
+
     total = f"Score: {points(report.score)}/{points(report.max_score)}"
     style = "bold green" if report.exit_code == 0 else "bold"
     console.print(f"[{style}]{total}[/]  [dim](seed {report.seed}; grade again with --seed {report.seed} "
                   f"to repeat these checks; device {escape(report.device)})[/]", soft_wrap=True)
     render_sandbox_off(report, console)
+
+
+class DrawnAsGraded:
+    """A progress listener that draws each exercise's part of the plain report as soon as it is graded.
+
+    The other lanes are still grading then, so at the end only the score line is left to draw: drawing the
+    whole report after the last grading took 35 ms of ``--all``. ``write`` gives the same text ``render`` does.
+    """
+
+    def __init__(self, all_hints: bool):
+        self.all_hints = all_hints
+        self.drawn: list[ExerciseResult] = []
+        self.text = io.StringIO()
+        self.console = None  # made at the first exercise graded: importing rich is then off the way too
+
+    def __call__(self, event: str, data) -> None:
+        if event == "done":
+            self.console = self.console or make_console(self.text)
+            render_exercise(data, self.console, self.all_hints)
+            self.drawn.append(data)
+
+    def write(self, report: Report, console) -> None:
+        """The whole report on ``console``: what was drawn, where it is every exercise and the console is a plain
+        one like its own, then the score line."""
+        drawn = [id(exercise) for exercise in self.drawn] == [id(exercise) for exercise in report.exercises]
+        if not drawn or self.console is None or console.color_system is not None or console.width != self.console.width:
+            render(report, console, self.all_hints)
+            return
+        console.file.write(self.text.getvalue())
+        render_total(report, console)
 
 
 def render_sandbox_off(report: Report, console) -> None:

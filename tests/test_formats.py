@@ -216,3 +216,28 @@ def test_command_line_formats_agree_with_json(fmt, tmp_path, grade_json_here, gr
     else:
         suite = ET.fromstring(text).find("testsuite")
         assert float({p.get("name"): p.get("value") for p in suite.find("properties")}["score"]) == expected
+
+
+def test_the_text_report_drawn_as_each_exercise_is_graded_is_the_same_text(mixed_report):
+    """``DrawnAsGraded`` draws each exercise's part while the others are graded; the text is render's own."""
+    import io
+
+    from grader import report_text
+
+    for hints in (False, True):
+        whole, drawn = io.StringIO(), io.StringIO()
+        report_text.render(mixed_report, report_text.make_console(whole), all_hints=hints)
+        listener = report_text.DrawnAsGraded(all_hints=hints)
+        for exercise in mixed_report.exercises:
+            listener("exercise", {"exercise": exercise.exercise})
+            listener("done", exercise)
+        listener.write(mixed_report, report_text.make_console(drawn))
+        assert drawn.getvalue() == whole.getvalue()
+        assert "Score: " in drawn.getvalue() and "exercise_02" in drawn.getvalue()
+    # An exercise that was not heard (a result from the state file) has the whole report drawn at the end.
+    partial, whole = io.StringIO(), io.StringIO()
+    listener = report_text.DrawnAsGraded(all_hints=False)
+    listener("done", mixed_report.exercises[0])
+    listener.write(mixed_report, report_text.make_console(partial))
+    report_text.render(mixed_report, report_text.make_console(whole))
+    assert partial.getvalue() == whole.getvalue()
