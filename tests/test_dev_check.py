@@ -78,7 +78,7 @@ def test_a_case_that_gets_other_statuses_than_it_expects_is_a_shortfall(tmp_path
 def test_the_built_in_exercise_00_falls_short_nowhere():
     process = run_dev("check", "00", "--device", "cpu", "--seed", SEED, "--timeout", "3")
     assert process.returncode == 0, process.stdout + process.stderr
-    assert process.stdout.startswith("dev check: nothing falls short: 1 suite(s), 24 case(s)"), process.stdout
+    assert process.stdout.startswith("dev check: nothing falls short: 1 suite(s), 26 case(s)"), process.stdout
 
 
 def test_usage_errors_are_one_line_and_exit_2(tmp_path):

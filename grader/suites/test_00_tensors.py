@@ -59,6 +59,12 @@ def expect_near(observed: float, expected: float, what: str, estimates=lambda: [
     """
     if abs(observed - expected) <= TOLERANCE * max(1.0, abs(expected)):
         return
+    for decimals in range(1, 4):  # a learner who rounds the answer has not used a step h: say what they did
+        rounded = round(expected, decimals)
+        assert not (rounded != 0 and abs(observed - rounded) <= 1e-9 * max(1.0, abs(rounded))), (
+            f"{what} was {observed!r}, expected {expected:.7g}: that is the derivative rounded to {decimals} "
+            f"decimal place{'s' if decimals > 1 else ''}; return the number autograd gives as it is "
+            "(round only when you print it)")
     assert not (abs(observed - expected) < 1e-2 * max(1.0, abs(expected))), (
         f"{what} was {observed:.7g}, expected {expected:.7g}: close, but autograd gives the "
         "derivative to float32 precision and this is further off than that (an estimate from "
@@ -372,5 +378,8 @@ def test_linear_gradients_values(learner, seed):
         assert not (not close(dw, want_dw) and close(dw, elements * want_dw) and close(db, elements * want_db)), (
             f"{where} the gradients were {elements} times too large, one time per data point: "
             "the loss must be the mean of the squared errors, not their sum")
+        assert not (not close(dw, want_dw) and close(2 * dw, want_dw) and close(2 * db, want_db)), (
+            f"{where} the gradients were ({fmt(dw)}, {fmt(db)}), half of (dL/dw, dL/db) = ({fmt(want_dw)}, "
+            f"{fmt(want_db)}): the loss is the mean of the squared errors itself, with no factor 1/2 in front")
         expect_close(dw, want_dw, f"{where}, dL/dw", tolerance=TOLERANCE)
         expect_close(db, want_db, f"{where}, dL/db", tolerance=TOLERANCE)

@@ -17,7 +17,8 @@ import torch
 from matplotlib.figure import Figure
 
 from grader.checking import (as_points, call_text, describe_labels, exception_from, expect_equal_tensors, expect_tensor,
-                             figure_from, fmt, fmt_list, kind_of, legend_texts, points_labelled, same_points)
+                             figure_from, fmt, fmt_list, in_learner_process, kind_of, legend_texts, points_labelled,
+                             same_points)
 
 TRAIN_LABEL, TEST_LABEL, PREDICTIONS_LABEL = "Training data", "Testing data", "Predictions"
 
@@ -199,8 +200,8 @@ def size_cases(seed: int) -> list[tuple[int, float, float]]:
     name="the split has int(train_frac * N) training rows, int(val_frac * N) validation rows, and the rest for testing",
     points=2,
     hint=["With 50 rows and the default fractions the parts have 35, 7 and 8 rows.",
-          "`n_train = int(train_frac * N)` and `n_val = int(val_frac * N)` (int rounds down); the test part "
-          "gets whatever is left, not a size of its own."],
+          "`n_train = int(train_frac * N)` and `n_val = int(val_frac * N)` (int rounds down), with N the number "
+          "of rows, `len(X)`; the test part gets whatever is left, not a size of its own."],
 )
 def test_split_sizes(learner, seed):
     for index, (n, train_frac, val_frac) in enumerate(size_cases(seed)):  # each with data of its own
@@ -219,6 +220,23 @@ def test_split_sizes(learner, seed):
             f"with N={n} rows, {shown_split(arguments)} gave parts of {sizes[0]}, {sizes[1]} and {sizes[2]} rows; "
             f"expected {want[0]} = int({fmt(train_frac)} * {n}), {want[1]} = int({fmt(val_frac)} * {n}) "
             f"and the remaining {want[2]}")
+    # N counts rows (samples), not numbers: X with three features per row holds 3N numbers.
+    n, features = 40, 3
+    X, y = unique_data(seed, n)
+    wide = torch.cat([X + 100 * column for column in range(features)], dim=1)
+    arguments = {"train_frac": 0.6, "val_frac": 0.2}
+    try:
+        parts = call_split(learner, wide, y, **arguments)
+    except ValueError:
+        return  # refusing X with several features is split_sequential's to tell
+    sizes = [len(part[0]) for part in parts]
+    want = [int(0.6 * n), int(0.2 * n), n - int(0.6 * n) - int(0.2 * n)]
+    assert sizes == want, (
+        f"with X of shape [{n}, {features}] (N={n} rows of {features} features) and y of shape [{n}, 1], "
+        f"{shown_split(arguments)} gave parts of {sizes[0]}, {sizes[1]} and {sizes[2]} rows; expected "
+        f"{want[0]}, {want[1]} and {want[2]}"
+        + (": N is the number of rows, len(X) or X.shape[0], not the number of values X.numel()"
+           if sizes[0] == min(n, int(0.6 * n * features)) else ""))
 
 
 @pytest.mark.check(
@@ -418,6 +436,13 @@ def plot_data(seed: int, device=None, with_history: bool = False):
     return (X_train, y_train), (X_test, y_test), predictions
 
 
+def two_plots(plot_predictions, first: tuple, second: tuple):
+    """Run in the learner process: two calls in a row; whether they returned the same Figure, and the first one as it
+    is after the second call."""
+    figure = plot_predictions(*first)
+    return figure is plot_predictions(*second), figure
+
+
 def only_axes(figure: Figure):
     axes = figure.get_axes()
     assert len(axes) == 1, f"the Figure has {len(axes)} Axes, expected one that shows everything together"
@@ -474,7 +499,9 @@ def test_plot_figure(learner, seed, monkeypatch):
     hint=["Draw the training inputs against the training targets, and the test inputs against the test targets, "
           "each with its `label=`, then add a legend.",
           "`axes.scatter(X_train, y_train, label=\"Training data\")`, the same for the test data with "
-          "\"Testing data\", then `axes.legend()`; draw predictions only when they are not None."],
+          "\"Testing data\", then `axes.legend()`; draw predictions only when they are not None.",
+          "Start every call with a Figure of its own, `figure, axes = plt.subplots()`: never clear or reuse the "
+          "current one (`plt.clf()`, `plt.gcf()`), which belongs to the caller."],
 )
 def test_plot_data(learner, seed, monkeypatch):
     train, test, predictions = plot_data(seed)
@@ -492,6 +519,19 @@ def test_plot_data(learner, seed, monkeypatch):
     expect_points(axes, TRAIN_LABEL, "the training data (X_train, y_train)", known)
     expect_points(axes, TEST_LABEL, "the test data (X_test, y_test)", known)
     expect_legend(figure, axes, [TRAIN_LABEL, TEST_LABEL])
+    # The Figure one call returns stays as it was when the function is called again (a caller may keep it, or be
+    # drawing a figure of their own): each call makes its own.
+    same, earlier = in_learner_process(learner, two_plots, learner.plot_predictions, (earlier_train, earlier_test),
+                                       (train, test))
+    assert not same, (
+        "two calls of plot_predictions returned the same Figure, wiped and drawn again, so the first call's plot "
+        "(or whatever the caller was drawing on it) is gone: make a new Figure in each call with plt.subplots() "
+        "instead of reusing the current one (plt.clf(), plt.gcf(), plt.figure(1))")
+    earlier_axes = earlier.get_axes()
+    assert len(earlier_axes) == 1 and same_points(points_labelled(earlier_axes[0], TRAIN_LABEL),
+                                                  as_points(*earlier_train)), (
+        "after a second call of plot_predictions, the Figure the first call returned no longer shows the first "
+        "call's data: make a new Figure in each call (plt.subplots()) and draw only on it")
     labels = {artist.get_label() for artist in [*axes.collections, *axes.get_lines()]}
     texts = set(legend_texts(figure, axes) or [])
     assert PREDICTIONS_LABEL not in labels | texts, (

@@ -192,6 +192,12 @@ def test_model_seeded_init(learner, seed):
             "torch.manual_seed belongs outside the class, before the model is created")
         assert not (abs(observed["weights"] - expected["bias"]) <= 1e-6 and abs(observed["bias"] - expected["weights"]) <= 1e-6), (
             f"{message}: weights and bias are swapped, create self.weights first")
+        drawn = [name for name in observed if abs(observed[name] - expected[name]) <= 1e-6]
+        if len(drawn) == 1:  # one parameter right: the other was made some other way (zeros, ones, rand, a number)
+            (other,) = [name for name in observed if name not in drawn]
+            made = {0.0: " (torch.zeros gives 0)", 1.0: " (torch.ones gives 1)"}.get(observed[other], "")
+            raise AssertionError(f"{message}: {drawn[0]} is right, but {other} is not drawn from torch.randn{made}; "
+                                 f"create it as nn.Parameter(torch.randn(1)) too")
         assert digits != 7, f"{message}: close, but not the numbers torch.randn draws; draw them, do not type them in"
         raise AssertionError(f"{message} (the first two numbers torch.randn draws after that seed)")
 
@@ -287,12 +293,19 @@ def test_v2_linear_layer(learner, seed):
     name="LinearRegressionModelV2 predicts with linear_layer, and gradients reach it",
     points=1,
     hint=["`forward(self, x)` runs `x` through the layer and returns the result.",
-          "`return self.linear_layer(x)`: the layer adds its bias itself; there is nothing to reshape."],
+          "`return self.linear_layer(x)`: the layer adds its bias itself; there is nothing to reshape.",
+          "Create the layer once, in `__init__`; a layer created in `forward` is a new, random one on every call, "
+          "and training could never change it."],
 )
 def test_v2_forward(learner, seed, device):
     generator = torch.Generator().manual_seed(seed)
     model, (weight_tensor, bias_tensor), weight, bias = line_model(learner, V2, generator, device)
     n = int(torch.randint(5, 12, (1,), generator=generator))
+    x = torch.rand(n, 1, generator=generator) * 4 - 2
+    first, again = (expect_output(model(x.clone().to(device)), f"model(x) for x of shape {[n, 1]}") for _ in range(2))
+    assert not (first.shape == again.shape and not torch.equal(first, again)), (
+        "model(x) gave different outputs for the same x in two calls in a row: does forward create a new layer "
+        "(nn.Linear(1, 1)) on every call? Create self.linear_layer once, in __init__, and only call it in forward")
     for shape in ([n, 1], [2, n, 1]):
         x = torch.rand(shape, generator=generator) * 4 - 2
         output = expect_output(model(x.clone().to(device)), f"model(x) for x of shape {shape}")

@@ -54,11 +54,19 @@ def test_train_step_returns_loss(learner, seed):
                  advice="return the loss of this batch's forward pass, loss_fn(predictions, y)")
 
 
+def expect_given_optimizer(steps: int, start: list, end: list) -> None:
+    """Fail, naming the mistake, when the parameters moved although the optimizer given to train_step never stepped."""
+    assert not (steps == 0 and largest_difference(start, end) != 0), (
+        "the parameters changed, but the optimizer train_step was given never took a step: train_step must use the "
+        "optimizer it is given (one made inside train_step ignores the caller's learning rate and settings, and "
+        "starts again from nothing every step, losing momentum or Adam's averages)")
+
+
 @pytest.mark.check(
     id="single_update",
     name="train_step takes exactly one optimizer step with this batch's gradients",
     points=2,
-    hint=["The order is: forward pass, loss, zero the gradients, backward(), step().",
+    hint=["The order is: forward pass, loss, zero the gradients, backward(), step(), with the optimizer you are given.",
           "If the parameters do not move, look at what happens between `loss.backward()` and "
           "`optimizer.step()`: zeroing there throws the fresh gradients away."],
 )
@@ -70,8 +78,9 @@ def test_single_update(learner, seed):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     steps = count_steps(optimizer)
     learner.train_step(model, X, y, loss_fn, optimizer)
-    assert steps[0] == 1, f"optimizer.step() ran {steps[0]} times in one call of train_step; it must run exactly once"
     end = parameters_of(model)
+    expect_given_optimizer(steps[0], start, end)
+    assert steps[0] == 1, f"optimizer.step() ran {steps[0]} times in one call of train_step; it must run exactly once"
     assert largest_difference(start, end) != 0, why_nothing_moved(model, grads)
     difference = largest_difference(end, one_step(start, lr, grads))
     if difference < 1e-5:
@@ -106,6 +115,7 @@ def test_zero_grad_order(learner, seed):
     steps = count_steps(optimizer)
     learner.train_step(model, X, y, loss_fn, optimizer)
     end = parameters_of(model)
+    expect_given_optimizer(steps[0], start, end)
     assert steps[0] == 1, (
         f"optimizer.step() ran {steps[0]} times in one call, so this cannot be judged: "
         "take exactly one step (see the check about one optimizer step)")

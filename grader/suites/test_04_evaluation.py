@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from grader.checking import (RECORD_CHANGED, expect_close, expect_equal_tensors, expect_float, expect_no_gradients,
-                             expect_not_swapped, expect_tensor, fmt, forward_records, kind_of, matching_value)
+                             expect_not_swapped, expect_tensor, fmt, forward_records, in_learner_process,
+                             is_learner_model, kind_of, matching_value)
 from grader.checking.evaluation import (DROPOUT_TOLERANCE, EVAL_MISTAKES, GRAD_SHIFT, TRAINING_MODE, GradProbe,
                                         GradShowingNet, any_close, buffers_of, calling, changed_buffers,
                                         dropout_outputs, eval_forward, eval_predictions, in_training_mode, layers_of,
@@ -40,7 +41,36 @@ def build_net(learner, sizes: tuple[int, int, int], p: float | None = None) -> n
     net = learner.RegularizedNet(*sizes) if p is None else learner.RegularizedNet(*sizes, p)
     assert isinstance(net, nn.Module), (
         f"RegularizedNet(...) made {kind_of(net)}; RegularizedNet must subclass nn.Module")
+    # Plain attributes stay in the learner process (the model here mirrors its registered tree): look there.
+    hidden = in_learner_process(net, unregistered_layers, net) if is_learner_model(net) else unregistered_layers(net)
+    assert not hidden, (
+        f"RegularizedNet keeps layers in {'; '.join(hidden)}: nn.Module does not look inside those, so the layers "
+        "are not in model.parameters() or the state dict, and model.eval() misses them; use nn.Sequential or "
+        "nn.ModuleList, or keep each layer as an attribute")
     return net
+
+
+def unregistered_layers(net: nn.Module) -> list[str]:
+    """Where ``net`` keeps layers with parameters or buffers in plain lists, tuples or dicts without registering them.
+
+    A plain container that only points at layers registered elsewhere (``self.order = [self.hidden, ...]``) is
+    fine; so is one holding layers without state (a ReLU). Only a layer the model cannot see is reported, as
+    ``"a plain list (self.layers: Linear, BatchNorm1d, Linear)"``.
+    """
+    registered = {id(module) for module in net.modules()}
+    found = []
+    for owner_name, owner in net.named_modules():
+        for attribute, value in vars(owner).items():
+            if attribute.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                continue
+            items = value.values() if isinstance(value, dict) else value
+            hidden = [type(item).__name__ for item in items
+                      if isinstance(item, nn.Module) and id(item) not in registered
+                      and (any(True for _ in item.parameters()) or any(True for _ in item.buffers()))]
+            if hidden:
+                where = f"self.{owner_name}.{attribute}" if owner_name else f"self.{attribute}"
+                found.append(f"a plain {type(value).__name__} ({where}: {', '.join(hidden)})")
+    return found
 
 
 @pytest.mark.check(
@@ -181,10 +211,11 @@ def test_predict_repeatable(learner, seed):
 
 @pytest.mark.check(
     id="predict_keeps_running_stats",
-    name="predict leaves batch norm's running statistics unchanged",
+    name="predict leaves batch norm's running statistics unchanged, and a model in evaluation mode in it",
     points=1,
     hint=["In training mode every forward pass updates batch norm's running mean and variance.",
-          "Call `model.eval()` before the forward pass in `predict`, so batch norm only reads its running statistics."],
+          "Call `model.eval()` before the forward pass in `predict`, so batch norm only reads its running statistics; "
+          "do not switch the model to training mode afterwards."],
 )
 def test_predict_keeps_running_stats(learner, seed):
     model, X, _ = trained_model(seed)
@@ -193,6 +224,14 @@ def test_predict_keeps_running_stats(learner, seed):
     changed = changed_buffers(model, before)
     assert not changed, (f"predict changed batch norm's running statistics ({', '.join(changed)}): the forward pass "
                          "ran in training mode, which updates them; predictions must leave the model as it was")
+    # A model already in evaluation mode (loaded for inference, say) must come back in it.
+    model.eval()
+    learner.predict(model, X)
+    switched = [name or "the model" for name, module in model.named_modules() if module.training]
+    assert not switched, (
+        "predict put a model given in evaluation mode into training mode: after predict the model must still be "
+        "in evaluation mode, so the next forward pass does not drop activations or update batch norm; do not call "
+        "model.train() at the end of predict")
 
 
 @pytest.mark.check(

@@ -27,6 +27,38 @@ from grader.checking.persistence import (ELSEWHERE, LR, FsPath, Trap, checkpoint
                                          save_as_if_on_gpu, state_of, train_once, trained)
 
 
+def pickled_globals(path) -> list[str]:
+    """The globals a pickle in ``path`` would load, read without running any of it (empty where torch cannot tell)."""
+    reader = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)  # PyTorch 2.5 and later
+    try:
+        return list(reader(path)) if reader else []
+    except Exception:  # noqa: BLE001 - not a file torch can read: read_back has said why
+        return []
+
+
+def read_saved(path, who: str, advice: str, methods: str):
+    """``read_back``, naming a method saved without being called (``model.state_dict`` without its parentheses)."""
+    try:
+        return read_back(path, who, advice)
+    except AssertionError as exc:
+        pickled = pickled_globals(path) if path.is_file() else []
+        if "builtins.getattr" in pickled or (not pickled and "pickled getattr" in str(exc)):
+            raise AssertionError(
+                f"the file {who} wrote holds a method itself, not what the method returns (it cannot be loaded with "
+                f"weights_only=True): call it, with the parentheses: {methods}") from None
+        raise
+
+
+def without_last_bias(state: dict) -> tuple[dict, str]:
+    """A copy of a state dict without its last entry ending in ``bias``, and that entry's name."""
+    name = [key for key in state if key.endswith("bias")][-1]
+    return {key: value for key, value in state.items() if key != name}, name
+
+
+STRICT = ("model.load_state_dict is strict by default and raises for such a file: do not pass strict=False "
+          "(or check the keys it reports and raise)")
+
+
 # -- save_model ------------------------------------------------------------------------
 
 
@@ -42,7 +74,7 @@ def test_save_model_state_dict_only(learner, seed, tmp_path):
     model = make_model(seed)
     path = tmp_path / "model.pth"
     learner.save_model(model, path)
-    saved = read_back(path, "save_model", "save model.state_dict(), not the model object")
+    saved = read_saved(path, "save_model", "save model.state_dict(), not the model object", "model.state_dict()")
     expect_state_dict(saved, state_of(model), "the file save_model wrote")
 
 
@@ -73,6 +105,10 @@ def test_save_model_paths(learner, seed, tmp_path, monkeypatch):
             else:
                 why = ""
             raise AssertionError(f"given {described}, save_model raised {type(exc).__name__}: {exc}{why}") from None
+        # str() of an os.PathLike that is not a Path is its repr, not its path: a file of that name gives it away.
+        assert not (not expected.is_file() and any("FsPath object" in entry.name for entry in tmp_path.iterdir())), (
+            f"given {described}, save_model wrote a file named after the object's repr: str() of an os.PathLike "
+            "that is not a pathlib.Path does not give its path; use Path(path) or os.fspath(path)")
         assert expected.is_file(), f"given {described}, save_model wrote no file at {expected.name}"
         expect_returned_path(result, expected, "save_model", described)
 
@@ -94,6 +130,10 @@ def test_save_model_makes_folders(learner, seed, tmp_path):
             learner.save_model(model, path)
         except (RuntimeError, OSError) as exc:
             reraise_unless_stub(exc)
+            assert not path.is_dir(), (
+                f"saving {situation}, save_model made a folder named {path.name}, where the file goes, and then "
+                "could not write the file there: create the file's parent folder, Path(path).parent.mkdir(...), "
+                "not the path itself")
             raise AssertionError(f"saving {situation} ({path.parent.relative_to(tmp_path)}/) raised "
                                  f"{type(exc).__name__}: {exc}") from None
         assert path.is_file(), f"saving {situation}, save_model wrote no file at {path.relative_to(tmp_path)}"
@@ -104,11 +144,13 @@ def test_save_model_makes_folders(learner, seed, tmp_path):
 
 @pytest.mark.check(
     id="load_model_restores",
-    name="load_model restores the exact saved values into the model it is given, and returns it",
+    name="load_model restores the exact saved values into the model it is given, returns it, and refuses a file "
+         "that does not fit it",
     points=2,
     hint=["Loading the file gives you a state dict; the model only changes when you copy it in.",
           "`model.load_state_dict(torch.load(path, map_location=device, weights_only=True))`, "
-          "then return `model` itself."],
+          "then return `model` itself. Keep `load_state_dict` strict (its default): a file that does not fit "
+          "the model must raise, not load in part."],
 )
 def test_load_model_restores(learner, seed, tmp_path):
     saved = make_model(seed)
@@ -120,6 +162,17 @@ def test_load_model_restores(learner, seed, tmp_path):
         f"load_model returned {kind_of(result)}, not the model it was given: "
         "load the weights into `model` and return it")
     expect_restored(fresh, state_of(saved), "load_model")
+    # A file that does not fit the model (one entry short) must not load quietly, leaving a value from nowhere.
+    partial, left_out = without_last_bias(saved.state_dict())
+    path = tmp_path / f"partial_{seed % 1000}.pth"
+    torch.save(partial, path)
+    try:
+        learner.load_model(make_model(seed + 2), path)
+    except Exception as exc:  # noqa: BLE001 - any error tells the caller; strict load_state_dict raises RuntimeError
+        reraise_unless_stub(exc)
+    else:
+        raise AssertionError(f"load_model returned normally for a file that has no {left_out} for the model, which "
+                             f"then keeps a value that is not from the file: {STRICT}")
 
 
 @pytest.mark.check(
@@ -257,8 +310,8 @@ def test_checkpoint_contents(learner, seed, tmp_path):
     epoch = 3 + seed % 97
     path = tmp_path / "checkpoint.pt"
     learner.save_checkpoint(path, model, optimizer, epoch, loss)
-    saved = read_back(path, "save_checkpoint",
-                      "store state dicts and plain numbers, never the model or optimizer objects")
+    saved = read_saved(path, "save_checkpoint", "store state dicts and plain numbers, never the model or optimizer objects",
+                       "model.state_dict() and optimizer.state_dict()")
     assert isinstance(saved, dict), f"the checkpoint holds {kind_of(saved)}, not a dict"
     missing = [key for key in ("epoch", "model_state_dict", "optimizer_state_dict", "loss") if key not in saved]
     assert not missing, (f"the checkpoint has no key {', '.join(map(repr, missing))}"
@@ -301,12 +354,14 @@ def test_checkpoint_folders(learner, seed, tmp_path):
 
 @pytest.mark.check(
     id="load_checkpoint_restores",
-    name="load_checkpoint restores the model and the optimizer, and returns (epoch, loss)",
+    name="load_checkpoint restores the model and the optimizer, returns (epoch, loss), leaves a model in training mode as it was, "
+         "and refuses a checkpoint that does not fit",
     points=2,
     hint=["Both the model and the optimizer have a method that takes back the state dict they once gave.",
           "`model.load_state_dict(checkpoint[\"model_state_dict\"])`, `optimizer.load_state_dict("
           "checkpoint[\"optimizer_state_dict\"])`, then `return checkpoint[\"epoch\"], checkpoint[\"loss\"]`.",
-          "Leave the model's mode as it is (no `model.eval()` in load_checkpoint): the training loop sets it."],
+          "Leave the model's mode as it is (no `model.eval()` in load_checkpoint): the training loop sets it. "
+          "And keep `load_state_dict` strict (its default): a checkpoint that does not fit the model must raise."],
 )
 def test_load_checkpoint_restores(learner, seed, tmp_path):
     model, optimizer, loss = trained(seed)
@@ -327,6 +382,18 @@ def test_load_checkpoint_restores(learner, seed, tmp_path):
         f"load_checkpoint put {'the model' if not fresh.training else 'the layers ' + ', '.join(switched)}, given in "
         "training mode, into evaluation mode: leave the model's mode as it is (no model.eval() in load_checkpoint); "
         "the training loop that resumes sets it")
+    # A checkpoint that does not fit the model (one entry short) must not load quietly.
+    partial, left_out = without_last_bias(state_of(model))
+    path = tmp_path / "partial_checkpoint.pt"
+    torch.save({**checkpoint_of(model, optimizer, epoch, loss), "model_state_dict": partial}, path)
+    other = make_net(seed + 3)
+    try:
+        learner.load_checkpoint(path, other, torch.optim.Adam(other.parameters(), lr=LR))
+    except Exception as exc:  # noqa: BLE001 - any error tells the caller; strict load_state_dict raises RuntimeError
+        reraise_unless_stub(exc)
+    else:
+        raise AssertionError(f"load_checkpoint returned normally for a checkpoint whose model_state_dict has no "
+                             f"{left_out} for the model, which then keeps a value that is not from the file: {STRICT}")
 
 
 @pytest.mark.check(
@@ -420,6 +487,9 @@ def test_resume_exactly(learner, seed, device, tmp_path):
         loss = train_once(first, first_optimizer, X, y)
     path = tmp_path / "checkpoints" / "step_3.pt"
     learner.save_checkpoint(path, first, first_optimizer, 3, loss)
+    # A checkpoint that only weights_only=False can load is save_checkpoint's fault: say so before loading it.
+    read_saved(path, "save_checkpoint", "store state dicts and plain numbers, never the model or optimizer objects",
+               "model.state_dict() and optimizer.state_dict()")
     saved_model, saved_optimizer = state_of(first), optimizer_state_of(first_optimizer.state_dict())
     resumed = make_net(seed + 1)  # built on the CPU, as a new program would, with other random values
     resumed_optimizer = torch.optim.Adam(resumed.parameters(), lr=LR)

@@ -33,7 +33,15 @@ report decides a check only as far as the judge can check it for itself:
   check replays the contract's recipe only.
 
 What no output shows (the devices of the tensors, which model the file was
-loaded into, the parameters before training) rests on the report alone.
+loaded into, the parameters before training) rests on the report alone. So does
+the state the test loss was measured in: ``watch_evaluation`` (here) adds a global
+forward hook that notes, for each loss-module call, whether it tracked gradients
+and the mode of the model whose output it took; the call whose value is the
+returned test loss is judged.
+
+The default device is checked on the machine faked once more, with MPS and no
+CUDA (``run_on_mps_machine``): a run told nothing about its device must try MPS
+(and fail off a Mac), not complete on a device fixed in the code.
 
 ``get_device`` is checked by faking availability consistently through every
 public way to ask (``torch.cuda.is_available``, ``torch.backends.mps.is_available``,
@@ -45,17 +53,21 @@ runs, it runs on the ``device`` fixture; the end-to-end CUDA check needs the
 """
 
 import math
+import pathlib
 
 import pytest
 import torch
+import torch.nn.modules.module as module_hooks
+from torch import nn
 
 from grader.checking import expect_close, fmt, in_learner_process, matching_value
-from grader.checking.workflow import (best_device_here, expect_device, expect_reloaded, get_device_on, run,
-                                      steps_taken)
-from grader.checking.workflow_replay import (MISTAKES, expect_device_named, expect_replayed, expect_reported_end,
-                                             expect_saved_parameters, expect_summary, files_under, gentle_seed,
-                                             held_out_losses, lands_on, line, load_state_dict_file, model_path_of,
-                                             reference_training, some_line, telling_seed, workflow_call)
+from grader.checking.workflow import (Report, best_device_here, expect_device, expect_reloaded, fake_machine,
+                                      get_device_on, record_workflow, run, steps_taken)
+from grader.checking.workflow_replay import (MISTAKES, N_TRAIN, expect_device_named, expect_replayed,
+                                             expect_reported_end, expect_saved_parameters, expect_summary, files_under,
+                                             gentle_seed, held_out_losses, lands_on, line, line_data,
+                                             load_state_dict_file, model_path_of, reference_training, some_line,
+                                             telling_seed, workflow_call)
 
 
 # -- get_device --------------------------------------------------------------------
@@ -246,25 +258,48 @@ def test_workflow_training_recipe(learner, seed, tmp_path, monkeypatch):
             f"{workflow_call(arguments)} ended at parameters "
             f"{fmt(observed[0])}, {fmt(observed[1])}, which is what training {mistake} gives; "
             f"L1 and SGD on the training split give {fmt(expected[0])}, {fmt(expected[1])}")
+    split = split_mistake(recorder.targets, arguments["weight"], arguments["bias"])
+    if split:  # named first: a message is cut after a few lines
+        raise AssertionError(f"{workflow_call(arguments)} {split}; it ended at parameters {fmt(observed[0])}, "
+                             f"{fmt(observed[1])}, where L1 and SGD on the training split give {fmt(expected[0])}, "
+                             f"{fmt(expected[1])}")
     raise AssertionError(f"{workflow_call(arguments)} ended at parameters {fmt(observed[0])}, "
                          f"{fmt(observed[1])}; from the same start, L1 and SGD on the training split give "
                          f"{fmt(expected[0])}, {fmt(expected[1])}"
                          f"{steps_taken(recorder, arguments['epochs'], 'that run')}")
 
 
+def split_mistake(targets, weight: float, bias: float) -> str:
+    """What was wrong with the targets of the run's first training loss, where they were not the training split's
+    (the first 80% of the line's rows, in order); "" where they were, or where no loss was seen."""
+    if type(targets) is not torch.Tensor or not targets.is_floating_point():
+        return ""
+    if targets.numel() != N_TRAIN:
+        return (f"trained on {targets.numel()} rows; the training split is the first 80% of the 50, {N_TRAIN} rows "
+                "(`n_train = int(0.8 * len(X))`)")
+    expected = line_data(weight, bias)[1][:N_TRAIN].reshape(-1)
+    if torch.allclose(targets.reshape(-1).float(), expected, atol=1e-5):
+        return ""
+    return (f"trained on other rows than the first {N_TRAIN} of y = weight * X + bias, in order: make X with "
+            "torch.arange(0, 1, 0.02) and split it without shuffling (`X[:n_train]` trains)")
+
+
 @pytest.mark.check(
     id="workflow_test_loss",
-    name="run_workflow reports the trained model's L1 loss on the test split",
+    name="run_workflow reports the trained model's L1 loss on the test split, in evaluation mode without gradients",
     points=1,
-    hint=["Evaluate after training, on the test split (the last 20% of the rows).",
-          "In evaluation mode and inside `torch.inference_mode()`: `loss_fn(model(X_test), y_test).item()`."],
+    hint=["Evaluate after training, on the test split (the last 20% of the rows), with the model in evaluation "
+          "mode and gradient tracking off.",
+          "`model.eval()`, then inside `with torch.inference_mode():` (or `torch.no_grad()`) "
+          "`loss_fn(model(X_test), y_test).item()`."],
 )
 def test_workflow_test_loss(learner, seed, tmp_path, monkeypatch):
     weight, bias = some_line(torch.Generator().manual_seed(seed))
     # A run seed whose right test loss is far from every usual wrong one (L1 training from near the line can end
     # where it started, and the loss before training would then pass).
-    result, recorder = run(learner, monkeypatch, tmp_path / "out", weight=weight, bias=bias, epochs=40, lr=0.05,
-                           seed=telling_seed(seed % 10_000, weight, bias, 40, 0.05), device="cpu")
+    result, recorder, evaluations = run_watching_evaluation(
+        learner, monkeypatch, tmp_path / "out", weight=weight, bias=bias, epochs=40, lr=0.05,
+        seed=telling_seed(seed % 10_000, weight, bias, 40, 0.05), device="cpu")
     summary = expect_summary(result, "test_loss")
     start, end = recorder.trained()
     expect_reported_end(end, result)
@@ -273,6 +308,73 @@ def test_workflow_test_loss(learner, seed, tmp_path, monkeypatch):
     expect_close(summary["test_loss"], expected, "run_workflow()['test_loss']", tolerance=1e-5,
                  advice=f"{f'that is {mistake}; ' if mistake else ''}it should be the L1 loss of the trained model "
                         "on the test split")
+    expect_evaluated_without_training(evaluations, summary["test_loss"])
+
+
+def watch_evaluation(module, out_dir, arguments: dict):
+    """``record_workflow`` while also noting each loss-module call; runs in the learner process.
+
+    For each call of a loss module: its value (when it is one number), whether its output tracks gradients, and
+    for each input that a module with parameters returned during the run, whether that module was in training
+    mode and tracking gradients then. Returns ``(result, report, evaluations)``.
+    """
+    produced, evaluations = {}, []
+
+    def after_forward(called, args, output):
+        if isinstance(called, nn.modules.loss._Loss):
+            inputs = [produced.get(id(value)) for value in args[:2] if isinstance(value, torch.Tensor)]
+            if isinstance(output, torch.Tensor) and output.numel() == 1:
+                evaluations.append({"value": output.item(), "tracks_gradients": bool(output.requires_grad),
+                                    "models": [entry[1:] for entry in inputs if entry is not None]})
+        elif isinstance(output, torch.Tensor) and any(True for _ in called.parameters()) and output.dim() >= 1 \
+                and len(output) == N_TEST:
+            # Kept with the tensor itself, so that its id is not reused while the run goes on.
+            produced[id(output)] = (output, bool(called.training), bool(torch.is_grad_enabled()))
+
+    handle = module_hooks.register_module_forward_hook(after_forward)
+    try:
+        result, report = record_workflow(module, out_dir, arguments)
+    finally:
+        handle.remove()
+    return result, report, evaluations
+
+
+def run_watching_evaluation(learner, monkeypatch, out_dir, **kwargs):
+    """``run`` (``grader.checking.workflow``), also watching how the loss modules were called (``watch_evaluation``)."""
+    base = next(parent for parent in pathlib.Path(out_dir).parents if parent.is_dir())
+    working = base / "working_directory"
+    working.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(working)  # as run() does: a file saved in the wrong place lands in the check's folder
+    result, report, evaluations = in_learner_process(learner, watch_evaluation, learner, out_dir, kwargs)
+    return result, Report(report), evaluations
+
+
+N_TEST = 10  # the test split: the last 10 of torch.arange(0, 1, 0.02)'s 50 rows
+
+
+def expect_evaluated_without_training(evaluations, test_loss: float) -> None:
+    """Fail when the loss call that gave the returned test loss ran with gradient tracking on, or on the output of
+    the model in training mode. Loss calls are told apart by their value; a test loss computed without a loss
+    module (or from a tensor the record cannot trace) gives no evidence, and passes."""
+    if type(evaluations) is not list:
+        return
+    calls = [entry for entry in evaluations if isinstance(entry, dict) and type(entry.get("value")) is float
+             and entry["value"] == test_loss]
+    if not calls or any(not entry.get("tracks_gradients") and all(
+            type(model) in (list, tuple) and len(model) == 2 and not model[0] and not model[1]
+            for model in entry.get("models", [])) for entry in calls):
+        return
+    call = calls[-1]
+    models = [model for model in call.get("models", []) if type(model) in (list, tuple) and len(model) == 2]
+    problems = []
+    if any(model[0] for model in models):
+        problems.append("the model was in training mode (call `model.eval()` first)")
+    if call.get("tracks_gradients") or any(model[1] for model in models):
+        problems.append("gradient tracking was on (evaluate inside `with torch.inference_mode():` or "
+                        "`torch.no_grad()`)")
+    if problems:
+        raise AssertionError("the test loss run_workflow returned was computed while " + " and ".join(problems)
+                             + ": step 4 evaluates in evaluation mode, without gradient tracking")
 
 
 # -- run_workflow: devices ---------------------------------------------------------------
@@ -282,7 +384,8 @@ def test_workflow_test_loss(learner, seed, tmp_path, monkeypatch):
     id="workflow_device",
     name="run_workflow keeps model and data on the device it is given (str, torch.device or the default)",
     points=2,
-    hint=["Turn the argument into one device first: `get_device()` when it is None, else `torch.device(device)`.",
+    hint=["Turn the argument into one device first: `get_device()` when it is None, else `torch.device(device)`; "
+          "never a fixed device such as \"cpu\".",
           "Move the model and every tensor with `.to(device)`; report `str(device)` in the summary."],
 )
 def test_workflow_device(learner, device, tmp_path, monkeypatch):
@@ -292,6 +395,70 @@ def test_workflow_device(learner, device, tmp_path, monkeypatch):
         what = f"with device={given!r}" if given is not None else "with the default device"
         recorder.expect_on(expected, what)
         expect_device_named(result, expected)
+    expect_default_follows_machine(learner, tmp_path / "out_mps", monkeypatch)
+
+
+def run_on_mps_machine(module, out_dir, arguments: dict):
+    """``record_workflow`` on a machine faked to have MPS and no CUDA; runs in the learner process.
+
+    Returns ``(devices, report)``: the names of the devices the run may rightly use there besides MPS, and the
+    run's report, or None when the run raised (off a Mac, a run that moves anything to MPS fails, which is what
+    the check expects of a run told nothing about its device). Those devices are what the learner's
+    ``get_device()`` answers there (a wrong answer costs get_device's own checks), and the devices the file's
+    module holds (``device = get_device()`` at the top of the file, as the lesson suggests, was asked at import,
+    on the real machine).
+    """
+    devices = []
+    for value in list(vars(module).values()):
+        if isinstance(value, (str, torch.device)):
+            try:
+                devices.append(str(torch.device(value)))
+            except (RuntimeError, TypeError, ValueError):
+                pass
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        fake_machine(monkeypatch, cuda=False, mps=True)
+        try:
+            answer = module.get_device()
+            if isinstance(answer, (str, torch.device)):
+                devices.append(str(torch.device(answer)))
+        except Exception:  # noqa: BLE001 - get_device has checks of its own
+            pass
+        try:
+            return devices, record_workflow(module, out_dir, arguments)[1]
+        except Exception:  # noqa: BLE001 - judged by the outcome: only a run that completed elsewhere fails
+            return devices, None
+
+
+def expect_default_follows_machine(learner, out_dir, monkeypatch) -> None:
+    """Fail when ``run_workflow`` with no device, on a machine faked to have MPS (and no CUDA), completes with the
+    model on another device: the default must be the best device of the machine, not a fixed one.
+
+    Off a Mac the right run tries MPS and fails, and so does any code that asks the machine in order; one that
+    never asks (a hard-coded "cpu") completes on the CPU. On a Mac the right run completes on MPS. A run that
+    completes where the learner's own get_device() points there is not failed here (that get_device has checks
+    of its own), nor one on a device the file's module holds (asked once at import, before the machine was faked).
+    """
+    base = next(parent for parent in pathlib.Path(out_dir).parents if parent.is_dir())
+    working = base / "working_directory"
+    working.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(working)
+    excused, report = in_learner_process(learner, run_on_mps_machine, learner, out_dir, {"epochs": 15})
+    if not isinstance(report, dict):
+        return
+    recorder = Report(report)
+    devices = sorted({name for call in recorder.forwards if call["has_parameters"] for name in call["devices"]})
+    allowed = {"mps"}
+    for name in excused if type(excused) is list else []:
+        try:
+            allowed.add(torch.device(name).type)
+        except (RuntimeError, TypeError, ValueError):
+            pass
+    if devices and all(torch.device(name).type in allowed for name in devices):
+        return
+    shown = ", ".join(devices) or "no device the grader saw"
+    raise AssertionError(
+        "with no device given, on a machine with MPS and no CUDA (faked for this run), run_workflow still ran the "
+        f"model on {shown}: when device is None, use get_device()'s answer, not a fixed device")
 
 
 @pytest.mark.check(
@@ -357,6 +524,15 @@ def test_workflow_saves_state_dict(learner, tmp_path, monkeypatch):
     assert out_dir.resolve() in path.resolve().parents, \
         f"model_path is {path}, which is not inside out_dir ({out_dir})"
     load_state_dict_file(path)
+    # out_dir is created only when missing: a second run into the same folder must work too.
+    try:
+        again, _ = run(learner, monkeypatch, str(out_dir), epochs=15, device="cpu")
+    except FileExistsError:
+        raise AssertionError(
+            "a second run_workflow into the same out_dir failed with FileExistsError: the folder already existed. "
+            "Create it only when missing: `Path(out_dir).mkdir(parents=True, exist_ok=True)` or "
+            "`os.makedirs(out_dir, exist_ok=True)`") from None
+    load_state_dict_file(model_path_of(again))
 
 
 @pytest.mark.check(

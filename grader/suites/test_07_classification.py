@@ -17,6 +17,8 @@ mode against ``StateProbe`` (``grader.checking.classifiers``), whose loss and gr
 each state.
 """
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -26,6 +28,7 @@ from grader.checking import (PROBE_RECORD_CHANGED, STATES, along, count_steps, e
                              expect_tensor, expect_training_mode, fmt, fmt_list, largest_difference,
                              leave_stale_gradients, linear_calls, matching_value, parameters_of, seeded_model,
                              states_of_loss, steps_note, touched)
+from grader.checking.text import kind_of
 from grader.checking.classification import (EPOCH_LR, accuracy_of, classifier_sizes, epoch_problem, expect_class_counts,
                                             expect_dataset_order, expect_linear_chain, expect_logits,
                                             expect_mean_loss_with_lr_zero, expect_nonlinear_hidden, expect_pair,
@@ -158,18 +161,43 @@ def test_dataset_length(learner, seed):
     id="dataset_items",
     name="BlobDataset[i] is the pair (X[i], y[i]), and a DataLoader can batch it",
     points=1,
-    hint=["`dataset[i]` returns one sample: its features and its label, in that order.",
-          "`return self.X[index], self.y[index]`: a DataLoader stacks these pairs into batches."],
+    hint=["`dataset[i]` returns one sample: its features and its label, in that order, as X and y hold them "
+          "(float32 features, int64 labels).",
+          "`return self.X[index], self.y[index]`: a DataLoader stacks these pairs into batches. Convert nothing: "
+          "a float32 model needs float32 features, and nn.CrossEntropyLoss needs int64 class indices."],
 )
 def test_dataset_items(learner, seed):
     X, y = some_data(seed)
     dataset = learner.BlobDataset(X, y)
     generator = torch.Generator().manual_seed(seed)
     for index in (0, int(torch.randint(1, len(X) - 1, (1,), generator=generator)), len(X) - 1):
-        expect_pair(dataset[index], index, X, y)
+        item = dataset[index]
+        expect_pair(item, index, X, y)
+        expect_item_types(item, index, X)
     X_batch, y_batch = next(iter(DataLoader(dataset, batch_size=len(X))))
+    assert type(X_batch) is torch.Tensor and X_batch.dtype == X.dtype, (
+        f"a DataLoader over the dataset gave features of dtype {dtype_of(X_batch)}, but X is {X.dtype}: keep the "
+        "features as X holds them")
+    assert type(y_batch) is torch.Tensor and y_batch.dtype == torch.int64, (
+        f"a DataLoader over the dataset gave labels of dtype {dtype_of(y_batch)}; nn.CrossEntropyLoss needs the "
+        "class indices as int64, as y holds them: return y[i] without converting it")
     assert torch.equal(X_batch, X) and torch.equal(y_batch, y), \
         "a DataLoader over the dataset (in order, one batch) did not give back X and y"
+
+
+def dtype_of(value) -> str:
+    return str(value.dtype) if isinstance(value, torch.Tensor) else kind_of(value)
+
+
+def expect_item_types(item, index: int, X) -> None:
+    """Fail unless ``dataset[index]``'s features keep X's dtype and its label is an integer, not a float."""
+    x, label = item
+    assert x.dtype == X.dtype, (
+        f"the x of dataset[{index}] is {x.dtype}, but X is {X.dtype}: return the row as X holds it (a float32 model "
+        f"cannot take {x.dtype} inputs)")
+    assert not (type(label) is torch.Tensor and (label.is_floating_point() or label.is_complex())), (
+        f"the y of dataset[{index}] is a {label.dtype} tensor: labels are class indices, and nn.CrossEntropyLoss "
+        "takes float targets as class probabilities (and refuses them in this shape); return y[i] as it is (int64)")
 
 
 # -- make_loader -----------------------------------------------------------------
@@ -405,10 +433,15 @@ def test_train_epoch_updates(learner, seed):
     n_batches = len(list(loader))
     expected, leaked, late = (reference_epoch(model, loader, lr, zeroing)
                               for zeroing in ("before backward", "never", "after step"))
+    once = zeroed_once_epoch(model, loader, lr)
     start = parameters_of(model)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     steps = count_steps(optimizer)
     learner.train_epoch(model, loader, nn.CrossEntropyLoss(), optimizer)
+    assert steps[0] != 0 or largest_difference(start, parameters_of(model)) == 0, (
+        "the optimizer train_epoch was given never stepped, yet the parameters changed: train with the optimizer "
+        "that is passed in (`optimizer.step()`), not one made inside train_epoch (the caller chooses the optimizer "
+        "and its learning rate)")
     assert steps[0] == n_batches, (
         f"optimizer.step() ran {steps[0]} time{'s' if steps[0] != 1 else ''} in an epoch of {n_batches} batches; "
         "take one step per batch, inside the loop")
@@ -416,7 +449,18 @@ def test_train_epoch_updates(learner, seed):
     assert largest_difference(start, end) != 0, (
         "optimizer.step() ran but no parameter moved: the gradients were empty or zero "
         "when it ran (were they zeroed after backward()?)")
+    assert not (largest_difference(end, expected) >= 1e-5 and largest_difference(end, once) < 1e-5), (
+        "the gradients were zeroed only once, before the loop over the batches, so they piled up from batch to "
+        "batch: zero them inside the loop, before each backward()")
     expect_step_per_batch(end, expected, leaked, late)
+
+
+def zeroed_once_epoch(model, loader, lr: float) -> list:
+    """Where one SGD epoch leads when the gradients are zeroed once before the loop and never inside it."""
+    twin = copy.deepcopy(model)
+    for parameter in twin.parameters():
+        parameter.grad = None
+    return reference_epoch(twin, loader, lr, "never")
 
 
 @pytest.mark.check(
@@ -431,8 +475,12 @@ def test_train_epoch_train_mode(learner, seed):
     model.eval()
     gradients = train_head_gradients(model, loader)
     start = parameters_of(model.eval_head)
+    everything = parameters_of(model)
     # lr=0: nothing moves, so every batch meets the same parameters and the loss of each state is known here.
     result = learner.train_epoch(model, loader, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.0))
+    assert largest_difference(everything, parameters_of(model)) == 0, (
+        "with an optimizer of lr=0, train_epoch still changed the parameters, so the grader cannot tell which mode "
+        "its forward passes ran in: update the model only with the optimizer train_epoch is given")
     # The outcome: which mode's head the backward passes reached, and which state's loss the epoch returned.
     in_training = any(along([p.grad for p in model.train_head.parameters()], gradient) for gradient in gradients)
     in_eval = touched(model.eval_head, start)

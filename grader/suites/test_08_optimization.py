@@ -165,10 +165,18 @@ def test_momentum_no_graph(learner, seed):
 )
 def test_groups_by_dimension(learner, seed):
     model = mixed_model(seed)
+    # A single number is a parameter with 0 dimensions (a learned temperature or scale): fewer than two, so
+    # never decayed. `p.ndim == 1` as the test for "not decayed" sends it to the decayed group.
+    model.register_parameter("temperature", nn.Parameter(torch.tensor(1.0)))
     where = groups_of(model, learner_groups(learner, model, 0.1))  # each parameter's groups, by its id
     for name, parameter in model.named_parameters():
-        if parameter.requires_grad:
+        if parameter.requires_grad and parameter.ndim > 0:
             expect_in_its_group(name, parameter, where.get(id(parameter), []))
+    found = where.get(id(model.temperature), [])
+    assert found != [0], (
+        "temperature (shape [], a single number with 0 dimensions) is in the decayed group; only parameters with "
+        "2 or more dimensions are decayed, and 0 is fewer: test `p.ndim >= 2` (or `p.ndim < 2`), not `p.ndim == 1`")
+    expect_in_its_group("temperature", model.temperature, found)
 
 
 @pytest.mark.check(
@@ -353,6 +361,12 @@ def test_fit_scheduler(learner, seed):
     taken = watch_steps(optimizer, model, scheduler)
     history = learner_history(learner, model, train, val, nn.MSELoss(), optimizer, epochs, scheduler=scheduler)
     expected = [lr * 0.5 ** (epoch // 2) for epoch in range(epochs)]  # StepLR(step_size=2, gamma=0.5)
+    # StepLR.step() counts its steps in last_epoch, an int; step(value) takes the value for the epoch number.
+    assert type(scheduler.last_epoch) is int, (
+        f"after training, the StepLR's epoch count (scheduler.last_epoch) is {fmt(scheduler.last_epoch)}, not a "
+        "whole number: scheduler.step() was given an argument (the validation loss?), which a StepLR takes for "
+        "the epoch number. Only ReduceLROnPlateau takes the validation loss, scheduler.step(val_loss); call "
+        "scheduler.step() with no argument for every other scheduler")
     expect_scheduler_after_steps(model, optimizer, scheduler, taken, lr, epochs, n_batches, expected)
     expect_lr_recorded(history, expected)
     # The epoch after which training stops early gets its scheduler step too. Each step of ExponentialLR(gamma=0.5)
@@ -474,6 +488,60 @@ def test_fit_checkpoint(learner, seed, tmp_path, monkeypatch):
     written = sorted(str(p.relative_to(work)) for p in work.rglob("*"))
     assert written == [name], (
         f"with checkpoint_path={name!r} the working folder holds {written}; write only to checkpoint_path")
+    # The optimizer's state in the file is the best epoch's too, saved with its weights right after its validation:
+    # with momentum, the optimizer's momentum buffer tells the epoch it comes from.
+    expect_checkpoint_optimizer_of_best(learner, plan, best, tmp_path / "momentum" / "best.pt")
+
+
+CHECKPOINT_MOMENTUM = 0.5
+
+
+def momentum_epochs(epochs: int) -> list[tuple[float, float]]:
+    """The weight and momentum buffer after each epoch of a scripted run with SGD(lr=1, momentum=0.5).
+
+    Every training step of ``Scripted`` has the gradient -1 (``TRAIN_STEPS_PER_EPOCH`` steps an epoch), so a
+    twin parameter stepped by torch's own SGD on that gradient goes exactly as the scripted model does.
+    """
+    weight = nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=1.0, momentum=CHECKPOINT_MOMENTUM)
+    after = []
+    for _ in range(epochs):
+        for _ in range(TRAIN_STEPS_PER_EPOCH):
+            weight.grad = torch.full_like(weight, -1.0)
+            optimizer.step()
+        after.append((weight.item(), optimizer.state[weight]["momentum_buffer"].item()))
+    return after
+
+
+def expect_checkpoint_optimizer_of_best(learner, plan: list[float], best: int, path) -> None:
+    """Fail unless a scripted run with momentum leaves in ``path`` the optimizer's state of the ``best`` epoch."""
+    model = Scripted(plan)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0, momentum=CHECKPOINT_MOMENTUM)
+    train, val = scripted_loaders()
+    learner_history(learner, model, train, val, nn.L1Loss(), optimizer, len(plan), checkpoint_path=str(path))
+    described = f"with SGD(momentum={CHECKPOINT_MOMENTUM}) and validation losses {fmt_list(plan, 8)}"
+    assert path.is_file(), f"{described} no checkpoint file was written at checkpoint_path"
+    checkpoint = torch.load(path, weights_only=True)
+    try:
+        buffer = float(checkpoint["optimizer_state_dict"]["state"][0]["momentum_buffer"])
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError):
+        raise AssertionError(f"{described} checkpoint[\"optimizer_state_dict\"] holds no momentum buffer for the "
+                             "model's weight: save optimizer.state_dict() at each new best") from None
+    epochs = momentum_epochs(len(plan))
+    state = checkpoint.get("model_state_dict")
+    weight = state.get("w") if isinstance(state, dict) else None
+    assert isinstance(weight, torch.Tensor) and abs(weight.item() - epochs[best - 1][0]) <= 1e-5, (
+        f"{described} the checkpoint's model_state_dict does not hold the weights of the best epoch, {best}; save "
+        "model.state_dict() right after the validation of each new best")
+    held = [epoch for epoch, (_, wanted) in enumerate(epochs, start=1) if abs(buffer - wanted) <= 1e-6]
+    if held != [best]:
+        when = (f"the state after epoch {held[0]}" + (", the last one" if held[0] == len(plan) else "")
+                if held else "a state from no epoch's end")
+        raise AssertionError(
+            f"{described} the checkpoint holds the weights of the best epoch, {best}, but its optimizer_state_dict "
+            f"is {when}: save optimizer.state_dict() together with model.state_dict(), right after the validation "
+            "of each new best (not at the end of training), so that training resumed from the file goes on from "
+            "that epoch")
 
 
 @pytest.mark.check(

@@ -94,6 +94,16 @@ def test_circles_geometry(learner, seed):
     for arguments, inner in (({"noise": 0.0, "factor": factor}, factor), ({"noise": 0.0}, 0.8)):
         X, y, call = circles(learner, n_samples, seed=seed, **arguments)
         expect_two_circles(X, y, call, inner, default="" if "factor" in arguments else ", the default")
+    # Two circles of 61 points each: torch.arange(0, 2π, 2π / 61) (NumPy's arange too) rounds its way to 62 angles,
+    # where the sizes above give the right count.
+    try:
+        X, y, call = circles(learner, 122, seed=seed, noise=0.0)
+        expect_two_circles(X, y, call, 0.8, default=", the default")
+    except AssertionError as error:
+        raise AssertionError(
+            f"{error}. With 61 points a circle, torch.arange(0, 2 * math.pi, 2 * math.pi / 61) gives 62 angles: "
+            "with a step that is not a whole number, rounding can add one value at the end. Count the points with "
+            "whole numbers instead: torch.arange(m) * (2 * math.pi / m)") from None
 
 
 @pytest.mark.check(
@@ -484,7 +494,14 @@ def test_metrics_threshold(learner, seed):
           "Divide only when the denominator is not zero, and give 0.0 otherwise."],
 )
 def test_metrics_zero_division(learner, seed):
-    for situation, probabilities, actual in zero_division_problem(seed):
+    situations = zero_division_problem(seed)
+    # Rows predicted positive and rows truly positive, but none both: precision and recall are 0 (not 0/0), and F1
+    # is 0/0. A guard on the counts alone (`if predicted_positive and actual_positive`) divides by zero here.
+    _, low, some = situations[0]
+    high = 1 - low  # above the threshold wherever low is below it
+    situations.append(("no row predicted positive is truly positive (precision and recall are both 0, so F1 is 0/0)",
+                       torch.where(some, low, high), some))
+    for situation, probabilities, actual in situations:
         expect_zero_division_as_zero(learner_metrics(learner, probabilities, actual.float()),
                                      counts(probabilities >= 0.5, actual), situation)
 

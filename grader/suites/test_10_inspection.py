@@ -56,6 +56,29 @@ class Fails(nn.Module):
         raise Failure("this layer always fails")
 
 
+class Gain(nn.Module):
+    """A leaf whose one parameter is called neither weight nor bias."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(size))
+
+    def forward(self, x):
+        return x * self.scale
+
+
+class Cells(nn.Module):
+    """A GRU cell (parameters weight_ih, weight_hh, bias_ih, bias_hh), then a ``Gain``: counted by name, both are 0."""
+
+    def __init__(self, a: int, b: int):
+        super().__init__()
+        self.cell = nn.GRUCell(a, b)
+        self.gain = Gain(b)
+
+    def forward(self, x):
+        return self.gain(self.cell(x))
+
+
 # -- ImageMLP --------------------------------------------------------------------
 
 
@@ -429,6 +452,16 @@ def test_summary_counts(learner, seed):
     expected = {"frozen": a * b + b, "norm": 2 * b, "act": 0, "out": b}
     assert set(counts) == set(expected), f"summarize listed the leaves {sorted(counts)}; expected {sorted(expected)}"
     expect_counts(counts, expected, a, b)
+    # Leaves whose parameters are not called weight and bias: a GRU cell's, and a parameter of the suite's own.
+    rows = summary(learner, Cells(a, b), (4, a))
+    counts = {name: count for name, _, count in rows}
+    expected = {"cell": 3 * b * (a + b) + 6 * b, "gain": b}
+    assert set(counts) == set(expected), f"summarize listed the leaves {sorted(counts)}; expected {sorted(expected)}"
+    for name, described in (("cell", f"an nn.GRUCell({a}, {b}), whose parameters are weight_ih, weight_hh, bias_ih "
+                                     "and bias_hh"), ("gain", "a layer whose one parameter is called scale")):
+        assert counts[name] == expected[name], (
+            f"{name!r}, {described}, has {counts[name]} parameters in the summary; expected {expected[name]}: count "
+            "every parameter the leaf owns, whatever its name: `sum(p.numel() for p in module.parameters())`")
 
 
 @pytest.mark.check(
