@@ -30,6 +30,7 @@ class Recorder:
         self.steps: dict[int, int] = {}  # id(optimizer) -> number of steps
         self.lrs: dict[int, set] = {}  # id(optimizer) -> learning rates seen at its steps
         self.start: dict[int, list] = {}  # id(optimizer) -> parameters before its first step
+        self.when: dict[int, list] = {}  # id(optimizer) -> [its first step, its last step], counting all steps
         self.forwards: dict[tuple, None] = {}  # (module type, has parameters, devices of inputs and parameters)
         self.loaded: list[nn.Module] = []  # modules that had load_state_dict called on them
         self.targets = None  # the targets of the last loss module called before the first optimizer step
@@ -60,6 +61,8 @@ class Recorder:
             self.optimizers.append(optimizer)
             self.steps[key], self.lrs[key] = 0, set()
             self.start[key] = cpu_copies(optimizer_parameters(optimizer))
+            self.when[key] = [sum(self.steps.values())] * 2
+        self.when[key][1] = sum(self.steps.values())
         self.steps[key] += 1
         self.lrs[key].update(float(group["lr"]) for group in optimizer.param_groups)
 
@@ -85,6 +88,8 @@ class Recorder:
             "optimizers": [{"type": type(optimizer).__name__, "is_sgd": isinstance(optimizer, torch.optim.SGD),
                             "settings": settings_of(optimizer),
                             "steps": self.steps[id(optimizer)], "lrs": sorted(self.lrs[id(optimizer)]),
+                            "when": self.when[id(optimizer)],
+                            "parameters": [id(p) for p in optimizer_parameters(optimizer)],
                             "start": self.start[id(optimizer)], "end": cpu_copies(optimizer_parameters(optimizer)),
                             "shapes": [list(p.shape) for p in optimizer_parameters(optimizer)],
                             "devices": [str(p.device) for p in optimizer_parameters(optimizer)]}
@@ -175,12 +180,35 @@ def fake_machine(monkeypatch, cuda: bool, mps: bool) -> None:
 # -- in the judge: what the learner process reported ---------------------------------
 
 
+def chained(optimizers: list) -> list:
+    """``optimizers`` as one where they are one after the other (each stepped only after the one before had taken
+    its last step), of the same kind and settings, holding the same parameters: a new optimizer built every epoch.
+    For plain SGD that trains the same; it costs the check on the recipe (``Report.built``), not every check that
+    reads the optimizer's steps."""
+    if type(optimizers) is not list or len(optimizers) < 2 or not all(type(each) is dict for each in optimizers):
+        return optimizers
+    first = optimizers[0]
+    keys = ("type", "settings", "shapes", "devices", "parameters")
+    try:
+        alike = all(each[key] == first[key] for each in optimizers for key in keys)
+        in_turn = all(int(before["when"][1]) < int(after["when"][0]) for before, after in zip(optimizers, optimizers[1:]))
+        steps = sum(int(each["steps"]) for each in optimizers)
+        lrs = sorted({float(lr) for each in optimizers for lr in each["lrs"]})
+    except (KeyError, IndexError, TypeError, ValueError):
+        return optimizers
+    if not (alike and in_turn):
+        return optimizers
+    return [{**first, "steps": steps, "lrs": lrs, "end": optimizers[-1].get("end")}]
+
+
 class Report:
     """What ``Recorder`` saw during one run, as the learner process reported it: believe it only where checked."""
 
     def __init__(self, report: dict):
         self.failed_on_meta = report.get("failed_on_meta") is True
-        self.optimizers: list[dict] = report.get("optimizers", [])
+        seen = report.get("optimizers", [])
+        self.built = len(seen) if isinstance(seen, list) else 0  # how many optimizers took steps
+        self.optimizers: list[dict] = chained(seen)
         self.forwards: list[dict] = report.get("forwards", [])
         self.loaded: list[dict] = report.get("loaded", [])
         self.targets = report.get("targets")

@@ -225,7 +225,8 @@ def test_workflow_honours_seed(learner, seed, tmp_path, monkeypatch):
     points=2,
     hint=["Train on the training split only (the first 80% of the rows, in order), with `nn.L1Loss()` "
           "and `torch.optim.SGD`.",
-          "Each epoch: forward pass on X_train, L1 loss against y_train, `zero_grad()`, `backward()`, `step()`.",
+          "Build the optimizer once, before the loop; each epoch: forward pass on X_train, L1 loss against "
+          "y_train, `zero_grad()`, `backward()`, `step()`.",
           "`n_train = int(0.8 * len(X))`; `X[:n_train]` trains, `X[n_train:]` tests."],
 )
 def test_workflow_training_recipe(learner, seed, tmp_path, monkeypatch):
@@ -238,6 +239,10 @@ def test_workflow_training_recipe(learner, seed, tmp_path, monkeypatch):
     result, recorder = run(learner, monkeypatch, tmp_path / "out", device="cpu", **arguments)
     optimizer = recorder.optimizer()
     assert optimizer["is_sgd"], f"the model was trained with {optimizer['type']}; use torch.optim.SGD"
+    assert recorder.built == 1, (
+        f"a new optimizer was built {recorder.built} times in one run, one after the other (one each epoch?): build "
+        "the torch.optim.SGD once, before the loop; a new one each epoch starts from nothing (with momentum or Adam "
+        "it would forget what it had gathered)")
     start, end = recorder.trained()
     expect_reported_end(end, result)  # so the replay below is compared with what the run gave back
     observed = (end[0].item(), end[1].item())
