@@ -350,10 +350,11 @@ def test_predict_proba_values(learner, seed):
 
 @pytest.mark.check(
     id="predict_proba_eval_mode",
-    name="predict_proba runs the model in evaluation mode",
+    name="predict_proba runs the model in evaluation mode, and leaves it there",
     points=1,
     hint=["The model may arrive in training mode, straight from training, where dropout drops at random.",
-          "Call `model.eval()` before the forward pass in `predict_proba`."],
+          "Call `model.eval()` before the forward pass in `predict_proba`, and do not switch it back afterwards: "
+          "the model stays in evaluation mode."],
 )
 def test_predict_proba_eval_mode(learner, seed):
     model, X, _ = state_problem(seed)
@@ -366,6 +367,12 @@ def test_predict_proba_eval_mode(learner, seed):
                "predict_proba's result does not rise with the model's logits for X, so the mode of the forward pass "
                "it came from cannot be told from it: return torch.sigmoid(model(X)) computed in evaluation mode, one "
                "probability per row (see the check about predict_proba's values)", PROBE_RECORD_CHANGED)
+    # As exercise 04's predict: the model is put in evaluation mode, and left there.
+    switched = [name or "the model" for name, module in model.named_modules() if module.training]
+    assert not switched, (
+        f"after predict_proba, {', '.join(switched)} {'was' if len(switched) == 1 else 'were'} in training mode "
+        "again (the model arrived in training mode): predict_proba puts the model in evaluation mode and leaves it "
+        "there, so do not switch it back with model.train() at the end")
 
 
 @pytest.mark.check(
