@@ -45,6 +45,14 @@ def keep_backup(data: bytes, name: str) -> Path:
         return backup
 
 
+def read_or_none(path: Path) -> bytes | None:
+    """The bytes of the file at ``path``; None where it cannot be read (missing, a folder, no permission)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 @contextmanager
 def written_whole(path: Path, mode: str = "w", **open_args) -> Iterator:
     """Open a file that replaces ``path`` only once the ``with`` block ends well: a reader, an editor or a

@@ -6,6 +6,7 @@ import os
 import queue
 import threading
 
+from grader.files import read_or_none
 from grader.results import Report
 
 MAX_LANES = 4  # each lane is a sandbox that has imported torch: a few hundred MB of memory
@@ -78,13 +79,6 @@ def next_task(waiting: list[int], needs: list[set[str]], mine: set[str], lanes: 
     index = min(ready, key=lambda index: (lanes_that_can(index), waiting.index(index))) if ready else waiting[0]
     waiting.remove(index)
     return index
-
-
-def read_or_none(path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 def grade_in_lanes(tasks: list, lanes: int, settings: dict, on_progress=None, expected=None) -> Report:

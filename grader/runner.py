@@ -18,7 +18,7 @@ from pathlib import Path
 from grader import wording
 from grader.commands import BUILT_IN_SUITES, DEFAULT_MEMORY_MIB, UsageError
 from grader.course import WARM_UPS, Exercise
-from grader.files import display_path
+from grader.files import display_path, read_or_none
 from grader.results import CheckResult, ExerciseResult, Report, Status
 from grader.sandbox import Sandbox, SandboxFailed, probe
 from grader.supervisor import SuiteUnusable, Supervisor
@@ -40,10 +40,7 @@ class Task:
 
     def to_plan(self) -> dict:
         """What the sandbox needs: the learner's file and the suite, both read now, before any learner code runs."""
-        try:
-            raw = self.file.read_bytes()
-        except OSError:
-            raw = None
+        raw = read_or_none(self.file)
         missing = wording.file_missing(display_path(self.file), self.exercise.name)
         source, cells, not_graded, definitions = raw, None, "", {}
         if raw is not None and self.file.suffix == ".ipynb":

@@ -22,7 +22,7 @@ import os
 import platform
 from pathlib import Path
 
-from grader.files import cache_folder, written_whole
+from grader.files import cache_folder, read_or_none, written_whole
 from grader.results import ExerciseResult
 from grader.runner import Task
 
@@ -39,10 +39,8 @@ def digest(*parts: bytes) -> str:
 
 
 def read_or_empty(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b"<missing>"
+    data = read_or_none(path)
+    return b"<missing>" if data is None else data
 
 
 def torch_version() -> bytes:

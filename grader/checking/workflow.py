@@ -31,6 +31,7 @@ class Recorder:
         self.lrs: dict[int, set] = {}  # id(optimizer) -> learning rates seen at its steps
         self.start: dict[int, list] = {}  # id(optimizer) -> parameters before its first step
         self.when: dict[int, list] = {}  # id(optimizer) -> [its first step, its last step], counting all steps
+        self.taken = 0  # steps of all optimizers
         self.forwards: dict[tuple, None] = {}  # (module type, has parameters, devices of inputs and parameters)
         self.loaded: list[nn.Module] = []  # modules that had load_state_dict called on them
         self.targets = None  # the targets of the last loss module called before the first optimizer step
@@ -61,9 +62,10 @@ class Recorder:
             self.optimizers.append(optimizer)
             self.steps[key], self.lrs[key] = 0, set()
             self.start[key] = cpu_copies(optimizer_parameters(optimizer))
-            self.when[key] = [sum(self.steps.values())] * 2
-        self.when[key][1] = sum(self.steps.values())
+            self.when[key] = [self.taken, self.taken]
+        self.when[key][1] = self.taken
         self.steps[key] += 1
+        self.taken += 1
         self.lrs[key].update(float(group["lr"]) for group in optimizer.param_groups)
 
     def _before_forward(self, module, args):
@@ -266,16 +268,21 @@ class Report:
 def run(learner, monkeypatch, out_dir, fake_get_device: bool = False, **kwargs) -> tuple[object, Report]:
     """Call ``run_workflow(out_dir, **kwargs)`` in the learner process while recording; return ``(result, report)``.
 
-    The working directory is an empty folder in the check's temporary folder (the
-    nearest existing parent of ``out_dir``), so that a file saved in the wrong
-    place lands there, never in the learner's own folder.
+    The run happens in ``work_beside`` ``out_dir``.
     """
+    work_beside(out_dir, monkeypatch)
+    result, report = in_learner_process(learner, record_workflow, learner, out_dir, kwargs, fake_get_device)
+    return result, Report(report)
+
+
+def work_beside(out_dir, monkeypatch) -> None:
+    """Make the working directory an empty folder in the check's temporary folder (the nearest existing parent of
+    ``out_dir``), so that a file a run saves in the wrong place lands there, never in the learner's own folder.
+    The learner process takes on the judge's working directory at each call."""
     base = next(parent for parent in pathlib.Path(out_dir).parents if parent.is_dir())
     working = base / "working_directory"
     working.mkdir(parents=True, exist_ok=True)
-    monkeypatch.chdir(working)  # the learner process takes on the judge's working directory at each call
-    result, report = in_learner_process(learner, record_workflow, learner, out_dir, kwargs, fake_get_device)
-    return result, Report(report)
+    monkeypatch.chdir(working)
 
 
 def steps_taken(recorder: Report, epochs: int, what: str) -> str:

@@ -53,7 +53,6 @@ runs, it runs on the ``device`` fixture; the end-to-end CUDA check needs the
 """
 
 import math
-import pathlib
 
 import pytest
 import torch
@@ -62,8 +61,8 @@ from torch import nn
 
 from grader.checking import expect_close, fmt, in_learner_process, matching_value
 from grader.checking.workflow import (Report, best_device_here, expect_device, expect_reloaded, fake_machine,
-                                      get_device_on, record_workflow, run, steps_taken)
-from grader.checking.workflow_replay import (MISTAKES, N_TRAIN, expect_device_named, expect_replayed,
+                                      get_device_on, record_workflow, run, steps_taken, work_beside)
+from grader.checking.workflow_replay import (MISTAKES, N_POINTS, N_TRAIN, expect_device_named, expect_replayed,
                                              expect_reported_end, expect_saved_parameters, expect_summary, files_under,
                                              gentle_seed, held_out_losses, lands_on, line, line_data,
                                              load_state_dict_file, model_path_of, reference_training, some_line,
@@ -346,15 +345,12 @@ def watch_evaluation(module, out_dir, arguments: dict):
 
 def run_watching_evaluation(learner, monkeypatch, out_dir, **kwargs):
     """``run`` (``grader.checking.workflow``), also watching how the loss modules were called (``watch_evaluation``)."""
-    base = next(parent for parent in pathlib.Path(out_dir).parents if parent.is_dir())
-    working = base / "working_directory"
-    working.mkdir(parents=True, exist_ok=True)
-    monkeypatch.chdir(working)  # as run() does: a file saved in the wrong place lands in the check's folder
+    work_beside(out_dir, monkeypatch)
     result, report, evaluations = in_learner_process(learner, watch_evaluation, learner, out_dir, kwargs)
     return result, Report(report), evaluations
 
 
-N_TEST = 10  # the test split: the last 10 of torch.arange(0, 1, 0.02)'s 50 rows
+N_TEST = N_POINTS - N_TRAIN  # the test split: the last 10 of torch.arange(0, 1, 0.02)'s 50 rows
 
 
 def expect_evaluated_without_training(evaluations, test_loss: float) -> None:
@@ -443,10 +439,7 @@ def expect_default_follows_machine(learner, out_dir, monkeypatch) -> None:
     completes where the learner's own get_device() points there is not failed here (that get_device has checks
     of its own), nor one on a device the file's module holds (asked once at import, before the machine was faked).
     """
-    base = next(parent for parent in pathlib.Path(out_dir).parents if parent.is_dir())
-    working = base / "working_directory"
-    working.mkdir(parents=True, exist_ok=True)
-    monkeypatch.chdir(working)
+    work_beside(out_dir, monkeypatch)
     excused, report = in_learner_process(learner, run_on_mps_machine, learner, out_dir, {"epochs": 15})
     if not isinstance(report, dict):
         return
