@@ -1,31 +1,35 @@
 """The grading child: one forked process that runs one suite against one learner file.
 
-It starts from the supervisor's memory (torch, pytest and the grader already
-imported), so it costs milliseconds instead of the seconds a fresh interpreter
-would need. Learner code only ever runs here, in a process group of its own,
-inside a private working folder; the supervisor watches it and kills the group
-when it hangs, and forks a fresh child to go on with the next check when it dies.
+It starts from the zygote's memory (torch, pytest and the grader already
+imported, pytest already configured: ``start_session``), so it costs
+milliseconds instead of the seconds a fresh interpreter would need. Learner
+code never runs here: the child starts a learner process for it
+(``grader.boundary``), in a process group of its own, inside a private working
+folder. The supervisor watches the child and kills the group when it hangs,
+and forks a fresh child to go on with the next check when it dies.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
 
 from grader import processes, records
+from grader.learner import describe_exception
 from grader.plugin import GraderPlugin, GradingSettings
 
 SUITE_INI = Path(__file__).with_name("suite.ini")
 
 
-def pytest_args(suite: Path, workdir: Path, timeout: float) -> list[str]:
-    """pytest's command line for one suite: our configuration and plugins only (pytest-timeout, whose options
-    are named here, is handed to ``pytest.main`` as a module by ``run``)."""
+def session_args(workdir: Path) -> list[str]:
+    """pytest's command line for the zygote's session: our configuration and plugins only, and no test path
+    (each child collects its own suite). pytest-timeout, whose options are named here, is handed to
+    ``pytest.main`` as a module by ``start_session``; each check's time limit is a marker (``GraderPlugin``)."""
     return [
-        str(suite),
         "-c", str(SUITE_INI),  # never a pytest.ini / pyproject.toml found near the learner's file
         "--rootdir", str(workdir),
         "--noconftest",  # nor a conftest.py
@@ -43,7 +47,6 @@ def pytest_args(suite: Path, workdir: Path, timeout: float) -> list[str]:
         # These two run gc.collect() at the end of the session: with torch loaded that costs 0.3 s.
         "-p", "no:unraisableexception",
         "-p", "no:threadexception",
-        f"--timeout={timeout}",
         "--timeout-method=signal",
         "--capture=no",  # the learner's output goes to the watchdog's capture pipe instead
         # pytest's own failure reports are never read (the plugin decides every message), and for a
@@ -53,24 +56,49 @@ def pytest_args(suite: Path, workdir: Path, timeout: float) -> list[str]:
     ]
 
 
-class _LearnerOutput:
-    """Keeps pytest's own terminal output apart from the learner's.
+class _Serve:
+    """Hands the configured session to ``serve`` instead of collecting and running tests in the zygote."""
 
-    pytest's terminal reporter is built on whatever ``sys.stdout`` is while
-    pytest configures itself; the child gives it a null stream, then hands the
-    real ``sys.stdout`` (the capture pipe) back for the learner's code.
+    def __init__(self, serve):
+        self.serve = serve
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool:
+        return True  # nothing to collect here: each child collects its own suite (``run``)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        session.config.pluginmanager.unregister(self)  # in the children, pytest's own loop runs the checks
+        self.serve(session)
+        return True
+
+
+def start_session(workdir: Path, serve) -> None:
+    """Configure pytest once, then call ``serve(session)`` inside that session.
+
+    Each child forked from there collects and runs its suite in its copy of the
+    session (``run``), instead of paying for pytest's start (its plugins,
+    options and fixtures: 20 ms) and finish again. pytest's terminal reporter
+    writes to a null stream: nothing pytest prints is ever read.
     """
+    import pytest_timeout  # as the module itself: named with -p, pytest would first search every package's entry points
 
-    def __init__(self, stream):
-        self.stream = stream
+    workdir.mkdir(parents=True, exist_ok=True)  # --rootdir must exist
+    sys.stdout = open(os.devnull, "w")
+    try:
+        pytest.main(session_args(workdir), plugins=[pytest_timeout, _Serve(serve)])
+    finally:
+        sys.stdout = sys.__stdout__
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_configure(self) -> None:
-        """pytest's terminal is configured: give ``sys.stdout`` back to the learner's code."""
-        sys.stdout = self.stream
+
+def suite_raised(exc: BaseException, suite: Path) -> str:
+    """What a suite that raised ``exc`` as it was imported did, and where: the instructor's one line."""
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(suite)]
+    where = f"line {lines[-1]}: " if lines else ""
+    return f"{where}it cannot be imported: {describe_exception(exc)}"
 
 
-def run(settings: GradingSettings, suite: Path, workdir: Path, timeout: float,
+def run(session: pytest.Session, settings: GradingSettings, suite: Path, workdir: Path,
         output_fd: int, close_fds: list[int]) -> None:
     """Run in a freshly forked child: grade, report over the channel, and leave without cleanup."""
     try:
@@ -87,15 +115,21 @@ def run(settings: GradingSettings, suite: Path, workdir: Path, timeout: float,
 
         # Checks use tiny tensors: one thread is faster than many fighting over a busy machine's cores.
         torch.set_num_threads(1)
+        sys.stdout = sys.__stdout__  # what checks print goes with the learner's output (pytest's goes nowhere)
         sys.stdout.reconfigure(line_buffering=True)
-        learner_stdout = sys.stdout
-        sys.stdout = open(os.devnull, "w")
-        # pytest-timeout goes in as the module itself: named with -p, pytest would first search every installed
-        # package's entry points for it (a few milliseconds of every grading).
-        import pytest_timeout
-
-        pytest.main(pytest_args(suite, workdir, timeout),
-                    plugins=[pytest_timeout, GraderPlugin(settings), _LearnerOutput(learner_stdout)])
+        plugin = GraderPlugin(settings)
+        session.config.pluginmanager.register(plugin)  # its fixtures, hooks and marker, as if named at the start
+        try:
+            try:
+                session.perform_collect([str(suite)])
+            except (KeyboardInterrupt, SystemExit) as exc:  # pytest lets these through: the suite raised them
+                plugin.suite_error(suite_raised(exc, suite))
+                raise session.Interrupted("the suite could not be imported") from exc
+            session.config.hook.pytest_runtestloop(session=session)
+        except (session.Interrupted, session.Failed):
+            pass  # pytest stopped early (the suite could not be collected): the records say what was decided
+        finally:
+            plugin.pytest_unconfigure()  # the learner process ends with the grading
         settings.channel.send(records.Finished())
     except BaseException as exc:  # noqa: BLE001 - the supervisor decides what this means
         try:

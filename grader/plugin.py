@@ -106,6 +106,16 @@ def collection_error_text(report: pytest.CollectReport) -> str:
     return learner_files.one_line(f"{where}it cannot be imported: {what}")
 
 
+def time_limit(item: pytest.Item) -> float:
+    """The seconds ``item`` may take: its ``timeout`` marker's (see ``GraderPlugin``), or else ``--timeout``'s."""
+    marker = item.get_closest_marker("timeout")
+    if marker is not None:
+        seconds = marker.args[0] if marker.args else marker.kwargs.get("timeout")
+        if isinstance(seconds, (int, float)):
+            return float(seconds)
+    return float(item.config.getoption("timeout") or 0)
+
+
 def suite_fault(exc: BaseException, item: pytest.Item, learner_file: str) -> str:
     """Where the suite's own code failed, when ``exc`` is the suite's bug rather than the learner's; else "".
 
@@ -144,6 +154,8 @@ class GradingSettings:
     """Seconds each later call of such a function may take."""
     suite_dir: str = ""
     """The folder of the suite as the instructor wrote it: helper modules beside the suite import from there."""
+    timeout: float | None = None
+    """Seconds each check may take (``--timeout``), unless the suite gives it its own ``timeout`` marker."""
     source_fd: int | None = None
     """Where the learner's file is still to come from (watch mode forks a child before the save): see
     ``wait_for_source``. None: ``snapshot`` is the file."""
@@ -216,6 +228,10 @@ class GraderPlugin:
         if only is None:
             # An exercise's first judge says which checks there are; one resuming after a crash was told.
             self.settings.channel.send(records.Collected(tuple(infos)))
+        if self.settings.timeout is not None:
+            for item in items:
+                if item.get_closest_marker("timeout") is None:  # pytest-timeout's own marker
+                    item.add_marker(pytest.mark.timeout(self.settings.timeout))
         keep = [item for item in items if only is None or self.checks[item.nodeid].id in only]
         deselected = [item for item in items if item not in keep]
         if deselected:
@@ -356,7 +372,7 @@ class GraderPlugin:
             state.status, state.message = Status.SKIPPED, learner_files.one_line(exc.msg or wording.SKIPPED)
         elif isinstance(exc, pytest.fail.Exception) and str(exc.msg).startswith(TIMEOUT_MESSAGE_START):
             state.status = Status.TIMEOUT
-            state.message = wording.check_too_long(float(item.config.getoption("timeout")))
+            state.message = wording.check_too_long(time_limit(item))
             state.hung_in = self.note_hung_function(exc, self.checks[item.nodeid].name)
         else:
             state.status, state.message = learner_files.explain(exc, filename)

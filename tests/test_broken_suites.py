@@ -29,6 +29,9 @@ BROKEN = {
                      "line 7", "two checks have the id 'makes_tensor'"),
     "misspelt_keyword": ('import pytest\n\n@pytest.mark.check(id="a", name="A", points=1, hnit="look")\n'
                          "def test_a(learner):\n    pass\n", "line 3", "no keyword 'hnit'"),
+    # pytest lets these two through its collection; the judge names them as the suite's.
+    "exits_on_import": ("import pytest\nraise SystemExit(3)\n" + GOOD_CHECK, "line 2", "SystemExit: 3"),
+    "interrupts_on_import": ("import pytest\n\nraise KeyboardInterrupt\n" + GOOD_CHECK, "line 3", "KeyboardInterrupt"),
     "four_hints": ('import pytest\n\n@pytest.mark.check(id="a", name="A", hint=["1", "2", "3", "4"])\n'
                    "def test_a(learner):\n    pass\n", "line 3", "at most 3"),
 }

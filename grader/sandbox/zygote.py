@@ -1,7 +1,8 @@
 """The zygote: the one process in the sandbox that the grader talks to.
 
-It imports torch once, then forks a grading child (``grader.child``) each time
-the grader asks, and says when that child has ended. It never runs learner
+It imports torch once and configures pytest once (``grader.child.start_session``),
+then, inside that pytest session, forks a grading child (``grader.child.run``)
+each time the grader asks, and says when that child has ended. It never runs learner
 code itself. In the sandbox it is PID 1 of its own PID namespace, so learner
 code can neither stop nor kill it (the kernel delivers no signal to a
 namespace's init that it has not asked for), and it is not dumpable, so learner
@@ -180,8 +181,8 @@ def prepare_matplotlib(scratch: Path) -> None:
     os.environ["MPLCONFIGDIR"] = str(config)
 
 
-def start_child(request: dict, fds: list[int], control: socket.socket, scratch: Path) -> int:
-    """Fork a grading child for ``request``; returns its pid (in the parent)."""
+def start_child(request: dict, fds: list[int], control: socket.socket, scratch: Path, session) -> int:
+    """Fork a grading child for ``request``, in a copy of the pytest ``session``; returns its pid (in the parent)."""
     from grader import child
     from grader.learner import snapshot_from
     from grader.plugin import GradingSettings
@@ -200,6 +201,7 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
         only_ids=None if request["only_ids"] is None else frozenset(request["only_ids"]),
         hung=dict(request.get("hung", {})),
         short_limit=float(request.get("short_limit", 1.0)),
+        timeout=float(request["timeout"]),
         suite_dir=str(workdir),  # where the suite and its helper modules are written
     )
     pid = os.fork()
@@ -212,7 +214,7 @@ def start_child(request: dict, fds: list[int], control: socket.socket, scratch: 
             suite.write_text(request["suite_source"])
             for name, source in request.get("suite_helpers", {}).items():
                 (workdir / Path(name).name).write_text(source)
-            child.run(settings, suite, workdir, float(request["timeout"]), output_w, close_fds=[])
+            child.run(session, settings, suite, workdir, output_w, close_fds=[])
         finally:
             os._exit(1)  # never back into the zygote's loop, whatever happened above
     for fd in fds:
@@ -249,8 +251,16 @@ def main() -> None:
     prepare_matplotlib(scratch)
     asked = sys.argv[2].split(",") if len(sys.argv) > 2 else list(WARM_UPS)
     warm_imports([name for name in asked if name in WARM_UPS])
+    from grader import child
+
+    child.start_session(scratch / "work", lambda session: serve(session, control, scratch, in_sandbox))
+
+
+def serve(session, control: socket.socket, scratch: Path, in_sandbox: bool) -> None:
+    """Say the zygote is ready, then fork a grading child for each request, until the grader hangs up."""
     import torch
 
+    gc.freeze()  # what configuring pytest made, as ``warm_imports`` does for the imports
     # With PYTORCH_NVML_BASED_CUDA_CHECK=1 asking does not initialise CUDA, so children can still use it.
     wire.send(control, {"type": "ready", "torch": torch.__version__, "cuda": torch.cuda.is_available()})
     while True:
@@ -266,7 +276,7 @@ def main() -> None:
         empty_folder(str(scratch))
         if in_sandbox:
             empty_folder("/dev/shm")
-        pid = start_child(request, fds, control, scratch)
+        pid = start_child(request, fds, control, scratch, session)
         wire.send(control, {"type": "exited", "status": wait_for(pid)})
 
 
