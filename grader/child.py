@@ -104,6 +104,9 @@ def run(session: pytest.Session, settings: GradingSettings, suite: Path, workdir
     try:
         os.setpgid(0, 0)  # one group for the child and anything it starts: killed as a whole
         processes.die_with_parent()
+        # While this process has one thread (only then can it): then it can give each learner process a PID
+        # namespace of its own without a process between (``LearnerProcess.start``).
+        processes.own_user_namespace()
         for fd in close_fds:
             os.close(fd)  # the learner's code gets no handle on the supervisor's channels
         os.dup2(output_fd, 1)

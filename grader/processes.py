@@ -56,24 +56,73 @@ def die_with_parent() -> None:
 CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
 
 
-def new_pid_namespace() -> bool:
-    """Make a user namespace (this user mapped to itself) and a PID namespace for this process's next child.
+_own_user_namespace = False  # set by own_user_namespace: this process may make PID namespaces
 
-    True when both were made; False where the system does not allow it, nothing changed then.
+
+def own_user_namespace() -> bool:
+    """Move this process into a user namespace of its own, this user mapped to itself (the only way to make PID
+    namespaces without privileges: ``pid_namespace_for_children``).
+
+    Only a single-threaded process can, so the judge does it as it starts. False where the system does not
+    allow it (restricted user namespaces, macOS); nothing changed then.
     """
+    global _own_user_namespace
     if not sys.platform.startswith("linux"):
         return False
     uid, gid = os.getuid(), os.getgid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.unshare(CLONE_NEWUSER | CLONE_NEWPID) != 0:
+        if libc.unshare(CLONE_NEWUSER) != 0:
             return False
         for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
             with open(f"/proc/self/{name}", "w") as file:
                 file.write(text)
     except OSError:
         return False
+    _own_user_namespace = True
     return True
+
+
+def pid_namespace_for_children() -> bool:
+    """Have this process's next child start a PID namespace of its own, as its PID 1; False where this process
+    has no user namespace of its own (``own_user_namespace``) or the system refuses.
+
+    Every later child of this process is born in that namespace too, until the next call: once its PID 1 has
+    ended, a fork fails there (ENOMEM).
+    """
+    if not _own_user_namespace:
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWPID) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+class _CapabilityHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapabilitySets(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+CAPABILITY_VERSION_3 = 0x20080522  # two sets of 32 bits each
+PR_SET_NO_NEW_PRIVS = 38
+
+
+def drop_capabilities() -> bool:
+    """Give up every capability, for good (no program run later gains any), and say whether that worked.
+
+    A child of a process that made its own user namespace is born with every capability there; without them
+    it can neither trace the judge nor open its ``/proc/<pid>`` files, though both share that namespace.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        none = (_CapabilitySets * 2)()
+        return libc.capset(ctypes.byref(_CapabilityHeader(CAPABILITY_VERSION_3, 0)), none) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 ENDED = ("Z", "X")  # states of a process that has ended: a zombie (not reaped yet) and one being removed

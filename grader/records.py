@@ -93,13 +93,21 @@ class ChildError:
 
 
 @dataclasses.dataclass(frozen=True)
+class Resume:
+    """The judge's learner process ended between checks, and the judge can start no other (it made the one PID
+    namespace it can: ``LearnerProcess.start``): a fresh judge goes on with the checks left."""
+
+    kind: ClassVar[str] = "resume"
+
+
+@dataclasses.dataclass(frozen=True)
 class Finished:
     """The judge is done: every check it was to run has its result."""
 
     kind: ClassVar[str] = "finished"
 
 
-KINDS = {kind.kind: kind for kind in (Collected, Phase, Start, Result, SuiteError, ChildError, Finished)}
+KINDS = {kind.kind: kind for kind in (Collected, Phase, Start, Result, SuiteError, ChildError, Resume, Finished)}
 
 
 def encode(record, secret: str) -> bytes:

@@ -101,11 +101,11 @@ class DrawnAsGraded:
 
 def render_sandbox_off(report: Report, console) -> None:
     """Say once, at the end, when learner code ran without the sandbox."""
-    from rich.markup import escape
-
-    from grader.formats import sandbox_off
-
     if report.sandbox:
+        from rich.markup import escape
+
+        from grader.formats import sandbox_off  # the machine formats' module: imported only when needed
+
         console.print(f"[yellow]{escape(sandbox_off(report))}[/]", soft_wrap=True)
 
 

@@ -141,6 +141,8 @@ class Supervisor:
             if run.phase == "import":
                 self.fail_import(checks, left, run, Path(task["file"]).name)
                 break
+            if run.resume:
+                continue  # the judge could start no other learner process: a fresh one goes on with the checks left
             if run.current is not None:
                 if not tampered:
                     checks[run.current] = dataclasses.replace(checks[run.current], **self.lost_check(run))

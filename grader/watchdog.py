@@ -73,6 +73,7 @@ class ChildRun:
     child_error: str = ""
     sandbox_error: str = ""  # the sandbox itself failed (its zygote died or stopped answering)
     finished: bool = False
+    resume: bool = False  # the judge asked for a fresh one to go on with the checks left (``records.Resume``)
     ended_by: str = ""  # "", "time", "budget" (the exercise's time ran out) or "memory"
     exit_status: int = 0
 
@@ -103,6 +104,8 @@ class ChildRun:
             self.suite_error = record.message
         elif isinstance(record, records.ChildError):
             self.child_error = record.message
+        elif isinstance(record, records.Resume) and self.current is None and self.results:
+            self.resume = True  # only between checks, and once this judge has decided one: it made progress
         elif isinstance(record, records.Finished):
             self.finished = True
         return False
@@ -246,7 +249,7 @@ def watch(sandbox, record_fd: int, output_fd: int, run: ChildRun, limits: Limits
                     for line in lines:
                         if accept(run, line, limits, on_collected, on_result):
                             phase_start = time.monotonic()
-            if run.finished:
+            if run.finished or run.resume:
                 break
             if time.monotonic() - measured_at < POLL_S:
                 continue  # not after every record: a hundred records a second each cost a measurement

@@ -231,10 +231,10 @@ def test_instructor_suite_from_the_docs_grades_with_its_own_points(tmp_path, gra
 
 def test_a_check_that_ignores_the_alarm_is_killed_and_grading_goes_on(tmp_path, grade_warm):
     # SIGALRM ignored in the learner's process: the time limit, kept by the judge, must stop it all the same.
-    # Only the first call of test_step hangs (a flag file in the grading's private /tmp, which lasts for the
-    # whole exercise), so every later check shows that grading went on with a fresh learner process.
-    hang = ("    import os, signal, tempfile\n    flag = os.path.join(tempfile.gettempdir(), 'hung-once')\n"
-            "    if not os.path.exists(flag):\n        open(flag, 'w').close()\n"
+    # test_step hangs only when given the Poisson loss, which only test_step_returns_loss passes, so every later
+    # check shows that grading went on with a fresh learner process (and a fresh judge: the judge's learner
+    # process is the PID 1 of the one PID namespace it can make).
+    hang = ("    import signal\n    if type(loss_fn).__name__ == 'PoissonNLLLoss':\n"
             "        signal.signal(signal.SIGALRM, signal.SIG_IGN)\n        while True:\n            pass\n")
     buggy = SOLUTION_03.read_text().replace("    model.eval()\n", hang + "    model.eval()\n", 1)
     folder = learner_folder(tmp_path, text=buggy)

@@ -337,6 +337,30 @@ def test_checks_keep_one_shape_and_a_crash_loses_only_the_checks_it_took():
     assert result.score == 2.0 and result.max_score == 4.0 and not result.lost
 
 
+def test_a_judge_that_can_start_no_other_learner_process_hands_the_checks_left_to_a_fresh_one():
+    """``Resume`` between checks, once the judge decided one: a fresh judge runs the rest, and nothing is lost."""
+    first = [records.Collected(INFOS), records.Phase("checks"), records.Start("a"),
+             records.Result("a", Status.ERROR, "your code ended the process"), records.Resume()]
+    second = [records.Phase("import"), records.Phase("checks"), records.Start("b"), records.Result("b", Status.PASSED),
+              records.Start("c"), records.Result("c", Status.FAILED, "c is wrong"), records.Finished()]
+    supervisor = ScriptedSupervisor((first, 0), (second, 0))
+    a, b, c = supervisor.grade(TASK).checks
+    assert supervisor.asked == [None, ["b", "c"]]
+    assert [(check.status, check.lost) for check in (a, b, c)] == [(Status.ERROR, False), (Status.PASSED, False),
+                                                                   (Status.FAILED, False)]
+
+
+def test_resume_counts_only_between_checks_and_after_progress():
+    """A judge that decided nothing, or is in the middle of a check, cannot ask for another: no endless restarts."""
+    before_any = [records.Collected(INFOS), records.Phase("checks"), records.Resume()]
+    [check_a, check_b, check_c] = ScriptedSupervisor((before_any, 0)).grade(TASK).checks
+    assert all(check.status is Status.ERROR and check.lost for check in (check_a, check_b, check_c))
+    run = ChildRun(secret=SECRET, expected=["a", "b"])
+    for record in (records.Start("a"), records.Resume()):
+        run.accept(records.encode(record, SECRET))
+    assert not run.resume and run.current == "a"
+
+
 def test_a_check_stopped_for_time_is_a_verdict_not_a_loss():
     first = [records.Collected(INFOS[:1]), records.Phase("checks"), records.Start("a")]
     [check] = ScriptedSupervisor((first, KILLED, "time")).grade(TASK).checks

@@ -355,8 +355,9 @@ def site_packages_files(marker: str) -> list[Path]:
 def test_the_probing_file_is_graded_and_contained(probed):
     grading = probed["grading"]
     grading.assert_contained()
-    assert set(probed["probes"]) == {"site_packages", "kit_folder", "tty", "grader_cwd_file", "see_outside",
-                                     "signal_outside", "tcp_loopback", "abstract_socket", "survivors"}, grading.stdout
+    assert set(probed["probes"]) == {"site_packages", "kit_folder", "tty", "grader_cwd_file", "other_processes_files",
+                                     "capabilities", "see_outside", "signal_outside", "tcp_loopback",
+                                     "abstract_socket", "survivors"}, grading.stdout
 
 
 def test_learner_code_cannot_write_to_site_packages_or_the_kit(probed):
@@ -378,6 +379,15 @@ def test_learner_code_cannot_see_or_signal_a_process_outside(probed):
     assert probes["signal_outside"].startswith("refused (No such process"), probes["signal_outside"]
     assert outside["sleeper_alive"] and outside["sleeper_state"] in ("S", "R"), outside
     assert outside["signals_caught"] == ""
+
+
+def test_learner_code_holds_no_capability_and_cannot_open_the_judges_memory_or_files(probed):
+    """The judge and the learner process share a user namespace the judge made (``processes.own_user_namespace``):
+    the learner process gives up the capabilities it is born with there, so the kernel refuses it the judge's
+    ``/proc`` files, as it refuses every other process's."""
+    probes = probed["probes"]
+    assert probes["capabilities"] == "refused (no capability held)", probes["capabilities"]
+    assert probes["other_processes_files"].startswith("refused"), probes["other_processes_files"]
 
 
 def test_learner_code_cannot_connect_to_listeners_outside(probed):

@@ -408,8 +408,12 @@ def lent_state(obj, steps: int, parameters_before: dict, encode):
     return None
 
 
-def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -> None:
-    """Run in the freshly forked learner process; never returns."""
+def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list, unreachable: bool = False) -> None:
+    """Run in the freshly forked learner process; never returns.
+
+    ``unreachable``: this process is PID 1 of a PID namespace of its own (``LearnerProcess.start``), from where
+    neither the judge nor anything else can be seen or signalled.
+    """
     try:
         from grader import processes
 
@@ -421,7 +425,11 @@ def main(sock, snapshot, module_name: str, close_fds: list[int], limits: list) -
                 pass
         for number in (signal.SIGALRM, signal.SIGINT, signal.SIGTERM):
             signal.signal(number, signal.SIG_DFL)
-        become_unreachable(sock)
+        # Born with every capability in the judge's user namespace (see processes.own_user_namespace): without
+        # them it can neither trace the judge nor open its /proc files.
+        processes.drop_capabilities()
+        if unreachable:
+            os.setsid()  # a session of its own: kill(0, ...) reaches no one else
         host = Host(sock, snapshot, module_name)
         patch_show()
         imported = host.import_file()
@@ -460,40 +468,6 @@ def flush_output() -> None:
             stream.flush()
         except BaseException:  # noqa: BLE001
             pass
-
-
-def become_unreachable(sock) -> None:
-    """Go on in a PID namespace of the learner process's own, from where the judge cannot be seen or signalled.
-
-    Making one needs a user namespace first (the only way without privileges), mapping this user to itself.
-    This process then forks: the child, PID 1 of the new namespace, goes on to be the learner process, in a
-    session of its own (so that ``kill(0, ...)`` reaches no one else). This process only tells the judge the
-    child's pid, for its signals, waits for it and ends as it ended. Where namespaces cannot be made
-    (restricted user namespaces, no sandbox on macOS), it tells its own pid and goes on itself.
-    """
-    from grader import processes
-
-    if not processes.new_pid_namespace():
-        framing.send(sock, values.dump({"pid": os.getpid()}))
-        return
-    go, wait = os.pipe()
-    child = os.fork()
-    if child == 0:
-        os.close(wait)
-        os.read(go, 1)  # until the judge knows this process's pid
-        os.close(go)
-        os.setsid()
-        processes.die_with_parent()
-        return
-    os.close(go)
-    framing.send(sock, values.dump({"pid": child}))
-    os.write(wait, b"1")
-    sock.close()
-    status = os.waitpid(child, 0)[1]
-    if os.WIFSIGNALED(status):
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-        os.kill(os.getpid(), os.WTERMSIG(status))
-    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
 def patch_show() -> None:

@@ -35,7 +35,7 @@ import torch
 import torch.utils.hooks
 from torch.nn.modules import module as module_internals
 
-from grader import wording
+from grader import processes, wording
 from grader.boundary import figures, framing, values
 from grader.boundary.values import (FigureSpec, LentRef, ModuleSpec, NumpyValue, ObjectRef, ParameterRef, PathValue,
                                     TensorState, TensorValue)
@@ -64,8 +64,8 @@ class LearnerProcess:
         self.snapshot, self.module_name, self.close_fds = snapshot, module_name, close_fds
         self.suite_dir = suite_dir  # exceptions of the suite's own classes are rebuilt as those classes
         self.sock: socket.socket | None = None
-        self.pid = 0  # the process forked here, which the judge waits for
-        self.learner_pid = 0  # the learner process itself, which the judge signals (the same where no namespace)
+        self.pid = 0  # the learner process, forked here
+        self.in_own_namespace = False  # it was PID 1 of the one PID namespace this judge can make
         self.limits: list[tuple[str, str, float]] = []  # functions that ran out of time: a short limit each
         self.hung_in: str | None = None  # the learner function that was running when time last ran out
         self.ended = ""  # why the process is gone, once it is
@@ -82,18 +82,19 @@ class LearnerProcess:
         from grader.boundary import host
 
         judge_end, learner_end = socket.socketpair()
+        # Its own PID namespace, where it is PID 1: from there it can neither see nor signal the judge or anything
+        # else. Where the system allows none, it runs beside the judge (the sandbox's older defences).
+        unreachable = processes.pid_namespace_for_children()
+        self.in_own_namespace = self.in_own_namespace or unreachable
         pid = os.fork()
         if pid == 0:
             judge_end.close()
-            host.main(learner_end, self.snapshot, self.module_name, self.close_fds, list(self.limits))
+            host.main(learner_end, self.snapshot, self.module_name, self.close_fds, list(self.limits), unreachable)
         learner_end.close()
         self.sock, self.pid, self.ended, self.hung_in = judge_end, pid, "", None
         self.agreed = values.Agreed()
         self.forget()
         self.functions.clear()
-        announced = self.exchange(None)  # the learner process's pid, for signals (see host.become_unreachable)
-        pid_there = announced.get("pid") if isinstance(announced, dict) else None
-        self.learner_pid = pid_there if isinstance(pid_there, int) and pid_there > 1 else pid
         reply = self.exchange(None)
         imported = reply.get("imported") if isinstance(reply, dict) else (wording.DID_NOT_START, "")
         return tuple(map(str, imported)) if imported is not None else None
@@ -102,9 +103,15 @@ class LearnerProcess:
     def running(self) -> bool:
         return self.sock is not None
 
+    @property
+    def spent(self) -> bool:
+        """It has ended, and this judge can start no other: the next would be born in the namespace its PID 1 left
+        (where a fork fails), and a process can make only one PID namespace for its children."""
+        return self.in_own_namespace and not self.running
+
     def stop(self, ended: bool = False) -> int:
-        """End the learner process; its wait status. ``ended``: it closed its socket, so it is ending by itself
-        (the process between, there with a PID namespace, passes on its exit status): wait for that first."""
+        """End the learner process; its wait status. ``ended``: it closed its socket, so it is ending by itself:
+        wait for that first."""
         status = 0
         deadline = time.monotonic() + (ENDING_WAIT_S if ended else 0)
         while self.pid and time.monotonic() < deadline:
@@ -118,11 +125,10 @@ class LearnerProcess:
                 return status
             time.sleep(0.005)
         if self.pid:
-            for pid in {self.learner_pid, self.pid}:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             try:
                 status = os.waitpid(self.pid, 0)[1]
             except ChildProcessError:
@@ -224,7 +230,7 @@ class LearnerProcess:
     def ask_where(self) -> str | None:
         """Which learner function was running: the learner process says it when signalled (best effort)."""
         try:
-            os.kill(self.learner_pid, signal.SIGUSR1)
+            os.kill(self.pid, signal.SIGUSR1)
             until = time.monotonic() + WHERE_WAIT_S
             while True:  # past any "entering" or "left" already on its way
                 self.sock.settimeout(max(0.001, until - time.monotonic()))

@@ -1,7 +1,7 @@
-"""Leaves files in ``/tmp``, ``/dev/shm`` and every folder it can write below them, then ends its process.
+"""Leaves files in ``/tmp``, ``/dev/shm`` and every folder it can write below them, later ends its process.
 
 The next exercise is graded in a fresh grading child, which must find none of
-them (within one exercise the learner's later processes may: they are its own).
+them (within one grading child the learner process may: they are its own).
 Each function first looks for files left earlier (``LEFTOVERS ...`` in its
 error when it finds some, ``no leftovers`` when it finds none). Files are named
 after the test's marker, so nothing else is mistaken for them.
@@ -42,7 +42,7 @@ def train_step(model, X, y, loss_fn, optimizer):
     if found:
         raise RuntimeError(f"LEFTOVERS {found}")
     leave_files()
-    os._exit(7)
+    raise RuntimeError("left files")
 
 
 def test_step(model, X, y, loss_fn):
@@ -51,7 +51,7 @@ def test_step(model, X, y, loss_fn):
 
 
 def fit(model, train, test, loss_fn, optimizer, epochs, eval_every=1):
-    return test_step(model, *test, loss_fn)
+    os._exit(7)
 
 
 def plot_loss_curves(history):

@@ -74,6 +74,28 @@ def open_terminal(path):
     os.close(os.open(path, os.O_RDWR | os.O_NOCTTY))
 
 
+def other_processes_files():
+    """The memory, environment and open files of every other process this one can list (the judge among them)."""
+    own = os.readlink("/proc/self")  # its pid as /proc numbers it, which is not os.getpid() in a PID namespace
+    paths = []
+    for entry in glob.glob("/proc/[0-9]*"):
+        if entry.rsplit("/", 1)[1] != own:
+            paths += [f"{entry}/mem", f"{entry}/environ", *(f"{entry}/fd/{n}" for n in range(3, 8))]
+    return paths
+
+
+def read_one_byte(path):
+    with open(path, "rb") as file:
+        file.read(1)
+
+
+def capabilities():
+    with open("/proc/self/status") as status:
+        sets = {line.split(":")[0]: line.split()[1] for line in status if line.startswith("Cap")}
+    held = [name for name in ("CapEff", "CapPrm") if int(sets[name], 16)]
+    return ([f"{name} {sets[name]}" for name in held], ["no capability held"])
+
+
 def train_step(model, X, y, loss_fn, optimizer):
     if "files" not in probed:
         probed.add("files")
@@ -81,6 +103,8 @@ def train_step(model, X, y, loss_fn, optimizer):
         report("kit_folder", *attempt(kit_folder(), create_file))
         report("tty", *attempt(terminals(), open_terminal))
         report("grader_cwd_file", *attempt([PLANTED["cwd_file"]], lambda path: open(path).read()))
+        report("other_processes_files", *attempt(other_processes_files(), read_one_byte))
+        report("capabilities", *capabilities())
     return None
 
 
