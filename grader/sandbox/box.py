@@ -164,9 +164,18 @@ def bwrap_command(bwrap: str, gpu: bool, mpl_cache: Path | None) -> list[str]:
     return command + ["--"]
 
 
-@functools.lru_cache(maxsize=1)
+_probing = threading.Lock()
+
+
 def probe() -> SandboxState:
-    """Whether bubblewrap can make the sandbox here; the reason when it cannot. Asked once per process."""
+    """Whether bubblewrap can make the sandbox here; the reason when it cannot. Asked once per process: lanes
+    start their sandboxes at once, and the later ones wait for the first one's trial run."""
+    with _probing:
+        return _probe()
+
+
+@functools.lru_cache(maxsize=1)
+def _probe() -> SandboxState:
     if os.environ.get(DISABLE_VARIABLE, "").lower() in ("0", "off", "no", "false"):
         return SandboxState(False, f"turned off by {DISABLE_VARIABLE}={os.environ[DISABLE_VARIABLE]}")
     if not sys.platform.startswith("linux"):
@@ -204,6 +213,7 @@ def matplotlib_cache() -> Path | None:
 
 
 _compiling = threading.Lock()
+_compiled = []  # once this process has checked (the lanes' sandboxes start at once)
 
 
 def compile_grader() -> None:
@@ -218,10 +228,13 @@ def compile_grader() -> None:
     import re
 
     with _compiling:
+        if _compiled:
+            return
         try:
             compileall.compile_dir(str(KIT_ROOT / "grader"), quiet=2, rx=re.compile(r"[/\\]suites[/\\]"))
         except OSError:
             pass
+        _compiled.append(True)
 
 
 class Sandbox:
