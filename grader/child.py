@@ -78,7 +78,7 @@ def start_session(workdir: Path, serve) -> None:
 
     Each child forked from there collects and runs its suite in its copy of the
     session (``run``), instead of paying for pytest's start (its plugins,
-    options and fixtures: 20 ms) and finish again. pytest's terminal reporter
+    options and fixtures: about 30 ms here) and finish again. pytest's terminal reporter
     writes to a null stream: nothing pytest prints is ever read.
     """
     import pytest_timeout  # as the module itself: named with -p, pytest would first search every package's entry points
@@ -91,11 +91,16 @@ def start_session(workdir: Path, serve) -> None:
         sys.stdout = sys.__stdout__
 
 
-def suite_raised(exc: BaseException, suite: Path) -> str:
-    """What a suite that raised ``exc`` as it was imported did, and where: the instructor's one line."""
-    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(suite)]
-    where = f"line {lines[-1]}: " if lines else ""
-    return f"{where}it cannot be imported: {describe_exception(exc)}"
+def collect(session: pytest.Session, plugin: GraderPlugin, suite: Path) -> None:
+    """Collect the suite in the session. pytest reports most errors of a suite's import to the plugin; an exit or
+    an interrupt raised there it lets through, and they are the suite's too (the instructor's one line)."""
+    try:
+        session.perform_collect([str(suite)])
+    except (KeyboardInterrupt, SystemExit) as exc:
+        lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(suite)]
+        where = f"line {lines[-1]}: " if lines else ""
+        plugin.suite_error(f"{where}it cannot be imported: {describe_exception(exc)}")
+        raise session.Interrupted("the suite could not be imported") from exc
 
 
 def run(session: pytest.Session, settings: GradingSettings, suite: Path, workdir: Path,
@@ -123,11 +128,7 @@ def run(session: pytest.Session, settings: GradingSettings, suite: Path, workdir
         plugin = GraderPlugin(settings)
         session.config.pluginmanager.register(plugin)  # its fixtures, hooks and marker, as if named at the start
         try:
-            try:
-                session.perform_collect([str(suite)])
-            except (KeyboardInterrupt, SystemExit) as exc:  # pytest lets these through: the suite raised them
-                plugin.suite_error(suite_raised(exc, suite))
-                raise session.Interrupted("the suite could not be imported") from exc
+            collect(session, plugin, suite)
             session.config.hook.pytest_runtestloop(session=session)
         except (session.Interrupted, session.Failed):
             pass  # pytest stopped early (the suite could not be collected): the records say what was decided
