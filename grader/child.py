@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from pathlib import Path
 
 import pytest
 
 from grader import processes, records
-from grader.learner import describe_exception
-from grader.plugin import GraderPlugin, GradingSettings
+from grader.plugin import GraderPlugin, GradingSettings, import_raised_text
 
 SUITE_INI = Path(__file__).with_name("suite.ini")
 
@@ -97,9 +95,7 @@ def collect(session: pytest.Session, plugin: GraderPlugin, suite: Path) -> None:
     try:
         session.perform_collect([str(suite)])
     except (KeyboardInterrupt, SystemExit) as exc:
-        lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(suite)]
-        where = f"line {lines[-1]}: " if lines else ""
-        plugin.suite_error(f"{where}it cannot be imported: {describe_exception(exc)}")
+        plugin.suite_error(import_raised_text(exc, str(suite)))
         raise session.Interrupted("the suite could not be imported") from exc
 
 

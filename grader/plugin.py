@@ -127,12 +127,24 @@ def suite_fault(exc: BaseException, item: pytest.Item, learner_file: str) -> str
     if isinstance(exc, FixtureLookupError):
         return f"line {suite_line(item)}: fixture {exc.argname!r} not found"
     if isinstance(exc, CrossingRefused):
-        frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(item.path)]
-        return f"line {frames[-1].lineno if frames else suite_line(item)}: {exc}"
+        return f"line {last_line_in(exc, str(item.path)) or suite_line(item)}: {exc}"
     if not isinstance(exc, (NameError, ImportError, SyntaxError)) or learner_files.learner_frames(exc, learner_file):
         return ""
-    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == str(item.path)]
-    return f"line {frames[-1].lineno}: {learner_files.describe_exception(exc)}" if frames else ""
+    line = last_line_in(exc, str(item.path))
+    return f"line {line}: {learner_files.describe_exception(exc)}" if line else ""
+
+
+def last_line_in(exc: BaseException, filename: str) -> int | None:
+    """The line of ``filename`` (the suite) that ``exc`` was last raised through, if it was."""
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == filename]
+    return lines[-1] if lines else None
+
+
+def import_raised_text(exc: BaseException, suite: str) -> str:
+    """Where in the suite, and what, for a suite that raised ``exc`` as it was imported (an exit or an interrupt,
+    which pytest lets through its collection instead of reporting, like ``collection_error_text``)."""
+    line = last_line_in(exc, suite)
+    return f"{f'line {line}: ' if line else ''}it cannot be imported: {learner_files.describe_exception(exc)}"
 
 
 @dataclass

@@ -164,18 +164,22 @@ def bwrap_command(bwrap: str, gpu: bool, mpl_cache: Path | None) -> list[str]:
     return command + ["--"]
 
 
-_probing = threading.Lock()
+def once_per_process(function):
+    """``function`` run once, its answer kept: the lanes start their sandboxes at once, and those that ask while
+    it runs wait for its answer instead of running it again."""
+    cached, lock = functools.lru_cache(maxsize=1)(function), threading.Lock()
+
+    @functools.wraps(function)
+    def wrapper():
+        with lock:
+            return cached()
+
+    return wrapper
 
 
+@once_per_process
 def probe() -> SandboxState:
-    """Whether bubblewrap can make the sandbox here; the reason when it cannot. Asked once per process: lanes
-    start their sandboxes at once, and the later ones wait for the first one's trial run."""
-    with _probing:
-        return _probe()
-
-
-@functools.lru_cache(maxsize=1)
-def _probe() -> SandboxState:
+    """Whether bubblewrap can make the sandbox here; the reason when it cannot."""
     if os.environ.get(DISABLE_VARIABLE, "").lower() in ("0", "off", "no", "false"):
         return SandboxState(False, f"turned off by {DISABLE_VARIABLE}={os.environ[DISABLE_VARIABLE]}")
     if not sys.platform.startswith("linux"):
@@ -212,10 +216,7 @@ def matplotlib_cache() -> Path | None:
     return folder if list(folder.glob("fontlist-*.json")) else None
 
 
-_compiling = threading.Lock()
-_compiled = []  # once this process has checked (the lanes' sandboxes start at once)
-
-
+@once_per_process
 def compile_grader() -> None:
     """Write the grader package's bytecode where it is missing or stale, as pip does when it installs a package.
 
@@ -227,14 +228,10 @@ def compile_grader() -> None:
     import compileall
     import re
 
-    with _compiling:
-        if _compiled:
-            return
-        try:
-            compileall.compile_dir(str(KIT_ROOT / "grader"), quiet=2, rx=re.compile(r"[/\\]suites[/\\]"))
-        except OSError:
-            pass
-        _compiled.append(True)
+    try:
+        compileall.compile_dir(str(KIT_ROOT / "grader"), quiet=2, rx=re.compile(r"[/\\]suites[/\\]"))
+    except OSError:
+        pass
 
 
 class Sandbox:
